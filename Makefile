@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# iotgate: one entry point. Targets: all test unit sanitize bench install vm-test clean
+#
+# Variables honoured (Yocto/cross friendly):
+#   CROSS_COMPILE  toolchain prefix (aarch64-linux-gnu-, arm-linux-gnueabihf-)
+#   CC CFLAGS LDFLAGS CPPFLAGS  userspace compiler and flags
+#   CLANG BPFTOOL LLVM_STRIP    BPF toolchain
+#   VMLINUX_H      vmlinux.h to build BPF against (default: checked-in per arch)
+#   VMLINUX_BTF    a kernel BTF blob or vmlinux ELF to generate vmlinux.h from
+#   KDIR           kernel build tree: also build kmod/ against it
+#   DESTDIR PREFIX SYSCONFDIR  install locations
+#   BUILD          output directory (default build)
+
+BUILD ?= build
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DESTDIR ?=
+
+ifneq ($(CROSS_COMPILE),)
+ifeq ($(origin CC),default)
+CC := $(CROSS_COMPILE)gcc
+endif
+endif
+CLANG ?= clang
+BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
+
+TARGET_TRIPLE := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifeq ($(TARGET_TRIPLE),)
+$(error cannot run the C compiler '$(CC)': install it (for cross builds: scripts/install-deps --cross))
+endif
+ifneq ($(filter x86_64%,$(TARGET_TRIPLE)),)
+BPF_ARCH := x86
+else ifneq ($(filter aarch64%,$(TARGET_TRIPLE)),)
+BPF_ARCH := arm64
+else ifneq ($(filter arm%,$(TARGET_TRIPLE)),)
+BPF_ARCH := arm
+else
+$(error unsupported target '$(TARGET_TRIPLE)': iotgate builds for x86_64, aarch64 and arm)
+endif
+
+ifneq ($(VMLINUX_BTF),)
+VMLINUX_H := $(BUILD)/vmlinux/vmlinux.h
+endif
+VMLINUX_H ?= bpf/vmlinux/$(BPF_ARCH)/vmlinux.h
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+CFLAGS ?= -O2 -g
+IG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DIG_VERSION='"$(VERSION)"' \
+	-DIG_SYSCONFDIR='"$(SYSCONFDIR)"' -I$(BUILD) -Ibpf -Iuserspace
+LIBS := -lbpf -lelf -lz -lcrypto -ljson-c -lpthread
+
+ifeq ($(SANITIZE),1)
+IG_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS := $(filter-out userspace/iotgated.c userspace/iotgatectl.c,$(wildcard userspace/*.c))
+LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/userspace/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%.o,$(UNIT_SRCS))
+
+.PHONY: all test unit sanitize bench install vm-test host-test clean format-check kmod
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+
+all: $(BUILD)/iotgated $(BUILD)/iotgatectl $(BUILD)/unit-tests kmod
+
+$(BUILD)/vmlinux/vmlinux.h: $(VMLINUX_BTF)
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/iotgate.h $(VMLINUX_H)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
+		-I$(dir $(VMLINUX_H)) -Ibpf -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp
+	@rm -f $@.tmp
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name ig_$* > $@
+
+$(BUILD)/userspace/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/iotgate.h $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(wildcard userspace/*.h tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -Itests/unit -c $< -o $@
+
+$(BUILD)/libiotgate.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/iotgated: $(BUILD)/userspace/iotgated.o $(BUILD)/libiotgate.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/iotgatectl: $(BUILD)/userspace/iotgatectl.o $(BUILD)/libiotgate.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libiotgate.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+kmod:
+ifneq ($(KDIR),)
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
+else
+	@echo "kmod: skipped (set KDIR=/path/to/kernel/build to build iotgate_measure.ko)"
+endif
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests tests/unit/data
+
+# Unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize:
+	$(MAKE) BUILD=$(BUILD)/san SANITIZE=1 unit
+
+host-test: all
+	bats tests/host
+
+vm-test: all
+	scripts/vm-run bats tests/vm
+
+test: all unit sanitize host-test vm-test
+
+bench: all
+	bench/run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/iotgate/keys \
+		$(DESTDIR)$(DATADIR)/iotgate/policies $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/iotgated $(BUILD)/iotgatectl $(DESTDIR)$(SBINDIR)/
+	install -m 0644 policies/*.conf $(DESTDIR)$(DATADIR)/iotgate/policies/
+	test -e $(DESTDIR)$(SYSCONFDIR)/iotgate/iotgate.conf || \
+		install -m 0644 policies/default.conf $(DESTDIR)$(SYSCONFDIR)/iotgate/iotgate.conf
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		scripts/iotgated.service.in > $(DESTDIR)$(UNITDIR)/iotgated.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/iotgated.service
+
+format-check:
+	clang-format --dry-run --Werror bpf/*.c bpf/iotgate.h userspace/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf $(BUILD)
+ifneq ($(KDIR),)
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
+endif

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iotgatectl: the command people and scripts use to talk to iotgated.
+ *   iotgatectl [--json] [--socket PATH] OBJECT COMMAND [ARGS]
+ */
+#include <stdarg.h>
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "hash.h"
+#include "ipc.h"
+#include "manifest.h"
+#include "policy.h"
+
+static bool json_mode;
+static const char *sock_override;
+
+/* One line per failure; in JSON mode an {"error": ...} object on stdout. */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (json_mode) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "error", json_object_new_string(msg));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		fprintf(stderr, "iotgatectl: %s\n", msg);
+	}
+	return 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: iotgatectl [--json] [--socket PATH] OBJECT COMMAND [ARGS]\n"
+		"Manage the iotgate daemon.\n\n"
+		"Objects and commands:\n"
+		"  status                     show the device's security state (mode, tier, health, counters)\n"
+		"  policy check FILE          parse a policy and its manifest, report every error\n"
+		"  manifest create DIR...     print a sha256sum-format manifest of the regular files under DIR\n"
+		"  stop-enforcing             detach every iotgate program and remove the pins (root)\n\n"
+		"Options:\n"
+		"  -j, --json         machine-readable output (errors as {\"error\": ...})\n"
+		"  -s, --socket PATH  daemon socket (default $IOTGATE_SOCKET or %s)\n"
+		"  -V, --version      print the version\n"
+		"  -h, --help         this help; 'iotgatectl OBJECT --help' for one object\n",
+		IG_SOCKET_PATH);
+}
+
+static bool want_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+static int request(const char *cmd, struct json_object **reply)
+{
+	struct json_object *req = json_object_new_object();
+	const char *path = ig_socket_path(sock_override);
+	int ret;
+
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	ret = ig_request(path, req, reply);
+	json_object_put(req);
+	if (ret == -ENOENT || ret == -ECONNREFUSED)
+		return fail("iotgated is not running (no daemon listening on %s)", path);
+	if (ret == -EACCES)
+		return fail("permission denied on %s: root or group iotgate needed", path);
+	if (ret)
+		return fail("cannot talk to iotgated on %s: %s", path, strerror(-ret));
+	return 0;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static unsigned long long jnum(struct json_object *o, const char *path)
+{
+	char buf[128], *save = NULL;
+	struct json_object *v = o;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(v, k, &v))
+			return 0;
+	return json_object_get_uint64(v);
+}
+
+static int reply_error(struct json_object *reply)
+{
+	struct json_object *err;
+
+	if (!json_object_object_get_ex(reply, "error", &err))
+		return 0;
+	fail("%s", json_object_get_string(err));
+	return 1;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct json_object *r, *reasons, *hooks, *viol, *man, *pol;
+	size_t n;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: iotgatectl [--json] status\n"
+		       "Show mode, kernel tier, health (with reasons), manifest and counters.\n");
+		return 0;
+	}
+	if (argc > 1)
+		return fail("status: unexpected argument '%s'", argv[1]);
+	if (request("status", &r))
+		return 1;
+	if (reply_error(r)) {
+		json_object_put(r);
+		return 1;
+	}
+	if (json_mode) {
+		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY |
+									JSON_C_TO_STRING_SPACED));
+		json_object_put(r);
+		return 0;
+	}
+	printf("iotgate %s on %s (daemon pid %llu, since %s)\n", jstr(r, "version"),
+	       jstr(r, "kernel"), jnum(r, "pid"), jstr(r, "started"));
+	printf("  mode:      %s\n", jstr(r, "mode"));
+	printf("  tier:      %s\n", jstr(r, "tier"));
+	printf("  health:    %s\n", jstr(r, "health"));
+	if (json_object_object_get_ex(r, "reasons", &reasons)) {
+		n = json_object_array_length(reasons);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *x = json_object_array_get_idx(reasons, i);
+
+			printf("    - %s: %s\n", jstr(x, "code"), jstr(x, "message"));
+		}
+	}
+	if (json_object_object_get_ex(r, "hooks", &hooks)) {
+		printf("  hooks:    ");
+		json_object_object_foreach(hooks, key, val)
+			printf(" %s=%s", key, json_object_get_boolean(val) ? "attached" : "off");
+		printf("\n");
+	}
+	if (json_object_object_get_ex(r, "policy", &pol))
+		printf("  policy:    %s (version %llu)\n", jstr(pol, "path"), jnum(pol, "version"));
+	if (json_object_object_get_ex(r, "manifest", &man))
+		printf("  manifest:  %s (version %llu): %llu entries, %llu verified, %llu rejected\n",
+		       jstr(man, "path"), jnum(man, "version"), jnum(man, "entries"),
+		       jnum(man, "verified"), jnum(man, "rejected"));
+	printf("  exec:      %llu allowed, %llu denied, %llu audited\n",
+	       jnum(r, "counters.exec.allowed"), jnum(r, "counters.exec.denied"),
+	       jnum(r, "counters.exec.audited"));
+	if (json_object_object_get_ex(r, "violations", &viol) &&
+	    (n = json_object_array_length(viol))) {
+		printf("  recent violations (%zu):\n", n);
+		for (size_t i = n > 10 ? n - 10 : 0; i < n; i++) {
+			struct json_object *x = json_object_array_get_idx(viol, i);
+
+			printf("    %s %-5s %s (%s, pid %llu, uid %llu, %s)\n", jstr(x, "time"),
+			       jstr(x, "verdict"), jstr(x, "path"), jstr(x, "comm"), jnum(x, "pid"),
+			       jnum(x, "uid"), jstr(x, "reason"));
+		}
+	}
+	json_object_put(r);
+	return 0;
+}
+
+static int cmd_stop(int argc, char **argv)
+{
+	struct json_object *r;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: iotgatectl stop-enforcing\n"
+		       "Detach all iotgate programs, remove the pins under /sys/fs/bpf/iotgate and stop\n"
+		       "the daemon. Root only; logged. Killing the daemon does NOT stop enforcement.\n");
+		return 0;
+	}
+	if (request("stop-enforcing", &r))
+		return 1;
+	if (reply_error(r)) {
+		json_object_put(r);
+		return 1;
+	}
+	if (json_mode)
+		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
+	else
+		printf("enforcement stopped\n");
+	json_object_put(r);
+	return 0;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	struct ig_diag diag;
+	struct ig_policy p;
+	struct ig_manifest m;
+	int ret;
+
+	if (argc < 2 || want_help(argc, argv)) {
+		printf("Usage: iotgatectl policy check FILE\n"
+		       "Parse a policy and the manifest it names; print every error as file:line:col.\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "check"))
+		return fail("policy: unknown command '%s' (try 'iotgatectl policy --help')", argv[1]);
+	if (argc != 3)
+		return fail("policy check: expected one FILE");
+	ig_diag_init(&diag);
+	ret = ig_policy_load(argv[2], &p, &diag);
+	if (!ret) {
+		ret = ig_manifest_load(p.manifest, &m, &diag);
+		if (!ret)
+			ig_manifest_free(&m);
+	}
+	if (diag.n) {
+		if (json_mode) {
+			struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+			for (size_t i = 0; i < diag.n; i++)
+				json_object_array_add(a, json_object_new_string(diag.msgs[i]));
+			json_object_object_add(o, "error", json_object_new_string(diag.msgs[0]));
+			json_object_object_add(o, "errors", a);
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			json_object_put(o);
+		} else {
+			for (size_t i = 0; i < diag.n; i++)
+				fprintf(stderr, "%s\n", diag.msgs[i]);
+		}
+		ig_diag_free(&diag);
+		if (!ret)
+			ig_policy_free(&p);
+		return 1;
+	}
+	if (json_mode)
+		printf("{\"ok\":true,\"mode\":\"%s\",\"version\":%u}\n", ig_mode_name(p.mode),
+		       p.version);
+	else
+		printf("%s: ok (mode %s, version %u)\n", argv[2], ig_mode_name(p.mode), p.version);
+	ig_policy_free(&p);
+	return 0;
+}
+
+static struct {
+	char **paths;
+	size_t n, cap;
+	int err;
+} walk;
+
+static int walk_fn(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DNR || type == FTW_NS) {
+		fail("manifest create: cannot read %s", path);
+		walk.err = 1;
+		return 0;
+	}
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	if (walk.n == walk.cap) {
+		size_t nc = walk.cap ? walk.cap * 2 : 1024;
+		char **np = realloc(walk.paths, nc * sizeof(*np));
+
+		if (!np)
+			return -1;
+		walk.paths = np;
+		walk.cap = nc;
+	}
+	walk.paths[walk.n] = strdup(path);
+	return walk.paths[walk.n++] ? 0 : -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sha256sum(1) escaping: a leading backslash marks a name with \ or newline. */
+static void print_entry(const char *hex, const char *path)
+{
+	bool esc = strpbrk(path, "\\\n") != NULL;
+
+	if (esc)
+		putchar('\\');
+	fputs(hex, stdout);
+	fputs("  ", stdout);
+	for (const char *p = path; *p; p++) {
+		if (esc && *p == '\\')
+			fputs("\\\\", stdout);
+		else if (esc && *p == '\n')
+			fputs("\\n", stdout);
+		else
+			putchar(*p);
+	}
+	putchar('\n');
+}
+
+static int cmd_manifest(int argc, char **argv)
+{
+	struct ig_hash_job *jobs;
+	char hex[IG_SHA256_HEX + 1];
+	int ret = 0;
+
+	if (argc < 2 || want_help(argc, argv)) {
+		printf("Usage: iotgatectl manifest create DIR|FILE...\n"
+		       "Hash every regular file (on all cores) and print a manifest in sha256sum format,\n"
+		       "sorted by path: the same bytes as 'find ARGS -type f | LC_ALL=C sort | xargs sha256sum'.\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "create"))
+		return fail("manifest: unknown command '%s' (try 'iotgatectl manifest --help')",
+			    argv[1]);
+	if (argc < 3)
+		return fail("manifest create: expected at least one DIR");
+	for (int i = 2; i < argc; i++)
+		if (nftw(argv[i], walk_fn, 32, FTW_PHYS) < 0)
+			return fail("manifest create: cannot walk %s: %s", argv[i], strerror(errno));
+	if (walk.err)
+		return 1;
+	qsort(walk.paths, walk.n, sizeof(*walk.paths), cmp_str);
+	jobs = calloc(walk.n ? walk.n : 1, sizeof(*jobs));
+	if (!jobs)
+		return fail("out of memory");
+	for (size_t i = 0; i < walk.n; i++)
+		jobs[i].path = walk.paths[i];
+	ig_hash_files(jobs, walk.n, 0);
+	for (size_t i = 0; i < walk.n; i++) {
+		if (jobs[i].err) {
+			ret = fail("manifest create: cannot hash %s: %s", jobs[i].path,
+				   strerror(-jobs[i].err));
+			continue;
+		}
+		ig_hex(jobs[i].digest, IG_SHA256_LEN, hex);
+		print_entry(hex, jobs[i].path);
+		free(walk.paths[i]);
+	}
+	free(jobs);
+	free(walk.paths);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+					      { "socket", required_argument, NULL, 's' },
+					      { "version", no_argument, NULL, 'V' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	const char *obj;
+	int opt;
+
+	/* '+': options after OBJECT belong to the object (e.g. 'status --json'). */
+	while ((opt = getopt_long(argc, argv, "+js:Vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json_mode = true;
+			break;
+		case 's':
+			sock_override = optarg;
+			break;
+		case 'V':
+			printf("iotgatectl %s\n", IG_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	/* Accept --json anywhere after the object too. */
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
+			json_mode = true;
+			memmove(&argv[i], &argv[i + 1], (argc - i - 1) * sizeof(*argv));
+			argc--;
+			i--;
+		}
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	obj = argv[0];
+	if (!strcmp(obj, "status"))
+		return cmd_status(argc, argv);
+	if (!strcmp(obj, "stop-enforcing"))
+		return cmd_stop(argc, argv);
+	if (!strcmp(obj, "policy"))
+		return cmd_policy(argc, argv);
+	if (!strcmp(obj, "manifest"))
+		return cmd_manifest(argc, argv);
+	if (!strcmp(obj, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	return fail("unknown object '%s' (see 'iotgatectl --help')", obj);
+}

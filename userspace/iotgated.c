@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iotgated: verifies the manifest named by the policy, loads it into the
+ * kernel, and serves the device's security state on a Unix socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "hash.h"
+#include "ipc.h"
+#include "kernel.h"
+#include "log.h"
+#include "manifest.h"
+#include "policy.h"
+
+#define LOCK_PATH IG_RUN_DIR "/iotgated.lock"
+#define MAX_CLIENTS 1024
+#define MAX_PENDING_OUT (1u << 20)
+#define N_VIOLATIONS 64
+
+struct client {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	bool can_read;
+	char *in;
+	size_t inlen;
+	char *out;
+	size_t outlen;
+};
+
+struct violation {
+	struct ig_event ev;
+	time_t when;
+};
+
+struct daemon {
+	struct ig_policy policy;
+	struct ig_manifest manifest;
+	size_t verified;
+	size_t rejected;
+	struct ig_kernel k;
+	const char *sock_path;
+	int epfd, lfd, sigfd;
+	struct client *clients[MAX_CLIENTS];
+	struct violation viol[N_VIOLATIONS];
+	unsigned int nviol, viol_head;
+	gid_t iotgate_gid;
+	bool have_gid;
+	bool stop;
+	time_t started;
+};
+
+static const char *reason_name(__u32 r)
+{
+	switch (r) {
+	case IG_REASON_NOT_IN_MANIFEST:
+		return "not_in_manifest";
+	case IG_REASON_MODIFIED:
+		return "modified_since_measured";
+	case IG_REASON_NO_MANIFEST:
+		return "no_manifest";
+	default:
+		return "none";
+	}
+}
+
+static const char *verdict_name(__u32 v)
+{
+	return v == IG_VERDICT_DENY ? "deny" : v == IG_VERDICT_AUDIT ? "audit" : "allow";
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	struct violation *v;
+	struct ig_event *ev;
+
+	if (size < sizeof(*ev))
+		return 0;
+	/* Ring buffer pages are read-only for consumers: terminate strings in our copy. */
+	v = &d->viol[d->viol_head];
+	memcpy(&v->ev, data, sizeof(v->ev));
+	ev = &v->ev;
+	ev->comm[IG_COMM_LEN - 1] = '\0';
+	ev->path[IG_PATH_LEN - 1] = '\0';
+	v->when = time(NULL);
+	d->viol_head = (d->viol_head + 1) % N_VIOLATIONS;
+	if (d->nviol < N_VIOLATIONS)
+		d->nviol++;
+	ig_log(ev->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "exec",
+	       "%s %s pid=%u uid=%u comm=%s reason=%s", verdict_name(ev->verdict), ev->path,
+	       ev->pid, ev->uid, ev->comm, reason_name(ev->reason));
+	return 0;
+}
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+static void add_u64(struct json_object *o, const char *k, __u64 v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static void add_reason(struct json_object *arr, const char *code, const char *msg)
+{
+	struct json_object *r = json_object_new_object();
+
+	add_str(r, "code", code);
+	add_str(r, "message", msg);
+	json_object_array_add(arr, r);
+}
+
+static void iso_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static struct json_object *status_json(struct daemon *d)
+{
+	struct json_object *o = json_object_new_object(), *reasons = json_object_new_array();
+	struct json_object *hooks = json_object_new_object(), *pol = json_object_new_object();
+	struct json_object *man = json_object_new_object(), *cnt = json_object_new_object();
+	struct json_object *exec = json_object_new_object(), *viol = json_object_new_array();
+	__u64 c[IG_CNT_MAX] = { 0 };
+	char hex[IG_SHA256_HEX + 1], ts[32], msg[256];
+	struct utsname un;
+
+	ig_kernel_counters(&d->k, c);
+	uname(&un);
+	add_str(o, "version", IG_VERSION);
+	add_str(o, "kernel", un.release);
+	add_str(o, "mode", ig_mode_name(d->policy.mode));
+	add_str(o, "tier", d->k.tier == IG_TIER_FULL ? "full" : "partial");
+
+	if (d->k.tier != IG_TIER_FULL)
+		add_reason(reasons, "partial_tier", d->k.why_partial);
+	if (d->rejected) {
+		snprintf(msg, sizeof(msg),
+			 "%zu manifest entries were not loaded (missing file or digest mismatch)",
+			 d->rejected);
+		add_reason(reasons, "manifest_entries_rejected", msg);
+	}
+	if (c[IG_CNT_EVENTS_LOST]) {
+		snprintf(msg, sizeof(msg), "%llu events were lost (ring buffer full)",
+			 (unsigned long long)c[IG_CNT_EVENTS_LOST]);
+		add_reason(reasons, "events_lost", msg);
+	}
+	add_str(o, "health", json_object_array_length(reasons) ? "degraded" : "ok");
+	json_object_object_add(o, "reasons", reasons);
+
+	json_object_object_add(hooks, "exec_lsm", json_object_new_boolean(d->k.lsm_attached));
+	json_object_object_add(hooks, "exec_tracepoint", json_object_new_boolean(d->k.tp_attached));
+	json_object_object_add(o, "hooks", hooks);
+	json_object_object_add(o, "readopted", json_object_new_boolean(d->k.readopted));
+
+	add_str(pol, "path", d->policy.path);
+	add_u64(pol, "version", d->policy.version);
+	json_object_object_add(o, "policy", pol);
+
+	ig_hex(d->manifest.sha256, IG_SHA256_LEN, hex);
+	add_str(man, "path", d->manifest.path);
+	add_u64(man, "version", d->manifest.version);
+	add_str(man, "sha256", hex);
+	add_u64(man, "entries", d->manifest.n);
+	add_u64(man, "verified", d->verified);
+	add_u64(man, "rejected", d->rejected);
+	json_object_object_add(o, "manifest", man);
+
+	add_u64(exec, "allowed", c[IG_CNT_EXEC_ALLOWED]);
+	add_u64(exec, "denied", c[IG_CNT_EXEC_DENIED]);
+	add_u64(exec, "audited", c[IG_CNT_EXEC_AUDITED]);
+	json_object_object_add(cnt, "exec", exec);
+	add_u64(cnt, "events_lost", c[IG_CNT_EVENTS_LOST]);
+	json_object_object_add(o, "counters", cnt);
+
+	for (unsigned int i = 0; i < d->nviol; i++) {
+		unsigned int idx = (d->viol_head + N_VIOLATIONS - d->nviol + i) % N_VIOLATIONS;
+		struct violation *v = &d->viol[idx];
+		struct json_object *e = json_object_new_object();
+
+		iso_time(v->when, ts, sizeof(ts));
+		add_str(e, "time", ts);
+		add_str(e, "type", "exec");
+		add_str(e, "verdict", verdict_name(v->ev.verdict));
+		add_str(e, "reason", reason_name(v->ev.reason));
+		add_str(e, "path", v->ev.path);
+		add_str(e, "comm", v->ev.comm);
+		add_u64(e, "pid", v->ev.pid);
+		add_u64(e, "uid", v->ev.uid);
+		json_object_array_add(viol, e);
+	}
+	json_object_object_add(o, "violations", viol);
+	iso_time(d->started, ts, sizeof(ts));
+	add_str(o, "started", ts);
+	add_u64(o, "pid", getpid());
+	return o;
+}
+
+static void client_free(struct daemon *d, int slot)
+{
+	struct client *c = d->clients[slot];
+
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+	d->clients[slot] = NULL;
+}
+
+static int client_flush(struct daemon *d, int slot)
+{
+	struct client *c = d->clients[slot];
+	struct epoll_event ev = { .data.u32 = slot + 3 };
+
+	while (c->outlen) {
+		ssize_t n = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0)
+			return -errno;
+		memmove(c->out, c->out + n, c->outlen - n);
+		c->outlen -= n;
+	}
+	ev.events = EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0);
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	return 0;
+}
+
+static int client_send(struct daemon *d, int slot, struct json_object *reply)
+{
+	struct client *c = d->clients[slot];
+	const char *s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s);
+	char *nb;
+
+	/* A peer that does not read its replies is dropped, never waited for. */
+	if (c->outlen + len + 1 > MAX_PENDING_OUT)
+		return -ENOBUFS;
+	nb = realloc(c->out, c->outlen + len + 1);
+	if (!nb)
+		return -ENOMEM;
+	c->out = nb;
+	memcpy(c->out + c->outlen, s, len);
+	c->out[c->outlen + len] = '\n';
+	c->outlen += len + 1;
+	return client_flush(d, slot);
+}
+
+static struct json_object *error_reply(const char *fmt, const char *arg)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	add_str(o, "error", msg);
+	return o;
+}
+
+static struct json_object *handle(struct daemon *d, struct client *c, const char *line)
+{
+	struct json_object *req = json_tokener_parse(line), *cmdo, *reply;
+	const char *cmd;
+
+	if (!req || !json_object_is_type(req, json_type_object)) {
+		json_object_put(req);
+		return error_reply("malformed request: expected one JSON object per line%s", "");
+	}
+	if (!json_object_object_get_ex(req, "cmd", &cmdo) ||
+	    !json_object_is_type(cmdo, json_type_string)) {
+		json_object_put(req);
+		return error_reply("malformed request: missing string member \"cmd\"%s", "");
+	}
+	cmd = json_object_get_string(cmdo);
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "ping")) {
+		if (!c->can_read) {
+			ig_warn("socket", "refused '%s' from uid %u pid %d: not root or group iotgate",
+				cmd, c->uid, c->pid);
+			reply = error_reply("permission denied: '%s' needs root or group iotgate",
+					    cmd);
+		} else if (!strcmp(cmd, "ping")) {
+			reply = json_object_new_object();
+			json_object_object_add(reply, "ok", json_object_new_boolean(1));
+		} else {
+			reply = status_json(d);
+		}
+	} else if (!strcmp(cmd, "stop-enforcing")) {
+		if (c->uid != 0) {
+			ig_warn("socket", "refused 'stop-enforcing' from uid %u pid %d: not root",
+				c->uid, c->pid);
+			reply = error_reply("permission denied: '%s' needs root", cmd);
+		} else {
+			int ret = ig_kernel_stop_enforcing(&d->k);
+
+			ig_warn("policy", "enforcement removed on request of uid %u pid %d%s%s",
+				c->uid, c->pid, ret ? ": " : "", ret ? strerror(-ret) : "");
+			reply = json_object_new_object();
+			if (ret)
+				add_str(reply, "error", strerror(-ret));
+			else
+				json_object_object_add(reply, "ok", json_object_new_boolean(1));
+			d->stop = true;
+		}
+	} else {
+		reply = error_reply("unknown command '%s'", cmd);
+	}
+	json_object_put(req);
+	return reply;
+}
+
+static void client_read(struct daemon *d, int slot)
+{
+	struct client *c = d->clients[slot];
+	char *nl;
+	ssize_t n;
+
+	n = recv(c->fd, c->in + c->inlen, IG_REQUEST_MAX + 1 - c->inlen, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_free(d, slot);
+		return;
+	}
+	c->inlen += n;
+	while ((nl = memchr(c->in, '\n', c->inlen))) {
+		struct json_object *reply;
+		size_t used = nl - c->in + 1;
+		int ret;
+
+		*nl = '\0';
+		reply = handle(d, c, c->in);
+		ret = client_send(d, slot, reply);
+		json_object_put(reply);
+		if (ret) {
+			client_free(d, slot);
+			return;
+		}
+		memmove(c->in, c->in + used, c->inlen - used);
+		c->inlen -= used;
+	}
+	if (c->inlen > IG_REQUEST_MAX) {
+		struct json_object *reply = error_reply("request larger than %s bytes", "65536");
+
+		client_send(d, slot, reply);
+		json_object_put(reply);
+		client_free(d, slot);
+	}
+}
+
+static bool peer_in_group(pid_t pid, gid_t gid, gid_t want)
+{
+	char path[64], line[1024];
+	bool found = gid == want;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return found;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = line + 7;
+
+		if (strncmp(line, "Groups:", 7))
+			continue;
+		while (*p) {
+			char *end;
+			unsigned long g = strtoul(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (g == want)
+				found = true;
+			p = end;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static void client_accept(struct daemon *d)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	struct client *c;
+	int fd, slot;
+
+	fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (slot = 0; slot < MAX_CLIENTS && d->clients[slot]; slot++)
+		;
+	if (slot == MAX_CLIENTS || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->in = malloc(IG_REQUEST_MAX + 2);
+	if (!c || !c->in) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	c->can_read = cred.uid == 0 ||
+		      (d->have_gid && peer_in_group(cred.pid, cred.gid, d->iotgate_gid));
+	d->clients[slot] = c;
+	ev.data.u32 = slot + 3;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int listen_socket(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct group *gr = getgrnam("iotgate");
+	int fd;
+
+	if (strlen(d->sock_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, d->sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(d->sock_path); /* stale: the lock proves no other daemon owns it */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0)
+		goto fail;
+	if (gr) {
+		d->iotgate_gid = gr->gr_gid;
+		d->have_gid = true;
+		if (chown(d->sock_path, 0, gr->gr_gid) < 0)
+			goto fail;
+	}
+	if (chmod(d->sock_path, 0660) < 0)
+		goto fail;
+	d->lfd = fd;
+	return 0;
+fail: {
+	int ret = -errno;
+
+	close(fd);
+	return ret;
+}
+}
+
+static void sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char msg[] = "READY=1";
+	socklen_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+	close(fd);
+}
+
+static int take_lock(void)
+{
+	char buf[32];
+	int fd, n;
+
+	if (mkdir(IG_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		fprintf(stderr, "iotgated: another iotgated is already running (pid %ld)\n",
+			strtol(buf, NULL, 10));
+		close(fd);
+		return -EBUSY;
+	}
+	if (ftruncate(fd, 0) == 0) {
+		n = snprintf(buf, sizeof(buf), "%d\n", getpid());
+		if (pwrite(fd, buf, n, 0) != n)
+			return -errno;
+	}
+	return fd; /* kept open for the daemon's lifetime */
+}
+
+static void print_diag(struct ig_diag *diag)
+{
+	for (size_t i = 0; i < diag->n; i++)
+		fprintf(stderr, "%s\n", diag->msgs[i]);
+}
+
+/* Parses the policy and manifest and verifies every file; the daemon's "is this sane" gate. */
+static int load_config(struct daemon *d, const char *policy_path, struct ig_verified **out)
+{
+	struct ig_diag diag;
+	int ret;
+
+	ig_diag_init(&diag);
+	ret = ig_policy_load(policy_path, &d->policy, &diag);
+	if (!ret)
+		ret = ig_manifest_load(d->policy.manifest, &d->manifest, &diag);
+	if (ret) {
+		print_diag(&diag);
+		ig_diag_free(&diag);
+		return ret;
+	}
+	*out = calloc(d->manifest.n ? d->manifest.n : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	ret = ig_manifest_verify(&d->manifest, *out, &d->verified, &diag);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < diag.n; i++)
+		ig_warn("manifest", "rejected %s", diag.msgs[i]);
+	d->rejected = diag.n;
+	ig_diag_free(&diag);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: iotgated [OPTIONS]\n"
+		   "Load the iotgate policy into the kernel and serve the device's security state.\n\n"
+		   "  -p, --policy FILE   policy file (default %s/iotgate/iotgate.conf)\n"
+		   "  -s, --socket PATH   control socket (default %s)\n"
+		   "  -c, --check         verify policy and manifest, load nothing, exit\n"
+		   "  -v, --verbose       debug logging (libbpf messages too)\n"
+		   "      --syslog        log to syslog instead of stderr\n"
+		   "  -V, --version       print the version and exit\n"
+		   "  -h, --help          this help\n",
+		   IG_SYSCONFDIR, IG_SOCKET_PATH);
+}
+
+static int event_loop(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event evs[64];
+
+	ev.data.u32 = 0;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev);
+	ev.data.u32 = 1;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev);
+	ev.data.u32 = 2;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, ig_kernel_events_fd(&d->k), &ev);
+
+	while (!d->stop) {
+		int n = epoll_wait(d->epfd, evs, 64, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (int i = 0; i < n && !d->stop; i++) {
+			__u32 id = evs[i].data.u32;
+
+			if (id == 0) {
+				struct signalfd_siginfo si;
+
+				if (read(d->sigfd, &si, sizeof(si)) == sizeof(si) &&
+				    si.ssi_signo != SIGHUP)
+					d->stop = true;
+			} else if (id == 1) {
+				client_accept(d);
+			} else if (id == 2) {
+				ig_kernel_poll_events(&d->k);
+			} else if (d->clients[id - 3]) {
+				int slot = id - 3;
+
+				if (evs[i].events & EPOLLOUT && client_flush(d, slot)) {
+					client_free(d, slot);
+					continue;
+				}
+				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR))
+					client_read(d, slot);
+			}
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' }, { "socket", required_argument, NULL, 's' },
+		{ "check", no_argument, NULL, 'c' },	    { "verbose", no_argument, NULL, 'v' },
+		{ "syslog", no_argument, NULL, 'S' },	    { "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },	    {}
+	};
+	const char *policy_path = IG_SYSCONFDIR "/iotgate/iotgate.conf";
+	bool check = false, verbose = false, use_syslog = false;
+	struct ig_verified *verified = NULL;
+	struct daemon *d;
+	sigset_t mask;
+	int opt, ret, lockfd;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return 1;
+	d->sock_path = ig_socket_path(NULL);
+	while ((opt = getopt_long(argc, argv, "p:s:cvVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			policy_path = optarg;
+			break;
+		case 's':
+			d->sock_path = optarg;
+			break;
+		case 'c':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'S':
+			use_syslog = true;
+			break;
+		case 'V':
+			printf("iotgated %s\n", IG_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "iotgated: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	ig_log_init("iotgated", verbose ? IG_LOG_DEBUG : IG_LOG_INFO, use_syslog);
+	ig_log_libbpf();
+
+	if (check) {
+		ret = load_config(d, policy_path, &verified);
+		if (!ret)
+			printf("%s: ok: mode %s, %zu of %zu manifest entries verified\n", policy_path,
+			       ig_mode_name(d->policy.mode), d->verified, d->manifest.n);
+		return ret ? 1 : 0;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "iotgated: must run as root: it loads BPF programs into the kernel\n");
+		return 1;
+	}
+	ret = ig_kernel_check_bpffs();
+	if (ret) {
+		fprintf(stderr, "iotgated: no BPF filesystem at /sys/fs/bpf (mount it with 'mount -t bpf bpf /sys/fs/bpf')\n");
+		return 1;
+	}
+	lockfd = take_lock();
+	if (lockfd < 0) {
+		if (lockfd != -EBUSY)
+			fprintf(stderr, "iotgated: cannot lock %s: %s\n", LOCK_PATH,
+				strerror(-lockfd));
+		return 1;
+	}
+	if (load_config(d, policy_path, &verified))
+		return 1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->epfd < 0) {
+		ig_err("daemon", "cannot set up the event loop: %s", strerror(errno));
+		return 1;
+	}
+	ret = listen_socket(d);
+	if (ret) {
+		ig_err("socket", "cannot listen on %s: %s", d->sock_path, strerror(-ret));
+		return 1;
+	}
+	ret = ig_kernel_open(&d->k, d->policy.mode, verified, d->verified, on_event, d);
+	free(verified);
+	if (ret) {
+		ig_err("bpf", "cannot load the BPF programs: %s", strerror(-ret));
+		unlink(d->sock_path);
+		return 1;
+	}
+	d->started = time(NULL);
+	ig_info("daemon", "mode %s, tier %s, %zu of %zu manifest entries loaded%s", ig_mode_name(d->policy.mode),
+		d->k.tier == IG_TIER_FULL ? "full" : "partial", d->verified, d->manifest.n,
+		d->k.readopted ? ", pinned state re-adopted" : "");
+	if (d->k.tier != IG_TIER_FULL)
+		ig_warn("daemon", "degraded: %s", d->k.why_partial);
+	sd_notify_ready();
+
+	ret = event_loop(d);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (d->clients[i])
+			client_free(d, i);
+	unlink(d->sock_path);
+	ig_kernel_close(&d->k);
+	ig_policy_free(&d->policy);
+	ig_manifest_free(&d->manifest);
+	close(lockfd);
+	free(d);
+	return ret ? 1 : 0;
+}

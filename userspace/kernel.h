@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's view of the kernel side: loads bpf/exec.bpf.c in the tier the
+ * kernel allows, pins its maps and links under IG_PIN_DIR so enforcement
+ * outlives the daemon, and re-adopts what an earlier daemon pinned.
+ */
+#ifndef IG_KERNEL_H
+#define IG_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "iotgate.h"
+#include "manifest.h"
+
+enum ig_tier { IG_TIER_PARTIAL, IG_TIER_FULL };
+
+/* Called for each ring buffer record (a struct ig_event); return 0 to go on. */
+typedef int (*ig_event_fn)(void *ctx, void *data, size_t size);
+
+struct ig_exec;
+
+struct ig_kernel {
+	struct ig_exec *skel;
+	struct ring_buffer *rb;
+	enum ig_tier tier;
+	char why_partial[256]; /* empty in the full tier */
+	bool lsm_attached; /* exec decisions made by the bprm_check_security program */
+	bool tp_attached; /* exec observed by the sched_process_exec tracepoint */
+	bool readopted; /* links pinned by an earlier daemon were kept */
+	__u64 generation;
+};
+
+/* Is bpffs mounted at /sys/fs/bpf? 0, -ENOENT (not bpffs) or -errno. */
+int ig_kernel_check_bpffs(void);
+/*
+ * Loads, fills and attaches (or re-adopts). On failure nothing this call
+ * created stays pinned; state pinned earlier is left as it was.
+ */
+int ig_kernel_open(struct ig_kernel *k, unsigned int mode, const struct ig_verified *v, size_t n,
+		   ig_event_fn fn, void *ctx);
+/* Swaps in a new manifest map in one update of the outer map. */
+int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, size_t n);
+int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode);
+int ig_kernel_counters(struct ig_kernel *k, __u64 out[IG_CNT_MAX]);
+int ig_kernel_events_fd(struct ig_kernel *k);
+int ig_kernel_poll_events(struct ig_kernel *k);
+/* Detaches everything and removes the pins: the only way enforcement ends. */
+int ig_kernel_stop_enforcing(struct ig_kernel *k);
+/* Closes the daemon's handles; pinned links keep enforcing. */
+void ig_kernel_close(struct ig_kernel *k);
+
+#endif

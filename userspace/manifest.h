@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Manifests: the allowlist of executable content, in sha256sum(1) format
+ *
+ *   # iotgate-manifest version N        (optional first line)
+ *   <64 hex digits><space><space or *><absolute path>
+ *
+ * so `find / -xdev -type f -perm /111 -exec sha256sum {} +` makes one.
+ * sha256sum's escaping (a leading backslash, then \\ and \n in the path) is
+ * understood. Verification hashes every file and keeps only those whose
+ * content matches; each is then identified the way the kernel sees it.
+ */
+#ifndef IG_MANIFEST_H
+#define IG_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "diag.h"
+#include "hash.h"
+#include "iotgate.h"
+
+struct ig_manifest_entry {
+	char *path;
+	uint8_t digest[IG_SHA256_LEN];
+	unsigned int line;
+};
+
+struct ig_manifest {
+	char *path;
+	unsigned int version;
+	uint8_t sha256[IG_SHA256_LEN]; /* of the manifest file itself */
+	struct ig_manifest_entry *e;
+	size_t n;
+};
+
+/* A verified entry, ready for the kernel map. */
+struct ig_verified {
+	struct ig_file_key key;
+	struct ig_file_val val;
+};
+
+int ig_manifest_parse(const char *name, const char *buf, size_t len, struct ig_manifest *m,
+		      struct ig_diag *d);
+int ig_manifest_load(const char *path, struct ig_manifest *m, struct ig_diag *d);
+void ig_manifest_free(struct ig_manifest *m);
+
+/*
+ * Hashes every entry's file (all cores) and fills out[] with the ones whose
+ * content matches, setting *nout. Entries that are missing, not regular
+ * files or whose digest differs are reported in `rejected` by path.
+ * out must have room for m->n entries. Returns 0 or negative errno.
+ */
+int ig_manifest_verify(const struct ig_manifest *m, struct ig_verified *out, size_t *nout,
+		       struct ig_diag *rejected);
+
+/*
+ * Identity of an open file as the BPF programs see it (superblock dev_t from
+ * the mount table, inode number, ctime). Returns 0 or negative errno.
+ */
+int ig_file_identity(int fd, struct ig_file_key *key, struct ig_file_val *val);
+
+#endif

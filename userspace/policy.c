@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "iotgate.h"
+#include "lex.h"
+#include "policy.h"
+
+#define POLICY_MAX_BYTES (1u << 20)
+
+struct pstate {
+	const char *name;
+	const char *basedir;
+	struct ig_policy *p;
+	struct ig_diag *d;
+	unsigned int seen_line[3];
+};
+
+enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST };
+
+const char *ig_mode_name(unsigned int mode)
+{
+	return mode == IG_MODE_ENFORCE ? "enforce" : "audit";
+}
+
+static bool once(struct pstate *st, int which, unsigned int line, const struct ig_tok *t)
+{
+	if (st->seen_line[which]) {
+		ig_diag_add(st->d, st->name, line, t->col, "'%s' given again (first on line %u)",
+			    t->s, st->seen_line[which]);
+		return false;
+	}
+	st->seen_line[which] = line;
+	return true;
+}
+
+static bool nargs(struct pstate *st, unsigned int line, const struct ig_line *l, unsigned int n,
+		  const char *usage)
+{
+	if (l->ntok == n + 1)
+		return true;
+	if (l->ntok < n + 1)
+		ig_diag_add(st->d, st->name, line, l->tok[0].col + strlen(l->tok[0].s) + 1,
+			    "missing argument: usage is '%s'", usage);
+	else
+		ig_diag_add(st->d, st->name, line, l->tok[n + 1].col,
+			    "unexpected '%s': usage is '%s'", l->tok[n + 1].s, usage);
+	return false;
+}
+
+static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
+{
+	const char *kw = l->tok[0].s;
+
+	if (!strcmp(kw, "version")) {
+		if (!nargs(st, line, l, 1, "version N") || !once(st, SEEN_VERSION, line, &l->tok[0]))
+			return;
+		if (!ig_parse_u32(l->tok[1].s, &st->p->version))
+			ig_diag_add(st->d, st->name, line, l->tok[1].col,
+				    "version must be an integer from 0 to 4294967295, not '%s'",
+				    l->tok[1].s);
+	} else if (!strcmp(kw, "mode")) {
+		if (!nargs(st, line, l, 1, "mode enforce|audit") ||
+		    !once(st, SEEN_MODE, line, &l->tok[0]))
+			return;
+		if (!strcmp(l->tok[1].s, "enforce"))
+			st->p->mode = IG_MODE_ENFORCE;
+		else if (!strcmp(l->tok[1].s, "audit"))
+			st->p->mode = IG_MODE_AUDIT;
+		else
+			ig_diag_add(st->d, st->name, line, l->tok[1].col,
+				    "unknown mode '%s' (expected 'enforce' or 'audit')",
+				    l->tok[1].s);
+	} else if (!strcmp(kw, "manifest")) {
+		const char *arg = l->tok[1].s;
+
+		if (!nargs(st, line, l, 1, "manifest PATH") ||
+		    !once(st, SEEN_MANIFEST, line, &l->tok[0]))
+			return;
+		if (!*arg) {
+			ig_diag_add(st->d, st->name, line, l->tok[1].col, "empty manifest path");
+			return;
+		}
+		free(st->p->manifest);
+		if (arg[0] == '/' || !st->basedir)
+			st->p->manifest = strdup(arg);
+		else if (asprintf(&st->p->manifest, "%s/%s", st->basedir, arg) < 0)
+			st->p->manifest = NULL;
+	} else {
+		ig_diag_add(st->d, st->name, line, l->tok[0].col, "unknown directive '%s'", kw);
+	}
+}
+
+int ig_policy_parse(const char *name, const char *buf, size_t len, const char *basedir,
+		    struct ig_policy *p, struct ig_diag *d)
+{
+	struct pstate st = { .name = name, .basedir = basedir, .p = p, .d = d };
+	size_t before = d->n, pos = 0;
+	unsigned int line = 0;
+	struct ig_line *l;
+
+	memset(p, 0, sizeof(*p));
+	p->mode = IG_MODE_AUDIT;
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+		const char *err = NULL;
+		unsigned int col;
+
+		line++;
+		if (memchr(buf + pos, '\0', ll)) {
+			ig_diag_add(d, name, line, 1, "NUL byte in policy file");
+		} else if ((col = ig_lex_line(buf + pos, ll, l, &err))) {
+			ig_diag_add(d, name, line, col, "%s", err);
+		} else if (l->ntok) {
+			directive(&st, line, l);
+		}
+		pos += ll + 1;
+	}
+	free(l);
+	if (!st.seen_line[SEEN_MODE])
+		ig_diag_add(d, name, line + 1, 1, "missing 'mode enforce|audit' directive");
+	if (!st.seen_line[SEEN_MANIFEST])
+		ig_diag_add(d, name, line + 1, 1, "missing 'manifest PATH' directive");
+	p->path = strdup(name);
+	if (d->n != before) {
+		ig_policy_free(p);
+		return -EINVAL;
+	}
+	if (!p->path || !p->manifest) {
+		ig_policy_free(p);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int ig_policy_load(const char *path, struct ig_policy *p, struct ig_diag *d)
+{
+	char *buf, *dir, *copy;
+	size_t len;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	ret = ig_read_file(path, POLICY_MAX_BYTES, &buf, &len);
+	if (ret) {
+		ig_diag_add(d, path, 0, 0, "cannot read policy: %s",
+			    ret == -EFBIG ? "larger than 1 MiB" : strerror(-ret));
+		return ret;
+	}
+	copy = strdup(path);
+	if (!copy) {
+		free(buf);
+		return -ENOMEM;
+	}
+	dir = dirname(copy);
+	ret = ig_policy_parse(path, buf, len, dir, p, d);
+	free(copy);
+	free(buf);
+	return ret;
+}
+
+void ig_policy_free(struct ig_policy *p)
+{
+	free(p->path);
+	free(p->manifest);
+	memset(p, 0, sizeof(*p));
+}

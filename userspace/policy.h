@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The policy file (iotgate.conf(5)): one directive per line, '#' comments.
+ *
+ *   version N          policy version (unsigned 32-bit), default 0
+ *   mode enforce|audit what happens to code outside the manifest
+ *   manifest PATH      sha256sum-format allowlist; relative to the policy's directory
+ */
+#ifndef IG_POLICY_H
+#define IG_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "diag.h"
+
+struct ig_policy {
+	char *path; /* the policy file as given */
+	unsigned int version;
+	unsigned int mode; /* IG_MODE_* */
+	char *manifest; /* resolved path */
+};
+
+/* Parses a policy held in memory; name is used in diagnostics, basedir resolves paths. */
+int ig_policy_parse(const char *name, const char *buf, size_t len, const char *basedir,
+		    struct ig_policy *p, struct ig_diag *d);
+/* Reads and parses a file. 0, or -EINVAL with diagnostics, or -errno (also in diagnostics). */
+int ig_policy_load(const char *path, struct ig_policy *p, struct ig_diag *d);
+void ig_policy_free(struct ig_policy *p);
+const char *ig_mode_name(unsigned int mode);
+
+#endif
