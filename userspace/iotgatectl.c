@@ -16,31 +16,7 @@
 #include "ipc.h"
 #include "manifest.h"
 #include "policy.h"
-
-static bool json_mode;
-static const char *sock_override;
-
-/* One line per failure; in JSON mode an {"error": ...} object on stdout. */
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (json_mode) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "error", json_object_new_string(msg));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		json_object_put(o);
-	} else {
-		fprintf(stderr, "iotgatectl: %s\n", msg);
-	}
-	return 1;
-}
+#include "ctl.h"
 
 static void usage(FILE *f)
 {
@@ -51,6 +27,7 @@ static void usage(FILE *f)
 		"  status                     show the device's security state (mode, tier, health, counters)\n"
 		"  policy check FILE          parse a policy and its manifest, report every error\n"
 		"  manifest create DIR...     print a sha256sum-format manifest of the regular files under DIR\n"
+		"  check-kernel [CONFIG]      report what the kernel offers and the tier iotgate will run in\n"
 		"  stop-enforcing             detach every iotgate program and remove the pins (root)\n\n"
 		"Options:\n"
 		"  -j, --json         machine-readable output (errors as {\"error\": ...})\n"
@@ -409,6 +386,8 @@ int main(int argc, char **argv)
 		return cmd_policy(argc, argv);
 	if (!strcmp(obj, "manifest"))
 		return cmd_manifest(argc, argv);
+	if (!strcmp(obj, "check-kernel"))
+		return ctl_check_kernel(argc, argv);
 	if (!strcmp(obj, "help")) {
 		usage(stdout);
 		return 0;

@@ -88,7 +88,7 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 			st->p->manifest = strdup(arg);
 		else if (asprintf(&st->p->manifest, "%s/%s", st->basedir, arg) < 0)
 			st->p->manifest = NULL;
-	} else {
+	} else if (!ig_netpolicy_directive(&st->p->net, st->name, line, l, st->d)) {
 		ig_diag_add(st->d, st->name, line, l->tok[0].col, "unknown directive '%s'", kw);
 	}
 }
@@ -123,6 +123,7 @@ int ig_policy_parse(const char *name, const char *buf, size_t len, const char *b
 		pos += ll + 1;
 	}
 	free(l);
+	ig_netpolicy_finish(&p->net, name, d);
 	if (!st.seen_line[SEEN_MODE])
 		ig_diag_add(d, name, line + 1, 1, "missing 'mode enforce|audit' directive");
 	if (!st.seen_line[SEEN_MANIFEST])
@@ -168,5 +169,6 @@ void ig_policy_free(struct ig_policy *p)
 {
 	free(p->path);
 	free(p->manifest);
+	ig_netpolicy_free(p->net);
 	memset(p, 0, sizeof(*p));
 }

@@ -13,12 +13,28 @@
 #include <stddef.h>
 #include "diag.h"
 
+struct ig_netpolicy; /* interface and device rules: userspace/netpolicy.c */
+struct ig_line;
+
 struct ig_policy {
 	char *path; /* the policy file as given */
 	unsigned int version;
 	unsigned int mode; /* IG_MODE_* */
 	char *manifest; /* resolved path */
+	struct ig_netpolicy *net; /* NULL when the policy has no interface/device rules */
 };
+
+/*
+ * Extension point for the interface/device rule directives (netpolicy.c).
+ * ig_netpolicy_directive: returns true if l->tok[0] is one of its directives
+ * (errors, if any, added to d as file:line:col), false if it is not its
+ * keyword. ig_netpolicy_finish: checks across lines (contradictions) once
+ * the file is read. Both may allocate *np.
+ */
+bool ig_netpolicy_directive(struct ig_netpolicy **np, const char *file, unsigned int line,
+			    struct ig_line *l, struct ig_diag *d);
+void ig_netpolicy_finish(struct ig_netpolicy **np, const char *file, struct ig_diag *d);
+void ig_netpolicy_free(struct ig_netpolicy *np);
 
 /* Parses a policy held in memory; name is used in diagnostics, basedir resolves paths. */
 int ig_policy_parse(const char *name, const char *buf, size_t len, const char *basedir,

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Shared by iotgatectl's subcommands (each OBJECT may live in its own ctl_*.c). */
+#ifndef IG_CTL_H
+#define IG_CTL_H
+
+#include <stdbool.h>
+
+extern bool json_mode; /* --json given */
+extern const char *sock_override; /* --socket PATH */
+
+/* Reports one failure (stderr, or {"error": ...} on stdout in JSON mode); returns 1. */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* iotgatectl check-kernel [CONFIG_FILE]: argv[0] is "check-kernel". */
+int ctl_check_kernel(int argc, char **argv);
+
+#endif
