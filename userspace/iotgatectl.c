@@ -311,7 +311,8 @@ static int cmd_manifest(int argc, char **argv)
 			return fail("manifest create: cannot walk %s: %s", argv[i], strerror(errno));
 	if (walk.err)
 		return 1;
-	qsort(walk.paths, walk.n, sizeof(*walk.paths), cmp_str);
+	if (walk.n)
+		qsort(walk.paths, walk.n, sizeof(*walk.paths), cmp_str);
 	jobs = calloc(walk.n ? walk.n : 1, sizeof(*jobs));
 	if (!jobs)
 		return fail("out of memory");

@@ -160,7 +160,8 @@ int ig_manifest_parse(const char *name, const char *buf, size_t len, struct ig_m
 	}
 	for (size_t i = 0; i < m->n; i++)
 		sorted[i] = &m->e[i];
-	qsort(sorted, m->n, sizeof(*sorted), cmp_path);
+	if (m->n)
+		qsort(sorted, m->n, sizeof(*sorted), cmp_path);
 	for (size_t i = 1; i < m->n; i++)
 		if (!strcmp(sorted[i]->path, sorted[i - 1]->path))
 			ig_diag_add(d, name, sorted[i]->line, 1,

@@ -55,15 +55,15 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 	const char *kw = l->tok[0].s;
 
 	if (!strcmp(kw, "version")) {
-		if (!nargs(st, line, l, 1, "version N") || !once(st, SEEN_VERSION, line, &l->tok[0]))
+		if (!once(st, SEEN_VERSION, line, &l->tok[0]) || !nargs(st, line, l, 1, "version N"))
 			return;
 		if (!ig_parse_u32(l->tok[1].s, &st->p->version))
 			ig_diag_add(st->d, st->name, line, l->tok[1].col,
 				    "version must be an integer from 0 to 4294967295, not '%s'",
 				    l->tok[1].s);
 	} else if (!strcmp(kw, "mode")) {
-		if (!nargs(st, line, l, 1, "mode enforce|audit") ||
-		    !once(st, SEEN_MODE, line, &l->tok[0]))
+		if (!once(st, SEEN_MODE, line, &l->tok[0]) ||
+		    !nargs(st, line, l, 1, "mode enforce|audit"))
 			return;
 		if (!strcmp(l->tok[1].s, "enforce"))
 			st->p->mode = IG_MODE_ENFORCE;
@@ -76,8 +76,8 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 	} else if (!strcmp(kw, "manifest")) {
 		const char *arg = l->tok[1].s;
 
-		if (!nargs(st, line, l, 1, "manifest PATH") ||
-		    !once(st, SEEN_MANIFEST, line, &l->tok[0]))
+		if (!once(st, SEEN_MANIFEST, line, &l->tok[0]) ||
+		    !nargs(st, line, l, 1, "manifest PATH"))
 			return;
 		if (!*arg) {
 			ig_diag_add(st->d, st->name, line, l->tok[1].col, "empty manifest path");
