@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared by the host and VM bats suites: build paths, a daemon under test,
+# and clean-up that leaves no daemon or pin behind.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=$TOP/build
+IOTGATED=$B/iotgated
+CTL=$B/iotgatectl
+PIN_DIR=/sys/fs/bpf/iotgate
+SOCK=/run/iotgate/iotgate.sock
+
+# Stops any daemon and removes every pin, whatever state a test left.
+ig_cleanup() {
+	if [[ -S $SOCK ]]; then
+		"$CTL" stop-enforcing >/dev/null 2>&1 || true
+	fi
+	pkill -KILL -x iotgated 2>/dev/null || true
+	for _ in $(seq 50); do pgrep -x iotgated >/dev/null || break; sleep 0.1; done
+	rm -rf "$PIN_DIR"
+	rm -f "$SOCK"
+}
+
+# ig_manifest FILE... : a manifest of the given files in $T/manifest.sha256
+ig_manifest() {
+	sha256sum "$@" >"$T/manifest.sha256"
+}
+
+# ig_policy MODE : $T/iotgate.conf naming $T/manifest.sha256
+ig_policy() {
+	printf 'version 1\nmode %s\nmanifest manifest.sha256\n' "$1" >"$T/iotgate.conf"
+}
+
+# Starts the daemon on $T/iotgate.conf and waits until it answers.
+ig_start() {
+	"$IOTGATED" --policy "$T/iotgate.conf" "$@" >"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 300); do
+		"$CTL" status >/dev/null 2>&1 && return 0
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			cat "$T/daemon.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "daemon did not answer within 30 s" >&2
+	cat "$T/daemon.log" >&2
+	return 1
+}
+
+# jget EXPR : reads status JSON and prints a jq expression's value
+jget() {
+	"$CTL" status --json | jq -r "$1"
+}
