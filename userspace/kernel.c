@@ -8,6 +8,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "iotgate.h" /* before the skeleton: it names our structs */
 #include "exec.skel.h"
@@ -235,6 +236,8 @@ int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, siz
 {
 	struct ig_file_key *keys = calloc(n ? n : 1, sizeof(*keys));
 	struct ig_file_val *vals = calloc(n ? n : 1, sizeof(*vals));
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	struct btf *btf;
 	__u32 zero = 0, count;
 	int inner = -1, ret = 0;
 
@@ -242,8 +245,24 @@ int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, siz
 		ret = -ENOMEM;
 		goto out;
 	}
+	/*
+	 * Created with the object's BTF, like the template libbpf made from the
+	 * inner map definition: some kernels (6.1) compare BTF-derived layout
+	 * fields when a map is put into the outer map and refuse a mismatch.
+	 */
+	btf = bpf_object__btf(k->skel->obj);
+	if (btf) {
+		int key_id = btf__find_by_name_kind(btf, "ig_file_key", BTF_KIND_STRUCT);
+		int val_id = btf__find_by_name_kind(btf, "ig_file_val", BTF_KIND_STRUCT);
+
+		if (key_id > 0 && val_id > 0) {
+			opts.btf_fd = btf__fd(btf);
+			opts.btf_key_type_id = key_id;
+			opts.btf_value_type_id = val_id;
+		}
+	}
 	inner = bpf_map_create(BPF_MAP_TYPE_HASH, "ig_files", sizeof(*keys), sizeof(*vals),
-			       n ? n : 1, NULL);
+			       n ? n : 1, &opts);
 	if (inner < 0) {
 		ret = -errno;
 		goto out;
