@@ -112,7 +112,7 @@ static int cmd_status(int argc, char **argv)
 	}
 	if (json_mode) {
 		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY |
-									JSON_C_TO_STRING_SPACED));
+									 JSON_C_TO_STRING_SPACED));
 		json_object_put(r);
 		return 0;
 	}
@@ -196,7 +196,8 @@ static int cmd_policy(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "check"))
-		return fail("policy: unknown command '%s' (try 'iotgatectl policy --help')", argv[1]);
+		return fail("policy: unknown command '%s' (try 'iotgatectl policy --help')",
+			    argv[1]);
 	if (argc != 3)
 		return fail("policy check: expected one FILE");
 	ig_diag_init(&diag);
@@ -208,7 +209,8 @@ static int cmd_policy(int argc, char **argv)
 	}
 	if (diag.n) {
 		if (json_mode) {
-			struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+			struct json_object *o = json_object_new_object(),
+					   *a = json_object_new_array();
 
 			for (size_t i = 0; i < diag.n; i++)
 				json_object_array_add(a, json_object_new_string(diag.msgs[i]));
@@ -308,7 +310,8 @@ static int cmd_manifest(int argc, char **argv)
 		return fail("manifest create: expected at least one DIR");
 	for (int i = 2; i < argc; i++)
 		if (nftw(argv[i], walk_fn, 32, FTW_PHYS) < 0)
-			return fail("manifest create: cannot walk %s: %s", argv[i], strerror(errno));
+			return fail("manifest create: cannot walk %s: %s", argv[i],
+				    strerror(errno));
 	if (walk.err)
 		return 1;
 	if (walk.n)

@@ -56,7 +56,8 @@ static int pin_maps(struct ig_exec *skel)
 	struct bpf_map *map;
 	char path[256];
 
-	bpf_object__for_each_map(map, skel->obj) {
+	bpf_object__for_each_map(map, skel->obj)
+	{
 		/* .rodata is per-load and frozen: only the shared ig_ maps are pinned. */
 		if (strchr(bpf_map__name(map), '.'))
 			continue;
@@ -73,7 +74,8 @@ static void unpin_new_maps(struct ig_exec *skel, bool reused[8])
 	struct bpf_map *map;
 	int i = 0;
 
-	bpf_object__for_each_map(map, skel->obj) {
+	bpf_object__for_each_map(map, skel->obj)
+	{
 		if (i < 8 && !reused[i] && bpf_map__is_pinned(map))
 			bpf_map__unpin(map, NULL);
 		i++;
@@ -85,10 +87,11 @@ static void note_reused(struct ig_exec *skel, bool reused[8])
 	struct bpf_map *map;
 	int i = 0;
 
-	bpf_object__for_each_map(map, skel->obj) {
+	bpf_object__for_each_map(map, skel->obj)
+	{
 		if (i < 8)
-			reused[i] = bpf_map__pin_path(map) &&
-				    access(bpf_map__pin_path(map), F_OK) == 0;
+			reused[i] =
+				bpf_map__pin_path(map) && access(bpf_map__pin_path(map), F_OK) == 0;
 		i++;
 	}
 }
@@ -211,12 +214,14 @@ int ig_kernel_open(struct ig_kernel *k, unsigned int mode, const struct ig_verif
 		}
 		if (!lsm_failed)
 			return ret;
-		snprintf(k->why_partial, sizeof(k->why_partial),
-			 "the kernel refused the BPF LSM program (%s): exec is measured but cannot be denied",
-			 strerror(-ret));
+		snprintf(
+			k->why_partial, sizeof(k->why_partial),
+			"the kernel refused the BPF LSM program (%s): exec is measured but cannot be denied",
+			strerror(-ret));
 	} else {
-		snprintf(k->why_partial, sizeof(k->why_partial),
-			 "BPF LSM is not active ('bpf' missing from /sys/kernel/security/lsm): exec is measured but cannot be denied");
+		snprintf(
+			k->why_partial, sizeof(k->why_partial),
+			"BPF LSM is not active ('bpf' missing from /sys/kernel/security/lsm): exec is measured but cannot be denied");
 	}
 	ret = try_tier(k, false, mode, v, n, &lsm_failed);
 	if (ret)
@@ -298,7 +303,8 @@ out:
 
 int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode)
 {
-	struct ig_config cfg = { .mode = mode, .abi_version = IG_ABI_VERSION,
+	struct ig_config cfg = { .mode = mode,
+				 .abi_version = IG_ABI_VERSION,
 				 .generation = k->generation };
 	__u32 zero = 0;
 
@@ -349,9 +355,9 @@ int ig_kernel_stop_enforcing(struct ig_kernel *k)
 	if (unlink(LINK_TP) && errno != ENOENT)
 		ret = -errno;
 	if (k->skel)
-		bpf_object__for_each_map(map, k->skel->obj)
-			if (bpf_map__pin_path(map) && unlink(bpf_map__pin_path(map)) && errno != ENOENT)
-				ret = -errno;
+		bpf_object__for_each_map(map, k->skel->obj) if (bpf_map__pin_path(map) &&
+								unlink(bpf_map__pin_path(map)) &&
+								errno != ENOENT) ret = -errno;
 	if (rmdir(IG_PIN_DIR) && errno != ENOENT && !ret)
 		ret = -errno;
 	return ret;

@@ -306,7 +306,8 @@ int ig_manifest_verify(const struct ig_manifest *m, struct ig_verified *out, siz
 				continue;
 			}
 			if (todo[k].err) {
-				ig_diag_add(rejected, e->path, 0, 0, "cannot hash: %s (manifest line %u)",
+				ig_diag_add(rejected, e->path, 0, 0,
+					    "cannot hash: %s (manifest line %u)",
 					    strerror(-todo[k].err), e->line);
 			} else if (memcmp(todo[k].digest, e->digest, IG_SHA256_LEN)) {
 				char hex[IG_SHA256_HEX + 1];

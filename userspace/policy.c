@@ -55,7 +55,8 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 	const char *kw = l->tok[0].s;
 
 	if (!strcmp(kw, "version")) {
-		if (!once(st, SEEN_VERSION, line, &l->tok[0]) || !nargs(st, line, l, 1, "version N"))
+		if (!once(st, SEEN_VERSION, line, &l->tok[0]) ||
+		    !nargs(st, line, l, 1, "version N"))
 			return;
 		if (!ig_parse_u32(l->tok[1].s, &st->p->version))
 			ig_diag_add(st->d, st->name, line, l->tok[1].col,

@@ -41,11 +41,12 @@ TEST(manifest_bad_lines)
 {
 	struct ig_manifest m;
 	struct ig_diag d;
-	const char *text = H64 "  relative/path\n"
-			   "e3b0c44298fc1c149afbf4c8996fb924  /md5len\n"
-			   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85g  /badhex\n" H64
-			   " /one-space\n" H64 "  /dup\n" H64 "  /dup\n"
-			   "da39a3ee5e6b4b0d3255bfef95601890afd80709  /sha1\n";
+	const char *text = H64
+		"  relative/path\n"
+		"e3b0c44298fc1c149afbf4c8996fb924  /md5len\n"
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85g  /badhex\n" H64
+		" /one-space\n" H64 "  /dup\n" H64 "  /dup\n"
+		"da39a3ee5e6b4b0d3255bfef95601890afd80709  /sha1\n";
 
 	CHECK(parse(text, &m, &d) == -EINVAL);
 	CHECK(d.n == 6);
@@ -71,8 +72,9 @@ TEST(manifest_bad_header)
 
 	CHECK(parse("# iotgate-manifest version x\n", &m, &d) == -EINVAL);
 	if (d.n == 1)
-		CHECK_STR(d.msgs[0],
-			  "m.sha256:1:28: manifest version must be an integer from 0 to 4294967295");
+		CHECK_STR(
+			d.msgs[0],
+			"m.sha256:1:28: manifest version must be an integer from 0 to 4294967295");
 	ig_diag_free(&d);
 }
 

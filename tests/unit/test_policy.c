@@ -17,8 +17,8 @@ TEST(policy_minimal)
 	struct ig_policy p;
 	struct ig_diag d;
 
-	CHECK(parse("# comment\nversion 7\nmode enforce\nmanifest m.sha256 # trailing\n", &p,
-		    &d) == 0);
+	CHECK(parse("# comment\nversion 7\nmode enforce\nmanifest m.sha256 # trailing\n", &p, &d) ==
+	      0);
 	CHECK(d.n == 0);
 	CHECK(p.version == 7);
 	CHECK(p.mode == IG_MODE_ENFORCE);
@@ -87,7 +87,8 @@ TEST(policy_lexical_errors)
 	ig_diag_free(&d);
 	CHECK(parse("mode audit extra\nmanifest /m\n", &p, &d) == -EINVAL);
 	if (d.n >= 1)
-		CHECK_STR(d.msgs[0], "p.conf:1:12: unexpected 'extra': usage is 'mode enforce|audit'");
+		CHECK_STR(d.msgs[0],
+			  "p.conf:1:12: unexpected 'extra': usage is 'mode enforce|audit'");
 	ig_diag_free(&d);
 }
 
@@ -100,8 +101,9 @@ TEST(policy_load_missing_file)
 	CHECK(ig_policy_load("/nonexistent/iotgate.conf", &p, &d) == -ENOENT);
 	CHECK(d.n == 1);
 	if (d.n == 1)
-		CHECK_STR(d.msgs[0],
-			  "/nonexistent/iotgate.conf: cannot read policy: No such file or directory");
+		CHECK_STR(
+			d.msgs[0],
+			"/nonexistent/iotgate.conf: cannot read policy: No such file or directory");
 	ig_diag_free(&d);
 }
 
