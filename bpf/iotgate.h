@@ -112,4 +112,207 @@ IG_ASSERT_SIZE(struct ig_file_val, 48);
 IG_ASSERT_SIZE(struct ig_config, 16);
 IG_ASSERT_SIZE(struct ig_event, 320);
 
+/* --- interface and device rules --- */
+/*
+ * bpf/ifaces.bpf.c and userspace/net.c. The daemon compiles the policy's
+ * interface and device rules into "rule sets": for one target (an interface
+ * or a device the policy names) and one subject (a measured program, a uid,
+ * a gid or anyone) the list of rules that apply, most specific first.
+ *
+ * Every key carries a generation (0 or 1): a new policy is written under the
+ * generation not in use, then ig_net_config.gen flips to it in one update,
+ * so programs see either the old or the complete new rules.
+ */
+
+/* Targets: 0 is "an interface the policy does not name" (only "on *" rules). */
+#define IG_TARGET_ANYIF 0
+#define IG_TARGET_DEV_BASE 0x10000 /* device targets are numbered from here */
+
+/* ig_rule.protos and socket classes */
+#define IG_P_TCP 0x01
+#define IG_P_UDP 0x02
+#define IG_P_ICMP 0x04
+#define IG_P_RAW 0x08 /* SOCK_RAW inet sockets */
+#define IG_P_CAN 0x10 /* PF_CAN: raw, bcm, isotp, j1939 */
+#define IG_P_PACKET 0x20 /* PF_PACKET */
+#define IG_P_ANY 0x3f
+
+/* ig_rule.dirs for interfaces: who opened the flow (see userspace/netpolicy.h) */
+#define IG_DIR_IN 0x01
+#define IG_DIR_OUT 0x02
+/* ig_rule.dirs for devices: the access asked for */
+#define IG_ACC_READ 0x01
+#define IG_ACC_WRITE 0x02
+
+/* ig_rule.verdict, and the result of an evaluation */
+#define IG_RV_NOMATCH 0
+#define IG_RV_ALLOW 1
+#define IG_RV_DENY 2
+
+/* ig_rule.flags */
+#define IG_RF_PORTS 0x01 /* port_lo..port_hi restricts the service port */
+
+struct ig_rule {
+	__u8 verdict; /* IG_RV_ALLOW or IG_RV_DENY */
+	__u8 dirs; /* IG_DIR_* or IG_ACC_* */
+	__u8 protos; /* IG_P_*; devices: IG_P_ANY */
+	__u8 flags; /* IG_RF_* */
+	__u16 port_lo;
+	__u16 port_hi;
+};
+
+#define IG_RULES_MAX 16
+
+/* ig_rule_set.flags */
+#define IG_RS_CTIME 0x01 /* program subject: allow rules need an unchanged executable */
+
+/*
+ * The first nspec rules name the target itself (the interface, the device
+ * node), the rest come from "on *" or a device class: a match among the
+ * first decides before the others are looked at. A deny among matches wins.
+ */
+struct ig_rule_set {
+	__s64 ctime_sec; /* program subjects: the measured file's ctime */
+	__u32 ctime_nsec;
+	__u32 flags; /* IG_RS_* */
+	__u32 n;
+	__u32 nspec;
+	struct ig_rule r[IG_RULES_MAX];
+};
+
+/* ig_rule_key.kind */
+#define IG_SUBJ_PROGRAM 1 /* id_a = dev, id_b = ino of the task's executable (ig_file_key) */
+#define IG_SUBJ_UID 2 /* id_a = effective uid */
+#define IG_SUBJ_GID 3 /* id_a = effective gid */
+#define IG_SUBJ_ANYONE 4
+
+/* Hash map "ig_rules": (target, subject) -> the subject's rules on the target. */
+struct ig_rule_key {
+	__u32 target;
+	__u32 kind; /* IG_SUBJ_* */
+	__u64 id_a;
+	__u64 id_b;
+	__u32 gen;
+	__u32 pad;
+};
+
+/* ig_if_val.flags */
+#define IG_IF_DISABLED 0x01 /* "interface NAME disable": nothing passes */
+#define IG_IF_CAN 0x02 /* ARPHRD_CAN: counts for "bind to every CAN interface" */
+
+/*
+ * Hash map "ig_ifaces": the interfaces of the governed network namespace,
+ * kept current by the daemon from rtnetlink. An interface missing here is
+ * treated as IG_TARGET_ANYIF with the global default.
+ */
+struct ig_if_key {
+	__u64 netns; /* network namespace cookie */
+	__u32 ifindex;
+	__u32 gen;
+};
+
+struct ig_if_val {
+	__u32 target;
+	__u32 flags; /* IG_IF_* */
+	__u32 dflt; /* IG_RV_ALLOW or IG_RV_DENY when no rule matches */
+	__u32 pad;
+};
+
+/* ig_dev_key.type: as in BPF_DEVCG_DEV_* */
+#define IG_DEV_BLOCK 1
+#define IG_DEV_CHAR 2
+#define IG_MINOR_ANY 0xffffffffu
+
+/* Hash map "ig_devs": gated device numbers (minor IG_MINOR_ANY: the whole major). */
+struct ig_dev_key {
+	__u32 type;
+	__u32 major;
+	__u32 minor;
+	__u32 gen;
+};
+
+struct ig_dev_val {
+	__u32 target;
+	__u32 pad;
+};
+
+/* ig_net_config.flags */
+#define IG_NCF_ACTIVE 0x01 /* rules are loaded: enforce them */
+
+/* Single-entry array map "ig_net_cfg". */
+struct ig_net_config {
+	__u64 netns; /* cookie of the network namespace the interface rules govern */
+	__u64 epoch; /* moves on every change: invalidates per-socket verdict caches */
+	__u32 gen; /* live generation of ig_rules, ig_ifaces, ig_devs */
+	__u32 mode; /* IG_MODE_* for interface and device rules */
+	__u32 dflt; /* IG_RV_* for interfaces the policy does not name */
+	__u32 flags; /* IG_NCF_* */
+};
+
+/* Per-CPU array "ig_net_cnt": IG_NCNT(family, what) */
+#define IG_FAM_IPV4 0
+#define IG_FAM_IPV6 1
+#define IG_FAM_CAN 2
+#define IG_FAM_PACKET 3
+#define IG_FAM_DEV 4
+#define IG_FAM_MAX 5
+#define IG_NC_ALLOWED 0
+#define IG_NC_DENIED 1 /* operation refused with EPERM */
+#define IG_NC_DROPPED 2 /* packet dropped (egress drops also return EPERM to the sender) */
+#define IG_NC_AUDITED 3 /* would have been refused; access-mode audit */
+#define IG_NCNT(fam, what) ((fam) * 4 + (what))
+#define IG_NCNT_EVENTS_LOST (IG_FAM_MAX * 4)
+#define IG_NCNT_MAX (IG_NCNT_EVENTS_LOST + 1)
+
+/* ig_net_event.type */
+#define IG_EV_NET 2
+#define IG_EV_DEV 3
+
+/* ig_net_event.op */
+#define IG_OP_PKT_OUT 1
+#define IG_OP_PKT_IN 2
+#define IG_OP_BIND 3
+#define IG_OP_CONNECT 4
+#define IG_OP_SEND 5
+#define IG_OP_RECV 6
+#define IG_OP_OPEN 7
+
+/*
+ * Record in the ring buffer "ig_net_ev": a refused (or, in audit mode, a
+ * would-be refused) use of an interface or device. For packets the subject
+ * is the socket's owner (pid 0: not known in packet context); a socket
+ * sends at most one event per direction until the rules change.
+ */
+struct ig_net_event {
+	__u64 ts_ns;
+	__u64 exe_dev; /* the subject's executable, 0/0 if unknown */
+	__u64 exe_ino;
+	__u32 type; /* IG_EV_NET or IG_EV_DEV */
+	__u32 verdict; /* IG_VERDICT_DENY or IG_VERDICT_AUDIT */
+	__u32 family; /* IG_FAM_* */
+	__u32 op; /* IG_OP_* */
+	__u32 pid;
+	__u32 uid;
+	__u32 gid;
+	__u32 ifindex;
+	__u32 proto; /* IG_P_* */
+	__u32 access; /* devices: IG_ACC_* */
+	__u16 lport;
+	__u16 rport;
+	__u32 major;
+	__u32 minor;
+	__u32 pad;
+	char comm[IG_COMM_LEN];
+};
+
+IG_ASSERT_SIZE(struct ig_rule, 8);
+IG_ASSERT_SIZE(struct ig_rule_set, 152);
+IG_ASSERT_SIZE(struct ig_rule_key, 32);
+IG_ASSERT_SIZE(struct ig_if_key, 16);
+IG_ASSERT_SIZE(struct ig_if_val, 16);
+IG_ASSERT_SIZE(struct ig_dev_key, 16);
+IG_ASSERT_SIZE(struct ig_dev_val, 8);
+IG_ASSERT_SIZE(struct ig_net_config, 32);
+IG_ASSERT_SIZE(struct ig_net_event, 96);
+
 #endif /* IOTGATE_ABI_H */
