@@ -14,4 +14,7 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* iotgatectl check-kernel [CONFIG_FILE]: argv[0] is "check-kernel". */
 int ctl_check_kernel(int argc, char **argv);
 
+/* iotgatectl log [verify] [--file PATH]...: argv[0] is "log" (ctl_log.c). */
+int ctl_log(int argc, char **argv);
+
 #endif

@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"  policy check FILE          parse a policy and its manifest, report every error\n"
 		"  manifest create DIR...     print a sha256sum-format manifest of the regular files under DIR\n"
 		"  check-kernel [CONFIG]      report what the kernel offers and the tier iotgate will run in\n"
+		"  log [verify] [--file PATH] print the measurement log, or verify its aggregate\n"
 		"  stop-enforcing             detach every iotgate program and remove the pins (root)\n\n"
 		"Options:\n"
 		"  -j, --json         machine-readable output (errors as {\"error\": ...})\n"
@@ -392,6 +393,8 @@ int main(int argc, char **argv)
 		return cmd_manifest(argc, argv);
 	if (!strcmp(obj, "check-kernel"))
 		return ctl_check_kernel(argc, argv);
+	if (!strcmp(obj, "log"))
+		return ctl_log(argc, argv);
 	if (!strcmp(obj, "help")) {
 		usage(stdout);
 		return 0;

@@ -1,0 +1,1253 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Measurement log in IMA ima-ng ASCII format: see measlog.h for the format. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include "lex.h"
+#include "measlog.h"
+
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+#define DNG_LEN (sizeof("sha256:") + IG_SHA256_LEN) /* "sha256:" '\0' digest = 40 */
+#define CHAIN_LINE (IG_SHA256_HEX + 1)
+#define PATHBUF (PATH_MAX + 64)
+
+/* A set of template hashes (open addressing; all-zero marks a free slot). */
+struct tset {
+	uint8_t (*v)[IG_SHA256_LEN];
+	size_t cap, n;
+};
+
+struct ig_measlog {
+	int dirfd, fd, chain_fd, unk_fd;
+	size_t max_bytes;
+	off_t size, chain_size, unk_size;
+	uint8_t agg[IG_SHA256_LEN];
+	unsigned long long count;
+	unsigned int unsynced;
+	bool dirty; /* a roll-back ftruncate failed: redo it before writing */
+	bool reload; /* a rotation failed after its point of no return */
+	struct tset set;
+	char boot_id[64];
+	char p_log[PATHBUF], p_chain[PATHBUF], p_unknown[PATHBUF], p_state[PATHBUF];
+	char p_new[PATHBUF], p_chain_new[PATHBUF];
+	char p_old[PATHBUF], p_old_chain[PATHBUF], p_old_unknown[PATHBUF];
+};
+
+static const uint8_t zero[IG_SHA256_LEN];
+
+/* ---- hashes and the line format ---------------------------------------- */
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+void ig_measlog_template_hash(const uint8_t digest[IG_SHA256_LEN], const char *name,
+			      uint8_t out[IG_SHA256_LEN])
+{
+	size_t nlen = strlen(name) + 1;
+	size_t total = 4 + DNG_LEN + 4 + nlen;
+	uint8_t stackbuf[4 + DNG_LEN + 4 + IG_MEASLOG_NAME_MAX + 1];
+	uint8_t *b = total <= sizeof(stackbuf) ? stackbuf : malloc(total);
+	uint8_t *p;
+
+	if (!b) {
+		/* Cannot happen for names the log accepts; never match anything. */
+		memset(out, 0, IG_SHA256_LEN);
+		return;
+	}
+	p = b;
+	put_le32(p, DNG_LEN);
+	p += 4;
+	memcpy(p, "sha256:", 8); /* with its '\0' */
+	p += 8;
+	memcpy(p, digest, IG_SHA256_LEN);
+	p += IG_SHA256_LEN;
+	put_le32(p, nlen);
+	p += 4;
+	memcpy(p, name, nlen); /* with its '\0' */
+	ig_sha256_buf(b, total, out);
+	if (b != stackbuf)
+		free(b);
+}
+
+void ig_measlog_extend(uint8_t aggregate[IG_SHA256_LEN], const uint8_t template_hash[IG_SHA256_LEN])
+{
+	uint8_t buf[2 * IG_SHA256_LEN];
+
+	memcpy(buf, aggregate, IG_SHA256_LEN);
+	memcpy(buf + IG_SHA256_LEN, template_hash, IG_SHA256_LEN);
+	ig_sha256_buf(buf, sizeof(buf), aggregate);
+}
+
+size_t ig_measlog_format(char *buf, const uint8_t template_hash[IG_SHA256_LEN],
+			 const uint8_t digest[IG_SHA256_LEN], const char *name)
+{
+	char th[IG_SHA256_HEX + 1], dg[IG_SHA256_HEX + 1];
+	size_t n;
+
+	if (strlen(name) > IG_MEASLOG_NAME_MAX)
+		return 0;
+	ig_hex(template_hash, IG_SHA256_LEN, th);
+	ig_hex(digest, IG_SHA256_LEN, dg);
+	n = (size_t)snprintf(buf, IG_MEASLOG_LINE_MAX, "%d %s ima-ng sha256:%s ", IG_MEASLOG_PCR,
+			     th, dg);
+	for (const char *s = name; *s; s++) {
+		if (*s == '\\' || *s == '\n') {
+			buf[n++] = '\\';
+			buf[n++] = *s == '\n' ? 'n' : '\\';
+		} else {
+			buf[n++] = *s;
+		}
+	}
+	buf[n++] = '\n';
+	buf[n] = '\0';
+	return n;
+}
+
+static int lowhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Exactly 64 lowercase hex digits (IMA prints lowercase). */
+static bool parse_hex32(const char *s, uint8_t out[IG_SHA256_LEN])
+{
+	for (int i = 0; i < IG_SHA256_LEN; i++) {
+		int hi = lowhex(s[2 * i]), lo = hi < 0 ? -1 : lowhex(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = hi << 4 | lo;
+	}
+	return true;
+}
+
+struct pline {
+	uint8_t th[IG_SHA256_LEN];
+	uint8_t digest[IG_SHA256_LEN];
+	char *name; /* unescaped in place, NUL-terminated */
+};
+
+/* Offsets in "10 <th> ima-ng sha256:<digest> <name>". */
+#define OFF_TH 3
+#define OFF_TMPL (OFF_TH + IG_SHA256_HEX)
+#define OFF_DIGEST (OFF_TMPL + sizeof(" ima-ng sha256:") - 1)
+#define OFF_NAME (OFF_DIGEST + IG_SHA256_HEX + 1)
+
+/* Parses one line (without its '\n'). Returns NULL or why it is malformed. */
+static const char *parse_line(char *s, size_t len, struct pline *p)
+{
+	char *w;
+
+	if (memchr(s, '\0', len))
+		return "malformed line: NUL byte";
+	if (strncmp(s, "10 ", 3))
+		return "malformed line: PCR is not 10";
+	if (len < OFF_TMPL || !parse_hex32(s + OFF_TH, p->th))
+		return "malformed line: template hash is not 64 lowercase hex digits";
+	if (strncmp(s + OFF_TMPL, " ima-ng ", 8))
+		return "malformed line: template is not ima-ng";
+	if (strncmp(s + OFF_TMPL + 8, "sha256:", 7) || len < OFF_NAME - 1 ||
+	    !parse_hex32(s + OFF_DIGEST, p->digest) || (len >= OFF_NAME && s[OFF_NAME - 1] != ' '))
+		return "malformed line: digest is not sha256:<64 lowercase hex digits>";
+	if (len <= OFF_NAME)
+		return "malformed line: no name";
+	p->name = w = s + OFF_NAME;
+	for (const char *r = w; *r; r++) {
+		if (*r == ' ')
+			return "malformed line: space in name";
+		if (*r == '\\') {
+			r++;
+			if (*r == 'n')
+				*w++ = '\n';
+			else if (*r == '\\')
+				*w++ = '\\';
+			else
+				return "malformed line: bad escape in name (only \\\\ and \\n)";
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	if ((size_t)(w - p->name) > IG_MEASLOG_NAME_MAX)
+		return "malformed line: name longer than 4095 bytes";
+	return NULL;
+}
+
+/* ---- line reader -------------------------------------------------------- */
+
+struct lreader {
+	FILE *f;
+	char *buf;
+	size_t cap;
+	unsigned int line;
+	off_t bytes; /* bytes of the complete lines read */
+};
+
+/* 1: a line in r->buf (its '\n' removed), 0: end, -EBADMSG: last line has no '\n'. */
+static int next_line(struct lreader *r, size_t *len)
+{
+	ssize_t n;
+
+	errno = 0;
+	n = getline(&r->buf, &r->cap, r->f);
+	if (n < 0) {
+		if (ferror(r->f))
+			return errno ? -errno : -EIO;
+		return 0;
+	}
+	r->line++;
+	if (r->buf[n - 1] != '\n')
+		return -EBADMSG;
+	r->buf[n - 1] = '\0';
+	*len = n - 1;
+	r->bytes += n;
+	return 1;
+}
+
+static void lreader_close(struct lreader *r)
+{
+	if (r->f)
+		fclose(r->f);
+	free(r->buf);
+}
+
+/* ---- verification ------------------------------------------------------- */
+
+static int bad(struct ig_measlog_verify_result *res, const char *file, unsigned int line, int ret,
+	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int bad(struct ig_measlog_verify_result *res, const char *file, unsigned int line, int ret,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(res->file, sizeof(res->file), "%s", file);
+	res->line = line;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int tset_reserve(struct tset *s, size_t n)
+{
+	uint8_t(*nv)[IG_SHA256_LEN];
+	size_t ncap;
+
+	if (2 * n <= s->cap)
+		return 0;
+	ncap = s->cap ? s->cap : 64;
+	while (2 * n > ncap)
+		ncap *= 2;
+	nv = calloc(ncap, sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++) {
+		size_t j;
+
+		if (!memcmp(s->v[i], zero, IG_SHA256_LEN))
+			continue;
+		memcpy(&j, s->v[i], sizeof(j));
+		for (j &= ncap - 1; memcmp(nv[j], zero, IG_SHA256_LEN); j = (j + 1) & (ncap - 1))
+			;
+		memcpy(nv[j], s->v[i], IG_SHA256_LEN);
+	}
+	free(s->v);
+	s->v = nv;
+	s->cap = ncap;
+	return 0;
+}
+
+/* Slot of th, or of the free slot where it belongs. */
+static size_t tset_slot(const struct tset *s, const uint8_t th[IG_SHA256_LEN])
+{
+	size_t j;
+
+	memcpy(&j, th, sizeof(j));
+	for (j &= s->cap - 1; memcmp(s->v[j], zero, IG_SHA256_LEN); j = (j + 1) & (s->cap - 1))
+		if (!memcmp(s->v[j], th, IG_SHA256_LEN))
+			break;
+	return j;
+}
+
+static bool tset_has(const struct tset *s, const uint8_t th[IG_SHA256_LEN])
+{
+	return s->cap && !memcmp(s->v[tset_slot(s, th)], th, IG_SHA256_LEN);
+}
+
+static int tset_add(struct tset *s, const uint8_t th[IG_SHA256_LEN])
+{
+	size_t j;
+
+	if (tset_reserve(s, s->n + 1))
+		return -ENOMEM;
+	j = tset_slot(s, th);
+	if (memcmp(s->v[j], th, IG_SHA256_LEN)) {
+		memcpy(s->v[j], th, IG_SHA256_LEN);
+		s->n++;
+	}
+	return 0;
+}
+
+static void tset_clear(struct tset *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+struct walk {
+	/* in */
+	const char *path;
+	bool cont; /* a file precedes this one and ended with aggregate prev */
+	uint8_t prev[IG_SHA256_LEN];
+	const uint8_t *expected;
+	struct tset *set; /* collects the template hashes */
+	bool collect; /* collects the aggregates the chain file lacks */
+	/* out */
+	uint8_t agg[IG_SHA256_LEN];
+	unsigned long long n;
+	off_t size;
+	bool have_chain;
+	off_t chain_size; /* bytes of the chain's lines that matched */
+	uint8_t (*missing)[IG_SHA256_LEN];
+	size_t nmissing, capmissing;
+	unsigned int matched_line; /* last line whose aggregate equals expected */
+};
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static int push_missing(struct walk *w)
+{
+	if (w->nmissing == w->capmissing) {
+		size_t nc = w->capmissing ? 2 * w->capmissing : 16;
+		void *nv = realloc(w->missing, nc * sizeof(*w->missing));
+
+		if (!nv)
+			return -ENOMEM;
+		w->missing = nv;
+		w->capmissing = nc;
+	}
+	memcpy(w->missing[w->nmissing++], w->agg, IG_SHA256_LEN);
+	return 0;
+}
+
+/* Verifies one log file and its chain file; fills w and res. */
+static int walk_file(struct walk *w, struct ig_measlog_verify_result *res)
+{
+	char chain[PATHBUF];
+	struct lreader lr = { 0 }, cr = { 0 };
+	bool chain_end = false;
+	struct pline p;
+	size_t len;
+	int ret;
+
+	snprintf(chain, sizeof(chain), "%s.chain", w->path);
+	lr.f = fopen(w->path, "re");
+	if (!lr.f)
+		return bad(res, w->path, 0, -errno, "%s", strerror(errno));
+	cr.f = fopen(chain, "re");
+	if (!cr.f && errno != ENOENT) {
+		ret = bad(res, chain, 0, -errno, "%s", strerror(errno));
+		goto out;
+	}
+	w->have_chain = cr.f != NULL;
+	w->n = 0;
+	while ((ret = next_line(&lr, &len)) == 1) {
+		uint8_t th[IG_SHA256_LEN];
+		const char *why = parse_line(lr.buf, len, &p);
+		bool boot, carry;
+
+		if (why) {
+			ret = bad(res, w->path, lr.line, -EBADMSG, "%s", why);
+			goto out;
+		}
+		ig_measlog_template_hash(p.digest, p.name, th);
+		if (memcmp(th, p.th, IG_SHA256_LEN)) {
+			ret = bad(res, w->path, lr.line, -EBADMSG,
+				  "template hash does not match its fields");
+			goto out;
+		}
+		boot = !strcmp(p.name, IG_MEASLOG_BOOT_NAME);
+		carry = !strcmp(p.name, IG_MEASLOG_CARRY_NAME);
+		if (w->n == 0) {
+			if (carry && w->cont && memcmp(p.digest, w->prev, IG_SHA256_LEN)) {
+				ret = bad(
+					res, w->path, lr.line, -EBADMSG,
+					"carry-over does not continue the aggregate of the previous file");
+				goto out;
+			}
+			if (!carry && !boot) {
+				ret = bad(
+					res, w->path, lr.line, -EBADMSG,
+					"log does not begin with boot_aggregate or a carry-over entry");
+				goto out;
+			}
+			memcpy(w->agg, carry ? p.digest : zero, IG_SHA256_LEN);
+		} else if (boot || carry) {
+			ret = bad(res, w->path, lr.line, -EBADMSG, "%s entry after the first line",
+				  boot ? "boot_aggregate" : "carry-over");
+			goto out;
+		}
+		ig_measlog_extend(w->agg, th);
+		w->n++;
+		if (w->set && tset_add(w->set, th)) {
+			ret = bad(res, w->path, lr.line, -ENOMEM, "%s", strerror(ENOMEM));
+			goto out;
+		}
+		if (w->expected && !memcmp(w->agg, w->expected, IG_SHA256_LEN))
+			w->matched_line = lr.line;
+		if (cr.f && !chain_end) {
+			uint8_t want[IG_SHA256_LEN];
+			size_t clen;
+
+			ret = next_line(&cr, &clen);
+			if (ret == 0 || ret == -EBADMSG) {
+				/* Shorter, or a line being written: checked up to here. */
+				chain_end = true;
+			} else if (ret < 0) {
+				ret = bad(res, chain, cr.line, ret, "%s", strerror(-ret));
+				goto out;
+			} else if (clen != IG_SHA256_HEX || !parse_hex32(cr.buf, want)) {
+				ret = bad(
+					res, chain, cr.line, -EBADMSG,
+					"malformed line: expected the 64 lowercase hex digits of an aggregate");
+				goto out;
+			} else if (memcmp(want, w->agg, IG_SHA256_LEN)) {
+				ret = bad(
+					res, w->path, lr.line, -EBADMSG,
+					"aggregate differs from %s: entry deleted, inserted or moved",
+					base_name(chain));
+				goto out;
+			} else {
+				w->chain_size = cr.bytes;
+			}
+		}
+		if ((!cr.f || chain_end) && w->collect && push_missing(w)) {
+			ret = bad(res, w->path, lr.line, -ENOMEM, "%s", strerror(ENOMEM));
+			goto out;
+		}
+		res->entries++;
+	}
+	if (ret == -EBADMSG) {
+		ret = bad(res, w->path, lr.line, ret, "malformed line: no newline at the end");
+		goto out;
+	}
+	if (ret < 0) {
+		ret = bad(res, w->path, lr.line, ret, "%s", strerror(-ret));
+		goto out;
+	}
+	if (w->n == 0) {
+		ret = bad(res, w->path, 0, -EBADMSG, "empty log (no boot_aggregate entry)");
+		goto out;
+	}
+	if (cr.f && !chain_end && next_line(&cr, &len) == 1) {
+		ret = bad(res, w->path, lr.line + 1, -EBADMSG,
+			  "entry missing: %s records more entries than the log", base_name(chain));
+		goto out;
+	}
+	w->size = lr.bytes;
+	ret = 0;
+out:
+	lreader_close(&lr);
+	lreader_close(&cr);
+	return ret;
+}
+
+int ig_measlog_verify_files(const char *const *paths, size_t n, const uint8_t *expected_aggregate,
+			    struct ig_measlog_verify_result *res)
+{
+	struct walk w = { 0 };
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if (!n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		w.path = paths[i];
+		w.cont = i > 0;
+		memcpy(w.prev, w.agg, IG_SHA256_LEN);
+		w.expected = i == n - 1 ? expected_aggregate : NULL;
+		w.matched_line = 0;
+		ret = walk_file(&w, res);
+		if (ret)
+			return ret;
+	}
+	memcpy(res->aggregate, w.agg, IG_SHA256_LEN);
+	if (expected_aggregate && memcmp(w.agg, expected_aggregate, IG_SHA256_LEN)) {
+		if (w.matched_line)
+			return bad(
+				res, w.path, w.matched_line + 1, -EBADMSG,
+				"aggregate differs from the daemon's: it ends at the line before");
+		return bad(res, w.path, 0, -EBADMSG, "aggregate differs from the daemon's");
+	}
+	return 0;
+}
+
+int ig_measlog_verify(const char *path, const uint8_t *expected_aggregate,
+		      struct ig_measlog_verify_result *res)
+{
+	return ig_measlog_verify_files(&path, 1, expected_aggregate, res);
+}
+
+/* ---- reading for display ------------------------------------------------ */
+
+void ig_measlog_entries_free(struct ig_measlog_entry *entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(entries[i].name);
+	free(entries);
+}
+
+/* Marks entries listed in PATH.unknown ("<number> <digest hex>" lines). */
+static void read_unknown(const char *path, struct ig_measlog_entry *v, size_t n)
+{
+	char side[PATHBUF];
+	struct lreader r = { 0 };
+	size_t len;
+
+	snprintf(side, sizeof(side), "%s.unknown", path);
+	r.f = fopen(side, "re");
+	if (!r.f)
+		return;
+	while (next_line(&r, &len) == 1) {
+		uint8_t d[IG_SHA256_LEN];
+		unsigned long long k;
+		char *end;
+
+		errno = 0;
+		k = strtoull(r.buf, &end, 10);
+		if (errno || end == r.buf || *end != ' ' || strlen(end + 1) != IG_SHA256_HEX ||
+		    !parse_hex32(end + 1, d))
+			continue;
+		if (k >= 1 && k <= n && !memcmp(v[k - 1].digest, d, IG_SHA256_LEN))
+			v[k - 1].unknown = true;
+	}
+	lreader_close(&r);
+}
+
+int ig_measlog_read(const char *path, struct ig_measlog_entry **entries, size_t *n,
+		    struct ig_measlog_verify_result *res)
+{
+	struct ig_measlog_entry *v = NULL;
+	struct lreader lr = { 0 };
+	size_t cnt = 0, cap = 0, len;
+	struct pline p;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	*entries = NULL;
+	*n = 0;
+	lr.f = fopen(path, "re");
+	if (!lr.f)
+		return bad(res, path, 0, -errno, "%s", strerror(errno));
+	while ((ret = next_line(&lr, &len)) == 1) {
+		const char *why = parse_line(lr.buf, len, &p);
+
+		if (why) {
+			ret = bad(res, path, lr.line, -EBADMSG, "%s", why);
+			break;
+		}
+		if (cnt == cap) {
+			size_t nc = cap ? 2 * cap : 64;
+			struct ig_measlog_entry *nv = realloc(v, nc * sizeof(*nv));
+
+			if (!nv) {
+				ret = bad(res, path, 0, -ENOMEM, "%s", strerror(ENOMEM));
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		memset(&v[cnt], 0, sizeof(v[cnt]));
+		v[cnt].line = lr.line;
+		memcpy(v[cnt].template_hash, p.th, IG_SHA256_LEN);
+		memcpy(v[cnt].digest, p.digest, IG_SHA256_LEN);
+		v[cnt].name = strdup(p.name);
+		if (!v[cnt].name) {
+			ret = bad(res, path, 0, -ENOMEM, "%s", strerror(ENOMEM));
+			break;
+		}
+		cnt++;
+		res->entries++;
+	}
+	if (ret == -EBADMSG && !res->file[0])
+		ret = bad(res, path, lr.line, ret, "malformed line: no newline at the end");
+	else if (ret < 0 && !res->file[0])
+		ret = bad(res, path, lr.line, ret, "%s", strerror(-ret));
+	lreader_close(&lr);
+	read_unknown(path, v, cnt);
+	*entries = v;
+	*n = cnt;
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- the writer --------------------------------------------------------- */
+
+/*
+ * Appends buf to fd (O_APPEND, size bytes so far). On failure truncates the
+ * file back to size, so it never keeps part of the line.
+ */
+static int append_all(int fd, off_t size, const void *buf, size_t len, bool *dirty)
+{
+	size_t done = 0;
+	int ret;
+
+	while (done < len) {
+		ssize_t w = write(fd, (const char *)buf + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			ret = w < 0 ? -errno : -EIO;
+			if (done && ftruncate(fd, size) < 0)
+				*dirty = true;
+			return ret;
+		}
+		done += w;
+	}
+	return 0;
+}
+
+static void undo(int fd, off_t size, bool *dirty)
+{
+	if (fd >= 0 && ftruncate(fd, size) < 0)
+		*dirty = true;
+}
+
+static int unlink_opt(const char *p)
+{
+	return unlink(p) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int link_opt(const char *from, const char *to)
+{
+	return link(from, to) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int open_append(const char *p, bool create)
+{
+	int fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | (create ? O_CREAT : 0), 0640);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static bool same_inode(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Finishes or undoes a rotation interrupted by a crash. Its steps: write
+ * .new and .chain.new; link the current files to .1; rename .new over the
+ * log (the point of no return); unlink .unknown; rename .chain.new over the
+ * chain.
+ */
+static int recover(struct ig_measlog *l)
+{
+	int ret;
+
+	if (!access(l->p_new, F_OK)) {
+		/* The log was not replaced: drop the new files and the .1 links. */
+		if (same_inode(l->p_log, l->p_old)) {
+			unlink_opt(l->p_old);
+			unlink_opt(l->p_old_chain);
+			unlink_opt(l->p_old_unknown);
+		}
+		ret = unlink_opt(l->p_new);
+		return ret ? ret : unlink_opt(l->p_chain_new);
+	}
+	if (!access(l->p_chain_new, F_OK)) {
+		ret = unlink_opt(l->p_unknown);
+		if (!ret && rename(l->p_chain_new, l->p_chain) < 0)
+			ret = -errno;
+		return ret;
+	}
+	return 0;
+}
+
+/* Drops a partial last line of the unknown sidecar (crash during its write). */
+static int trim_unknown(struct ig_measlog *l)
+{
+	char *buf;
+	size_t len, full;
+	int ret = ig_read_file(l->p_unknown, 64u << 20, &buf, &full);
+
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	for (len = full; len && buf[len - 1] != '\n'; len--)
+		;
+	free(buf);
+	l->unk_size = len;
+	if (len != full && truncate(l->p_unknown, len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Loads the current log: 0 loaded, 1 no log (or an empty one), or -errno. */
+static int load(struct ig_measlog *l)
+{
+	struct ig_measlog_verify_result res;
+	struct walk w = { .path = l->p_log, .set = &l->set, .collect = true };
+	struct stat st;
+	char *buf = NULL;
+	int ret;
+
+	ret = recover(l);
+	if (ret)
+		return ret;
+	if (stat(l->p_log, &st) < 0)
+		return errno == ENOENT ? 1 : -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_size == 0) {
+		if (!stat(l->p_chain, &st) && st.st_size > 0)
+			return -EBADMSG; /* entries were deleted */
+		return 1;
+	}
+	memset(&res, 0, sizeof(res));
+	ret = walk_file(&w, &res);
+	if (ret)
+		goto out;
+	ret = open_append(l->p_log, false);
+	if (ret < 0)
+		goto out;
+	l->fd = ret;
+	ret = open_append(l->p_chain, true);
+	if (ret < 0)
+		goto out;
+	l->chain_fd = ret;
+	/* Complete the chain (a crash between a log line and its chain line). */
+	if (ftruncate(l->chain_fd, w.chain_size) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (w.nmissing) {
+		buf = malloc(w.nmissing * CHAIN_LINE + 1);
+		if (!buf) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < w.nmissing; i++) {
+			ig_hex(w.missing[i], IG_SHA256_LEN, buf + i * CHAIN_LINE);
+			buf[i * CHAIN_LINE + IG_SHA256_HEX] = '\n';
+		}
+		ret = append_all(l->chain_fd, w.chain_size, buf, w.nmissing * CHAIN_LINE,
+				 &l->dirty);
+		if (ret)
+			goto out;
+	}
+	l->chain_size = w.chain_size + (off_t)(w.nmissing * CHAIN_LINE);
+	l->size = w.size;
+	l->count = w.n;
+	memcpy(l->agg, w.agg, IG_SHA256_LEN);
+	ret = trim_unknown(l);
+out:
+	free(buf);
+	free(w.missing);
+	return ret;
+}
+
+/* Writes a complete new file (mode 0640) and syncs it; returns its fd. */
+static int write_new(const char *p, const void *buf, size_t len)
+{
+	bool dirty = false;
+	int fd, ret;
+
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		return -errno;
+	ret = fchmod(fd, 0640) < 0 ? -errno : 0;
+	if (!ret)
+		ret = append_all(fd, 0, buf, len, &dirty);
+	if (!ret && fdatasync(fd) < 0)
+		ret = -errno;
+	if (ret) {
+		close(fd);
+		unlink(p);
+		return ret;
+	}
+	return fd;
+}
+
+/*
+ * Starts a new log file whose first entry is a carry-over of the current
+ * aggregate (carry) or a boot_aggregate; the current file becomes .1 if
+ * keep_old. See recover() for the order of the steps.
+ */
+static int new_generation(struct ig_measlog *l, bool carry, bool keep_old)
+{
+	const uint8_t *first = carry ? l->agg : zero;
+	const char *name = carry ? IG_MEASLOG_CARRY_NAME : IG_MEASLOG_BOOT_NAME;
+	uint8_t th[IG_SHA256_LEN], agg[IG_SHA256_LEN];
+	char line[IG_MEASLOG_LINE_MAX], cline[CHAIN_LINE + 1];
+	size_t len;
+	int fd = -1, cfd = -1, ret;
+
+	ig_measlog_template_hash(first, name, th);
+	memcpy(agg, first, IG_SHA256_LEN);
+	ig_measlog_extend(agg, th);
+	len = ig_measlog_format(line, th, first, name);
+	ig_hex(agg, IG_SHA256_LEN, cline);
+	cline[IG_SHA256_HEX] = '\n';
+
+	ret = unlink_opt(l->p_new);
+	if (!ret)
+		ret = unlink_opt(l->p_chain_new);
+	if (!ret && keep_old) {
+		ret = unlink_opt(l->p_old);
+		if (!ret)
+			ret = unlink_opt(l->p_old_chain);
+		if (!ret)
+			ret = unlink_opt(l->p_old_unknown);
+	}
+	if (ret)
+		return ret;
+	fd = write_new(l->p_new, line, len);
+	if (fd < 0)
+		return fd;
+	cfd = write_new(l->p_chain_new, cline, CHAIN_LINE);
+	if (cfd < 0) {
+		ret = cfd;
+		goto undo;
+	}
+	if (keep_old) {
+		ret = link(l->p_log, l->p_old) < 0 ? -errno : 0;
+		if (!ret)
+			ret = link_opt(l->p_chain, l->p_old_chain);
+		if (!ret)
+			ret = link_opt(l->p_unknown, l->p_old_unknown);
+		if (ret)
+			goto undo;
+	}
+	if (rename(l->p_new, l->p_log) < 0) {
+		ret = -errno;
+		goto undo;
+	}
+	/* Point of no return: the new log is in place. */
+	ret = unlink_opt(l->p_unknown);
+	if (!ret && rename(l->p_chain_new, l->p_chain) < 0)
+		ret = -errno;
+	if (ret) {
+		close(fd);
+		close(cfd);
+		l->reload = true;
+		return ret;
+	}
+	close_fd(&l->fd);
+	close_fd(&l->chain_fd);
+	close_fd(&l->unk_fd);
+	l->fd = fd;
+	l->chain_fd = cfd;
+	l->size = len;
+	l->chain_size = CHAIN_LINE;
+	l->unk_size = 0;
+	l->count = 1;
+	l->unsynced = 0;
+	l->dirty = false;
+	memcpy(l->agg, agg, IG_SHA256_LEN);
+	tset_clear(&l->set);
+	ret = tset_add(&l->set, th);
+	if (fsync(l->dirfd) < 0 && !ret)
+		ret = -errno;
+	return ret;
+undo:
+	close(fd);
+	unlink(l->p_new);
+	if (cfd >= 0) {
+		close(cfd);
+		unlink(l->p_chain_new);
+	}
+	if (keep_old && same_inode(l->p_log, l->p_old)) {
+		unlink(l->p_old);
+		unlink(l->p_old_chain);
+		unlink(l->p_old_unknown);
+	}
+	return ret;
+}
+
+/* Re-reads the state from the files after a failed rotation. */
+static int reload(struct ig_measlog *l)
+{
+	int ret;
+
+	close_fd(&l->fd);
+	close_fd(&l->chain_fd);
+	close_fd(&l->unk_fd);
+	tset_clear(&l->set);
+	l->dirty = false;
+	ret = load(l);
+	if (ret == 1)
+		ret = new_generation(l, false, false);
+	if (!ret)
+		l->reload = false;
+	return ret;
+}
+
+static void read_boot_id(char *out, size_t size)
+{
+	char *buf;
+	size_t len;
+
+	snprintf(out, size, "unknown");
+	if (ig_read_file(BOOT_ID_PATH, 256, &buf, &len))
+		return;
+	buf[strcspn(buf, " \t\n")] = '\0';
+	if (buf[0])
+		snprintf(out, size, "%s", buf);
+	free(buf);
+}
+
+/* The boot id recorded in the state file ("" if none). */
+static void read_state(const struct ig_measlog *l, char *out, size_t size)
+{
+	char *buf, *p;
+	size_t len;
+
+	out[0] = '\0';
+	if (ig_read_file(l->p_state, 4096, &buf, &len))
+		return;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, "boot_id ", 8)) {
+			snprintf(out, size, "%.*s", (int)strcspn(p + 8, "\n"), p + 8);
+			break;
+		}
+	}
+	free(buf);
+}
+
+static int write_state(struct ig_measlog *l)
+{
+	char tmp[PATHBUF + 8], buf[160];
+	int len, fd, ret = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", l->p_state);
+	len = snprintf(buf, sizeof(buf),
+		       "# iotgate measurement log state (written by iotgated)\nboot_id %s\n",
+		       l->boot_id);
+	unlink(tmp);
+	fd = write_new(tmp, buf, len);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	if (rename(tmp, l->p_state) < 0)
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	else if (fsync(l->dirfd) < 0)
+		ret = -errno;
+	return ret;
+}
+
+static int make_paths(struct ig_measlog *l, const char *dir)
+{
+	static const struct {
+		size_t off;
+		const char *suffix;
+	} p[] = {
+		{ offsetof(struct ig_measlog, p_log), "" },
+		{ offsetof(struct ig_measlog, p_chain), ".chain" },
+		{ offsetof(struct ig_measlog, p_unknown), ".unknown" },
+		{ offsetof(struct ig_measlog, p_state), ".state" },
+		{ offsetof(struct ig_measlog, p_new), ".new" },
+		{ offsetof(struct ig_measlog, p_chain_new), ".chain.new" },
+		{ offsetof(struct ig_measlog, p_old), ".1" },
+		{ offsetof(struct ig_measlog, p_old_chain), ".1.chain" },
+		{ offsetof(struct ig_measlog, p_old_unknown), ".1.unknown" },
+	};
+
+	if (strlen(dir) > PATH_MAX - 64)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		snprintf((char *)l + p[i].off, PATHBUF, "%s/" IG_MEASLOG_FILE "%s", dir,
+			 p[i].suffix);
+	return 0;
+}
+
+/* Opens and locks DIR (creating it 0750). */
+static int lock_dir(const char *dir)
+{
+	int fd;
+
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int ig_measlog_open(struct ig_measlog **out, const char *dir, size_t max_bytes)
+{
+	struct ig_measlog *l;
+	char state_boot[64];
+	int ret;
+
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->fd = l->chain_fd = l->unk_fd = -1;
+	l->max_bytes = max_bytes ? max_bytes : IG_MEASLOG_DEFAULT_MAX;
+	ret = make_paths(l, dir);
+	if (ret) {
+		free(l);
+		return ret;
+	}
+	l->dirfd = lock_dir(dir);
+	if (l->dirfd < 0) {
+		ret = l->dirfd;
+		free(l);
+		return ret;
+	}
+	read_boot_id(l->boot_id, sizeof(l->boot_id));
+	read_state(l, state_boot, sizeof(state_boot));
+	ret = load(l);
+	if (ret == 0 && strcmp(state_boot, l->boot_id))
+		ret = new_generation(l, false, true); /* a new boot */
+	else if (ret == 1)
+		ret = new_generation(l, false, false);
+	if (!ret && strcmp(state_boot, l->boot_id))
+		ret = write_state(l);
+	if (ret) {
+		ig_measlog_close(l);
+		return ret;
+	}
+	*out = l;
+	return 0;
+}
+
+/* Sizes must be what we wrote: redo a failed roll-back, or refuse. */
+static int check_size(int fd, off_t want, bool dirty)
+{
+	struct stat st;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size == want)
+		return 0;
+	if (!dirty)
+		return -EBADMSG;
+	return ftruncate(fd, want) < 0 ? -errno : 0;
+}
+
+static int check_files(struct ig_measlog *l)
+{
+	int ret = check_size(l->fd, l->size, l->dirty);
+
+	if (!ret)
+		ret = check_size(l->chain_fd, l->chain_size, l->dirty);
+	if (!ret)
+		ret = check_size(l->unk_fd, l->unk_size, l->dirty);
+	if (!ret)
+		l->dirty = false;
+	return ret;
+}
+
+int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], const char *path,
+		   bool unknown)
+{
+	char name[IG_MEASLOG_NAME_MAX + 1], line[IG_MEASLOG_LINE_MAX], cline[CHAIN_LINE + 1];
+	char uline[32 + IG_SHA256_HEX];
+	uint8_t th[IG_SHA256_LEN], agg[IG_SHA256_LEN];
+	size_t len, n = path ? strlen(path) : 0;
+	int ulen = 0, ret;
+
+	if (!n)
+		return -EINVAL;
+	if (n > IG_MEASLOG_NAME_MAX)
+		return -ENAMETOOLONG;
+	/* IMA's ima_write_template_field_data: ' ' becomes '_'. */
+	for (size_t i = 0; i <= n; i++)
+		name[i] = path[i] == ' ' ? '_' : path[i];
+	if (!strcmp(name, IG_MEASLOG_BOOT_NAME) || !strcmp(name, IG_MEASLOG_CARRY_NAME))
+		return -EINVAL;
+	ig_measlog_template_hash(digest, name, th);
+	if (tset_has(&l->set, th))
+		return 1;
+	if (l->reload) {
+		ret = reload(l);
+		if (ret)
+			return ret;
+		if (tset_has(&l->set, th))
+			return 1;
+	}
+	ret = check_files(l);
+	if (ret)
+		return ret;
+	len = ig_measlog_format(line, th, digest, name);
+	if (l->count > 1 && (size_t)l->size + len > l->max_bytes) {
+		ret = new_generation(l, true, true);
+		if (ret)
+			return ret;
+	}
+	if (tset_reserve(&l->set, l->set.n + 1))
+		return -ENOMEM;
+	memcpy(agg, l->agg, IG_SHA256_LEN);
+	ig_measlog_extend(agg, th);
+	ig_hex(agg, IG_SHA256_LEN, cline);
+	cline[IG_SHA256_HEX] = '\n';
+	if (unknown) {
+		char hex[IG_SHA256_HEX + 1];
+
+		if (l->unk_fd < 0) {
+			ret = open_append(l->p_unknown, true);
+			if (ret < 0)
+				return ret;
+			l->unk_fd = ret;
+			if (fchmod(l->unk_fd, 0640) < 0)
+				return -errno;
+		}
+		ig_hex(digest, IG_SHA256_LEN, hex);
+		ulen = snprintf(uline, sizeof(uline), "%llu %s\n", l->count + 1, hex);
+		ret = append_all(l->unk_fd, l->unk_size, uline, ulen, &l->dirty);
+		if (ret)
+			return ret;
+	}
+	ret = append_all(l->fd, l->size, line, len, &l->dirty);
+	if (ret) {
+		if (ulen)
+			undo(l->unk_fd, l->unk_size, &l->dirty);
+		return ret;
+	}
+	ret = append_all(l->chain_fd, l->chain_size, cline, CHAIN_LINE, &l->dirty);
+	if (ret) {
+		undo(l->fd, l->size, &l->dirty);
+		if (ulen)
+			undo(l->unk_fd, l->unk_size, &l->dirty);
+		return ret;
+	}
+	l->size += len;
+	l->chain_size += CHAIN_LINE;
+	l->unk_size += ulen;
+	l->count++;
+	memcpy(l->agg, agg, IG_SHA256_LEN);
+	tset_add(&l->set, th); /* room reserved above */
+	if (++l->unsynced >= IG_MEASLOG_SYNC_EVERY)
+		return ig_measlog_sync(l);
+	return 0;
+}
+
+int ig_measlog_sync(struct ig_measlog *l)
+{
+	int fds[] = { l->fd, l->chain_fd, l->unk_fd }, ret = 0;
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0 && fdatasync(fds[i]) < 0 && !ret)
+			ret = -errno;
+	if (!ret)
+		l->unsynced = 0;
+	return ret;
+}
+
+const uint8_t *ig_measlog_aggregate(const struct ig_measlog *l)
+{
+	return l->agg;
+}
+
+unsigned long long ig_measlog_count(const struct ig_measlog *l)
+{
+	return l->count;
+}
+
+const char *ig_measlog_path(const struct ig_measlog *l)
+{
+	return l->p_log;
+}
+
+void ig_measlog_close(struct ig_measlog *l)
+{
+	if (!l)
+		return;
+	ig_measlog_sync(l);
+	close_fd(&l->fd);
+	close_fd(&l->chain_fd);
+	close_fd(&l->unk_fd);
+	close_fd(&l->dirfd);
+	tset_clear(&l->set);
+	free(l);
+}
+
+int ig_measlog_quarantine(const char *dir, char *moved_to, size_t size)
+{
+	char log[PATHBUF], base[PATHBUF + 48], from[PATHBUF + 16], to[PATHBUF + 64];
+	static const char *const sidecars[] = { ".chain", ".unknown" };
+	long long t = (long long)time(NULL);
+	struct stat st;
+	int dfd, ret = 0;
+
+	if (strlen(dir) > PATH_MAX - 64)
+		return -ENAMETOOLONG;
+	dfd = lock_dir(dir);
+	if (dfd < 0)
+		return dfd;
+	snprintf(log, sizeof(log), "%s/" IG_MEASLOG_FILE, dir);
+	if (lstat(log, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	snprintf(base, sizeof(base), "%s.bad.%lld", log, t);
+	for (int i = 1; !lstat(base, &st); i++) {
+		if (i > 999) {
+			ret = -EEXIST;
+			goto out;
+		}
+		snprintf(base, sizeof(base), "%s.bad.%lld.%d", log, t, i);
+	}
+	if (rename(log, base) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(from, sizeof(from), "%s%s", log, sidecars[i]);
+		snprintf(to, sizeof(to), "%s%s", base, sidecars[i]);
+		if (rename(from, to) < 0 && errno != ENOENT && !ret)
+			ret = -errno;
+	}
+	if (fsync(dfd) < 0 && !ret)
+		ret = -errno;
+	if (moved_to && size)
+		snprintf(moved_to, size, "%s", base);
+out:
+	close(dfd);
+	return ret;
+}
