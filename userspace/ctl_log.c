@@ -25,27 +25,29 @@ struct log_opts {
 static void usage_log(void)
 {
 	printf("Usage: iotgatectl [--json] log [--file PATH]...\n"
-	       "Print the measurement log (default %s) in IMA's ima-ng ASCII format:\n"
+	       "Print the measurement log in IMA's ima-ng ASCII format, one entry per line:\n"
 	       "  10 <template-hash> ima-ng sha256:<digest> <path>\n"
-	       "Entries of files outside the manifest (audit mode) are marked unknown.\n"
-	       "Give --file more than once to print consecutive files, oldest first\n"
-	       "(e.g. --file %s.1 --file %s).\n"
-	       "--json: an array of {pcr, template_hash, template, digest, path, unknown}.\n"
+	       "(a '\\' or newline in <path> is written \\\\ or \\n). Entries of files outside\n"
+	       "the manifest (audit mode) are marked unknown.\n"
+	       "  --file PATH  the log (default %s); give it more than\n"
+	       "               once to print consecutive files, oldest first (PATH.1, PATH)\n"
+	       "  --json       an array of {pcr, template_hash, template, digest, path, unknown}\n"
 	       "See 'iotgatectl log verify --help' to check the aggregate.\n",
-	       DEFAULT_LOG, DEFAULT_LOG, DEFAULT_LOG);
+	       DEFAULT_LOG);
 }
 
 static void usage_verify(void)
 {
 	printf("Usage: iotgatectl [--json] log verify [--file PATH]... [--aggregate HEX]\n"
 	       "Recompute every template hash and the running SHA-256 aggregate (extended like\n"
-	       "PCR 10) of the measurement log (default %s), check it against its\n"
-	       ".chain file if present, and name the first entry that does not match:\n"
+	       "PCR 10), compare with PATH.chain if present, and name the first entry that\n"
+	       "does not match:\n"
 	       "  ok: N entries, aggregate <hex>     (exit 0)\n"
 	       "  PATH:LINE: <reason>                (exit 1)\n"
-	       "Give --file more than once to verify consecutive files, oldest first: a\n"
-	       "rotated log's carry-over entry must continue the previous file's aggregate.\n"
-	       "--aggregate HEX: the final aggregate must equal HEX (e.g. the daemon's).\n",
+	       "  --file PATH      the log (default %s); give it more\n"
+	       "                   than once to verify consecutive files, oldest first: a\n"
+	       "                   rotated log's carry-over must continue the previous file\n"
+	       "  --aggregate HEX  the final aggregate must equal HEX (e.g. the daemon's)\n",
 	       DEFAULT_LOG);
 }
 
@@ -177,13 +179,13 @@ static int cmd_print(const struct log_opts *o)
 
 		ret = ig_measlog_read(o->files[f], &v, &n, &res);
 		for (size_t i = 0; i < n; i++) {
+			size_t len;
+
 			if (arr) {
 				json_object_array_add(arr, entry_json(&v[i]));
 				continue;
 			}
-			size_t len =
-				ig_measlog_format(line, v[i].template_hash, v[i].digest, v[i].name);
-
+			len = ig_measlog_format(line, v[i].template_hash, v[i].digest, v[i].name);
 			if (v[i].unknown)
 				printf("%.*s  (unknown: not in the manifest)\n", (int)len - 1,
 				       line);

@@ -364,11 +364,14 @@ static int walk_file(struct walk *w, struct ig_measlog_verify_result *res)
 
 	snprintf(chain, sizeof(chain), "%s.chain", w->path);
 	lr.f = fopen(w->path, "re");
-	if (!lr.f)
-		return bad(res, w->path, 0, -errno, "%s", strerror(errno));
+	if (!lr.f) {
+		ret = -errno;
+		return bad(res, w->path, 0, ret, "%s", strerror(-ret));
+	}
 	cr.f = fopen(chain, "re");
 	if (!cr.f && errno != ENOENT) {
-		ret = bad(res, chain, 0, -errno, "%s", strerror(errno));
+		ret = -errno;
+		ret = bad(res, chain, 0, ret, "%s", strerror(-ret));
 		goto out;
 	}
 	w->have_chain = cr.f != NULL;
@@ -559,8 +562,10 @@ int ig_measlog_read(const char *path, struct ig_measlog_entry **entries, size_t 
 	*entries = NULL;
 	*n = 0;
 	lr.f = fopen(path, "re");
-	if (!lr.f)
-		return bad(res, path, 0, -errno, "%s", strerror(errno));
+	if (!lr.f) {
+		ret = -errno;
+		return bad(res, path, 0, ret, "%s", strerror(-ret));
+	}
 	while ((ret = next_line(&lr, &len)) == 1) {
 		const char *why = parse_line(lr.buf, len, &p);
 

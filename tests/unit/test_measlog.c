@@ -427,7 +427,7 @@ TEST(measlog_rotation_carries_the_aggregate_over)
 					ref_template_hash(v[k].digest, v[k].name, th);
 					ref_extend(agg, th);
 				}
-				if (f == 1)
+				if (f == 1 && n)
 					CHECK_STR(v[0].name, "iotgate-carryover");
 				ig_measlog_entries_free(v, n);
 			}
@@ -808,8 +808,10 @@ TEST(measlog_names_are_escaped_and_checked)
 	free(s);
 	CHECK(ig_measlog_verify(ig_measlog_path(l), ig_measlog_aggregate(l), &res) == 0);
 	CHECK(ig_measlog_read(ig_measlog_path(l), &v, &n, &res) == 0 && n == 3);
-	CHECK_STR(v[1].name, "/opt/my_app/x\ny\\z");
-	CHECK(strlen(v[2].name) == IG_MEASLOG_NAME_MAX);
+	if (n == 3) {
+		CHECK_STR(v[1].name, "/opt/my_app/x\ny\\z");
+		CHECK(strlen(v[2].name) == IG_MEASLOG_NAME_MAX);
+	}
 	ig_measlog_entries_free(v, n);
 	ig_measlog_close(l);
 	cleanup_dir();
@@ -839,9 +841,11 @@ TEST(measlog_unknown_entries_in_the_sidecar)
 	snprintf(want, sizeof(want), "2 %s\n3 %s\n", hex32(d1), hex32(d1));
 	spit(pj(dir, "measurements.unknown"), want);
 	CHECK(ig_measlog_read(pj(dir, "measurements"), &v, &n, &res) == 0 && n == 3);
-	CHECK(!v[0].unknown && v[1].unknown && !v[2].unknown);
-	CHECK_STR(v[1].name, "/tmp/unlisted");
-	CHECK(v[2].line == 3);
+	if (n == 3) {
+		CHECK(!v[0].unknown && v[1].unknown && !v[2].unknown);
+		CHECK_STR(v[1].name, "/tmp/unlisted");
+		CHECK(v[2].line == 3);
+	}
 	ig_measlog_entries_free(v, n);
 	/* the log line itself stays pure ima-ng */
 	s = slurp(pj(dir, "measurements"));
