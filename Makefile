@@ -10,9 +10,11 @@
 #   VMLINUX_BTF    a kernel BTF blob or vmlinux ELF to generate vmlinux.h from
 #   KDIR           kernel build tree: also build kmod/ against it
 #   DESTDIR PREFIX SYSCONFDIR  install locations
-#   BUILD          output directory (default build)
+#   BUILD          output directory (default build; build/<arch> with CROSS_COMPILE)
 
+ifeq ($(CROSS_COMPILE),)
 BUILD ?= build
+endif
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 SBINDIR ?= $(PREFIX)/sbin
@@ -24,6 +26,9 @@ DESTDIR ?=
 ifneq ($(CROSS_COMPILE),)
 ifeq ($(origin CC),default)
 CC := $(CROSS_COMPILE)gcc
+endif
+ifeq ($(origin AR),default)
+AR := $(CROSS_COMPILE)ar
 endif
 endif
 CLANG ?= clang
@@ -43,6 +48,7 @@ BPF_ARCH := arm
 else
 $(error unsupported target '$(TARGET_TRIPLE)': iotgate builds for x86_64, aarch64 and arm)
 endif
+BUILD ?= build/$(BPF_ARCH)
 
 ifneq ($(VMLINUX_BTF),)
 VMLINUX_H := $(BUILD)/vmlinux/vmlinux.h
@@ -90,11 +96,34 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/iotgate.h $(VMLINUX_H)
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name ig_$* > $@
 
-$(BUILD)/userspace/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/iotgate.h $(SKELS)
+# Target libraries (header:library:Debian package): checked once per build
+# directory, so a missing one fails early and names what to install.
+TARGET_LIBS := bpf/libbpf.h:bpf:libbpf-dev gelf.h:elf:libelf-dev zlib.h:z:zlib1g-dev \
+	openssl/evp.h:crypto:libssl-dev json-c/json.h:json-c:libjson-c-dev
+DEB_ARCH_x86 := amd64
+DEB_ARCH_arm64 := arm64
+DEB_ARCH_arm := armhf
+
+$(BUILD)/.target-libs-ok:
+	@mkdir -p $(@D)
+	@for t in $(TARGET_LIBS); do \
+		h=$${t%%:*}; r=$${t#*:}; l=$${r%%:*}; p=$${r#*:}; \
+		printf '#include <%s>\nint main(void)\n{\n\treturn 0;\n}\n' "$$h" >$@.c; \
+		if ! $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $@.c -o $@.out -l$$l >$@.log 2>&1; then \
+			echo "Makefile: $(CC) cannot build for $(TARGET_TRIPLE) against <$$h> and -l$$l:" \
+				"install $$p$(if $(CROSS_COMPILE),:$(DEB_ARCH_$(BPF_ARCH))) (Debian:" \
+				"scripts/install-deps$(if $(CROSS_COMPILE), --cross))" >&2; \
+			sed -n '1,5s/^/  /p' $@.log >&2; rm -f $@.c $@.out $@.log; exit 1; \
+		fi; \
+	done; rm -f $@.c $@.out $@.log; touch $@
+
+$(BUILD)/userspace/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/iotgate.h $(SKELS) \
+		| $(BUILD)/.target-libs-ok
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/unit/%.o: tests/unit/%.c $(wildcard userspace/*.h tests/unit/*.h)
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(wildcard userspace/*.h tests/unit/*.h) \
+		| $(BUILD)/.target-libs-ok
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -Itests/unit -c $< -o $@
 
