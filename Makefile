@@ -122,7 +122,7 @@ $(BUILD)/userspace/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/iotgate.h $(
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/unit/%.o: tests/unit/%.c $(wildcard userspace/*.h tests/unit/*.h) \
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(wildcard userspace/*.h tests/unit/*.h) $(SKELS) \
 		| $(BUILD)/.target-libs-ok
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -Itests/unit -c $< -o $@
