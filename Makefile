@@ -6,6 +6,7 @@
 #   CROSS_COMPILE  toolchain prefix (aarch64-linux-gnu-, arm-linux-gnueabihf-)
 #   CC CFLAGS LDFLAGS CPPFLAGS  userspace compiler and flags
 #   CLANG BPFTOOL LLVM_STRIP    BPF toolchain
+#   BPF_CFLAGS     extra clang flags for the BPF objects (e.g. -fdebug-prefix-map=...)
 #   VMLINUX_H      vmlinux.h to build BPF against (default: checked-in per arch)
 #   VMLINUX_BTF    a kernel BTF blob or vmlinux ELF to generate vmlinux.h from
 #   KDIR           kernel build tree: also build kmod/ against it
@@ -88,7 +89,7 @@ $(BUILD)/vmlinux/vmlinux.h: $(VMLINUX_BTF)
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/iotgate.h $(VMLINUX_H)
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) $(BPF_CFLAGS) \
 		-I$(dir $(VMLINUX_H)) -Ibpf -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp
 	@rm -f $@.tmp
@@ -174,6 +175,12 @@ install: all
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		scripts/iotgated.service.in > $(DESTDIR)$(UNITDIR)/iotgated.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/iotgated.service
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions
+	install -m 0644 userspace/man/iotgated.8 userspace/man/iotgatectl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 userspace/man/iotgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 scripts/iotgatectl.bash-completion \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/iotgatectl
 
 format-check:
 	clang-format --dry-run --Werror bpf/*.c bpf/iotgate.h userspace/*.[ch] tests/unit/*.[ch]
