@@ -135,7 +135,8 @@ IG_ASSERT_SIZE(struct ig_event, 320);
 #define IG_P_RAW 0x08 /* SOCK_RAW inet sockets */
 #define IG_P_CAN 0x10 /* PF_CAN: raw, bcm, isotp, j1939 */
 #define IG_P_PACKET 0x20 /* PF_PACKET */
-#define IG_P_ANY 0x3f
+#define IG_P_OTHER 0x40 /* other inet sockets (SCTP, ...): only "any" rules match */
+#define IG_P_ANY 0x7f
 
 /* ig_rule.dirs for interfaces: who opened the flow (see userspace/netpolicy.h) */
 #define IG_DIR_IN 0x01
@@ -151,6 +152,7 @@ IG_ASSERT_SIZE(struct ig_event, 320);
 
 /* ig_rule.flags */
 #define IG_RF_PORTS 0x01 /* port_lo..port_hi restricts the service port */
+#define IG_RF_GENERAL 0x02 /* from "on *" or a device class: after the specific rules */
 
 struct ig_rule {
 	__u8 verdict; /* IG_RV_ALLOW or IG_RV_DENY */
@@ -168,8 +170,9 @@ struct ig_rule {
 
 /*
  * The first nspec rules name the target itself (the interface, the device
- * node), the rest come from "on *" or a device class: a match among the
- * first decides before the others are looked at. A deny among matches wins.
+ * node), the rest (flagged IG_RF_GENERAL) come from "on *" or a device
+ * class: a match among the first decides before the others are looked at.
+ * A deny among matches wins. Unused slots are zero and match nothing.
  */
 struct ig_rule_set {
 	__s64 ctime_sec; /* program subjects: the measured file's ctime */

@@ -26,6 +26,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "manifest.h"
+#include "net.h"
 #include "policy.h"
 
 #define LOCK_PATH IG_RUN_DIR "/iotgated.lock"
@@ -55,6 +56,7 @@ struct daemon {
 	size_t verified;
 	size_t rejected;
 	struct ig_kernel k;
+	struct ig_net *net; /* interface and device rules */
 	const char *sock_path;
 	int epfd, lfd, sigfd;
 	struct client *clients[MAX_CLIENTS];
@@ -166,6 +168,7 @@ static struct json_object *status_json(struct daemon *d)
 			 (unsigned long long)c[IG_CNT_EVENTS_LOST]);
 		add_reason(reasons, "events_lost", msg);
 	}
+	ig_net_status(d->net, o, reasons);
 	add_str(o, "health", json_object_array_length(reasons) ? "degraded" : "ok");
 	json_object_object_add(o, "reasons", reasons);
 
@@ -314,6 +317,7 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 				c->uid, c->pid);
 			reply = error_reply("permission denied: '%s' needs root", cmd);
 		} else {
+			ig_net_stop_enforcing(d->net);
 			int ret = ig_kernel_stop_enforcing(&d->k);
 
 			ig_warn("policy", "enforcement removed on request of uid %u pid %d%s%s",
@@ -575,6 +579,9 @@ static int event_loop(struct daemon *d)
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev);
 	ev.data.u32 = 2;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, ig_kernel_events_fd(&d->k), &ev);
+	ev.data.u32 = 0x10000;
+	if (ig_net_fd(d->net) >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, ig_net_fd(d->net), &ev);
 
 	while (!d->stop) {
 		int n = epoll_wait(d->epfd, evs, 64, -1);
@@ -596,6 +603,12 @@ static int event_loop(struct daemon *d)
 				client_accept(d);
 			} else if (id == 2) {
 				ig_kernel_poll_events(&d->k);
+			} else if (id == 0x10000) {
+				int r = ig_net_handle(d->net);
+
+				if (r)
+					ig_warn("net", "interface, device or event update failed: %s",
+						strerror(-r));
 			} else if (d->clients[id - 3]) {
 				int slot = id - 3;
 
@@ -715,6 +728,21 @@ int main(int argc, char **argv)
 		unlink(d->sock_path);
 		return 1;
 	}
+	{
+		struct ig_diag nd;
+
+		ig_diag_init(&nd);
+		ret = ig_net_open(&d->net, &d->policy, d->k.tier, &nd);
+		print_diag(&nd);
+		ig_diag_free(&nd);
+		if (ret) {
+			ig_err("net", "cannot load the interface and device rules: %s",
+			       strerror(-ret));
+			ig_kernel_close(&d->k);
+			unlink(d->sock_path);
+			return 1;
+		}
+	}
 	d->started = time(NULL);
 	ig_info("daemon", "mode %s, tier %s, %zu of %zu manifest entries loaded%s", ig_mode_name(d->policy.mode),
 		d->k.tier == IG_TIER_FULL ? "full" : "partial", d->verified, d->manifest.n,
@@ -728,6 +756,7 @@ int main(int argc, char **argv)
 		if (d->clients[i])
 			client_free(d, i);
 	unlink(d->sock_path);
+	ig_net_close(d->net);
 	ig_kernel_close(&d->k);
 	ig_policy_free(&d->policy);
 	ig_manifest_free(&d->manifest);

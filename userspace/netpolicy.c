@@ -975,7 +975,10 @@ static int add_set(struct cstate *st, __u32 target, const struct rsubj *s, const
 				what, IG_RULES_MAX);
 			return -EINVAL;
 		}
-		set->r[n++] = to_rule(r);
+		set->r[n] = to_rule(r);
+		if (i >= nspec)
+			set->r[n].flags |= IG_RF_GENERAL;
+		n++;
 	}
 	set->n = n;
 	set->nspec = nspec;

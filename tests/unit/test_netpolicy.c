@@ -370,6 +370,7 @@ TEST(netpolicy_compile_sets)
 		CHECK(s->r[1].port_lo == 8000 && s->r[1].port_hi == 8080);
 		CHECK(s->r[2].protos == IG_P_UDP && s->r[2].dirs == IG_DIR_IN);
 		CHECK(s->r[3].verdict == IG_RV_DENY && s->r[3].protos == IG_P_ICMP);
+		CHECK(s->r[3].flags == IG_RF_GENERAL && s->r[2].flags == 0);
 	}
 	/* Interfaces the policy does not name: only the '*' rules. */
 	s = find_set(&c, IG_TARGET_ANYIF, IG_SUBJ_PROGRAM, 8, 100);

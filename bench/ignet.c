@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ignet: probe and load generator for the interface and device rules' tests
+ * and benchmarks. Probes print one word, "ok" or the errno name (EPERM,
+ * ETIMEDOUT, ...), and exit 0 only on "ok". Waits are bounded (3 s) so a
+ * dropped packet ends as ETIMEDOUT rather than a hang.
+ *
+ *   ignet tcp ADDR PORT [IFNAME]     connect, send, read the echo (IFNAME:
+ *                                    SO_BINDTODEVICE after socket creation)
+ *   ignet udp ADDR PORT [IFNAME]     sendto, read the echo
+ *   ignet serve tcp|udp PORT         echo server (runs until killed)
+ *   ignet hold-tcp ADDR PORT FIFO    connect, then for every line read from
+ *                                    FIFO send it and read the echo (a socket
+ *                                    that exists before the rules are loaded)
+ *   ignet can IFNAME|any send|recv   CAN_RAW socket bound to IFNAME (any:
+ *                                    index 0); send one frame or wait for one
+ *   ignet packet IFNAME|any send     AF_PACKET socket bound to IFNAME, send one frame
+ *   ignet scm-give PATH can IFNAME   bind a CAN socket (allowed here) and hand
+ *                                    it over the unix socket PATH
+ *   ignet scm-take PATH              take a socket from PATH and send a frame on it
+ *   ignet open PATH r|w|rw           open(2) a file or device node
+ *   ignet bench-crr ADDR PORT SECS   TCP connect/close per second (prints a number)
+ *   ignet bench-udp ADDR PORT SECS   64-byte UDP datagrams sent per second
+ *   ignet bench-open PATH N          opens of PATH per second over N opens
+ *   ignet sink-udp PORT              count datagrams (runs until killed)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/can.h>
+#include <linux/can/raw.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+
+#define WAIT_MS 3000
+
+static const char *errname(int e)
+{
+	static const struct {
+		int e;
+		const char *n;
+	} t[] = {
+		{ EPERM, "EPERM" },
+		{ EACCES, "EACCES" },
+		{ ETIMEDOUT, "ETIMEDOUT" },
+		{ ECONNREFUSED, "ECONNREFUSED" },
+		{ ENETUNREACH, "ENETUNREACH" },
+		{ EHOSTUNREACH, "EHOSTUNREACH" },
+		{ ENODEV, "ENODEV" },
+		{ ENXIO, "ENXIO" },
+		{ ENOENT, "ENOENT" },
+		{ EINVAL, "EINVAL" },
+		{ EAFNOSUPPORT, "EAFNOSUPPORT" },
+		{ EADDRNOTAVAIL, "EADDRNOTAVAIL" },
+		{ ENOBUFS, "ENOBUFS" },
+		{ ECONNRESET, "ECONNRESET" },
+		{ EPIPE, "EPIPE" },
+		{ ENETDOWN, "ENETDOWN" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].e == e)
+			return t[i].n;
+	return "EOTHER";
+}
+
+static int fail(int e)
+{
+	printf("%s\n", errname(e));
+	return 1;
+}
+
+static int ok(void)
+{
+	printf("ok\n");
+	return 0;
+}
+
+static int wait_fd(int fd, short ev)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int r = poll(&p, 1, WAIT_MS);
+
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+static int parse_addr(const char *host, const char *port, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	struct sockaddr_in *s4 = (void *)ss;
+	struct sockaddr_in6 *s6 = (void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(atoi(port));
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(atoi(port));
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int bind_dev(int fd, const char *ifname)
+{
+	if (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, strlen(ifname)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Non-blocking connect bounded by WAIT_MS; 0 or -errno. */
+static int connect_wait(int fd, struct sockaddr_storage *ss, socklen_t len)
+{
+	int fl = fcntl(fd, F_GETFL), err = 0;
+	socklen_t el = sizeof(err);
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	if (connect(fd, (struct sockaddr *)ss, len) < 0) {
+		if (errno != EINPROGRESS)
+			return -errno;
+		err = wait_fd(fd, POLLOUT);
+		if (err)
+			return err;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			return -errno;
+		if (err)
+			return -err;
+	}
+	fcntl(fd, F_SETFL, fl);
+	return 0;
+}
+
+static int echo_roundtrip(int fd)
+{
+	char buf[64];
+	ssize_t n;
+	int r;
+
+	if (send(fd, "ping\n", 5, MSG_NOSIGNAL) < 0)
+		return -errno;
+	r = wait_fd(fd, POLLIN);
+	if (r)
+		return r;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0)
+		return -errno;
+	return n > 0 ? 0 : -ECONNRESET;
+}
+
+static int cmd_tcp(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, r;
+
+	if (argc < 4 || parse_addr(argv[2], argv[3], &ss, &len))
+		return fail(EINVAL);
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return fail(errno);
+	r = bind_dev(fd, argc > 4 ? argv[4] : NULL);
+	if (!r)
+		r = connect_wait(fd, &ss, len);
+	if (!r)
+		r = echo_roundtrip(fd);
+	close(fd);
+	return r ? fail(-r) : ok();
+}
+
+static int cmd_udp(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	char buf[64];
+	socklen_t len;
+	int fd, r;
+
+	if (argc < 4 || parse_addr(argv[2], argv[3], &ss, &len))
+		return fail(EINVAL);
+	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return fail(errno);
+	r = bind_dev(fd, argc > 4 ? argv[4] : NULL);
+	if (r)
+		return fail(-r);
+	if (sendto(fd, "ping\n", 5, 0, (struct sockaddr *)&ss, len) < 0)
+		return fail(errno);
+	r = wait_fd(fd, POLLIN);
+	if (r)
+		return fail(-r);
+	if (recv(fd, buf, sizeof(buf), 0) < 0)
+		return fail(errno);
+	return ok();
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	bool tcp;
+	int fd, one = 1, zero = 0;
+
+	if (argc < 4)
+		return fail(EINVAL);
+	tcp = !strcmp(argv[2], "tcp");
+	sa.sin6_port = htons(atoi(argv[3]));
+	signal(SIGCHLD, SIG_IGN);
+	fd = socket(AF_INET6, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+	if (fd < 0)
+		return fail(errno);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || (tcp && listen(fd, 512) < 0))
+		return fail(errno);
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		char buf[65536];
+		ssize_t n;
+
+		if (!tcp) {
+			n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &pl);
+			if (n > 0)
+				sendto(fd, buf, n, 0, (struct sockaddr *)&peer, pl);
+			continue;
+		}
+		int c = accept(fd, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		if (fork() == 0) {
+			close(fd);
+			while ((n = recv(c, buf, sizeof(buf), 0)) > 0)
+				if (send(c, buf, n, MSG_NOSIGNAL) < 0)
+					break;
+			_exit(0);
+		}
+		close(c);
+	}
+}
+
+static int cmd_hold_tcp(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char line[256];
+	FILE *f;
+	int fd, r;
+
+	if (argc < 5 || parse_addr(argv[2], argv[3], &ss, &len))
+		return fail(EINVAL);
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0 || (r = connect_wait(fd, &ss, len)))
+		return fail(fd < 0 ? errno : -r);
+	printf("connected\n");
+	fflush(stdout);
+	f = fopen(argv[4], "r");
+	if (!f)
+		return fail(errno);
+	while (fgets(line, sizeof(line), f)) {
+		r = echo_roundtrip(fd);
+		printf("%s\n", r ? errname(-r) : "ok");
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static int can_socket(const char *ifname, int *fd)
+{
+	struct sockaddr_can sa = { .can_family = AF_CAN };
+
+	*fd = socket(PF_CAN, SOCK_RAW, CAN_RAW);
+	if (*fd < 0)
+		return -errno;
+	if (strcmp(ifname, "any")) {
+		sa.can_ifindex = if_nametoindex(ifname);
+		if (!sa.can_ifindex)
+			return -ENODEV;
+	}
+	if (bind(*fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int can_send(int fd)
+{
+	struct can_frame fr = { .can_id = 0x123, .can_dlc = 2, .data = { 0xbe, 0xef } };
+
+	if (write(fd, &fr, sizeof(fr)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int cmd_can(int argc, char **argv)
+{
+	struct can_frame fr;
+	int fd, r;
+
+	if (argc < 4)
+		return fail(EINVAL);
+	r = can_socket(argv[2], &fd);
+	if (r)
+		return fail(-r);
+	if (!strcmp(argv[3], "send")) {
+		r = can_send(fd);
+	} else {
+		r = wait_fd(fd, POLLIN);
+		if (!r && read(fd, &fr, sizeof(fr)) < 0)
+			r = -errno;
+	}
+	return r ? fail(-r) : ok();
+}
+
+static int cmd_packet(int argc, char **argv)
+{
+	struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	unsigned char frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5 };
+	int fd;
+
+	if (argc < 4)
+		return fail(EINVAL);
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (fd < 0)
+		return fail(errno);
+	if (strcmp(argv[2], "any")) {
+		sa.sll_ifindex = if_nametoindex(argv[2]);
+		if (!sa.sll_ifindex)
+			return fail(ENODEV);
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return fail(errno);
+	if (!strcmp(argv[3], "send") && send(fd, frame, sizeof(frame), 0) < 0)
+		return fail(errno);
+	return ok();
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+static int cmd_scm_give(int argc, char **argv)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, b = 'x';
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct sockaddr_un sa;
+	struct cmsghdr *c;
+	int lfd, cfd, fd, r;
+
+	if (argc < 5 || strcmp(argv[3], "can") || unix_addr(argv[2], &sa))
+		return fail(EINVAL);
+	r = can_socket(argv[4], &fd);
+	if (r)
+		return fail(-r);
+	/* The giver may use it. */
+	r = can_send(fd);
+	if (r)
+		return fail(-r);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	unlink(argv[2]);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
+		return fail(errno);
+	printf("ready\n");
+	fflush(stdout);
+	cfd = accept(lfd, NULL, NULL);
+	if (cfd < 0)
+		return fail(errno);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(cfd, &m, 0) < 0)
+		return fail(errno);
+	/* Wait for the taker to finish so the socket is not closed under it. */
+	read(cfd, &b, 1);
+	return ok();
+}
+
+static int cmd_scm_take(int argc, char **argv)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct sockaddr_un sa;
+	struct cmsghdr *c;
+	int cfd, fd, r;
+
+	if (argc < 3 || unix_addr(argv[2], &sa))
+		return fail(EINVAL);
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (cfd < 0 || connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return fail(errno);
+	if (recvmsg(cfd, &m, 0) <= 0)
+		return fail(errno);
+	c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return fail(EINVAL);
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	r = can_send(fd);
+	write(cfd, "x", 1);
+	return r ? fail(-r) : ok();
+}
+
+static int cmd_open(int argc, char **argv)
+{
+	int flags, fd;
+
+	if (argc < 4)
+		return fail(EINVAL);
+	flags = !strcmp(argv[3], "r") ? O_RDONLY : !strcmp(argv[3], "w") ? O_WRONLY : O_RDWR;
+	fd = open(argv[2], flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return fail(errno);
+	close(fd);
+	return ok();
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmd_bench_crr(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	double end, start;
+	unsigned long n = 0;
+	socklen_t len;
+
+	if (argc < 5 || parse_addr(argv[2], argv[3], &ss, &len))
+		return fail(EINVAL);
+	start = now();
+	end = start + atof(argv[4]);
+	while (now() < end) {
+		int fd = socket(ss.ss_family, SOCK_STREAM, 0), r;
+		struct linger lg = { 1, 0 };
+
+		if (fd < 0)
+			return fail(errno);
+		/* RST on close: no TIME_WAIT pile-up in a long run. */
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		r = connect_wait(fd, &ss, len);
+		if (r)
+			return fail(-r);
+		r = echo_roundtrip(fd);
+		close(fd);
+		if (r)
+			return fail(-r);
+		n++;
+	}
+	printf("%.0f\n", n / (now() - start));
+	return 0;
+}
+
+static int cmd_bench_udp(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	char payload[64] = { 0 };
+	double end, start;
+	unsigned long n = 0;
+	socklen_t len;
+	int fd;
+
+	if (argc < 5 || parse_addr(argv[2], argv[3], &ss, &len))
+		return fail(EINVAL);
+	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0)
+		return fail(errno);
+	start = now();
+	end = start + atof(argv[4]);
+	while (now() < end) {
+		for (int i = 0; i < 256; i++)
+			if (send(fd, payload, sizeof(payload), 0) == sizeof(payload))
+				n++;
+	}
+	printf("%.0f\n", n / (now() - start));
+	return 0;
+}
+
+static int cmd_bench_open(int argc, char **argv)
+{
+	unsigned long n;
+	double start;
+
+	if (argc < 4)
+		return fail(EINVAL);
+	n = strtoul(argv[3], NULL, 10);
+	start = now();
+	for (unsigned long i = 0; i < n; i++) {
+		int fd = open(argv[2], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+		if (fd < 0)
+			return fail(errno);
+		close(fd);
+	}
+	printf("%.0f\n", n / (now() - start));
+	return 0;
+}
+
+static int cmd_sink_udp(int argc, char **argv)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	int fd, zero = 0;
+	char buf[2048];
+
+	if (argc < 3)
+		return fail(EINVAL);
+	sa.sin6_port = htons(atoi(argv[2]));
+	fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return fail(errno);
+	for (;;)
+		recv(fd, buf, sizeof(buf), 0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "tcp", cmd_tcp },
+		{ "udp", cmd_udp },
+		{ "serve", cmd_serve },
+		{ "hold-tcp", cmd_hold_tcp },
+		{ "can", cmd_can },
+		{ "packet", cmd_packet },
+		{ "scm-give", cmd_scm_give },
+		{ "scm-take", cmd_scm_take },
+		{ "open", cmd_open },
+		{ "bench-crr", cmd_bench_crr },
+		{ "bench-udp", cmd_bench_udp },
+		{ "bench-open", cmd_bench_open },
+		{ "sink-udp", cmd_sink_udp },
+	};
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc, argv);
+	fprintf(stderr, "usage: see the comment at the top of bench/ignet.c\n");
+	return 2;
+}

@@ -1,0 +1,958 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Interface and device access control per measured program.
+ *
+ * A subject is the task's executable (superblock dev + inode, as in the
+ * manifest, with its ctime so that a modified file loses its allow rules),
+ * its effective uid and gid. The daemon compiles the policy into rule sets
+ * (bpf/iotgate.h) and keeps the map of the governed namespace's interfaces
+ * current from rtnetlink.
+ *
+ * IP (both tiers): every socket gets a label in socket local storage when it
+ * is created (ig_sock_create) naming its subject; the iterator ig_sk_iter
+ * labels the sockets that existed before the rules were loaded. Every packet
+ * is checked at the real egress and ingress interface (ig_skb_egress,
+ * ig_skb_ingress) against the label, with the verdict cached per socket until
+ * the rules, the interface or the ports change. Accepted TCP connections
+ * inherit the listener's label (BPF_F_CLONE). A socket without a label is
+ * the kernel's own (TCP resets, ICMP replies) and is not a program's.
+ *
+ * Full tier (BPF LSM): whoever uses a socket (send, receive, connect, bind,
+ * accept) becomes its subject, so a socket handed over with SCM_RIGHTS does
+ * not carry the sender's rights; CAN and packet sockets are checked on the
+ * interface index at bind, connect, send and receive (index 0, "every
+ * interface", only for a subject allowed on every interface of the kind);
+ * device nodes are checked at file_open on the inode's i_rdev.
+ * Partial tier: device nodes are checked by the cgroup device program.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "iotgate.h"
+
+#define EPERM 1
+#define AF_INET 2
+#define AF_INET6 10
+#define AF_PACKET 17
+#define AF_CAN 29
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define SOCK_PACKET 10
+#define ETH_P_IP 0x0800
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+#define S_IFMT 00170000
+#define S_IFCHR 0020000
+#define S_IFBLK 0060000
+#define DEVCG_DEV_BLOCK 1
+#define DEVCG_DEV_CHAR 2
+#define DEVCG_ACC_READ 2
+#define DEVCG_ACC_WRITE 4
+#define IP_OFFSET_MASK 0x1fff
+#define IPPROTO_ICMPV6 58
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The subject a socket acts for. */
+struct subj {
+	__u64 dev;
+	__u64 ino;
+	__s64 csec;
+	__u32 cnsec;
+	__u32 uid;
+	__u32 gid;
+	__u32 known; /* the executable is known (dev/ino/ctime valid) */
+};
+
+#define LF_FLOW_OUT IG_DIR_OUT /* flow opened by the subject */
+#define LF_FLOW_IN IG_DIR_IN /* flow opened by the peer */
+#define LF_FLOWS (LF_FLOW_OUT | LF_FLOW_IN)
+
+/* Last verdict for one direction of a socket. */
+struct vcache {
+	__u64 epoch;
+	__u32 ifindex;
+	__u16 lport;
+	__u16 rport;
+	__u32 verdict;
+	__u32 pad;
+};
+
+struct label {
+	__u64 netns; /* network namespace cookie at creation */
+	struct subj s;
+	__u32 flags; /* LF_* */
+	__u32 protos; /* IG_P_* class of the socket */
+	__u32 family;
+	__u32 bound_ifindex; /* CAN/packet: from bind/connect, 0 = every interface */
+	struct vcache c[2]; /* 0: egress, 1: ingress */
+	__u64 ev_epoch[2]; /* epoch+1 of the last event per direction */
+	char comm[IG_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct label);
+} ig_sk_label SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct ig_rule_key);
+	__type(value, struct ig_rule_set);
+} ig_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2048);
+	__type(key, struct ig_if_key);
+	__type(value, struct ig_if_val);
+} ig_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, struct ig_dev_key);
+	__type(value, struct ig_dev_val);
+} ig_devs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ig_net_config);
+} ig_net_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IG_NCNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ig_net_cnt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} ig_net_ev SEC(".maps");
+
+/* Keeps the event layout in BTF for tools. */
+const volatile struct ig_net_event ig_btf_nev;
+
+/* inode ctime moved twice upstream (see exec.bpf.c). */
+struct inode___v61 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___v611 {
+	time64_t i_ctime_sec;
+	__u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+
+static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	struct inode___v611 *i611 = (void *)inode;
+	struct inode___v66 *i66 = (void *)inode;
+	struct inode___v61 *i61 = (void *)inode;
+
+	if (bpf_core_field_exists(i611->i_ctime_sec)) {
+		*sec = BPF_CORE_READ(i611, i_ctime_sec);
+		*nsec = BPF_CORE_READ(i611, i_ctime_nsec) & 0x3fffffff;
+	} else if (bpf_core_field_exists(i66->__i_ctime)) {
+		*sec = BPF_CORE_READ(i66, __i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i66, __i_ctime.tv_nsec);
+	} else {
+		*sec = BPF_CORE_READ(i61, i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
+	}
+}
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&ig_net_cnt, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct ig_net_config *active_cfg(void)
+{
+	__u32 zero = 0;
+	struct ig_net_config *cfg = bpf_map_lookup_elem(&ig_net_cfg, &zero);
+
+	return cfg && (cfg->flags & IG_NCF_ACTIVE) ? cfg : NULL;
+}
+
+static __always_inline void task_subject(struct task_struct *t, struct subj *s)
+{
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	struct inode *inode;
+
+	s->uid = BPF_CORE_READ(t, cred, euid.val);
+	s->gid = BPF_CORE_READ(t, cred, egid.val);
+	s->dev = 0;
+	s->ino = 0;
+	s->csec = 0;
+	s->cnsec = 0;
+	s->known = 0;
+	if (!exe)
+		return;
+	inode = BPF_CORE_READ(exe, f_inode);
+	s->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	s->ino = BPF_CORE_READ(inode, i_ino);
+	inode_ctime(inode, &s->csec, &s->cnsec);
+	s->known = 1;
+}
+
+static __always_inline bool same_subj(const struct subj *a, const struct subj *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->csec == b->csec &&
+	       a->cnsec == b->cnsec && a->uid == b->uid && a->gid == b->gid &&
+	       a->known == b->known;
+}
+
+/*
+ * The rules of one subject on one target: IG_RV_*. Global functions are
+ * verified once, on their own, which keeps the verifier's work linear.
+ */
+__noinline __u32 ig_match(const struct ig_rule_set *rs, __u32 proto, __u32 dir, __u32 port,
+			  __u32 allow_ok)
+{
+	/* Bits: 1 specific allow, 2 specific deny, 4 general allow, 8 general deny. */
+	__u32 seen = 0;
+
+	if (!rs)
+		return IG_RV_NOMATCH;
+	/* Every slot, used or not (unused ones match nothing): no data-dependent bound. */
+	for (int i = 0; i < IG_RULES_MAX; i++) {
+		const struct ig_rule *r = &rs->r[i];
+		__u32 shift = r->flags & IG_RF_GENERAL ? 2 : 0;
+
+		if (!(r->dirs & dir) || !(r->protos & proto))
+			continue;
+		if ((r->flags & IG_RF_PORTS) && (port < r->port_lo || port > r->port_hi))
+			continue;
+		if (r->verdict == IG_RV_DENY)
+			seen |= 2u << shift;
+		else if (allow_ok)
+			seen |= 1u << shift;
+	}
+	/* A match among the rules naming the target decides; a deny wins. */
+	if (seen & 2)
+		return IG_RV_DENY;
+	if (seen & 1)
+		return IG_RV_ALLOW;
+	if (seen & 8)
+		return IG_RV_DENY;
+	if (seen & 4)
+		return IG_RV_ALLOW;
+	return IG_RV_NOMATCH;
+}
+
+/* What is asked of the rules. */
+struct query {
+	__u32 gen;
+	__u32 target;
+	__u32 proto;
+	__u32 dir;
+	__u32 port;
+};
+
+static __always_inline __u32 lookup_level(struct ig_rule_key *k, const struct subj *s,
+					  const struct query *q)
+{
+	struct ig_rule_set *rs = bpf_map_lookup_elem(&ig_rules, k);
+	__u32 ok;
+
+	if (!rs)
+		return IG_RV_NOMATCH;
+	ok = !(rs->flags & IG_RS_CTIME) ||
+	     (s->known && rs->ctime_sec == s->csec && rs->ctime_nsec == s->cnsec);
+	return ig_match(rs, q->proto, q->dir, q->port, ok);
+}
+
+/* Program, then uid, then gid, then anyone: the first level with a match decides. */
+__noinline __u32 ig_eval(const struct query *q, const struct subj *s)
+{
+	struct ig_rule_key k = {};
+	__u32 v;
+
+	if (!q || !s)
+		return IG_RV_NOMATCH;
+	k.target = q->target;
+	k.gen = q->gen;
+	if (s->known) {
+		k.kind = IG_SUBJ_PROGRAM;
+		k.id_a = s->dev;
+		k.id_b = s->ino;
+		v = lookup_level(&k, s, q);
+		if (v != IG_RV_NOMATCH)
+			return v;
+	}
+	k.id_b = 0;
+	k.kind = IG_SUBJ_UID;
+	k.id_a = s->uid;
+	v = lookup_level(&k, s, q);
+	if (v != IG_RV_NOMATCH)
+		return v;
+	k.kind = IG_SUBJ_GID;
+	k.id_a = s->gid;
+	v = lookup_level(&k, s, q);
+	if (v != IG_RV_NOMATCH)
+		return v;
+	k.kind = IG_SUBJ_ANYONE;
+	k.id_a = 0;
+	return lookup_level(&k, s, q);
+}
+
+/*
+ * May the subject use the interface in one of the directions in flows?
+ * 'out' is judged on the remote port, 'in' on the local port.
+ */
+static __always_inline bool allowed_on(__u32 gen, __u32 target, __u32 dflt, __u32 ifflags,
+				       const struct subj *s, __u32 proto, __u32 flows,
+				       __u16 lport, __u16 rport)
+{
+	struct query q = { .gen = gen, .target = target, .proto = proto };
+	__u32 v;
+
+	if (ifflags & IG_IF_DISABLED)
+		return false;
+	if (flows & IG_DIR_OUT) {
+		q.dir = IG_DIR_OUT;
+		q.port = rport;
+		v = ig_eval(&q, s);
+		if ((v == IG_RV_NOMATCH ? dflt : v) == IG_RV_ALLOW)
+			return true;
+	}
+	if (flows & IG_DIR_IN) {
+		q.dir = IG_DIR_IN;
+		q.port = lport;
+		v = ig_eval(&q, s);
+		if ((v == IG_RV_NOMATCH ? dflt : v) == IG_RV_ALLOW)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool allowed_ifindex(struct ig_net_config *cfg, __u32 ifindex,
+					    const struct subj *s, __u32 proto, __u32 flows,
+					    __u16 lport, __u16 rport)
+{
+	struct ig_if_key k = { .netns = cfg->netns, .ifindex = ifindex, .gen = cfg->gen };
+	struct ig_if_val *iv = bpf_map_lookup_elem(&ig_ifaces, &k);
+
+	if (!iv)
+		return allowed_on(cfg->gen, IG_TARGET_ANYIF, cfg->dflt, 0, s, proto, flows, lport,
+				  rport);
+	return allowed_on(cfg->gen, iv->target, iv->dflt, iv->flags, s, proto, flows, lport,
+			  rport);
+}
+
+struct allctx {
+	struct subj s;
+	__u64 netns;
+	__u32 gen;
+	__u32 can_only;
+	__u32 proto;
+	__u32 flows;
+	__u32 denied;
+	__u32 pad;
+};
+
+static long all_cb(struct bpf_map *map, struct ig_if_key *key, struct ig_if_val *val,
+		   struct allctx *c)
+{
+	if (key->gen != c->gen || key->netns != c->netns)
+		return 0;
+	if (c->can_only && !(val->flags & IG_IF_CAN))
+		return 0;
+	if (!allowed_on(c->gen, val->target, val->dflt, val->flags, &c->s, c->proto, c->flows, 0,
+			0)) {
+		c->denied = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline __u32 proto_class(__u32 type, __u32 protocol)
+{
+	if (type == SOCK_STREAM)
+		return protocol == 0 || protocol == IPPROTO_TCP ? IG_P_TCP : IG_P_OTHER;
+	if (type == SOCK_DGRAM) {
+		if (protocol == 0 || protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE)
+			return IG_P_UDP;
+		if (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6)
+			return IG_P_ICMP;
+		return IG_P_OTHER;
+	}
+	if (type == SOCK_RAW)
+		return IG_P_RAW |
+		       (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6 ? IG_P_ICMP : 0);
+	return IG_P_OTHER;
+}
+
+static __always_inline void fill_event(struct ig_net_event *e, const struct subj *s, __u32 type,
+				       __u32 verdict, __u32 family, __u32 op)
+{
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->exe_dev = s->dev;
+	e->exe_ino = s->ino;
+	e->type = type;
+	e->verdict = verdict;
+	e->family = family;
+	e->op = op;
+	e->uid = s->uid;
+	e->gid = s->gid;
+	e->pid = 0;
+	e->ifindex = 0;
+	e->proto = 0;
+	e->access = 0;
+	e->lport = 0;
+	e->rport = 0;
+	e->major = 0;
+	e->minor = 0;
+	e->pad = 0;
+}
+
+static __always_inline void refuse_event(const struct subj *s, __u32 verdict, __u32 family,
+					 __u32 op, __u32 ifindex, __u32 proto, __u16 lport,
+					 __u16 rport, const char *comm, bool current)
+{
+	struct ig_net_event *e = bpf_ringbuf_reserve(&ig_net_ev, sizeof(*e), 0);
+
+	if (!e) {
+		count(IG_NCNT_EVENTS_LOST);
+		return;
+	}
+	fill_event(e, s, IG_EV_NET, verdict, family, op);
+	e->ifindex = ifindex;
+	e->proto = proto;
+	e->lport = lport;
+	e->rport = rport;
+	if (current) {
+		e->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	} else {
+		__builtin_memcpy(e->comm, comm, IG_COMM_LEN);
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline struct label *new_label(struct sock *sk, struct task_struct *t,
+					       __u32 family)
+{
+	struct label *l = bpf_sk_storage_get(&ig_sk_label, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (!l)
+		return NULL;
+	l->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	task_subject(t, &l->s);
+	l->family = family;
+	if (family == AF_CAN)
+		l->protos = IG_P_CAN;
+	else if (family == AF_PACKET)
+		l->protos = IG_P_PACKET;
+	else
+		l->protos = proto_class(BPF_CORE_READ(sk, sk_type), BPF_CORE_READ(sk, sk_protocol));
+	bpf_probe_read_kernel_str(l->comm, sizeof(l->comm), t->comm);
+	return l;
+}
+
+/* --- IP: labels and per-packet checks --- */
+
+SEC("cgroup/sock_create")
+int ig_sock_create(struct bpf_sock *sk)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct label *l;
+
+	/* MPTCP subflows are kernel sockets that could not be tied to the program. */
+	if (sk->protocol == IPPROTO_MPTCP && active_cfg())
+		return 0;
+	l = bpf_sk_storage_get(&ig_sk_label, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!l)
+		return 0; /* no label, no socket: never an unlabeled program socket */
+	l->netns = bpf_get_netns_cookie(sk);
+	task_subject(t, &l->s);
+	l->family = sk->family;
+	l->protos = proto_class(sk->type, sk->protocol);
+	bpf_probe_read_kernel_str(l->comm, sizeof(l->comm), t->comm);
+	return 1;
+}
+
+/* Labels the sockets open before the rules were loaded. */
+SEC("iter/task_file")
+int ig_sk_iter(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct file *f = ctx->file;
+	struct socket *sock;
+	struct label *l;
+	struct sock *sk;
+	__u32 family;
+
+	if (!t || !f)
+		return 0;
+	sock = bpf_sock_from_file(f);
+	if (!sock)
+		return 0;
+	sk = sock->sk;
+	if (!sk)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6 && family != AF_CAN && family != AF_PACKET)
+		return 0;
+	if (bpf_sk_storage_get(&ig_sk_label, sk, 0, 0))
+		return 0;
+	l = new_label(sk, t, family);
+	if (!l)
+		return 0;
+	if (l->protos == IG_P_TCP)
+		/* Who opened an established connection is not known: either way. */
+		l->flags |= sk->__sk_common.skc_state == BPF_TCP_LISTEN ? LF_FLOW_IN : LF_FLOWS;
+	return 0;
+}
+
+static __always_inline int udp_ports(struct __sk_buff *skb, bool v4, __u16 *sport, __u16 *dport)
+{
+	__u16 ports[2];
+	__u32 off;
+
+	if (v4) {
+		struct iphdr iph;
+
+		if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
+			return -1;
+		if ((iph.protocol != IPPROTO_UDP && iph.protocol != IPPROTO_UDPLITE) ||
+		    (iph.frag_off & bpf_htons(IP_OFFSET_MASK)))
+			return -1;
+		off = iph.ihl * 4;
+	} else {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return -1;
+		if (ip6.nexthdr != IPPROTO_UDP && ip6.nexthdr != IPPROTO_UDPLITE)
+			return -1;
+		off = sizeof(ip6);
+	}
+	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return -1;
+	*sport = bpf_ntohs(ports[0]);
+	*dport = bpf_ntohs(ports[1]);
+	return 0;
+}
+
+static __always_inline int skb_check(struct __sk_buff *skb, int dir)
+{
+	struct ig_net_config *cfg = active_cfg();
+	__u16 lport = 0, rport = 0;
+	bool v4, egress = dir == 0;
+	struct bpf_sock *sk;
+	struct vcache *c;
+	struct label *l;
+	__u32 ifindex, verdict, fam, flows;
+
+	if (!cfg)
+		return 1;
+	sk = skb->sk;
+	if (!sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return 1;
+	l = bpf_sk_storage_get(&ig_sk_label, sk, 0, 0);
+	/* No label: a socket of the kernel itself, not of a program. */
+	if (!l || l->netns != cfg->netns)
+		return 1;
+	v4 = skb->protocol == bpf_htons(ETH_P_IP);
+	fam = v4 ? IG_FAM_IPV4 : IG_FAM_IPV6;
+	ifindex = skb->ifindex;
+	if (l->protos & IG_P_TCP) {
+		lport = sk->src_port;
+		rport = bpf_ntohs(sk->dst_port);
+	} else if (l->protos & IG_P_UDP) {
+		__u16 sp = 0, dp = 0;
+
+		if (!udp_ports(skb, v4, &sp, &dp)) {
+			lport = egress ? sp : dp;
+			rport = egress ? dp : sp;
+		}
+	}
+	flows = l->flags & LF_FLOWS;
+	if (!flows) {
+		/* The first packet tells who opened the flow. */
+		if (egress)
+			flows = LF_FLOW_OUT;
+		else if ((l->protos & IG_P_TCP) && sk->state != BPF_TCP_LISTEN)
+			flows = LF_FLOWS;
+		else
+			flows = LF_FLOW_IN;
+		l->flags |= flows;
+	}
+	c = &l->c[egress ? 0 : 1];
+	if (c->epoch == cfg->epoch && c->ifindex == ifindex && c->lport == lport &&
+	    c->rport == rport) {
+		verdict = c->verdict;
+	} else {
+		verdict = allowed_ifindex(cfg, ifindex, &l->s, l->protos, flows, lport, rport) ?
+				  IG_RV_ALLOW :
+				  IG_RV_DENY;
+		c->ifindex = ifindex;
+		c->lport = lport;
+		c->rport = rport;
+		c->verdict = verdict;
+		c->epoch = cfg->epoch;
+	}
+	if (verdict == IG_RV_ALLOW) {
+		count(IG_NCNT(fam, IG_NC_ALLOWED));
+		return 1;
+	}
+	count(IG_NCNT(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DROPPED : IG_NC_AUDITED));
+	/* One event per socket and direction until the rules change. */
+	if (l->ev_epoch[egress ? 0 : 1] != cfg->epoch + 1) {
+		l->ev_epoch[egress ? 0 : 1] = cfg->epoch + 1;
+		refuse_event(&l->s,
+			     cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT,
+			     fam, egress ? IG_OP_PKT_OUT : IG_OP_PKT_IN, ifindex, l->protos, lport,
+			     rport, l->comm, false);
+	}
+	return cfg->mode == IG_MODE_ENFORCE ? 0 : 1;
+}
+
+SEC("cgroup_skb/egress")
+int ig_skb_egress(struct __sk_buff *skb)
+{
+	return skb_check(skb, 0);
+}
+
+SEC("cgroup_skb/ingress")
+int ig_skb_ingress(struct __sk_buff *skb)
+{
+	return skb_check(skb, 1);
+}
+
+/* --- Full tier: sockets act for their user; CAN and packet sockets --- */
+
+static __always_inline struct label *sock_label(struct socket *sock, __u32 family)
+{
+	struct sock *sk = sock->sk;
+	struct label *l;
+
+	if (!sk)
+		return NULL;
+	l = bpf_sk_storage_get(&ig_sk_label, sk, 0, 0);
+	if (l)
+		return l;
+	/* Sockets of the kernel have no file: they stay unlabeled. */
+	if (!sock->file)
+		return NULL;
+	return new_label(sk, bpf_get_current_task_btf(), family);
+}
+
+/* The task using an inet socket becomes the subject it acts for. */
+static __always_inline void note_user(struct socket *sock, __u32 family)
+{
+	struct label *l = sock_label(sock, family);
+	struct subj s;
+
+	if (!l)
+		return;
+	task_subject(bpf_get_current_task_btf(), &s);
+	if (same_subj(&s, &l->s))
+		return;
+	l->s = s;
+	l->c[0].epoch = 0;
+	l->c[1].epoch = 0;
+	l->ev_epoch[0] = 0;
+	l->ev_epoch[1] = 0;
+	bpf_get_current_comm(l->comm, sizeof(l->comm));
+}
+
+/*
+ * A CAN or packet socket used on ifindex (0: every interface of its kind).
+ * Returns 0 or -EPERM.
+ */
+static __always_inline int if_check(struct socket *sock, __u32 family, __u32 op, __u32 ifindex,
+				    __u32 flows)
+{
+	struct ig_net_config *cfg = active_cfg();
+	__u32 fam = family == AF_CAN ? IG_FAM_CAN : IG_FAM_PACKET;
+	__u32 proto = family == AF_CAN ? IG_P_CAN : IG_P_PACKET;
+	struct allctx ac = {};
+	bool ok;
+
+	if (!cfg)
+		return 0;
+	task_subject(bpf_get_current_task_btf(), &ac.s);
+	if (sock->sk && BPF_CORE_READ(sock, sk, __sk_common.skc_net.net, net_cookie) != cfg->netns)
+		return 0;
+	if (ifindex) {
+		ok = allowed_ifindex(cfg, ifindex, &ac.s, proto, flows, 0, 0);
+	} else {
+		ac.netns = cfg->netns;
+		ac.gen = cfg->gen;
+		ac.can_only = family == AF_CAN;
+		ac.proto = proto;
+		ac.flows = flows;
+		bpf_for_each_map_elem(&ig_ifaces, all_cb, &ac, 0);
+		ok = !ac.denied;
+	}
+	if (ok) {
+		count(IG_NCNT(fam, IG_NC_ALLOWED));
+		return 0;
+	}
+	count(IG_NCNT(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DENIED : IG_NC_AUDITED));
+	refuse_event(&ac.s, cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT, fam,
+		     op, ifindex, proto, 0, 0, NULL, true);
+	return cfg->mode == IG_MODE_ENFORCE ? -EPERM : 0;
+}
+
+static __always_inline __u32 sock_family(struct socket *sock)
+{
+	return BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+}
+
+static __always_inline bool is_inet(__u32 family)
+{
+	return family == AF_INET || family == AF_INET6;
+}
+
+static __always_inline bool is_gated(__u32 family)
+{
+	return family == AF_CAN || family == AF_PACKET;
+}
+
+/* The interface index in a sockaddr_can or sockaddr_ll (both at offset 4). */
+static __always_inline __u32 addr_ifindex(void *addr, int len)
+{
+	int ifindex = 0;
+
+	if (!addr || len < 8)
+		return 0;
+	bpf_probe_read_kernel(&ifindex, sizeof(ifindex), addr + 4);
+	return ifindex > 0 ? ifindex : 0;
+}
+
+SEC("lsm/socket_post_create")
+int BPF_PROG(ig_sock_post, struct socket *sock, int family, int type, int protocol, int kern,
+	     int ret)
+{
+	struct label *l;
+
+	if (ret || kern || !is_gated(family) || !sock->sk)
+		return ret;
+	l = new_label(sock->sk, bpf_get_current_task_btf(), family);
+	if (!l)
+		return active_cfg() ? -EPERM : 0;
+	return 0;
+}
+
+SEC("lsm/socket_bind")
+int BPF_PROG(ig_sock_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	__u32 family = sock_family(sock), ifindex;
+	struct label *l;
+
+	if (ret)
+		return ret;
+	if (is_inet(family)) {
+		note_user(sock, family);
+		return 0;
+	}
+	if (!is_gated(family))
+		return 0;
+	ifindex = addr_ifindex(address, addrlen);
+	if (family == AF_PACKET && sock->type == SOCK_PACKET)
+		ifindex = 0; /* bound by name: treated as every interface */
+	ret = if_check(sock, family, IG_OP_BIND, ifindex, LF_FLOWS);
+	l = sock_label(sock, family);
+	if (!ret && l)
+		l->bound_ifindex = ifindex;
+	return ret;
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(ig_sock_conn, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	__u32 family = sock_family(sock), ifindex;
+	struct label *l;
+
+	if (ret)
+		return ret;
+	if (is_inet(family)) {
+		note_user(sock, family);
+		return 0;
+	}
+	if (family != AF_CAN)
+		return 0;
+	/* CAN BCM and J1939 name their interface at connect. */
+	ifindex = addr_ifindex(address, addrlen);
+	ret = if_check(sock, family, IG_OP_CONNECT, ifindex, LF_FLOWS);
+	l = sock_label(sock, family);
+	if (!ret && l && ifindex)
+		l->bound_ifindex = ifindex;
+	return ret;
+}
+
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(ig_sock_send, struct socket *sock, struct msghdr *msg, int size, int ret)
+{
+	__u32 family = sock_family(sock), ifindex;
+	struct label *l;
+
+	if (ret)
+		return ret;
+	if (is_inet(family)) {
+		note_user(sock, family);
+		return 0;
+	}
+	if (!is_gated(family))
+		return 0;
+	ifindex = addr_ifindex(BPF_CORE_READ(msg, msg_name), BPF_CORE_READ(msg, msg_namelen));
+	if (!ifindex) {
+		l = sock_label(sock, family);
+		ifindex = l ? l->bound_ifindex : 0;
+	}
+	return if_check(sock, family, IG_OP_SEND, ifindex, LF_FLOW_OUT);
+}
+
+SEC("lsm/socket_recvmsg")
+int BPF_PROG(ig_sock_recv, struct socket *sock, struct msghdr *msg, int size, int flags, int ret)
+{
+	__u32 family = sock_family(sock);
+	struct label *l;
+
+	if (ret)
+		return ret;
+	if (is_inet(family)) {
+		note_user(sock, family);
+		return 0;
+	}
+	if (!is_gated(family))
+		return 0;
+	l = sock_label(sock, family);
+	return if_check(sock, family, IG_OP_RECV, l ? l->bound_ifindex : 0, LF_FLOW_IN);
+}
+
+SEC("lsm/socket_accept")
+int BPF_PROG(ig_sock_accept, struct socket *sock, struct socket *newsock, int ret)
+{
+	__u32 family = sock_family(sock);
+
+	if (!ret && is_inet(family))
+		note_user(sock, family); /* connections accepted from now on inherit the user */
+	return ret;
+}
+
+/* --- Devices --- */
+
+/* Returns true if the access is refused. */
+static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u32 acc)
+{
+	struct ig_net_config *cfg = active_cfg();
+	struct ig_dev_key k = {};
+	struct ig_net_event *e;
+	struct ig_dev_val *dv;
+	struct query q;
+	struct subj s;
+	bool denied = false;
+
+	if (!cfg || !acc)
+		return false;
+	k.type = type;
+	k.major = major;
+	k.minor = minor;
+	k.gen = cfg->gen;
+	dv = bpf_map_lookup_elem(&ig_devs, &k);
+	if (!dv) {
+		k.minor = IG_MINOR_ANY;
+		dv = bpf_map_lookup_elem(&ig_devs, &k);
+	}
+	if (!dv)
+		return false; /* not gated */
+	task_subject(bpf_get_current_task_btf(), &s);
+	q.gen = cfg->gen;
+	q.target = dv->target;
+	q.proto = IG_P_ANY;
+	q.port = 0;
+	q.dir = IG_ACC_READ;
+	if ((acc & IG_ACC_READ) && ig_eval(&q, &s) != IG_RV_ALLOW)
+		denied = true;
+	q.dir = IG_ACC_WRITE;
+	if ((acc & IG_ACC_WRITE) && ig_eval(&q, &s) != IG_RV_ALLOW)
+		denied = true;
+	if (!denied) {
+		count(IG_NCNT(IG_FAM_DEV, IG_NC_ALLOWED));
+		return false;
+	}
+	count(IG_NCNT(IG_FAM_DEV, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DENIED : IG_NC_AUDITED));
+	e = bpf_ringbuf_reserve(&ig_net_ev, sizeof(*e), 0);
+	if (e) {
+		fill_event(e, &s, IG_EV_DEV,
+			   cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT,
+			   IG_FAM_DEV, IG_OP_OPEN);
+		e->pid = bpf_get_current_pid_tgid() >> 32;
+		e->major = major;
+		e->minor = minor;
+		e->access = acc;
+		e->proto = type;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		bpf_ringbuf_submit(e, 0);
+	} else {
+		count(IG_NCNT_EVENTS_LOST);
+	}
+	return cfg->mode == IG_MODE_ENFORCE;
+}
+
+SEC("cgroup/dev")
+int ig_dev(struct bpf_cgroup_dev_ctx *ctx)
+{
+	__u32 type = ctx->access_type & 0xffff, a = ctx->access_type >> 16, acc = 0;
+
+	if (a & DEVCG_ACC_READ)
+		acc |= IG_ACC_READ;
+	if (a & DEVCG_ACC_WRITE)
+		acc |= IG_ACC_WRITE;
+	/* mknod is never refused: opening the node is what is gated. */
+	return dev_check(type == DEVCG_DEV_BLOCK ? IG_DEV_BLOCK : IG_DEV_CHAR, ctx->major,
+			 ctx->minor, acc) ?
+		       0 :
+		       1;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(ig_file_open, struct file *file, int ret)
+{
+	struct inode *inode = file->f_inode;
+	__u32 mode, type, rdev, fmode, acc = 0;
+
+	if (ret || !inode)
+		return ret;
+	mode = inode->i_mode & S_IFMT;
+	if (mode == S_IFCHR)
+		type = IG_DEV_CHAR;
+	else if (mode == S_IFBLK)
+		type = IG_DEV_BLOCK;
+	else
+		return 0;
+	rdev = inode->i_rdev;
+	fmode = file->f_mode;
+	if (fmode & FMODE_READ)
+		acc |= IG_ACC_READ;
+	if (fmode & FMODE_WRITE)
+		acc |= IG_ACC_WRITE;
+	return dev_check(type, rdev >> 20, rdev & 0xfffff, acc) ? -EPERM : 0;
+}

@@ -1,0 +1,321 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Interface rules on this machine's kernel (partial tier: cgroup programs).
+# Everything runs in two network namespaces made here, joined by two veth
+# pairs: A:vA 10.77.0.1 <-> B:vB 10.77.0.2 (and fd77::1/2), A:vA2 10.78.0.1
+# <-> B:vB2 10.78.0.2. The daemon runs in A (only its network namespace:
+# bpffs and cgroupfs stay the host's) and governs A's interfaces; echo
+# servers run in B. Two copies of bench/ignet, "allowed" and "denied", are
+# the programs: the same content, two files, two identities.
+
+load ../lib/common
+
+NS_PREFIX=ignet$$
+
+setup_file() {
+	"$TOP/scripts/host-setup"
+}
+
+setup() {
+	ig_cleanup
+	T=$(mktemp -d)
+	NSA=${NS_PREFIX}a$BATS_TEST_NUMBER
+	NSB=${NS_PREFIX}b$BATS_TEST_NUMBER
+	ip netns add "$NSA"
+	ip netns add "$NSB"
+	ip link add vA netns "$NSA" address 02:77:00:00:00:01 type veth peer name vB netns "$NSB"
+	ip link add vA2 netns "$NSA" address 02:77:00:00:00:02 type veth peer name vB2 netns "$NSB"
+	inA ip addr add 10.77.0.1/24 dev vA
+	inA ip addr add fd77::1/64 dev vA nodad
+	inA ip addr add 10.78.0.1/24 dev vA2
+	inB ip addr add 10.77.0.2/24 dev vB
+	inB ip addr add fd77::2/64 dev vB nodad
+	inB ip addr add 10.78.0.2/24 dev vB2
+	for l in lo vA vA2; do inA ip link set "$l" up; done
+	for l in lo vB vB2; do inB ip link set "$l" up; done
+	cp "$B/bench/ignet" "$T/allowed"
+	cp "$B/bench/ignet" "$T/denied"
+	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
+	ip netns exec "$NSB" "$B/bench/ignet" serve tcp 7000 >/dev/null 2>&1 &
+	SRV1=$!
+	ip netns exec "$NSB" "$B/bench/ignet" serve udp 7001 >/dev/null 2>&1 &
+	SRV2=$!
+	# Both servers answer before any test runs.
+	for _ in $(seq 50); do
+		inA "$T/allowed" tcp 10.77.0.2 7000 >/dev/null && break
+		sleep 0.1
+	done
+}
+
+teardown() {
+	ig_cleanup
+	kill "$SRV1" "$SRV2" 2>/dev/null || true
+	[[ -n ${HOLD:-} ]] && kill "$HOLD" 2>/dev/null
+	ip netns del "$NSA" 2>/dev/null || true
+	ip netns del "$NSB" 2>/dev/null || true
+	rm -rf "$T"
+}
+
+# Runs a command in namespace A's network namespace only.
+inA() {
+	nsenter --net="/run/netns/$NSA" "$@"
+}
+
+inB() {
+	ip netns exec "$NSB" "$@"
+}
+
+# net_policy LINE... : exec in audit mode (not under test here), then the rules.
+net_policy() {
+	{
+		printf 'version 1\nmode audit\nmanifest manifest.sha256\n'
+		printf '%s\n' "$@"
+	} >"$T/iotgate.conf"
+}
+
+# Starts the daemon in namespace A and waits until it answers.
+net_start() {
+	# Not through inA: a backgrounded function is a subshell and $! would not be the daemon.
+	nsenter --net="/run/netns/$NSA" "$IOTGATED" --policy "$T/iotgate.conf" >"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 300); do
+		"$CTL" status >/dev/null 2>&1 && return 0
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			cat "$T/daemon.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	cat "$T/daemon.log" >&2
+	return 1
+}
+
+# probe EXPECTED PROGRAM ARGS... : runs bench/ignet in A, compares its one-word result
+probe() {
+	local want=$1
+	shift
+	run inA "$@"
+	if [[ $output != "$want" ]]; then
+		echo "expected '$want' from '$*', got '$output'" >&2
+		return 1
+	fi
+}
+
+@test "allowed program reaches its peer over the allowed interface; denied program is dropped and counted; other interfaces unaffected" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	net_start
+	probe ok "$T/allowed" tcp 10.77.0.2 7000
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	probe ok "$T/allowed" tcp fd77::2 7000
+	# Egress drops of a datagram reach the sender as EPERM; TCP's SYN just never leaves.
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	probe ETIMEDOUT "$T/denied" tcp 10.77.0.2 7000
+	probe ETIMEDOUT "$T/denied" tcp fd77::2 7000
+	# vA2 is not named: the global default (allow) applies to everyone.
+	probe ok "$T/denied" tcp 10.78.0.2 7000
+	probe ok "$T/denied" udp 10.78.0.2 7001
+	run "$CTL" status --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.net.active and .net.features.ip and .net.features.can_packet == false'
+	echo "$output" | jq -e '.net.counters.ipv4.dropped >= 2 and .net.counters.ipv6.dropped >= 1'
+	echo "$output" | jq -e '.net.counters.ipv4.allowed >= 1 and .net.counters.ipv6.allowed >= 1'
+	echo "$output" | jq -e '[.net.violations[] | select(.comm == "denied" and .interface == "vA" and .verdict == "deny" and .rport == 7000)] | length >= 1'
+	echo "$output" | jq -e '[.net.violations[] | select(.comm == "allowed")] | length == 0'
+	echo "$output" | jq -e '.net.interfaces[] | select(.name == "vA") | .policy == "vA" and .default == "deny" and (.rules | length) == 1'
+	echo "$output" | jq -e '.reasons | map(.code) | index("can_packet_unavailable") != null'
+	echo "$output" | jq -e '.health == "degraded"'
+}
+
+@test "the interface is the real one per packet: routing changes and SO_BINDTODEVICE after creation" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	net_start
+	probe ok "$T/denied" tcp 10.78.0.2 7000
+	# The same destination, forced out of vA after the socket exists.
+	probe ETIMEDOUT "$T/denied" tcp 10.78.0.2 7000 vA
+	probe EPERM "$T/denied" udp 10.78.0.2 7001 vA
+	probe ok "$T/allowed" tcp 10.78.0.2 7000 vA
+	# A route change sends the same traffic through vA.
+	inA ip route add 10.78.0.2/32 dev vA
+	probe ETIMEDOUT "$T/denied" tcp 10.78.0.2 7000
+	probe ok "$T/allowed" tcp 10.78.0.2 7000
+	inA ip route del 10.78.0.2/32 dev vA
+	probe ok "$T/denied" tcp 10.78.0.2 7000
+}
+
+@test "ports, protocols and directions" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA out tcp port 7000" \
+		"allow program $T/denied on vA out udp port 7001" \
+		"deny program $T/denied on vA2 out tcp port 7000-7005"
+	net_start
+	probe ok "$T/allowed" tcp 10.77.0.2 7000
+	probe EPERM "$T/allowed" udp 10.77.0.2 7001
+	probe ok "$T/denied" udp 10.77.0.2 7001
+	probe ETIMEDOUT "$T/denied" tcp 10.77.0.2 7000
+	# vA2's default is allow, but the port range is denied to this program.
+	probe ETIMEDOUT "$T/denied" tcp 10.78.0.2 7000
+	probe ok "$T/allowed" tcp 10.78.0.2 7000
+	probe ok "$T/denied" udp 10.78.0.2 7001
+}
+
+@test "inbound rules: a server may accept only what its rules allow" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA in tcp port 7100" \
+		"allow anyone on vA out"
+	nsenter --net="/run/netns/$NSA" "$T/allowed" serve tcp 7100 >/dev/null 2>&1 &
+	SRVA=$!
+	nsenter --net="/run/netns/$NSA" "$T/denied" serve tcp 7101 >/dev/null 2>&1 &
+	SRVD=$!
+	net_start
+	run inB "$B/bench/ignet" tcp 10.77.0.1 7100
+	out1=$output
+	run inB "$B/bench/ignet" tcp 10.77.0.1 7101
+	kill "$SRVA" "$SRVD"
+	[ "$out1" = ok ]
+	[ "$output" = ETIMEDOUT ]
+}
+
+@test "a socket opened before the rules were loaded is covered" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	mkfifo "$T/fifo"
+	nsenter --net="/run/netns/$NSA" "$T/denied" hold-tcp 10.77.0.2 7000 "$T/fifo" >"$T/hold.out" &
+	HOLD=$!
+	exec 7>"$T/fifo"
+	echo one >&7
+	for _ in $(seq 50); do [[ $(wc -l <"$T/hold.out") -ge 2 ]] && break; sleep 0.1; done
+	net_start
+	echo two >&7
+	for _ in $(seq 100); do [[ $(wc -l <"$T/hold.out") -ge 3 ]] && break; sleep 0.1; done
+	exec 7>&-
+	run cat "$T/hold.out"
+	[ "${lines[0]}" = connected ]
+	[ "${lines[1]}" = ok ]
+	[ "${lines[2]}" = ETIMEDOUT ]
+	jget '.net.features.existing_sockets_labeled' | grep -qx true
+}
+
+@test "disable switches an interface off for every program, root included" {
+	net_policy "interface vA2 disable" \
+		"allow uid 0 on * tcp"
+	net_start
+	probe ETIMEDOUT "$T/allowed" tcp 10.78.0.2 7000
+	probe EPERM "$T/allowed" udp 10.78.0.2 7001
+	probe ok "$T/allowed" tcp 10.77.0.2 7000
+	jget '.net.interfaces[] | select(.name == "vA2") | .disabled' | grep -qx true
+}
+
+@test "uid and gid subjects, precedence program > uid > anyone" {
+	net_policy "interface vA default deny" \
+		"allow uid 65534 on vA" \
+		"deny program $T/allowed on vA udp" \
+		"allow anyone on vA tcp port 7000"
+	chmod 755 "$T" "$T/allowed" "$T/denied"
+	net_start
+	probe ok setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" udp 10.77.0.2 7001
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	probe ok "$T/denied" tcp 10.77.0.2 7000
+	# The program's own rule beats its uid's.
+	probe EPERM setpriv --reuid 65534 --regid 65534 --clear-groups "$T/allowed" udp 10.77.0.2 7001
+}
+
+@test "rules follow an interface rename (by name, and by MAC address)" {
+	net_policy "interface vA mac 02:77:00:00:00:01 default deny" \
+		"allow program $T/allowed on vA" \
+		"interface wan9 disable"
+	net_start
+	probe ok "$T/denied" tcp 10.78.0.2 7000
+	# vA2 renamed to a name the policy disables: off within 100 ms.
+	inA ip link set vA2 down
+	inA ip link set vA2 name wan9
+	inA ip link set wan9 up
+	sleep 0.1
+	probe EPERM "$T/denied" udp 10.78.0.2 7001
+	probe ETIMEDOUT "$T/allowed" tcp 10.78.0.2 7000
+	jget '.net.interfaces[] | select(.name == "wan9") | .disabled' | grep -qx true
+	# vA renamed: its declaration follows its address, not its name.
+	inA ip link set vA down
+	inA ip link set vA name free0
+	inA ip link set free0 up
+	sleep 0.1
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	jget '.net.interfaces[] | select(.name == "free0") | .policy' | grep -qx vA
+	# And back: wan9 is vA2 again, not named by the policy.
+	inA ip link set wan9 down
+	inA ip link set wan9 name vA2
+	inA ip link set vA2 up
+	sleep 0.1
+	probe ok "$T/denied" udp 10.78.0.2 7001
+	grep -q "renamed to wan9" "$T/daemon.log"
+}
+
+@test "an interface that appears later gets its rules; names not present are reported" {
+	net_policy "interface vN disable" \
+		"interface usb0 disable"
+	net_start
+	jget '.net.absent | sort | join(",")' | grep -qx usb0,vN
+	inA ip link add vN address 02:77:00:00:00:03 type veth peer name vNp netns "$NSB"
+	inA ip addr add 10.79.0.1/24 dev vN
+	inB ip addr add 10.79.0.2/24 dev vNp
+	inA ip link set vN up
+	inB ip link set vNp up
+	sleep 0.1
+	probe EPERM "$T/allowed" udp 10.79.0.2 7001
+	jget '.net.absent | join(",")' | grep -qx usb0
+	grep -q "interface vN (index [0-9]*) appeared: disabled" "$T/daemon.log"
+	inA ip link del vN
+	sleep 0.1
+	jget '.net.absent | sort | join(",")' | grep -qx usb0,vN
+}
+
+@test "access-mode audit reports without refusing" {
+	net_policy "access-mode audit" \
+		"interface vA default deny"
+	net_start
+	probe ok "$T/denied" udp 10.77.0.2 7001
+	run "$CTL" status --json
+	echo "$output" | jq -e '.net.mode == "audit" and .net.counters.ipv4.audited >= 1 and .net.counters.ipv4.dropped == 0'
+	echo "$output" | jq -e '[.net.violations[] | select(.verdict == "audit" and .comm == "denied")] | length >= 1'
+}
+
+@test "enforcement survives the daemon and a restart re-adopts it" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	net_start
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null || true
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	net_start
+	jget '.net.readopted' | grep -qx true
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	# stop-enforcing removes the rules with the rest.
+	"$CTL" stop-enforcing
+	probe ok "$T/denied" udp 10.77.0.2 7001
+	[ ! -e "$PIN_DIR/link_ig_skb_egress" ]
+}
+
+@test "bad rules: every error as file:line:col, nothing loaded" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA sctp" \
+		"allow anyone on vA tcp port 90-80" \
+		"deny anyone device class serial" \
+		"allow uid 0 on vA tcp" \
+		"deny uid 0 on vA"
+	run inA "$IOTGATED" --policy "$T/iotgate.conf"
+	[ "$status" -eq 1 ]
+	[[ $output == *"iotgate.conf:5:"*"unknown protocol 'sctp'"* ]]
+	[[ $output == *"iotgate.conf:6:"*"bad port range '90-80'"* ]]
+	[[ $output == *"iotgate.conf:7:"*"unknown device class 'serial'"* ]]
+	[[ $output == *"iotgate.conf:9:1: deny rule contradicts line 8"* ]]
+	[ ! -e "$PIN_DIR/link_ig_skb_egress" ]
+	[ ! -e "$PIN_DIR/ig_rules" ]
+	run "$IOTGATED" --check --policy "$T/iotgate.conf"
+	[ "$status" -eq 1 ]
+	[[ $output == *"iotgate.conf:6:"* ]]
+}

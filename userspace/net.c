@@ -1,0 +1,1381 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Interface and device rules: loader, rtnetlink follower, status (see net.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_arp.h>
+#include <linux/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "iotgate.h" /* before the skeleton: it names our structs */
+#include "ifaces.skel.h"
+#include "lex.h"
+#include "log.h"
+#include "manifest.h"
+#include "net.h"
+#include "netpolicy.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+#ifndef IFLA_PERM_ADDRESS
+#define IFLA_PERM_ADDRESS 54
+#endif
+
+#define LINK_PREFIX IG_PIN_DIR "/link_"
+#define N_VIOL 32
+#define MAX_NIFS 1024
+#define MAX_WATCH 64
+
+/* How a program is attached. */
+enum pkind { PK_CGROUP, PK_CGDEV, PK_LSM, PK_ITER };
+
+struct prog {
+	struct bpf_program *p;
+	enum pkind kind;
+	bool want; /* to be attached in this tier */
+	bool pinned; /* an earlier daemon's link is pinned */
+	bool created; /* this call pinned a new link */
+};
+
+struct nif {
+	int ifindex;
+	char name[IFNAMSIZ];
+	uint8_t mac[6];
+	bool has_mac;
+	bool can;
+};
+
+struct viol {
+	struct ig_net_event ev;
+	char ifname[IFNAMSIZ];
+	time_t when;
+};
+
+struct watch {
+	int wd;
+	char *dir;
+};
+
+struct ig_net {
+	struct ig_ifaces *skel;
+	const struct ig_policy *pol;
+	const struct ig_netpolicy *np;
+	enum ig_tier tier;
+	bool active; /* rules loaded and attached */
+	bool lsm; /* BPF LSM programs attached */
+	bool cgdev; /* cgroup device program attached */
+	bool iter; /* existing sockets were labeled */
+	bool readopted;
+	char why_no_lsm[256];
+	struct prog progs[16];
+	int nprogs;
+	__u64 netns;
+	__u64 epoch;
+	__u32 gen;
+	int nlfd, inofd, epfd;
+	__u32 nlseq;
+	struct ring_buffer *rb;
+	struct nif *ifs;
+	size_t nifs;
+	struct watch watches[MAX_WATCH];
+	int nwatch;
+	struct ig_np_compiled comp;
+	struct ig_diag notes;
+	char *proc_devices;
+	struct viol viol[N_VIOL];
+	unsigned int nviol, viol_head;
+};
+
+static const char *const map_names[] = { "ig_sk_label", "ig_rules",   "ig_ifaces", "ig_devs",
+					 "ig_net_cfg",	"ig_net_cnt", "ig_net_ev" };
+
+static const char *verdict_str(unsigned int v)
+{
+	return v == IG_RV_DENY ? "deny" : "allow";
+}
+
+/* --- resolution of the policy's names --- */
+
+static int manifest_lookup(const struct ig_file_key *key, struct ig_file_val *val)
+{
+	__u32 zero = 0, id;
+	int outer, inner, ret = 0;
+
+	outer = bpf_obj_get(IG_PIN_DIR "/ig_manifest");
+	if (outer < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(outer, &zero, &id)) {
+		ret = -errno;
+		close(outer);
+		return ret;
+	}
+	close(outer);
+	inner = bpf_map_get_fd_by_id(id);
+	if (inner < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(inner, key, val))
+		ret = -errno;
+	close(inner);
+	return ret;
+}
+
+static int res_program(void *ctx, const char *path, struct ig_file_key *key, int64_t *csec,
+		       uint32_t *cnsec, bool *measured)
+{
+	struct ig_file_val cur = { 0 }, man = { 0 };
+	int fd, ret;
+
+	(void)ctx;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ret = ig_file_identity(fd, key, &cur);
+	close(fd);
+	if (ret)
+		return ret;
+	*csec = cur.ctime_sec;
+	*cnsec = cur.ctime_nsec;
+	/* Measured: in the kernel's manifest, as the daemon verified it. */
+	*measured = manifest_lookup(key, &man) == 0 && man.ctime_sec == cur.ctime_sec &&
+		    man.ctime_nsec == cur.ctime_nsec;
+	return 0;
+}
+
+static int res_devnode(void *ctx, const char *path, unsigned int *type, unsigned int *maj,
+		       unsigned int *min)
+{
+	struct stat st;
+
+	(void)ctx;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (S_ISCHR(st.st_mode))
+		*type = IG_DEV_CHAR;
+	else if (S_ISBLK(st.st_mode))
+		*type = IG_DEV_BLOCK;
+	else
+		return -ENOTBLK;
+	*maj = major(st.st_rdev);
+	*min = minor(st.st_rdev);
+	return 0;
+}
+
+/* --- maps --- */
+
+static int write_cfg(struct ig_net *n, bool active)
+{
+	struct ig_net_config cfg = {
+		.netns = n->netns,
+		.epoch = ++n->epoch,
+		.gen = n->gen,
+		.mode = n->np ? n->np->mode : IG_MODE_ENFORCE,
+		.dflt = n->np ? n->np->dflt : IG_RV_ALLOW,
+		.flags = active ? IG_NCF_ACTIVE : 0,
+	};
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.ig_net_cfg), &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Deletes every entry of generation gen from a map whose keys end with ... gen, pad?. */
+static int clear_gen(int fd, size_t keysz, size_t genoff, __u32 gen)
+{
+	char key[64], next[64];
+	char *keys = NULL;
+	size_t nk = 0, cap = 0;
+	void *prev = NULL;
+	int ret = 0;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		__u32 g;
+
+		memcpy(key, next, keysz);
+		prev = key;
+		memcpy(&g, key + genoff, sizeof(g));
+		if (g != gen)
+			continue;
+		if (nk == cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 64;
+			nb = realloc(keys, cap * keysz);
+			if (!nb) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = nb;
+		}
+		memcpy(keys + nk * keysz, key, keysz);
+		nk++;
+	}
+	for (size_t i = 0; i < nk; i++)
+		if (bpf_map_delete_elem(fd, keys + i * keysz) && errno != ENOENT)
+			ret = -errno;
+	free(keys);
+	return ret;
+}
+
+static int clear_all_gen(struct ig_net *n, __u32 gen)
+{
+	int ret;
+
+	ret = clear_gen(bpf_map__fd(n->skel->maps.ig_rules), sizeof(struct ig_rule_key),
+			offsetof(struct ig_rule_key, gen), gen);
+	if (!ret)
+		ret = clear_gen(bpf_map__fd(n->skel->maps.ig_ifaces), sizeof(struct ig_if_key),
+				offsetof(struct ig_if_key, gen), gen);
+	if (!ret)
+		ret = clear_gen(bpf_map__fd(n->skel->maps.ig_devs), sizeof(struct ig_dev_key),
+				offsetof(struct ig_dev_key, gen), gen);
+	return ret;
+}
+
+static const uint8_t *nif_mac(const struct nif *f)
+{
+	return f->has_mac ? f->mac : NULL;
+}
+
+static void iface_val(struct ig_net *n, const struct nif *f, struct ig_if_val *v)
+{
+	const struct ig_np_iface *pi = ig_netpolicy_iface(n->np, f->name, nif_mac(f));
+
+	memset(v, 0, sizeof(*v));
+	v->target = ig_netpolicy_target(n->np, pi);
+	v->flags = (pi && pi->disabled ? IG_IF_DISABLED : 0) | (f->can ? IG_IF_CAN : 0);
+	v->dflt = pi && pi->dflt != IG_RV_NOMATCH ? pi->dflt : n->np->dflt;
+}
+
+static int put_iface(struct ig_net *n, const struct nif *f, __u32 gen)
+{
+	struct ig_if_key k = { .netns = n->netns, .ifindex = f->ifindex, .gen = gen };
+	struct ig_if_val v;
+
+	iface_val(n, f, &v);
+	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.ig_ifaces), &k, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Writes the compiled policy and the interfaces under generation gen. */
+static int fill_gen(struct ig_net *n, __u32 gen)
+{
+	int rfd = bpf_map__fd(n->skel->maps.ig_rules), dfd = bpf_map__fd(n->skel->maps.ig_devs);
+	int ret;
+
+	ret = clear_all_gen(n, gen); /* leftovers of the swap before last */
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n->comp.nsets; i++) {
+		struct ig_rule_key k = n->comp.keys[i];
+
+		k.gen = gen;
+		if (bpf_map_update_elem(rfd, &k, &n->comp.sets[i], BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < n->comp.ndevs; i++) {
+		struct ig_dev_key k = n->comp.devkeys[i];
+
+		k.gen = gen;
+		if (bpf_map_update_elem(dfd, &k, &n->comp.devvals[i], BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < n->nifs; i++) {
+		ret = put_iface(n, &n->ifs[i], gen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static char *read_text(const char *path)
+{
+	char *buf = NULL;
+	size_t len;
+
+	if (ig_read_file(path, 1 << 20, &buf, &len))
+		return NULL;
+	return buf;
+}
+
+/*
+ * Compiles the policy against the system as it is now and swaps it in:
+ * new generation written, then made live in one update, then the old one
+ * removed.
+ */
+static int swap_rules(struct ig_net *n, struct ig_diag *d)
+{
+	struct ig_np_resolver res = { res_program, res_devnode, NULL, NULL };
+	struct ig_np_compiled comp;
+	struct ig_diag notes;
+	__u32 next = n->gen ^ 1;
+	int ret;
+
+	free(n->proc_devices);
+	n->proc_devices = read_text("/proc/devices");
+	res.proc_devices = n->proc_devices;
+	ig_diag_init(&notes);
+	ret = ig_netpolicy_compile(n->np, n->pol->path, &res, &comp, d, &notes);
+	if (ret) {
+		ig_diag_free(&notes);
+		return ret;
+	}
+	ig_np_compiled_free(&n->comp);
+	n->comp = comp;
+	ig_diag_free(&n->notes);
+	n->notes = notes;
+	ret = fill_gen(n, next);
+	if (ret)
+		return ret;
+	n->gen = next;
+	ret = write_cfg(n, true);
+	if (ret)
+		return ret;
+	return clear_all_gen(n, next ^ 1);
+}
+
+/* --- rtnetlink --- */
+
+static struct nif *find_nif(struct ig_net *n, int ifindex)
+{
+	for (size_t i = 0; i < n->nifs; i++)
+		if (n->ifs[i].ifindex == ifindex)
+			return &n->ifs[i];
+	return NULL;
+}
+
+static const char *ifname_of(struct ig_net *n, int ifindex)
+{
+	struct nif *f = find_nif(n, ifindex);
+
+	return f ? f->name : "?";
+}
+
+static void describe_iface(struct ig_net *n, const struct nif *f, char *buf, size_t len)
+{
+	const struct ig_np_iface *pi = ig_netpolicy_iface(n->np, f->name, nif_mac(f));
+	struct ig_if_val v;
+
+	iface_val(n, f, &v);
+	if (!pi)
+		snprintf(buf, len, "not named by the policy, default %s", verdict_str(v.dflt));
+	else if (pi->disabled)
+		snprintf(buf, len, "disabled by the policy ('%s')", pi->name);
+	else
+		snprintf(buf, len, "rules of '%s'%s, default %s", pi->name,
+			 strcmp(pi->name, f->name) ? " (matched by MAC address)" : "",
+			 verdict_str(v.dflt));
+}
+
+/* Applies one RTM_NEWLINK/RTM_DELLINK; log: report the change. */
+static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
+{
+	struct ifinfomsg *ifi = NLMSG_DATA(h);
+	int len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+	struct nif nf = { 0 }, *f;
+	bool perm = false;
+	char what[160];
+	int ret = 0;
+
+	if (len < 0)
+		return 0;
+	nf.ifindex = ifi->ifi_index;
+	nf.can = ifi->ifi_type == ARPHRD_CAN;
+	for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == IFLA_IFNAME) {
+			snprintf(nf.name, sizeof(nf.name), "%.*s", (int)RTA_PAYLOAD(a),
+				 (char *)RTA_DATA(a));
+		} else if (a->rta_type == IFLA_PERM_ADDRESS && RTA_PAYLOAD(a) == 6) {
+			static const uint8_t zero[6];
+
+			if (memcmp(RTA_DATA(a), zero, 6)) {
+				memcpy(nf.mac, RTA_DATA(a), 6);
+				nf.has_mac = perm = true;
+			}
+		} else if (a->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(a) == 6 && !perm) {
+			/* No permanent address (virtual interfaces): the current one. */
+			memcpy(nf.mac, RTA_DATA(a), 6);
+			nf.has_mac = true;
+		}
+	}
+	f = find_nif(n, nf.ifindex);
+	if (h->nlmsg_type == RTM_DELLINK) {
+		struct ig_if_key k = { .netns = n->netns, .ifindex = nf.ifindex, .gen = n->gen };
+
+		if (!f)
+			return 0;
+		if (log)
+			ig_info("net", "interface %s (index %d) is gone", f->name, f->ifindex);
+		*f = n->ifs[--n->nifs];
+		if (n->active) {
+			if (bpf_map_delete_elem(bpf_map__fd(n->skel->maps.ig_ifaces), &k) &&
+			    errno != ENOENT)
+				return -errno;
+			return write_cfg(n, true);
+		}
+		return 0;
+	}
+	if (!nf.name[0])
+		return 0;
+	if (f) {
+		bool renamed = strcmp(f->name, nf.name) != 0;
+
+		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6))
+			return 0; /* nothing the rules look at changed */
+		if (log && renamed && n->np) {
+			describe_iface(n, &nf, what, sizeof(what));
+			ig_info("net", "interface %s (index %d) renamed to %s: %s", f->name,
+				nf.ifindex, nf.name, what);
+		}
+		*f = nf;
+	} else {
+		struct nif *ni;
+
+		if (n->nifs >= MAX_NIFS)
+			return -ENOSPC;
+		ni = realloc(n->ifs, (n->nifs + 1) * sizeof(*ni));
+		if (!ni)
+			return -ENOMEM;
+		n->ifs = ni;
+		f = &n->ifs[n->nifs++];
+		*f = nf;
+		if (log && n->np) {
+			describe_iface(n, f, what, sizeof(what));
+			ig_info("net", "interface %s (index %d) appeared: %s", f->name, f->ifindex,
+				what);
+		}
+	}
+	if (n->active) {
+		ret = put_iface(n, f, n->gen);
+		if (!ret)
+			ret = write_cfg(n, true);
+	}
+	return ret;
+}
+
+/* Reads what is queued on the rtnetlink socket. -EAGAIN: nothing more. */
+static int nl_read(struct ig_net *n, bool log, bool *done)
+{
+	char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
+	ssize_t len = recv(n->nlfd, buf, sizeof(buf), MSG_DONTWAIT);
+	int ret = 0;
+
+	if (len < 0)
+		return -errno;
+	for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, (size_t)len);
+	     h = NLMSG_NEXT(h, len)) {
+		if (h->nlmsg_type == NLMSG_DONE) {
+			if (done)
+				*done = true;
+		} else if (h->nlmsg_type == NLMSG_ERROR) {
+			struct nlmsgerr *e = NLMSG_DATA(h);
+
+			if (e->error)
+				return e->error;
+		} else if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) {
+			int r = link_msg(n, h, log);
+
+			if (r && !ret)
+				ret = r;
+		}
+	}
+	return ret;
+}
+
+/* Full dump of the links: the table is rebuilt from scratch. */
+static int nl_dump(struct ig_net *n, bool log)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = { .h = { .nlmsg_len = sizeof(req),
+			 .nlmsg_type = RTM_GETLINK,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			 .nlmsg_seq = ++n->nlseq },
+		  .i = { .ifi_family = AF_UNSPEC } };
+	bool done = false;
+	struct nif *old = n->ifs;
+	size_t nold = n->nifs;
+	int ret = 0;
+
+	n->ifs = NULL;
+	n->nifs = 0;
+	if (send(n->nlfd, &req, sizeof(req), 0) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	while (!done) {
+		struct pollfd p = { .fd = n->nlfd, .events = POLLIN };
+
+		ret = nl_read(n, log, &done);
+		if (ret == -EAGAIN) {
+			if (poll(&p, 1, 5000) <= 0) {
+				ret = -ETIMEDOUT;
+				goto out;
+			}
+			ret = 0;
+		} else if (ret) {
+			goto out;
+		}
+	}
+	/* Interfaces that were known and are not any more. */
+	for (size_t i = 0; i < nold && n->active; i++) {
+		struct ig_if_key k = { .netns = n->netns, .ifindex = old[i].ifindex,
+				       .gen = n->gen };
+
+		if (!find_nif(n, old[i].ifindex))
+			bpf_map_delete_elem(bpf_map__fd(n->skel->maps.ig_ifaces), &k);
+	}
+	if (n->active)
+		ret = write_cfg(n, true);
+out:
+	free(old);
+	return ret;
+}
+
+static int nl_open(struct ig_net *n)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int rcvbuf = 1 << 20;
+
+	n->nlfd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (n->nlfd < 0)
+		return -errno;
+	setsockopt(n->nlfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(n->nlfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* --- device paths that may appear later --- */
+
+static int watch_paths(struct ig_net *n)
+{
+	n->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (n->inofd < 0)
+		return -errno;
+	for (size_t i = 0; i < n->np->nrules; i++) {
+		const struct ig_np_rule *r = &n->np->rules[i];
+		char *copy, *dir;
+		bool have = false;
+		int wd;
+
+		if (!r->dev || r->devspec != IG_NPD_PATH)
+			continue;
+		copy = strdup(r->path);
+		if (!copy)
+			return -ENOMEM;
+		dir = dirname(copy);
+		for (int w = 0; w < n->nwatch; w++)
+			if (!strcmp(n->watches[w].dir, dir))
+				have = true;
+		if (!have && n->nwatch < MAX_WATCH) {
+			wd = inotify_add_watch(n->inofd, dir,
+					       IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+						       IN_ATTRIB | IN_ONLYDIR);
+			if (wd >= 0) {
+				n->watches[n->nwatch].wd = wd;
+				n->watches[n->nwatch].dir = strdup(dir);
+				n->nwatch++;
+			}
+		}
+		free(copy);
+	}
+	return 0;
+}
+
+/* Is a change in a watched directory about a path the rules name? */
+static bool watched_name(struct ig_net *n, int wd, const char *name)
+{
+	const char *dir = NULL;
+	char path[PATH_MAX];
+
+	for (int w = 0; w < n->nwatch; w++)
+		if (n->watches[w].wd == wd)
+			dir = n->watches[w].dir;
+	if (!dir)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", name);
+	for (size_t i = 0; i < n->np->nrules; i++) {
+		const struct ig_np_rule *r = &n->np->rules[i];
+
+		if (r->dev && r->devspec == IG_NPD_PATH && !strcmp(r->path, path))
+			return true;
+	}
+	return false;
+}
+
+static int ino_read(struct ig_net *n)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool relevant = false;
+	ssize_t len;
+
+	while ((len = read(n->inofd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			struct inotify_event *e = (void *)p;
+
+			if (e->len && watched_name(n, e->wd, e->name))
+				relevant = true;
+			p += sizeof(*e) + e->len;
+		}
+	}
+	if (!relevant)
+		return 0;
+	{
+		struct ig_diag d;
+		int ret;
+
+		ig_diag_init(&d);
+		ret = swap_rules(n, &d);
+		ig_diag_free(&d);
+		if (!ret)
+			ig_info("dev", "a device path named by the policy changed: rules reloaded");
+		return ret;
+	}
+}
+
+/* --- events --- */
+
+static const char *fam_name(__u32 f)
+{
+	static const char *const names[] = { "ipv4", "ipv6", "can", "packet", "device" };
+
+	return f < IG_FAM_MAX ? names[f] : "?";
+}
+
+static const char *op_name(__u32 op)
+{
+	static const char *const names[] = { "?",    "egress", "ingress", "bind",
+					     "connect", "send", "receive", "open" };
+
+	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
+}
+
+static void proto_names(__u32 bits, char *buf, size_t len)
+{
+	static const char *const names[] = { "tcp", "udp", "icmp", "raw", "can", "packet", "other" };
+
+	buf[0] = '\0';
+	if ((bits & IG_P_ANY) == IG_P_ANY) {
+		snprintf(buf, len, "any");
+		return;
+	}
+	for (int i = 0; i < 7; i++)
+		if (bits & (1u << i))
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? "," : "",
+				 names[i]);
+}
+
+/* The policy's path for an executable identity, if the rules name it. */
+static const char *program_name(struct ig_net *n, __u64 dev, __u64 ino)
+{
+	for (size_t i = 0; n->np && i < n->np->nrules; i++) {
+		const struct ig_np_rule *r = &n->np->rules[i];
+		struct ig_file_key k;
+		struct ig_file_val v;
+		int fd, ret;
+
+		if (r->subj.kind != IG_SUBJ_PROGRAM)
+			continue;
+		fd = open(r->subj.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		ret = ig_file_identity(fd, &k, &v);
+		close(fd);
+		if (!ret && k.dev == dev && k.ino == ino)
+			return r->subj.path;
+	}
+	return NULL;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct ig_net *n = ctx;
+	struct ig_net_event *e;
+	struct viol *v;
+	const char *prog;
+	char protos[64];
+
+	if (size < sizeof(*e))
+		return 0;
+	v = &n->viol[n->viol_head];
+	memcpy(&v->ev, data, sizeof(v->ev));
+	e = &v->ev;
+	e->comm[IG_COMM_LEN - 1] = '\0';
+	v->when = time(NULL);
+	snprintf(v->ifname, sizeof(v->ifname), "%s",
+		 e->type == IG_EV_NET && e->ifindex ? ifname_of(n, e->ifindex) : "");
+	n->viol_head = (n->viol_head + 1) % N_VIOL;
+	if (n->nviol < N_VIOL)
+		n->nviol++;
+	prog = program_name(n, e->exe_dev, e->exe_ino);
+	if (e->type == IG_EV_DEV) {
+		ig_log(e->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "dev",
+		       "%s open of %s %u:%u for %s%s%s by %s (uid %u pid %u comm %s)",
+		       e->verdict == IG_VERDICT_DENY ? "denied" : "audit:", 
+		       e->proto == IG_DEV_BLOCK ? "block" : "char", e->major, e->minor,
+		       e->access & IG_ACC_READ ? "read" : "",
+		       e->access == (IG_ACC_READ | IG_ACC_WRITE) ? "+" : "",
+		       e->access & IG_ACC_WRITE ? "write" : "", prog ? prog : "program", e->uid,
+		       e->pid, e->comm);
+		return 0;
+	}
+	proto_names(e->proto, protos, sizeof(protos));
+	ig_log(e->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "net",
+	       "%s %s %s on %s (index %u) %s ports %u/%u by %s (uid %u comm %s)",
+	       e->verdict == IG_VERDICT_DENY ? "denied" : "audit:", fam_name(e->family),
+	       op_name(e->op), e->ifindex ? v->ifname : "every interface", e->ifindex, protos,
+	       e->lport, e->rport, prog ? prog : "program", e->uid, e->comm);
+	return 0;
+}
+
+/* --- loading --- */
+
+static int cgroup2_root(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char root[PATH_MAX], mnt[PATH_MAX], *sep = strstr(line, " - ");
+
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		if (sscanf(line, "%*u %*u %*s %4095s %4095s", root, mnt) != 2 || strcmp(root, "/"))
+			continue;
+		snprintf(out, len, "%s", mnt);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+static int netns_cookie(__u64 *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void link_pin(const struct prog *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", LINK_PREFIX, bpf_program__name(p->p));
+}
+
+static void add_prog(struct ig_net *n, struct bpf_program *p, enum pkind kind)
+{
+	n->progs[n->nprogs].p = p;
+	n->progs[n->nprogs].kind = kind;
+	n->nprogs++;
+}
+
+static void list_progs(struct ig_net *n)
+{
+	struct ig_ifaces *s = n->skel;
+
+	n->nprogs = 0;
+	add_prog(n, s->progs.ig_sock_create, PK_CGROUP);
+	add_prog(n, s->progs.ig_skb_egress, PK_CGROUP);
+	add_prog(n, s->progs.ig_skb_ingress, PK_CGROUP);
+	add_prog(n, s->progs.ig_dev, PK_CGDEV);
+	add_prog(n, s->progs.ig_sk_iter, PK_ITER);
+	add_prog(n, s->progs.ig_sock_post, PK_LSM);
+	add_prog(n, s->progs.ig_sock_bind, PK_LSM);
+	add_prog(n, s->progs.ig_sock_conn, PK_LSM);
+	add_prog(n, s->progs.ig_sock_send, PK_LSM);
+	add_prog(n, s->progs.ig_sock_recv, PK_LSM);
+	add_prog(n, s->progs.ig_sock_accept, PK_LSM);
+	add_prog(n, s->progs.ig_file_open, PK_LSM);
+}
+
+static int pin_maps(struct ig_net *n, bool reused[8])
+{
+	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(n->skel->obj, map_names[i]);
+		char path[256];
+
+		if (!m)
+			return -ENOENT;
+		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, map_names[i]);
+		if (bpf_map__set_pin_path(m, path))
+			return -ENOMEM;
+		reused[i] = access(path, F_OK) == 0;
+	}
+	return 0;
+}
+
+static void unpin_new_maps(struct ig_net *n, const bool reused[8])
+{
+	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(n->skel->obj, map_names[i]);
+
+		if (m && !reused[i] && bpf_map__is_pinned(m))
+			bpf_map__unpin(m, NULL);
+	}
+}
+
+/* One attempt: with_lsm/with_iter select the programs loaded. */
+static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused[8])
+{
+	char pin[256];
+	int ret;
+
+	n->skel = ig_ifaces__open();
+	if (!n->skel)
+		return -errno;
+	list_progs(n);
+	ret = pin_maps(n, reused);
+	if (ret)
+		return ret;
+	for (int i = 0; i < n->nprogs; i++) {
+		struct prog *p = &n->progs[i];
+
+		switch (p->kind) {
+		case PK_LSM:
+			p->want = with_lsm;
+			break;
+		case PK_CGDEV:
+			p->want = !with_lsm; /* file_open decides in the full tier */
+			break;
+		case PK_ITER:
+			p->want = with_iter;
+			break;
+		default:
+			p->want = true;
+		}
+		link_pin(p, pin, sizeof(pin));
+		p->pinned = p->kind != PK_ITER && access(pin, F_OK) == 0;
+		bpf_program__set_autoload(p->p, p->want && !p->pinned);
+	}
+	ig_log_libbpf_quiet(with_lsm || with_iter);
+	ret = ig_ifaces__load(n->skel);
+	ig_log_libbpf_quiet(false);
+	return ret;
+}
+
+static int attach_one(struct prog *p, int cgfd)
+{
+	struct bpf_link *link;
+	char pin[256];
+	int ret;
+
+	if (!p->want || p->pinned || p->kind == PK_ITER)
+		return 0;
+	if (p->kind == PK_LSM)
+		link = bpf_program__attach(p->p);
+	else
+		link = bpf_program__attach_cgroup(p->p, cgfd);
+	if (!link)
+		return -errno;
+	link_pin(p, pin, sizeof(pin));
+	ret = bpf_link__pin(link, pin);
+	if (ret) {
+		bpf_link__destroy(link);
+		return ret;
+	}
+	p->created = true;
+	/* The pin owns the link from here on. */
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	return 0;
+}
+
+/* Runs the socket iterator once: labels every socket a task holds. */
+static int label_existing(struct ig_net *n)
+{
+	struct bpf_link *link = bpf_program__attach_iter(n->skel->progs.ig_sk_iter, NULL);
+	char buf[256];
+	int fd, ret = 0;
+
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		ret = -errno;
+	} else {
+		ssize_t r;
+
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (r < 0)
+			ret = -errno;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return ret;
+}
+
+static void remove_pins(void)
+{
+	char path[256];
+	static const char *const progs[] = { "ig_sock_create", "ig_skb_egress", "ig_skb_ingress",
+					     "ig_dev",	       "ig_sock_post",	"ig_sock_bind",
+					     "ig_sock_conn",   "ig_sock_send",	"ig_sock_recv",
+					     "ig_sock_accept", "ig_file_open" };
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", LINK_PREFIX, progs[i]);
+		unlink(path);
+	}
+	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, map_names[i]);
+		unlink(path);
+	}
+}
+
+static int setup_epoll(struct ig_net *n)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	n->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (n->epfd < 0)
+		return -errno;
+	ev.data.u32 = 0;
+	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->nlfd, &ev))
+		return -errno;
+	ev.data.u32 = 1;
+	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->inofd, &ev))
+		return -errno;
+	ev.data.u32 = 2;
+	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(n->rb), &ev))
+		return -errno;
+	return 0;
+}
+
+static int load_attach(struct ig_net *n, struct ig_diag *d)
+{
+	bool reused[8] = { 0 }, want_lsm = n->tier == IG_TIER_FULL;
+	struct ig_net_config cfg = { 0 };
+	char cgpath[PATH_MAX];
+	__u32 zero = 0;
+	int ret, cgfd = -1;
+
+	ret = try_load(n, want_lsm, true, reused);
+	if (ret && want_lsm) {
+		snprintf(n->why_no_lsm, sizeof(n->why_no_lsm),
+			 "the kernel refused the BPF LSM programs (%s)", strerror(-ret));
+		unpin_new_maps(n, reused);
+		ig_ifaces__destroy(n->skel);
+		ret = try_load(n, false, true, reused);
+	}
+	if (ret) {
+		/* Kernels without socket iterators: sockets opened before stay unlabeled. */
+		unpin_new_maps(n, reused);
+		ig_ifaces__destroy(n->skel);
+		ret = try_load(n, false, false, reused);
+	}
+	if (ret)
+		goto fail;
+	n->lsm = n->progs[5].want;
+	n->iter = n->progs[4].want;
+	if (!want_lsm)
+		snprintf(n->why_no_lsm, sizeof(n->why_no_lsm), "%s",
+			 "BPF LSM is not usable on this kernel (partial tier)");
+	n->readopted = n->progs[0].pinned;
+	if (!bpf_map_lookup_elem(bpf_map__fd(n->skel->maps.ig_net_cfg), &zero, &cfg) &&
+	    cfg.flags & IG_NCF_ACTIVE) {
+		n->gen = cfg.gen;
+		n->epoch = cfg.epoch;
+	}
+	ret = nl_dump(n, false);
+	if (ret)
+		goto fail;
+	n->active = true;
+	ret = swap_rules(n, d);
+	if (ret)
+		goto fail;
+	ret = cgroup2_root(cgpath, sizeof(cgpath));
+	if (ret)
+		goto fail;
+	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	/* Labels first, then the sockets already open, then the checks. */
+	for (int i = 0; i < n->nprogs && !ret; i++)
+		if (n->progs[i].kind == PK_LSM || i == 0)
+			ret = attach_one(&n->progs[i], cgfd);
+	if (!ret && n->iter && !n->readopted && label_existing(n))
+		n->iter = false;
+	for (int i = 1; i < n->nprogs && !ret; i++)
+		if (n->progs[i].kind != PK_LSM)
+			ret = attach_one(&n->progs[i], cgfd);
+	if (ret)
+		goto fail;
+	/* A link of the other tier left by an earlier daemon. */
+	for (int i = 0; i < n->nprogs; i++) {
+		char pin[256];
+
+		if (!n->progs[i].want && n->progs[i].pinned) {
+			link_pin(&n->progs[i], pin, sizeof(pin));
+			unlink(pin);
+		}
+	}
+	n->cgdev = n->progs[3].want;
+	close(cgfd);
+	return 0;
+fail:
+	if (cgfd >= 0)
+		close(cgfd);
+	n->active = false;
+	if (n->skel) {
+		for (int i = 0; i < n->nprogs; i++) {
+			char pin[256];
+
+			if (n->progs[i].created) {
+				link_pin(&n->progs[i], pin, sizeof(pin));
+				unlink(pin);
+			}
+		}
+		unpin_new_maps(n, reused);
+	}
+	return ret;
+}
+
+int ig_net_open(struct ig_net **out, const struct ig_policy *p, enum ig_tier tier,
+		struct ig_diag *d)
+{
+	struct ig_net *n = calloc(1, sizeof(*n));
+	int ret;
+
+	*out = NULL;
+	if (!n)
+		return -ENOMEM;
+	n->pol = p;
+	n->np = p->net;
+	n->tier = tier;
+	n->nlfd = n->inofd = n->epfd = -1;
+	ig_diag_init(&n->notes);
+	if (!n->np) {
+		/* No rules: whatever an earlier daemon pinned goes. */
+		remove_pins();
+		*out = n;
+		return 0;
+	}
+	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = netns_cookie(&n->netns);
+	if (!ret)
+		ret = nl_open(n);
+	if (!ret)
+		ret = watch_paths(n);
+	if (!ret)
+		ret = load_attach(n, d);
+	if (ret)
+		goto fail;
+	n->rb = ring_buffer__new(bpf_map__fd(n->skel->maps.ig_net_ev), on_event, n, NULL);
+	if (!n->rb) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = setup_epoll(n);
+	if (ret)
+		goto fail;
+	*out = n;
+	return 0;
+fail:
+	ig_net_close(n);
+	return ret;
+}
+
+int ig_net_fd(const struct ig_net *n)
+{
+	return n ? n->epfd : -1;
+}
+
+int ig_net_handle(struct ig_net *n)
+{
+	struct epoll_event evs[4];
+	int k, ret = 0;
+
+	if (!n || n->epfd < 0)
+		return 0;
+	k = epoll_wait(n->epfd, evs, 4, 0);
+	for (int i = 0; i < k; i++) {
+		int r = 0;
+
+		if (evs[i].data.u32 == 0) {
+			while ((r = nl_read(n, true, NULL)) == 0)
+				;
+			if (r == -EAGAIN)
+				r = 0;
+			else if (r == -ENOBUFS) /* events were lost: start over */
+				r = nl_dump(n, true);
+		} else if (evs[i].data.u32 == 1) {
+			r = ino_read(n);
+		} else {
+			r = ring_buffer__consume(n->rb) < 0 ? -EIO : 0;
+		}
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+int ig_net_refresh(struct ig_net *n)
+{
+	struct ig_diag d;
+	int ret;
+
+	if (!n || !n->active)
+		return 0;
+	ig_diag_init(&d);
+	ret = swap_rules(n, &d);
+	ig_diag_free(&d);
+	return ret;
+}
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+static void add_u64(struct json_object *o, const char *k, __u64 v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static void add_bool(struct json_object *o, const char *k, bool v)
+{
+	json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+/* One rule as the policy wrote it (for the status). */
+static void rule_text(const struct ig_np_rule *r, char *buf, size_t len)
+{
+	char subj[PATH_MAX + 16], protos[64];
+
+	switch (r->subj.kind) {
+	case IG_SUBJ_PROGRAM:
+		snprintf(subj, sizeof(subj), "program %s", r->subj.path);
+		break;
+	case IG_SUBJ_UID:
+		snprintf(subj, sizeof(subj), "uid %u", r->subj.id);
+		break;
+	case IG_SUBJ_GID:
+		snprintf(subj, sizeof(subj), "gid %u", r->subj.id);
+		break;
+	default:
+		snprintf(subj, sizeof(subj), "anyone");
+	}
+	proto_names(r->protos, protos, sizeof(protos));
+	snprintf(buf, len, "%s %s on %s%s%s %s", verdict_str(r->verdict), subj,
+		 r->iface ? r->iface : "*",
+		 r->dirs == IG_DIR_IN ? " in" : r->dirs == IG_DIR_OUT ? " out" : "",
+		 "", protos);
+	if (r->ports)
+		snprintf(buf + strlen(buf), len - strlen(buf), " port %u-%u", r->port_lo,
+			 r->port_hi);
+}
+
+static void add_reason_net(struct json_object *arr, const char *code, const char *msg)
+{
+	struct json_object *r = json_object_new_object();
+
+	add_str(r, "code", code);
+	add_str(r, "message", msg);
+	json_object_array_add(arr, r);
+}
+
+static struct json_object *iface_json(struct ig_net *n, const struct nif *f)
+{
+	const struct ig_np_iface *pi = ig_netpolicy_iface(n->np, f->name, nif_mac(f));
+	struct json_object *o = json_object_new_object(), *rules = json_object_new_array();
+	struct ig_if_val v;
+	char buf[PATH_MAX + 128];
+
+	iface_val(n, f, &v);
+	add_str(o, "name", f->name);
+	add_u64(o, "ifindex", f->ifindex);
+	add_str(o, "kind", f->can ? "can" : "other");
+	if (pi)
+		add_str(o, "policy", pi->name);
+	else
+		json_object_object_add(o, "policy", NULL);
+	add_bool(o, "disabled", v.flags & IG_IF_DISABLED);
+	add_str(o, "default", verdict_str(v.dflt));
+	for (size_t i = 0; i < n->np->nrules; i++) {
+		const struct ig_np_rule *r = &n->np->rules[i];
+
+		if (r->dev || (r->iface && (!pi || strcmp(r->iface, pi->name))))
+			continue;
+		rule_text(r, buf, sizeof(buf));
+		json_object_array_add(rules, json_object_new_string(buf));
+	}
+	json_object_object_add(o, "rules", rules);
+	return o;
+}
+
+static void counters_json(struct ig_net *n, struct json_object *o)
+{
+	static const char *const what[] = { "allowed", "denied", "dropped", "audited" };
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(n->skel->maps.ig_net_cnt);
+	struct json_object *c = json_object_new_object();
+	__u64 *vals = ncpu > 0 ? calloc(ncpu, sizeof(*vals)) : NULL;
+	__u64 sum[IG_NCNT_MAX] = { 0 };
+
+	for (__u32 i = 0; vals && i < IG_NCNT_MAX; i++) {
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int k = 0; k < ncpu; k++)
+			sum[i] += vals[k];
+	}
+	free(vals);
+	for (int f = 0; f < IG_FAM_MAX; f++) {
+		struct json_object *fo = json_object_new_object();
+
+		for (int w = 0; w < 4; w++)
+			add_u64(fo, what[w], sum[IG_NCNT(f, w)]);
+		json_object_object_add(c, fam_name(f), fo);
+	}
+	add_u64(c, "events_lost", sum[IG_NCNT_EVENTS_LOST]);
+	json_object_object_add(o, "counters", c);
+}
+
+void ig_net_status(struct ig_net *n, struct json_object *status, struct json_object *reasons)
+{
+	struct json_object *o = json_object_new_object(), *feat = json_object_new_object();
+	struct json_object *ifs, *absent, *notes, *viol;
+	char ts[32], msg[512];
+
+	if (!n || !n->active) {
+		add_bool(o, "active", false);
+		json_object_object_add(status, "net", o);
+		json_object_put(feat);
+		return;
+	}
+	add_bool(o, "active", true);
+	add_str(o, "mode", n->np->mode == IG_MODE_ENFORCE ? "enforce" : "audit");
+	add_str(o, "default", verdict_str(n->np->dflt));
+	add_u64(o, "netns_cookie", n->netns);
+	add_bool(o, "readopted", n->readopted);
+	add_bool(feat, "ip", true);
+	add_str(feat, "devices", n->lsm ? "lsm" : n->cgdev ? "cgroup" : "none");
+	add_bool(feat, "can_packet", n->lsm);
+	add_bool(feat, "socket_follows_user", n->lsm);
+	add_bool(feat, "existing_sockets_labeled", n->iter || n->readopted);
+	json_object_object_add(o, "features", feat);
+
+	ifs = json_object_new_array();
+	for (size_t i = 0; i < n->nifs; i++)
+		json_object_array_add(ifs, iface_json(n, &n->ifs[i]));
+	json_object_object_add(o, "interfaces", ifs);
+	/* Interfaces the policy names that are not there (yet). */
+	absent = json_object_new_array();
+	for (size_t i = 0; i < n->np->nifs; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < n->nifs && !found; k++)
+			found = ig_netpolicy_iface(n->np, n->ifs[k].name, nif_mac(&n->ifs[k])) ==
+				&n->np->ifs[i];
+		if (!found)
+			json_object_array_add(absent, json_object_new_string(n->np->ifs[i].name));
+	}
+	json_object_object_add(o, "absent", absent);
+	notes = json_object_new_array();
+	for (size_t i = 0; i < n->notes.n; i++)
+		json_object_array_add(notes, json_object_new_string(n->notes.msgs[i]));
+	json_object_object_add(o, "notes", notes);
+	add_u64(o, "gated_devices", n->comp.ndevs);
+	counters_json(n, o);
+
+	viol = json_object_new_array();
+	for (unsigned int i = 0; i < n->nviol; i++) {
+		struct viol *v = &n->viol[(n->viol_head + N_VIOL - n->nviol + i) % N_VIOL];
+		struct json_object *e = json_object_new_object();
+		const char *prog = program_name(n, v->ev.exe_dev, v->ev.exe_ino);
+		struct tm tm;
+
+		gmtime_r(&v->when, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		add_str(e, "time", ts);
+		add_str(e, "type", v->ev.type == IG_EV_DEV ? "device" : "net");
+		add_str(e, "verdict", v->ev.verdict == IG_VERDICT_DENY ? "deny" : "audit");
+		add_str(e, "family", fam_name(v->ev.family));
+		add_str(e, "op", op_name(v->ev.op));
+		if (v->ev.type == IG_EV_DEV) {
+			add_u64(e, "major", v->ev.major);
+			add_u64(e, "minor", v->ev.minor);
+		} else {
+			add_str(e, "interface", v->ifname);
+			add_u64(e, "ifindex", v->ev.ifindex);
+			add_u64(e, "lport", v->ev.lport);
+			add_u64(e, "rport", v->ev.rport);
+		}
+		if (prog)
+			add_str(e, "program", prog);
+		add_u64(e, "exe_ino", v->ev.exe_ino);
+		add_u64(e, "uid", v->ev.uid);
+		add_u64(e, "pid", v->ev.pid);
+		add_str(e, "comm", v->ev.comm);
+		json_object_array_add(viol, e);
+	}
+	json_object_object_add(o, "violations", viol);
+	json_object_object_add(status, "net", o);
+
+	if (!n->lsm) {
+		snprintf(msg, sizeof(msg),
+			 "CAN and packet sockets are not controlled, a socket handed to another program keeps its creator's rights and device rules are enforced by the cgroup device hook: %s",
+			 n->why_no_lsm);
+		add_reason_net(reasons, "can_packet_unavailable", msg);
+	}
+}
+
+int ig_net_stop_enforcing(struct ig_net *n)
+{
+	if (n)
+		n->active = false;
+	remove_pins();
+	return 0;
+}
+
+void ig_net_close(struct ig_net *n)
+{
+	if (!n)
+		return;
+	ring_buffer__free(n->rb);
+	ig_ifaces__destroy(n->skel);
+	if (n->nlfd >= 0)
+		close(n->nlfd);
+	if (n->inofd >= 0)
+		close(n->inofd);
+	if (n->epfd >= 0)
+		close(n->epfd);
+	for (int i = 0; i < n->nwatch; i++)
+		free(n->watches[i].dir);
+	ig_np_compiled_free(&n->comp);
+	ig_diag_free(&n->notes);
+	free(n->proc_devices);
+	free(n->ifs);
+	free(n);
+}
