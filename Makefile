@@ -76,6 +76,8 @@ LIB_SRCS := $(filter-out userspace/iotgated.c userspace/iotgatectl.c,$(wildcard 
 LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/userspace/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%.o,$(UNIT_SRCS))
+# Small programs the bats suites run (test-only, never installed).
+TEST_HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 # Load generators and probes of bench/ (also run by the bats suites).
 BENCH_HELPERS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
@@ -83,7 +85,7 @@ BENCH_HELPERS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
-all: $(BUILD)/iotgated $(BUILD)/iotgatectl $(BUILD)/unit-tests $(BENCH_HELPERS) kmod
+all: $(BUILD)/iotgated $(BUILD)/iotgatectl $(BUILD)/unit-tests $(TEST_HELPERS) $(BENCH_HELPERS) kmod
 
 $(BUILD)/vmlinux/vmlinux.h: $(VMLINUX_BTF)
 	@mkdir -p $(@D)
@@ -129,6 +131,10 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c $(wildcard userspace/*.h tests/unit/*.h)
 		| $(BUILD)/.target-libs-ok
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -Itests/unit -c $< -o $@
+
+$(BUILD)/tests/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(LDFLAGS) -o $@ $<
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)

@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Measured execution: allow an exec only if the file's identity is in the
- * manifest map the daemon filled after verifying each file's SHA-256.
+ * Measured execution: code may run from a file only if the file's identity
+ * is in the manifest map the daemon filled after verifying each file's
+ * SHA-256, and the file has not changed since.
  *
- * Full tier: ig_bprm_check on the bprm_check_security LSM hook decides.
- * The hook runs once per binfmt stage, so for a #! script it sees the
- * script and then the interpreter.
- * Partial tier (no BPF LSM): ig_exec_tp on the sched_process_exec
- * tracepoint sees every successful exec, counts it and reports files outside
- * the manifest, but cannot deny.
+ * Full tier (BPF LSM):
+ *  - bprm_check_security: every exec, once per binfmt stage, so a #! script
+ *    and then its interpreter; exec of an fd (AT_EMPTY_PATH, /proc/self/fd/N)
+ *    and of a memfd arrive here with the file itself;
+ *  - mmap_file with PROT_EXEC and file_mprotect adding PROT_EXEC: shared
+ *    libraries, ld.so-run binaries, any file mapped executable;
+ *  - file_open for write, path_truncate, file_permission(MAY_WRITE): a
+ *    write to an allowlisted file is refused (protect) or first removes the
+ *    file's entry, so changed bytes never run as trusted.
+ * Partial tier (no BPF LSM): sched_process_exec sees every successful exec,
+ * counts and reports it, but cannot deny.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -17,6 +23,13 @@
 #include "iotgate.h"
 
 #define EPERM 1
+#define PROT_EXEC 0x4
+#define VM_EXEC 0x4
+#define FMODE_WRITE 0x2
+#define MAY_WRITE 0x2
+#define SB_KERNMOUNT (1 << 22)
+#define S_IFMT 00170000
+#define S_IFREG 0100000
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -39,16 +52,19 @@ struct {
 	__array(values, struct ig_files_map);
 } ig_manifest SEC(".maps");
 
-/* Keeps the full key/value types in BTF (they are otherwise only forward-declared). */
-const volatile struct ig_file_key ig_btf_key;
-const volatile struct ig_file_val ig_btf_val;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct ig_config);
 } ig_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct ig_memfd_key);
+	__type(value, __u32);
+} ig_memfd SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -61,6 +77,10 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } ig_events SEC(".maps");
+
+/* Keeps the full key/value types in BTF (they are otherwise only forward-declared). */
+const volatile struct ig_file_key ig_btf_key;
+const volatile struct ig_file_val ig_btf_val;
 
 /*
  * inode ctime moved twice upstream; CO-RE picks the layout of the running
@@ -106,42 +126,57 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline __u32 current_mode(void)
+static __always_inline struct ig_config *ig_config_get(void)
 {
 	__u32 zero = 0;
-	struct ig_config *cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
+
+	return bpf_map_lookup_elem(&ig_cfg, &zero);
+}
+
+static __always_inline __u32 current_mode(void)
+{
+	struct ig_config *cfg = ig_config_get();
 
 	/* No configuration yet means the daemon has not finished loading: audit. */
 	return cfg ? cfg->mode : IG_MODE_AUDIT;
 }
 
-/* Returns IG_REASON_NONE if the file is a measured, unchanged manifest entry. */
-static __always_inline __u32 check_file(struct file *file, struct ig_file_key *key)
+static __always_inline void file_key(struct file *file, struct ig_file_key *key)
 {
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
-	struct ig_file_val *val;
-	__u32 zero = 0;
-	__s64 sec;
-	__u32 nsec;
-	void *files;
 
 	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key->ino = BPF_CORE_READ(inode, i_ino);
-
-	files = bpf_map_lookup_elem(&ig_manifest, &zero);
-	if (!files)
-		return IG_REASON_NO_MANIFEST;
-	val = bpf_map_lookup_elem(files, key);
-	if (!val)
-		return IG_REASON_NOT_IN_MANIFEST;
-	inode_ctime(inode, &sec, &nsec);
-	if (val->ctime_sec != sec || val->ctime_nsec != nsec)
-		return IG_REASON_MODIFIED;
-	return IG_REASON_NONE;
 }
 
-static __always_inline void emit(struct ig_file_key *key, __u32 verdict, __u32 reason,
-				 const char *path)
+static __always_inline void *manifest(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&ig_manifest, &zero);
+}
+
+/* A memfd (internal shm mount, "memfd:NAME") that the policy allows by name. */
+static __always_inline bool memfd_allowed(struct file *file)
+{
+	struct ig_memfd_key mk = {};
+	const unsigned char *name;
+	char prefix[6];
+
+	if (!(BPF_CORE_READ(file, f_inode, i_sb, s_flags) & SB_KERNMOUNT))
+		return false;
+	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel(prefix, sizeof(prefix), name) < 0 || prefix[0] != 'm' ||
+	    prefix[1] != 'e' || prefix[2] != 'm' || prefix[3] != 'f' || prefix[4] != 'd' ||
+	    prefix[5] != ':')
+		return false;
+	if (bpf_probe_read_kernel_str(mk.name, sizeof(mk.name), name + 6) <= 0)
+		return false;
+	return bpf_map_lookup_elem(&ig_memfd, &mk) != NULL;
+}
+
+static __always_inline void emit(__u32 type, struct ig_file_key *key, __u32 verdict, __u32 reason,
+				 const void *path, const struct ig_file_val *val)
 {
 	struct ig_event *e = bpf_ringbuf_reserve(&ig_events, sizeof(*e), 0);
 	__u64 ugid;
@@ -154,7 +189,7 @@ static __always_inline void emit(struct ig_file_key *key, __u32 verdict, __u32 r
 	e->ts_ns = bpf_ktime_get_boot_ns();
 	e->dev = key->dev;
 	e->ino = key->ino;
-	e->type = IG_EV_EXEC;
+	e->type = type;
 	e->verdict = verdict;
 	e->reason = reason;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
@@ -163,42 +198,170 @@ static __always_inline void emit(struct ig_file_key *key, __u32 verdict, __u32 r
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
 		e->path[0] = '\0';
+	if (val)
+		__builtin_memcpy(e->digest, val->digest, sizeof(e->digest));
+	else
+		__builtin_memset(e->digest, 0, sizeof(e->digest));
 	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Checks a file that is about to run. Returns IG_REASON_NONE if it is a
+ * measured, unchanged manifest entry (logging its first use), else why not.
+ */
+static __always_inline __u32 check_file(struct file *file, struct ig_file_key *key,
+					const void *path)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct ig_file_val *val;
+	__s64 sec;
+	__u32 nsec;
+	void *files;
+
+	file_key(file, key);
+	files = manifest();
+	if (!files)
+		return IG_REASON_NO_MANIFEST;
+	val = bpf_map_lookup_elem(files, key);
+	if (!val)
+		return memfd_allowed(file) ? IG_REASON_NONE : IG_REASON_NOT_IN_MANIFEST;
+	inode_ctime(inode, &sec, &nsec);
+	if (val->ctime_sec != sec || val->ctime_nsec != nsec)
+		return IG_REASON_MODIFIED;
+	/*
+	 * First use of this entry: have the daemon log it. Two CPUs may both see
+	 * the flag clear; the log drops the duplicate. (A fetching atomic would
+	 * need kernel 5.12.)
+	 */
+	if (!(val->flags & IG_FILE_F_MEASURED)) {
+		val->flags |= IG_FILE_F_MEASURED;
+		emit(IG_EV_MEASURE, key, IG_VERDICT_ALLOW, IG_REASON_NONE, path, val);
+	}
+	return IG_REASON_NONE;
+}
+
+/* Common decision for the LSM hooks; cnt is the *_ALLOWED counter, +1 denied, +2 audited. */
+static __always_inline int decide(struct file *file, __u32 type, __u32 cnt, const void *path)
+{
+	struct ig_file_key key;
+	__u32 reason;
+
+	reason = check_file(file, &key, path);
+	if (reason == IG_REASON_NONE) {
+		count(cnt);
+		return 0;
+	}
+	if (current_mode() == IG_MODE_ENFORCE) {
+		count(cnt + 1);
+		emit(type, &key, IG_VERDICT_DENY, reason, path, NULL);
+		return -EPERM;
+	}
+	count(cnt + 2);
+	emit(type, &key, IG_VERDICT_AUDIT, reason, path, NULL);
+	return 0;
 }
 
 SEC("lsm/bprm_check_security")
 int BPF_PROG(ig_bprm_check, struct linux_binprm *bprm)
 {
-	struct ig_file_key key;
-	__u32 reason;
+	return decide(bprm->file, IG_EV_EXEC, IG_CNT_EXEC_ALLOWED, BPF_CORE_READ(bprm, interp));
+}
 
-	reason = check_file(bprm->file, &key);
-	if (reason == IG_REASON_NONE) {
-		count(IG_CNT_EXEC_ALLOWED);
+SEC("lsm/mmap_file")
+int BPF_PROG(ig_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags)
+{
+	/* Anonymous executable memory (JITs) has no file to measure. */
+	if (!file || !(prot & PROT_EXEC))
 		return 0;
-	}
-	if (current_mode() == IG_MODE_ENFORCE) {
-		count(IG_CNT_EXEC_DENIED);
-		emit(&key, IG_VERDICT_DENY, reason, BPF_CORE_READ(bprm, interp));
+	return decide(file, IG_EV_MMAP, IG_CNT_MMAP_ALLOWED,
+		      BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(ig_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot)
+{
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+
+	if (!file || !(prot & PROT_EXEC) || (BPF_CORE_READ(vma, vm_flags) & VM_EXEC))
+		return 0;
+	return decide(file, IG_EV_MPROTECT, IG_CNT_MMAP_ALLOWED,
+		      BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
+/*
+ * A write is about to be allowed to an inode: if it is a manifest entry,
+ * refuse (protect) or delete the entry first so the new bytes are never
+ * trusted. Returns 0 or -EPERM.
+ */
+static __always_inline int guard_write(struct inode *inode, struct dentry *dentry)
+{
+	struct ig_file_key key;
+	struct ig_config *cfg;
+	void *files;
+
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG)
+		return 0;
+	files = manifest();
+	if (!files)
+		return 0;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	if (!bpf_map_lookup_elem(files, &key))
+		return 0;
+	cfg = ig_config_get();
+	if (cfg && (cfg->flags & IG_CFG_PROTECT)) {
+		count(IG_CNT_WRITE_DENIED);
+		emit(IG_EV_WRITE, &key, IG_VERDICT_DENY, IG_REASON_PROTECTED,
+		     BPF_CORE_READ(dentry, d_name.name), NULL);
 		return -EPERM;
 	}
-	count(IG_CNT_EXEC_AUDITED);
-	emit(&key, IG_VERDICT_AUDIT, reason, BPF_CORE_READ(bprm, interp));
+	if (bpf_map_delete_elem(files, &key) == 0) {
+		count(IG_CNT_TRUST_DROPPED);
+		emit(IG_EV_WRITE, &key, IG_VERDICT_ALLOW, IG_REASON_TRUST_DROPPED,
+		     BPF_CORE_READ(dentry, d_name.name), NULL);
+	}
 	return 0;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(ig_file_open, struct file *file)
+{
+	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+		return 0;
+	return guard_write(BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry));
+}
+
+SEC("lsm/file_permission")
+int BPF_PROG(ig_file_perm, struct file *file, int mask)
+{
+	/* Writes through descriptors opened before the policy was loaded. */
+	if (!(mask & MAY_WRITE))
+		return 0;
+	return guard_write(BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry));
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(ig_truncate, const struct path *path)
+{
+	struct dentry *dentry = BPF_CORE_READ(path, dentry);
+
+	return guard_write(BPF_CORE_READ(dentry, d_inode), dentry);
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ig_exec_tp, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
+	const char *path = BPF_CORE_READ(bprm, filename);
 	struct ig_file_key key;
 	__u32 reason;
 
-	reason = check_file(bprm->file, &key);
+	reason = check_file(bprm->file, &key, path);
 	if (reason == IG_REASON_NONE) {
 		count(IG_CNT_EXEC_ALLOWED);
 		return 0;
 	}
 	count(IG_CNT_EXEC_AUDITED);
-	emit(&key, IG_VERDICT_AUDIT, reason, BPF_CORE_READ(bprm, filename));
+	emit(IG_EV_EXEC, &key, IG_VERDICT_AUDIT, reason, path, NULL);
 	return 0;
 }

@@ -58,12 +58,33 @@ struct ig_file_val {
 };
 
 #define IG_FILE_F_NONE 0
+#define IG_FILE_F_MEASURED 0x1 /* set by BPF on first use: one IG_EV_MEASURE per entry */
 
 /* Single-entry array map "ig_cfg": the mode and policy generation in force. */
 struct ig_config {
 	__u32 mode; /* IG_MODE_* */
-	__u32 abi_version; /* IG_ABI_VERSION of the daemon that wrote it */
+	__u32 flags; /* IG_CFG_* */
 	__u64 generation; /* incremented on every policy/manifest swap */
+	__u32 abi_version; /* IG_ABI_VERSION of the daemon that wrote it */
+	__u32 pad;
+};
+
+/*
+ * IG_CFG_PROTECT: opening an allowlisted file for writing, truncating it or
+ * writing to it through an older descriptor is denied (EPERM). Without it
+ * the file's manifest entry is deleted before the write can happen, so it
+ * cannot run again until the daemon measures it anew.
+ */
+#define IG_CFG_PROTECT 0x1
+
+/*
+ * Hash map "ig_memfd": names of memfd files (memfd_create(NAME), seen as
+ * "memfd:NAME" on the kernel's internal shm mount) whose content may run
+ * although it cannot be in a manifest. Value: unused (1).
+ */
+#define IG_MEMFD_NAME_LEN 64
+struct ig_memfd_key {
+	char name[IG_MEMFD_NAME_LEN]; /* NUL-padded, without the "memfd:" prefix */
 };
 
 /* Index into the per-CPU counter array "ig_counters". */
@@ -71,10 +92,19 @@ struct ig_config {
 #define IG_CNT_EXEC_DENIED 1 /* exec refused with EPERM (enforce mode) */
 #define IG_CNT_EXEC_AUDITED 2 /* exec outside the manifest, let through */
 #define IG_CNT_EVENTS_LOST 3 /* ring buffer full: an event was dropped */
-#define IG_CNT_MAX 4
+#define IG_CNT_MMAP_ALLOWED 4 /* file mapped executable (mmap/mprotect), allowed */
+#define IG_CNT_MMAP_DENIED 5
+#define IG_CNT_MMAP_AUDITED 6
+#define IG_CNT_WRITE_DENIED 7 /* write to an allowlisted file refused (protect) */
+#define IG_CNT_TRUST_DROPPED 8 /* allowlisted file opened for write: entry removed */
+#define IG_CNT_MAX 9
 
-/* ig_event.type */
-#define IG_EV_EXEC 1
+/* ig_event.type (2 and 3 are the interface/device events further down) */
+#define IG_EV_EXEC 1 /* bprm_check_security / sched_process_exec */
+#define IG_EV_MMAP 4 /* mmap_file with PROT_EXEC */
+#define IG_EV_MPROTECT 5 /* file_mprotect adding PROT_EXEC */
+#define IG_EV_WRITE 6 /* write access to an allowlisted file (denied or trust dropped) */
+#define IG_EV_MEASURE 7 /* first exec/executable mapping of a manifest entry: log it */
 
 /* ig_event.verdict */
 #define IG_VERDICT_ALLOW 0
@@ -86,6 +116,9 @@ struct ig_config {
 #define IG_REASON_NOT_IN_MANIFEST 1
 #define IG_REASON_MODIFIED 2 /* identity known but ctime moved since hashing */
 #define IG_REASON_NO_MANIFEST 3 /* no manifest map installed (fail closed) */
+#define IG_REASON_PROTECTED 4 /* IG_EV_WRITE: the write was refused */
+#define IG_REASON_TRUST_DROPPED 5 /* IG_EV_WRITE: the entry was removed, write allowed */
+#define IG_REASON_MEMFD 6 /* anonymous memfd code not allowed by name */
 
 #define IG_COMM_LEN 16
 #define IG_PATH_LEN 256
@@ -102,15 +135,17 @@ struct ig_event {
 	__u32 uid;
 	__u32 gid;
 	char comm[IG_COMM_LEN];
-	char path[IG_PATH_LEN];
+	char path[IG_PATH_LEN]; /* exec: the name passed to exec; mappings: the file's name */
+	__u8 digest[32]; /* IG_EV_MEASURE: the manifest digest of the file */
 };
 
 #define IG_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " layout changed")
 
 IG_ASSERT_SIZE(struct ig_file_key, 16);
 IG_ASSERT_SIZE(struct ig_file_val, 48);
-IG_ASSERT_SIZE(struct ig_config, 16);
-IG_ASSERT_SIZE(struct ig_event, 320);
+IG_ASSERT_SIZE(struct ig_config, 24);
+IG_ASSERT_SIZE(struct ig_memfd_key, 64);
+IG_ASSERT_SIZE(struct ig_event, 352);
 
 /* --- interface and device rules --- */
 /*

@@ -66,6 +66,7 @@ struct daemon {
 	bool have_gid;
 	bool stop;
 	time_t started;
+	unsigned long long measured; /* IG_EV_MEASURE events received */
 };
 
 static const char *reason_name(__u32 r)
@@ -77,14 +78,46 @@ static const char *reason_name(__u32 r)
 		return "modified_since_measured";
 	case IG_REASON_NO_MANIFEST:
 		return "no_manifest";
+	case IG_REASON_PROTECTED:
+		return "protected";
+	case IG_REASON_TRUST_DROPPED:
+		return "trust_dropped";
+	case IG_REASON_MEMFD:
+		return "memfd_not_allowed";
 	default:
 		return "none";
+	}
+}
+
+static const char *type_name(__u32 t)
+{
+	switch (t) {
+	case IG_EV_EXEC:
+		return "exec";
+	case IG_EV_MMAP:
+		return "mmap";
+	case IG_EV_MPROTECT:
+		return "mprotect";
+	case IG_EV_WRITE:
+		return "write";
+	case IG_EV_MEASURE:
+		return "measure";
+	default:
+		return "unknown";
 	}
 }
 
 static const char *verdict_name(__u32 v)
 {
 	return v == IG_VERDICT_DENY ? "deny" : v == IG_VERDICT_AUDIT ? "audit" : "allow";
+}
+
+/* First use of a manifest entry: the measurement log records it. */
+static int on_measure(struct daemon *d, const struct ig_event *ev)
+{
+	(void)ev;
+	d->measured++;
+	return 0;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -95,6 +128,8 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*ev))
 		return 0;
+	if (((const struct ig_event *)data)->type == IG_EV_MEASURE)
+		return on_measure(d, data);
 	/* Ring buffer pages are read-only for consumers: terminate strings in our copy. */
 	v = &d->viol[d->viol_head];
 	memcpy(&v->ev, data, sizeof(v->ev));
@@ -105,7 +140,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	d->viol_head = (d->viol_head + 1) % N_VIOLATIONS;
 	if (d->nviol < N_VIOLATIONS)
 		d->nviol++;
-	ig_log(ev->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "exec",
+	ig_log(ev->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, type_name(ev->type),
 	       "%s %s pid=%u uid=%u comm=%s reason=%s", verdict_name(ev->verdict), ev->path,
 	       ev->pid, ev->uid, ev->comm, reason_name(ev->reason));
 	return 0;
@@ -144,6 +179,7 @@ static struct json_object *status_json(struct daemon *d)
 	struct json_object *hooks = json_object_new_object(), *pol = json_object_new_object();
 	struct json_object *man = json_object_new_object(), *cnt = json_object_new_object();
 	struct json_object *exec = json_object_new_object(), *viol = json_object_new_array();
+	struct json_object *mmap = json_object_new_object(), *wr = json_object_new_object();
 	__u64 c[IG_CNT_MAX] = { 0 };
 	char hex[IG_SHA256_HEX + 1], ts[32], msg[256];
 	struct utsname un;
@@ -173,6 +209,8 @@ static struct json_object *status_json(struct daemon *d)
 	json_object_object_add(o, "reasons", reasons);
 
 	json_object_object_add(hooks, "exec_lsm", json_object_new_boolean(d->k.lsm_attached));
+	json_object_object_add(hooks, "mmap_lsm", json_object_new_boolean(d->k.lsm_attached));
+	json_object_object_add(hooks, "write_lsm", json_object_new_boolean(d->k.lsm_attached));
 	json_object_object_add(hooks, "exec_tracepoint", json_object_new_boolean(d->k.tp_attached));
 	json_object_object_add(o, "hooks", hooks);
 	json_object_object_add(o, "readopted", json_object_new_boolean(d->k.readopted));
@@ -194,6 +232,14 @@ static struct json_object *status_json(struct daemon *d)
 	add_u64(exec, "denied", c[IG_CNT_EXEC_DENIED]);
 	add_u64(exec, "audited", c[IG_CNT_EXEC_AUDITED]);
 	json_object_object_add(cnt, "exec", exec);
+	add_u64(mmap, "allowed", c[IG_CNT_MMAP_ALLOWED]);
+	add_u64(mmap, "denied", c[IG_CNT_MMAP_DENIED]);
+	add_u64(mmap, "audited", c[IG_CNT_MMAP_AUDITED]);
+	json_object_object_add(cnt, "mmap", mmap);
+	add_u64(wr, "denied", c[IG_CNT_WRITE_DENIED]);
+	add_u64(wr, "trust_dropped", c[IG_CNT_TRUST_DROPPED]);
+	json_object_object_add(cnt, "write", wr);
+	add_u64(cnt, "measured", d->measured);
 	add_u64(cnt, "events_lost", c[IG_CNT_EVENTS_LOST]);
 	json_object_object_add(o, "counters", cnt);
 
@@ -204,7 +250,7 @@ static struct json_object *status_json(struct daemon *d)
 
 		iso_time(v->when, ts, sizeof(ts));
 		add_str(e, "time", ts);
-		add_str(e, "type", "exec");
+		add_str(e, "type", type_name(v->ev.type));
 		add_str(e, "verdict", verdict_name(v->ev.verdict));
 		add_str(e, "reason", reason_name(v->ev.reason));
 		add_str(e, "path", v->ev.path);
@@ -635,6 +681,7 @@ int main(int argc, char **argv)
 	const char *policy_path = IG_SYSCONFDIR "/iotgate/iotgate.conf";
 	bool check = false, verbose = false, use_syslog = false;
 	struct ig_verified *verified = NULL;
+	struct ig_kernel_config kcfg;
 	struct daemon *d;
 	sigset_t mask;
 	int opt, ret, lockfd;
@@ -721,7 +768,11 @@ int main(int argc, char **argv)
 		ig_err("socket", "cannot listen on %s: %s", d->sock_path, strerror(-ret));
 		return 1;
 	}
-	ret = ig_kernel_open(&d->k, d->policy.mode, verified, d->verified, on_event, d);
+	kcfg.mode = d->policy.mode;
+	kcfg.flags = d->policy.protect ? IG_CFG_PROTECT : 0;
+	kcfg.memfd = d->policy.memfd;
+	kcfg.nmemfd = d->policy.nmemfd;
+	ret = ig_kernel_open(&d->k, &kcfg, verified, d->verified, on_event, d);
 	free(verified);
 	if (ret) {
 		ig_err("bpf", "cannot load the BPF programs: %s", strerror(-ret));

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,8 +20,7 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-#define LINK_LSM IG_PIN_DIR "/link_bprm_check"
-#define LINK_TP IG_PIN_DIR "/link_exec_tp"
+#define LINK_LSM IG_PIN_DIR "/link_ig_bprm_check"
 
 int ig_kernel_check_bpffs(void)
 {
@@ -112,25 +112,54 @@ static int attach_one(struct bpf_program *prog, const char *pin, struct bpf_link
 	return 0;
 }
 
-static int fill(struct ig_kernel *k, unsigned int mode, const struct ig_verified *v, size_t n)
+static int fill(struct ig_kernel *k, const struct ig_kernel_config *cfg, const struct ig_verified *v,
+		size_t n)
 {
 	int ret = ig_kernel_set_manifest(k, v, n);
 
-	return ret ? ret : ig_kernel_set_mode(k, mode);
+	if (!ret)
+		ret = ig_kernel_set_memfd(k, cfg->memfd, cfg->nmemfd);
+	return ret ? ret : ig_kernel_set_mode(k, cfg->mode, cfg->flags);
+}
+
+struct prog_slot {
+	struct bpf_program *prog;
+	bool lsm; /* needs BPF LSM (full tier) */
+	bool pinned; /* a link pinned by an earlier daemon exists */
+	struct bpf_link *link; /* attached by this load */
+	char pin[128];
+};
+
+#define N_PROGS 7
+
+static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
+{
+	struct bpf_program *progs[N_PROGS] = {
+		skel->progs.ig_bprm_check, skel->progs.ig_mmap_file, skel->progs.ig_mprotect,
+		skel->progs.ig_file_open,  skel->progs.ig_file_perm, skel->progs.ig_truncate,
+		skel->progs.ig_exec_tp,
+	};
+
+	for (int i = 0; i < N_PROGS; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		s[i].prog = progs[i];
+		s[i].lsm = progs[i] != skel->progs.ig_exec_tp;
+		snprintf(s[i].pin, sizeof(s[i].pin), "%s/link_%s", IG_PIN_DIR,
+			 bpf_program__name(progs[i]));
+		s[i].pinned = access(s[i].pin, F_OK) == 0;
+	}
 }
 
 /*
- * One attempt at a tier. want_lsm: load the LSM program (full tier).
- * Returns 0, or negative errno with *lsm_failed set when the LSM program was
- * what the kernel refused.
+ * One attempt at a tier. want_lsm: load the LSM programs (full tier), else
+ * the tracepoint. Returns 0, or negative errno with *lsm_failed set when the
+ * kernel refused an LSM program.
  */
-static int try_tier(struct ig_kernel *k, bool want_lsm, unsigned int mode,
+static int try_tier(struct ig_kernel *k, bool want_lsm, const struct ig_kernel_config *cfg,
 		    const struct ig_verified *v, size_t n, bool *lsm_failed)
 {
-	bool have_lsm_pin = access(LINK_LSM, F_OK) == 0;
-	bool have_tp_pin = access(LINK_TP, F_OK) == 0;
+	struct prog_slot slot[N_PROGS];
 	bool reused[8] = { 0 };
-	struct bpf_link *lsm_link = NULL, *tp_link = NULL;
 	struct ig_exec *skel;
 	int ret;
 
@@ -141,55 +170,53 @@ static int try_tier(struct ig_kernel *k, bool want_lsm, unsigned int mode,
 	ret = pin_maps(skel);
 	if (ret)
 		goto fail;
+	prog_slots(skel, slot);
 	/* A pinned link from an earlier daemon keeps running: do not attach twice. */
-	bpf_program__set_autoload(skel->progs.ig_bprm_check, want_lsm && !have_lsm_pin);
-	bpf_program__set_autoload(skel->progs.ig_exec_tp, !want_lsm && !have_tp_pin);
+	for (int i = 0; i < N_PROGS; i++)
+		bpf_program__set_autoload(slot[i].prog, slot[i].lsm == want_lsm && !slot[i].pinned);
 	note_reused(skel, reused);
 
 	ig_log_libbpf_quiet(want_lsm);
 	ret = ig_exec__load(skel);
 	ig_log_libbpf_quiet(false);
 	if (ret) {
-		*lsm_failed = want_lsm && !have_lsm_pin;
+		*lsm_failed = want_lsm;
 		goto fail;
 	}
 	k->skel = skel;
-	ret = fill(k, mode, v, n);
+	ret = fill(k, cfg, v, n);
 	if (ret)
 		goto fail;
-	if (want_lsm && !have_lsm_pin) {
-		ret = attach_one(skel->progs.ig_bprm_check, LINK_LSM, &lsm_link);
+	k->readopted = false;
+	for (int i = 0; i < N_PROGS; i++) {
+		if (slot[i].lsm != want_lsm)
+			continue;
+		if (slot[i].pinned) {
+			k->readopted = true;
+			continue;
+		}
+		ret = attach_one(slot[i].prog, slot[i].pin, &slot[i].link);
 		if (ret) {
-			*lsm_failed = true;
+			*lsm_failed = want_lsm;
 			goto fail;
 		}
 	}
-	if (!want_lsm && !have_tp_pin) {
-		ret = attach_one(skel->progs.ig_exec_tp, LINK_TP, &tp_link);
-		if (ret)
-			goto fail;
-	}
 	/* The pins own the links from here on; our handles are not needed. */
-	if (lsm_link) {
-		bpf_link__disconnect(lsm_link);
-		bpf_link__destroy(lsm_link);
-	}
-	if (tp_link) {
-		bpf_link__disconnect(tp_link);
-		bpf_link__destroy(tp_link);
+	for (int i = 0; i < N_PROGS; i++) {
+		if (slot[i].link) {
+			bpf_link__disconnect(slot[i].link);
+			bpf_link__destroy(slot[i].link);
+		}
 	}
 	k->lsm_attached = want_lsm;
 	k->tp_attached = !want_lsm;
-	k->readopted = want_lsm ? have_lsm_pin : have_tp_pin;
 	return 0;
 fail:
-	if (lsm_link) {
-		bpf_link__unpin(lsm_link);
-		bpf_link__destroy(lsm_link);
-	}
-	if (tp_link) {
-		bpf_link__unpin(tp_link);
-		bpf_link__destroy(tp_link);
+	for (int i = 0; i < N_PROGS; i++) {
+		if (slot[i].link) {
+			bpf_link__unpin(slot[i].link);
+			bpf_link__destroy(slot[i].link);
+		}
 	}
 	unpin_new_maps(skel, reused);
 	ig_exec__destroy(skel);
@@ -197,8 +224,8 @@ fail:
 	return ret;
 }
 
-int ig_kernel_open(struct ig_kernel *k, unsigned int mode, const struct ig_verified *v, size_t n,
-		   ig_event_fn fn, void *ctx)
+int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
+		   const struct ig_verified *v, size_t n, ig_event_fn fn, void *ctx)
 {
 	bool lsm_failed = false;
 	int ret;
@@ -207,7 +234,7 @@ int ig_kernel_open(struct ig_kernel *k, unsigned int mode, const struct ig_verif
 	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST)
 		return -errno;
 	if (access(LINK_LSM, F_OK) == 0 || lsm_listed()) {
-		ret = try_tier(k, true, mode, v, n, &lsm_failed);
+		ret = try_tier(k, true, cfg, v, n, &lsm_failed);
 		if (!ret) {
 			k->tier = IG_TIER_FULL;
 			goto events;
@@ -223,7 +250,7 @@ int ig_kernel_open(struct ig_kernel *k, unsigned int mode, const struct ig_verif
 			k->why_partial, sizeof(k->why_partial),
 			"BPF LSM is not active ('bpf' missing from /sys/kernel/security/lsm): exec is measured but cannot be denied");
 	}
-	ret = try_tier(k, false, mode, v, n, &lsm_failed);
+	ret = try_tier(k, false, cfg, v, n, &lsm_failed);
 	if (ret)
 		return ret;
 	k->tier = IG_TIER_PARTIAL;
@@ -301,9 +328,38 @@ out:
 	return ret;
 }
 
-int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode)
+int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n)
+{
+	int fd = bpf_map__fd(k->skel->maps.ig_memfd);
+	struct ig_memfd_key key, next;
+	bool more;
+	__u32 one = 1;
+
+	/* Drop names no longer allowed, then add the new ones. */
+	more = bpf_map_get_next_key(fd, NULL, &key) == 0;
+	while (more) {
+		bool keep = false;
+
+		more = bpf_map_get_next_key(fd, &key, &next) == 0;
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = !strncmp(key.name, names[i], sizeof(key.name));
+		if (!keep)
+			bpf_map_delete_elem(fd, &key);
+		key = next;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(&key, 0, sizeof(key));
+		strncpy(key.name, names[i], sizeof(key.name) - 1);
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flags)
 {
 	struct ig_config cfg = { .mode = mode,
+				 .flags = flags,
 				 .abi_version = IG_ABI_VERSION,
 				 .generation = k->generation };
 	__u32 zero = 0;
@@ -347,18 +403,29 @@ int ig_kernel_poll_events(struct ig_kernel *k)
 int ig_kernel_stop_enforcing(struct ig_kernel *k)
 {
 	struct bpf_map *map;
+	struct dirent *de;
+	char path[512];
 	int ret = 0;
+	DIR *dir;
 
 	/* Links first: removing their pins detaches the programs. */
-	if (unlink(LINK_LSM) && errno != ENOENT)
-		ret = -errno;
-	if (unlink(LINK_TP) && errno != ENOENT)
-		ret = -errno;
+	dir = opendir(IG_PIN_DIR);
+	if (dir) {
+		while ((de = readdir(dir))) {
+			if (strncmp(de->d_name, "link_", 5))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, de->d_name);
+			if (unlink(path) && errno != ENOENT)
+				ret = -errno;
+		}
+		closedir(dir);
+	}
 	if (k->skel)
-		bpf_object__for_each_map(map, k->skel->obj) if (bpf_map__pin_path(map) &&
-								unlink(bpf_map__pin_path(map)) &&
-								errno != ENOENT) ret = -errno;
-	if (rmdir(IG_PIN_DIR) && errno != ENOENT && !ret)
+		bpf_object__for_each_map(map, k->skel->obj)
+			if (bpf_map__pin_path(map) && unlink(bpf_map__pin_path(map)) &&
+			    errno != ENOENT)
+				ret = -errno;
+	if (rmdir(IG_PIN_DIR) && errno != ENOENT && errno != ENOTEMPTY && !ret)
 		ret = -errno;
 	return ret;
 }

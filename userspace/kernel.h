@@ -30,17 +30,26 @@ struct ig_kernel {
 	__u64 generation;
 };
 
+/* What the programs are configured with, besides the manifest. */
+struct ig_kernel_config {
+	unsigned int mode; /* IG_MODE_* */
+	unsigned int flags; /* IG_CFG_* */
+	char *const *memfd; /* memfd names allowed to run */
+	size_t nmemfd;
+};
+
 /* Is bpffs mounted at /sys/fs/bpf? 0, -ENOENT (not bpffs) or -errno. */
 int ig_kernel_check_bpffs(void);
 /*
  * Loads, fills and attaches (or re-adopts). On failure nothing this call
  * created stays pinned; state pinned earlier is left as it was.
  */
-int ig_kernel_open(struct ig_kernel *k, unsigned int mode, const struct ig_verified *v, size_t n,
-		   ig_event_fn fn, void *ctx);
+int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
+		   const struct ig_verified *v, size_t n, ig_event_fn fn, void *ctx);
 /* Swaps in a new manifest map in one update of the outer map. */
 int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, size_t n);
-int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode);
+int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flags);
+int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n);
 int ig_kernel_counters(struct ig_kernel *k, __u64 out[IG_CNT_MAX]);
 int ig_kernel_events_fd(struct ig_kernel *k);
 int ig_kernel_poll_events(struct ig_kernel *k);

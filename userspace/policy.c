@@ -15,10 +15,12 @@ struct pstate {
 	const char *basedir;
 	struct ig_policy *p;
 	struct ig_diag *d;
-	unsigned int seen_line[3];
+	unsigned int seen_line[4];
 };
 
-enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST };
+enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST, SEEN_PROTECT };
+
+#define MEMFD_NAME_MAX 63 /* IG_MEMFD_NAME_LEN - 1; memfd_create allows 249 */
 
 const char *ig_mode_name(unsigned int mode)
 {
@@ -89,6 +91,40 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 			st->p->manifest = strdup(arg);
 		else if (asprintf(&st->p->manifest, "%s/%s", st->basedir, arg) < 0)
 			st->p->manifest = NULL;
+	} else if (!strcmp(kw, "protect")) {
+		if (!once(st, SEEN_PROTECT, line, &l->tok[0]) ||
+		    !nargs(st, line, l, 1, "protect on|off"))
+			return;
+		if (!strcmp(l->tok[1].s, "on"))
+			st->p->protect = true;
+		else if (strcmp(l->tok[1].s, "off"))
+			ig_diag_add(st->d, st->name, line, l->tok[1].col,
+				    "expected 'on' or 'off', not '%s'", l->tok[1].s);
+	} else if (!strcmp(kw, "allow-memfd")) {
+		const char *name = l->tok[1].s;
+		char **nm;
+
+		if (!nargs(st, line, l, 1, "allow-memfd NAME"))
+			return;
+		if (!*name || strlen(name) > MEMFD_NAME_MAX || strchr(name, '/')) {
+			ig_diag_add(st->d, st->name, line, l->tok[1].col,
+				    "memfd name must be 1 to %d characters without '/'",
+				    MEMFD_NAME_MAX);
+			return;
+		}
+		for (size_t i = 0; i < st->p->nmemfd; i++)
+			if (!strcmp(st->p->memfd[i], name)) {
+				ig_diag_add(st->d, st->name, line, l->tok[1].col,
+					    "memfd name '%s' given twice", name);
+				return;
+			}
+		nm = realloc(st->p->memfd, (st->p->nmemfd + 1) * sizeof(*nm));
+		if (!nm)
+			return;
+		st->p->memfd = nm;
+		nm[st->p->nmemfd] = strdup(name);
+		if (nm[st->p->nmemfd])
+			st->p->nmemfd++;
 	} else if (!ig_netpolicy_directive(&st->p->net, st->name, line, l, st->d)) {
 		ig_diag_add(st->d, st->name, line, l->tok[0].col, "unknown directive '%s'", kw);
 	}
@@ -170,6 +206,9 @@ void ig_policy_free(struct ig_policy *p)
 {
 	free(p->path);
 	free(p->manifest);
+	for (size_t i = 0; i < p->nmemfd; i++)
+		free(p->memfd[i]);
+	free(p->memfd);
 	ig_netpolicy_free(p->net);
 	memset(p, 0, sizeof(*p));
 }

@@ -5,6 +5,9 @@
  *   version N          policy version (unsigned 32-bit), default 0
  *   mode enforce|audit what happens to code outside the manifest
  *   manifest PATH      sha256sum-format allowlist; relative to the policy's directory
+ *   protect on|off     on: writes to allowlisted files are refused; off (default):
+ *                      a write first removes the file from the allowlist
+ *   allow-memfd NAME   code from memfd_create(NAME) may run (repeatable)
  */
 #ifndef IG_POLICY_H
 #define IG_POLICY_H
@@ -21,6 +24,9 @@ struct ig_policy {
 	unsigned int version;
 	unsigned int mode; /* IG_MODE_* */
 	char *manifest; /* resolved path */
+	bool protect;
+	char **memfd; /* allow-memfd names */
+	size_t nmemfd;
 	struct ig_netpolicy *net; /* NULL when the policy has no interface/device rules */
 };
 

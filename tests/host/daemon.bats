@@ -23,7 +23,7 @@ teardown() {
 }
 
 @test "partial tier: degraded with the reason, exec counted, status --json has the keys" {
-	ig_manifest "$T/allowed" "$CTL"
+	ig_manifest_exact "$T/allowed" "$CTL"
 	ig_policy enforce
 	ig_start
 	"$T/allowed"
@@ -42,7 +42,7 @@ teardown() {
 }
 
 @test "human status names mode, tier, health and counters" {
-	ig_manifest "$T/allowed"
+	ig_manifest_exact "$T/allowed"
 	ig_policy audit
 	ig_start
 	run "$CTL" status
@@ -55,7 +55,7 @@ teardown() {
 }
 
 @test "a changed allowlisted file loses its trust (ctime moved)" {
-	ig_manifest "$T/allowed"
+	ig_manifest_exact "$T/allowed"
 	ig_policy audit
 	ig_start
 	"$T/allowed"
@@ -66,10 +66,10 @@ teardown() {
 }
 
 @test "programs, maps and links are pinned; SIGKILL leaves them; a new daemon re-adopts" {
-	ig_manifest "$T/allowed"
+	ig_manifest_exact "$T/allowed"
 	ig_policy audit
 	ig_start
-	[ -e "$PIN_DIR/link_exec_tp" ]
+	[ -e "$PIN_DIR/link_ig_exec_tp" ]
 	[ -e "$PIN_DIR/ig_manifest" ]
 	[ -e "$PIN_DIR/ig_counters" ]
 	bpftool prog show | grep -q ig_exec_tp
@@ -77,7 +77,7 @@ teardown() {
 	before=$(jget .counters.exec.allowed)
 	kill -KILL "$DPID"
 	wait "$DPID" 2>/dev/null || true
-	[ -e "$PIN_DIR/link_exec_tp" ]
+	[ -e "$PIN_DIR/link_ig_exec_tp" ]
 	"$T/other" || true # measured while no daemon runs
 	ig_start
 	[ "$(jget .readopted)" = true ]
@@ -88,7 +88,7 @@ teardown() {
 }
 
 @test "stop-enforcing detaches everything and removes the pins" {
-	ig_manifest "$T/allowed"
+	ig_manifest_exact "$T/allowed"
 	ig_policy audit
 	ig_start
 	run "$CTL" stop-enforcing
@@ -103,7 +103,7 @@ teardown() {
 }
 
 @test "a manifest entry whose digest differs or whose file is missing is reported by path" {
-	ig_manifest "$T/allowed" "$T/other"
+	ig_manifest_exact "$T/allowed" "$T/other"
 	echo "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  $T/missing" >>"$T/manifest.sha256"
 	echo more >>"$T/other"
 	ig_policy audit
@@ -142,7 +142,7 @@ teardown() {
 }
 
 @test "unreadable policy is refused" {
-	ig_manifest "$T/allowed"
+	ig_manifest_exact "$T/allowed"
 	ig_policy audit
 	chmod 000 "$T/iotgate.conf"
 	run setpriv --reuid=65534 --regid=65534 --clear-groups "$IOTGATED" --check --policy "$T/iotgate.conf"
@@ -151,7 +151,7 @@ teardown() {
 }
 
 @test "not root: one sentence, non-zero exit" {
-	ig_manifest "$T/allowed"
+	ig_manifest_exact "$T/allowed"
 	ig_policy audit
 	chmod 755 "$T"
 	run setpriv --reuid=65534 --regid=65534 --clear-groups "$IOTGATED" --policy "$T/iotgate.conf"
@@ -160,7 +160,7 @@ teardown() {
 }
 
 @test "no bpffs: one sentence, non-zero exit" {
-	ig_manifest "$T/allowed"
+	ig_manifest_exact "$T/allowed"
 	ig_policy audit
 	run unshare -m sh -c "umount /sys/fs/bpf && exec '$IOTGATED' --policy '$T/iotgate.conf'"
 	[ "$status" -eq 1 ]
@@ -168,7 +168,7 @@ teardown() {
 }
 
 @test "a second daemon is refused while the first runs" {
-	ig_manifest "$T/allowed"
+	ig_manifest_exact "$T/allowed"
 	ig_policy audit
 	ig_start
 	run "$IOTGATED" --policy "$T/iotgate.conf"
@@ -178,7 +178,7 @@ teardown() {
 }
 
 @test "--check verifies without loading" {
-	ig_manifest "$T/allowed"
+	ig_manifest_exact "$T/allowed"
 	ig_policy enforce
 	run "$IOTGATED" --check --policy "$T/iotgate.conf"
 	[ "$status" -eq 0 ]

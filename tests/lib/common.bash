@@ -20,8 +20,25 @@ ig_cleanup() {
 	rm -f "$SOCK"
 }
 
-# ig_manifest FILE... : a manifest of the given files in $T/manifest.sha256
+EXECTOOL=$B/tests/exectool
+
+# ig_libs FILE... : the shared libraries (and ld.so) the files load, resolved
+ig_libs() {
+	ldd "$@" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }' |
+		xargs -r readlink -f | sort -u
+}
+
+# ig_manifest FILE... : a manifest of the given files and the libraries they
+# load (mmap of code is checked too) in $T/manifest.sha256
 ig_manifest() {
+	{
+		for f in "$@"; do readlink -f "$f"; done
+		ig_libs "$@"
+	} | sort -u | xargs -d '\n' sha256sum >"$T/manifest.sha256"
+}
+
+# ig_manifest_exact FILE... : exactly these files, in this order
+ig_manifest_exact() {
 	sha256sum "$@" >"$T/manifest.sha256"
 }
 

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exectool: the ways of getting code to run that a shell cannot express, for
+ * the VM suites. Each prints nothing on success and "errno=NAME" on failure,
+ * and exits 0 / 1 (exec'd programs exit with their own status).
+ *   exectool mprotect FILE       map FILE read-only, then mprotect it PROT_EXEC
+ *   exectool mmap FILE           map FILE PROT_READ|PROT_EXEC directly
+ *   exectool fdexec FILE [ARG]   open FILE and execveat(fd, "", AT_EMPTY_PATH)
+ *   exectool procfd FILE [ARG]   open FILE and execve("/proc/self/fd/N")
+ *   exectool memfd NAME SRC      copy SRC into memfd_create(NAME) and fexecve it
+ *   exectool writefd FD          write one byte to an inherited descriptor
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int fail(void)
+{
+	printf("errno=%s\n", strerrorname_np(errno));
+	return 1;
+}
+
+static int map(const char *path, bool via_mprotect)
+{
+	int fd = open(path, O_RDONLY);
+	void *p;
+
+	if (fd < 0)
+		return fail();
+	p = mmap(NULL, 4096, via_mprotect ? PROT_READ : PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return fail();
+	if (via_mprotect && mprotect(p, 4096, PROT_READ | PROT_EXEC))
+		return fail();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char *args[] = { argv[argc > 3 ? 3 : 2], argc > 3 ? argv[3] : NULL, NULL };
+	char buf[64];
+	int fd, src;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: see the comment in tests/helpers/exectool.c\n");
+		return 2;
+	}
+	if (!strcmp(argv[1], "mprotect"))
+		return map(argv[2], true);
+	if (!strcmp(argv[1], "mmap"))
+		return map(argv[2], false);
+	if (!strcmp(argv[1], "writefd"))
+		return write(atoi(argv[2]), "x", 1) == 1 ? 0 : fail();
+	if (!strcmp(argv[1], "memfd")) {
+		struct stat st;
+
+		if (argc < 4)
+			return 2;
+		fd = memfd_create(argv[2], MFD_CLOEXEC);
+		src = open(argv[3], O_RDONLY);
+		if (fd < 0 || src < 0 || fstat(src, &st))
+			return fail();
+		if (sendfile(fd, src, NULL, st.st_size) != st.st_size)
+			return fail();
+		args[0] = argv[2];
+		args[1] = NULL;
+		fexecve(fd, args, environ);
+		return fail();
+	}
+	fd = open(argv[2], O_RDONLY);
+	if (fd < 0)
+		return fail();
+	args[0] = argv[2];
+	args[1] = argc > 3 ? argv[3] : NULL;
+	if (!strcmp(argv[1], "fdexec")) {
+		execveat(fd, "", args, environ, AT_EMPTY_PATH);
+		return fail();
+	}
+	if (!strcmp(argv[1], "procfd")) {
+		snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd);
+		execve(buf, args, environ);
+		return fail();
+	}
+	return 2;
+}
