@@ -1,0 +1,134 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Device rules on this machine's kernel (partial tier: the cgroup device
+# program on the cgroup v2 root). The gated numbers are char 1:7 (/dev/full)
+# and char 1:1 (/dev/mem, absent here: opening a node of it gives ENXIO unless
+# the rules refuse first). Two copies of bench/ignet, "allowed" and "denied",
+# are the programs. The daemon runs in a network namespace of its own so its
+# (empty) interface rules govern nothing of the host.
+
+load ../lib/common
+
+setup_file() {
+	"$TOP/scripts/host-setup"
+}
+
+setup() {
+	ig_cleanup
+	T=$(mktemp -d)
+	chmod 755 "$T"
+	NS=igdev$$n$BATS_TEST_NUMBER
+	ip netns add "$NS"
+	cp "$B/bench/ignet" "$T/allowed"
+	cp "$B/bench/ignet" "$T/denied"
+	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
+	mknod -m 666 "$T/full" c 1 7
+	mkdir "$T/dev"
+}
+
+teardown() {
+	ig_cleanup
+	ip netns del "$NS" 2>/dev/null || true
+	rm -rf "$T"
+}
+
+dev_policy() {
+	{
+		printf 'version 1\nmode audit\nmanifest manifest.sha256\n'
+		printf '%s\n' "$@"
+	} >"$T/iotgate.conf"
+}
+
+dev_start() {
+	nsenter --net="/run/netns/$NS" "$IOTGATED" --policy "$T/iotgate.conf" >"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 300); do
+		"$CTL" status >/dev/null 2>&1 && return 0
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			cat "$T/daemon.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	cat "$T/daemon.log" >&2
+	return 1
+}
+
+# probe EXPECTED CMD... : runs a bench/ignet probe and compares its one-word result
+probe() {
+	local want=$1
+	shift
+	run "$@"
+	if [[ $output != "$want" ]]; then
+		echo "expected '$want' from '$*', got '$output'" >&2
+		return 1
+	fi
+}
+
+@test "a gated device: the allowed program opens it, others get EPERM, whatever node or path" {
+	dev_policy "allow program $T/allowed device char 1:7"
+	probe ok "$T/denied" open "$T/full" r
+	dev_start
+	probe ok "$T/allowed" open "$T/full" rw
+	probe EPERM "$T/denied" open "$T/full" r
+	# The kernel's own node and one made after the rules were loaded: same numbers, same rule.
+	probe EPERM "$T/denied" open /dev/full w
+	mknod -m 666 "$T/dev/another" c 1 7
+	probe EPERM "$T/denied" open "$T/dev/another" rw
+	probe ok "$T/allowed" open "$T/dev/another" rw
+	# Other devices are not gated.
+	probe ok "$T/denied" open /dev/null rw
+	run "$CTL" status --json
+	echo "$output" | jq -e '.net.features.devices == "cgroup" and .net.gated_devices == 1'
+	echo "$output" | jq -e '.net.counters.device.denied >= 3 and .net.counters.device.allowed >= 2'
+	echo "$output" | jq -e '[.net.violations[] | select(.type == "device" and .major == 1 and .minor == 7 and .comm == "denied")] | length >= 1'
+	grep -q "denied open of char 1:7" "$T/daemon.log"
+}
+
+@test "/dev/mem and friends denied to everyone, root included" {
+	dev_policy "deny anyone device class mem"
+	mknod "$T/mem" c 1 1
+	mknod "$T/port" c 1 4
+	# Without rules the driver answers (it is not built here: ENXIO).
+	probe ENXIO "$T/allowed" open "$T/mem" r
+	dev_start
+	probe EPERM "$T/allowed" open "$T/mem" r
+	probe EPERM "$T/allowed" open "$T/port" r
+	probe ok "$T/allowed" open "$T/full" r
+}
+
+@test "per access and per uid" {
+	dev_policy "allow uid 65534 device char 1:7 read" \
+		"allow program $T/allowed device $T/full write"
+	dev_start
+	probe ok setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" open "$T/full" r
+	probe EPERM setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" open "$T/full" w
+	probe EPERM "$T/denied" open "$T/full" r
+	probe ok "$T/allowed" open "$T/full" w
+	probe EPERM "$T/allowed" open "$T/full" r
+	# The program's rules say nothing about reading: as uid 65534 its uid's rule decides.
+	probe ok setpriv --reuid 65534 --regid 65534 --clear-groups "$T/allowed" open "$T/full" r
+}
+
+@test "a path the policy names that appears later (hotplug) is gated once it exists" {
+	dev_policy "allow program $T/allowed device $T/dev/ttyLATE rw"
+	dev_start
+	jget '.net.notes[0]' | grep -q "ttyLATE: No such file or directory"
+	probe ok "$T/denied" open /dev/full r
+	mknod -m 666 "$T/dev/ttyLATE" c 1 7
+	sleep 0.1
+	probe EPERM "$T/denied" open /dev/full r
+	probe ok "$T/allowed" open "$T/dev/ttyLATE" r
+	jget '.net.gated_devices' | grep -qx 1
+}
+
+@test "a changed program loses its allow rules; stop-enforcing ungates" {
+	dev_policy "allow program $T/allowed device char 1:7"
+	dev_start
+	probe ok "$T/allowed" open "$T/full" r
+	chmod 700 "$T/allowed" # ctime moves: no longer the measured file
+	probe EPERM "$T/allowed" open "$T/full" r
+	"$CTL" stop-enforcing
+	probe ok "$T/denied" open "$T/full" r
+	[ ! -e "$PIN_DIR/link_ig_dev" ]
+}
