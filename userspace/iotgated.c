@@ -26,6 +26,8 @@
 #include "kernel.h"
 #include "log.h"
 #include "manifest.h"
+#include "measlog.h"
+#include "measure.h"
 #include "net.h"
 #include "policy.h"
 
@@ -67,6 +69,8 @@ struct daemon {
 	bool stop;
 	time_t started;
 	unsigned long long measured; /* IG_EV_MEASURE events received */
+	struct ig_measure *ms; /* measurement log */
+	bool log_failing; /* last log write failed (logged once per episode) */
 };
 
 static const char *reason_name(__u32 r)
@@ -113,10 +117,28 @@ static const char *verdict_name(__u32 v)
 }
 
 /* First use of a manifest entry: the measurement log records it. */
+/* First use of a manifest entry, or an audited exec: the measurement log records it. */
+static void measure(struct daemon *d, const struct ig_event *ev)
+{
+	int ret = ig_measure_event(d->ms, ev, d->policy.mode == IG_MODE_AUDIT);
+
+	if (ret < 0 && !d->log_failing)
+		ig_err("measure", "cannot write the measurement log: %s (entries kept in memory)",
+		       strerror(-ret));
+	else if (ret >= 0 && d->log_failing)
+		ig_info("measure", "measurement log writable again");
+	if (ret < 0 || ret == 0)
+		d->log_failing = ret < 0;
+}
+
 static int on_measure(struct daemon *d, const struct ig_event *ev)
 {
-	(void)ev;
+	struct ig_event copy;
+
+	memcpy(&copy, ev, sizeof(copy));
+	copy.path[IG_PATH_LEN - 1] = '\0';
 	d->measured++;
+	measure(d, &copy);
 	return 0;
 }
 
@@ -137,6 +159,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	ev->comm[IG_COMM_LEN - 1] = '\0';
 	ev->path[IG_PATH_LEN - 1] = '\0';
 	v->when = time(NULL);
+	measure(d, ev);
 	d->viol_head = (d->viol_head + 1) % N_VIOLATIONS;
 	if (d->nviol < N_VIOLATIONS)
 		d->nviol++;
@@ -205,6 +228,7 @@ static struct json_object *status_json(struct daemon *d)
 		add_reason(reasons, "events_lost", msg);
 	}
 	ig_net_status(d->net, o, reasons);
+	ig_measure_status(d->ms, o, reasons);
 	add_str(o, "health", json_object_array_length(reasons) ? "degraded" : "ok");
 	json_object_object_add(o, "reasons", reasons);
 
@@ -609,9 +633,11 @@ static void usage(FILE *f)
 		   "  -c, --check         verify policy and manifest, load nothing, exit\n"
 		   "  -v, --verbose       debug logging (libbpf messages too)\n"
 		   "      --syslog        log to syslog instead of stderr\n"
+		   "      --state-dir DIR measurement log directory (default %s)\n"
+		   "      --log-max-bytes N  rotate the measurement log at N bytes (default 4 MiB)\n"
 		   "  -V, --version       print the version and exit\n"
 		   "  -h, --help          this help\n",
-		   IG_SYSCONFDIR, IG_SOCKET_PATH);
+		   IG_SYSCONFDIR, IG_SOCKET_PATH, IG_MEASLOG_DIR);
 }
 
 static int event_loop(struct daemon *d)
@@ -676,8 +702,13 @@ int main(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' }, { "socket", required_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'c' },	    { "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 'S' },	    { "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },	    {}
+		{ "help", no_argument, NULL, 'h' },	    { "state-dir", required_argument, NULL, 'D' },
+		{ "log-max-bytes", required_argument, NULL, 'L' },
+		{}
 	};
+	const char *state_dir = IG_MEASLOG_DIR;
+	unsigned long log_max = 0;
+	char *end;
 	const char *policy_path = IG_SYSCONFDIR "/iotgate/iotgate.conf";
 	bool check = false, verbose = false, use_syslog = false;
 	struct ig_verified *verified = NULL;
@@ -706,6 +737,18 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			use_syslog = true;
+			break;
+		case 'D':
+			state_dir = optarg;
+			break;
+		case 'L':
+			errno = 0;
+			log_max = strtoul(optarg, &end, 10);
+			if (errno || *end || log_max < 4096) {
+				fprintf(stderr, "iotgated: --log-max-bytes needs a number of bytes >= 4096, not '%s'\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'V':
 			printf("iotgated %s\n", IG_VERSION);
@@ -750,6 +793,15 @@ int main(int argc, char **argv)
 	}
 	if (load_config(d, policy_path, &verified))
 		return 1;
+	/* The log never blocks enforcement: a failure here is reported as degraded. */
+	ret = ig_measure_open(&d->ms, state_dir, log_max);
+	if (!d->ms)
+		return 1;
+	if (ret)
+		ig_err("measure", "cannot open the measurement log in %s: %s", state_dir,
+		       strerror(-ret));
+	if (ig_measure_set_manifest(d->ms, &d->manifest, verified, d->verified))
+		return 1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -790,6 +842,7 @@ int main(int argc, char **argv)
 			ig_err("net", "cannot load the interface and device rules: %s",
 			       strerror(-ret));
 			ig_kernel_close(&d->k);
+			ig_measure_close(d->ms);
 			unlink(d->sock_path);
 			return 1;
 		}
@@ -809,6 +862,7 @@ int main(int argc, char **argv)
 	unlink(d->sock_path);
 	ig_net_close(d->net);
 	ig_kernel_close(&d->k);
+	ig_measure_close(d->ms);
 	ig_policy_free(&d->policy);
 	ig_manifest_free(&d->manifest);
 	close(lockfd);

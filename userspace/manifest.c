@@ -319,6 +319,7 @@ int ig_manifest_verify(const struct ig_manifest *m, struct ig_verified *out, siz
 			} else {
 				out[*nout] = out[k];
 				memcpy(out[*nout].val.digest, e->digest, IG_SHA256_LEN);
+				out[*nout].entry = i;
 				(*nout)++;
 			}
 			k++;

@@ -37,6 +37,7 @@ struct ig_manifest {
 struct ig_verified {
 	struct ig_file_key key;
 	struct ig_file_val val;
+	size_t entry; /* index of the manifest entry it came from */
 };
 
 int ig_manifest_parse(const char *name, const char *buf, size_t len, struct ig_manifest *m,

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "hash.h"
+#include "measlog.h"
+#include "measure.h"
+
+#define MAX_PENDING 4096
+
+struct idx {
+	struct ig_file_key key;
+	char *path;
+};
+
+struct pending {
+	uint8_t digest[IG_SHA256_LEN];
+	char *path;
+	bool unknown;
+};
+
+struct ig_measure {
+	char *dir;
+	size_t max_bytes;
+	struct ig_measlog *log;
+	int open_err; /* why the log could not be opened, 0 if it is open */
+	char quarantined[4096]; /* where a tampered log was moved, "" if none */
+	struct idx *idx;
+	size_t nidx;
+	struct pending pend[MAX_PENDING];
+	size_t npend;
+	unsigned long long dropped; /* pending queue overflowed */
+	unsigned long long write_errors;
+	int last_err;
+	unsigned long long unknown_unhashed; /* audited execs we could not hash */
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct ig_file_key *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int open_log(struct ig_measure *ms)
+{
+	int ret = ig_measlog_open(&ms->log, ms->dir, ms->max_bytes);
+
+	if (ret == -EBADMSG) {
+		/* A log that does not verify is evidence: keep it aside, start anew. */
+		ret = ig_measlog_quarantine(ms->dir, ms->quarantined, sizeof(ms->quarantined));
+		if (!ret)
+			ret = ig_measlog_open(&ms->log, ms->dir, ms->max_bytes);
+	}
+	ms->open_err = ret;
+	if (ret)
+		ms->log = NULL;
+	return ret;
+}
+
+int ig_measure_open(struct ig_measure **out, const char *dir, size_t max_bytes)
+{
+	struct ig_measure *ms = calloc(1, sizeof(*ms));
+
+	*out = ms;
+	if (!ms)
+		return -ENOMEM;
+	ms->dir = strdup(dir);
+	ms->max_bytes = max_bytes;
+	if (!ms->dir)
+		return -ENOMEM;
+	return open_log(ms);
+}
+
+int ig_measure_set_manifest(struct ig_measure *ms, const struct ig_manifest *m,
+			    const struct ig_verified *v, size_t n)
+{
+	struct idx *idx = calloc(n ? n : 1, sizeof(*idx));
+
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		idx[i].key = v[i].key;
+		idx[i].path = strdup(m->e[v[i].entry].path);
+		if (!idx[i].path) {
+			while (i--)
+				free(idx[i].path);
+			free(idx);
+			return -ENOMEM;
+		}
+	}
+	qsort(idx, n, sizeof(*idx), cmp_key);
+	for (size_t i = 0; i < ms->nidx; i++)
+		free(ms->idx[i].path);
+	free(ms->idx);
+	ms->idx = idx;
+	ms->nidx = n;
+	return 0;
+}
+
+static int flush_pending(struct ig_measure *ms)
+{
+	size_t done = 0;
+	int ret = 0;
+
+	while (done < ms->npend) {
+		struct pending *p = &ms->pend[done];
+
+		ret = ig_measlog_add(ms->log, p->digest, p->path, p->unknown);
+		if (ret < 0)
+			break;
+		free(p->path);
+		done++;
+	}
+	memmove(ms->pend, ms->pend + done, (ms->npend - done) * sizeof(*ms->pend));
+	ms->npend -= done;
+	return ret < 0 ? ret : 0;
+}
+
+static int record(struct ig_measure *ms, const uint8_t digest[IG_SHA256_LEN], const char *path,
+		  bool unknown)
+{
+	struct pending *p;
+	int ret;
+
+	if (!ms->log && open_log(ms))
+		ret = ms->open_err;
+	else if (!(ret = flush_pending(ms)) && (ret = ig_measlog_add(ms->log, digest, path, unknown)) >= 0)
+		return ret;
+	/* Could not write: keep it for the next attempt (bounded). */
+	ms->write_errors++;
+	ms->last_err = ret;
+	if (ms->npend == MAX_PENDING) {
+		ms->dropped++;
+		return ret;
+	}
+	p = &ms->pend[ms->npend];
+	p->path = strdup(path);
+	if (!p->path) {
+		ms->dropped++;
+		return ret;
+	}
+	memcpy(p->digest, digest, IG_SHA256_LEN);
+	p->unknown = unknown;
+	ms->npend++;
+	return ret;
+}
+
+/* Hashes the file an audited exec named, if it is still the same file. */
+static int hash_unknown(const struct ig_event *ev, uint8_t digest[IG_SHA256_LEN])
+{
+	struct ig_file_key key;
+	struct ig_file_val val;
+	int fd, ret;
+
+	if (ev->path[0] != '/')
+		return -ENOENT;
+	fd = open(ev->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ret = ig_file_identity(fd, &key, &val);
+	if (!ret && (key.dev != ev->dev || key.ino != ev->ino))
+		ret = -ESTALE; /* replaced since it ran: do not log the wrong digest */
+	if (!ret)
+		ret = ig_sha256_fd(fd, digest);
+	close(fd);
+	return ret;
+}
+
+int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unknown_too)
+{
+	uint8_t digest[IG_SHA256_LEN];
+	struct idx *hit;
+
+	if (ev->type == IG_EV_MEASURE) {
+		struct ig_file_key key = { .dev = ev->dev, .ino = ev->ino };
+
+		hit = bsearch(&key, ms->idx, ms->nidx, sizeof(*ms->idx), cmp_key);
+		/* A measure event from before a manifest swap names a path we no longer index. */
+		return record(ms, ev->digest, hit ? hit->path : ev->path, false);
+	}
+	if (!unknown_too || ev->type != IG_EV_EXEC || ev->verdict != IG_VERDICT_AUDIT)
+		return 1;
+	if (hash_unknown(ev, digest)) {
+		ms->unknown_unhashed++;
+		return 1;
+	}
+	return record(ms, digest, ev->path, true);
+}
+
+void ig_measure_status(struct ig_measure *ms, struct json_object *status,
+		       struct json_object *reasons)
+{
+	struct json_object *o = json_object_new_object();
+	char hex[IG_SHA256_HEX + 1], msg[4608];
+
+	if (ms->log) {
+		ig_hex(ig_measlog_aggregate(ms->log), IG_SHA256_LEN, hex);
+		json_object_object_add(o, "path", json_object_new_string(ig_measlog_path(ms->log)));
+		json_object_object_add(o, "entries",
+				       json_object_new_uint64(ig_measlog_count(ms->log)));
+		json_object_object_add(o, "aggregate", json_object_new_string(hex));
+	} else {
+		json_object_object_add(o, "path", NULL);
+	}
+	json_object_object_add(o, "pending", json_object_new_uint64(ms->npend));
+	json_object_object_add(o, "dropped", json_object_new_uint64(ms->dropped));
+	json_object_object_add(o, "write_errors", json_object_new_uint64(ms->write_errors));
+	json_object_object_add(o, "unknown_unhashed", json_object_new_uint64(ms->unknown_unhashed));
+	if (ms->quarantined[0])
+		json_object_object_add(o, "quarantined", json_object_new_string(ms->quarantined));
+	json_object_object_add(status, "measurement_log", o);
+
+	if (!ms->log || ms->npend || ms->dropped) {
+		struct json_object *r = json_object_new_object();
+
+		snprintf(msg, sizeof(msg),
+			 "measurement log %s/%s cannot be written (%s): %zu entries pending, %llu dropped",
+			 ms->dir, IG_MEASLOG_FILE,
+			 strerror(-(ms->log ? ms->last_err : ms->open_err)), ms->npend, ms->dropped);
+		json_object_object_add(r, "code", json_object_new_string("log_write_failure"));
+		json_object_object_add(r, "message", json_object_new_string(msg));
+		json_object_array_add(reasons, r);
+	}
+	if (ms->quarantined[0]) {
+		struct json_object *r = json_object_new_object();
+
+		snprintf(msg, sizeof(msg),
+			 "the measurement log did not verify and was moved to %s; a new log was started",
+			 ms->quarantined);
+		json_object_object_add(r, "code", json_object_new_string("log_tampered"));
+		json_object_object_add(r, "message", json_object_new_string(msg));
+		json_object_array_add(reasons, r);
+	}
+}
+
+void ig_measure_close(struct ig_measure *ms)
+{
+	if (!ms)
+		return;
+	if (ms->log) {
+		flush_pending(ms);
+		ig_measlog_sync(ms->log);
+		ig_measlog_close(ms->log);
+	}
+	for (size_t i = 0; i < ms->nidx; i++)
+		free(ms->idx[i].path);
+	for (size_t i = 0; i < ms->npend; i++)
+		free(ms->pend[i].path);
+	free(ms->idx);
+	free(ms->dir);
+	free(ms);
+}
