@@ -26,6 +26,10 @@ static void usage(FILE *f)
 		"Objects and commands:\n"
 		"  status                     show the device's security state (mode, tier, health, counters)\n"
 		"  policy check FILE          parse a policy and its manifest, report every error\n"
+		"  policy apply FILE [SIG]    verify and put a signed policy in force (root)\n"
+		"  policy rollback|factory    back to the previous or the shipped policy (root)\n"
+		"  manifest apply FILE [SIG]  verify and swap in a signed manifest (root)\n"
+		"  manifest rollback          back to the previous policy set (root)\n"
 		"  manifest create DIR...     print a sha256sum-format manifest of the regular files under DIR\n"
 		"  check-kernel [CONFIG]      report what the kernel offers and the tier iotgate will run in\n"
 		"  log [verify] [--file PATH] print the measurement log, or verify its aggregate\n"
@@ -46,13 +50,11 @@ static bool want_help(int argc, char **argv)
 	return false;
 }
 
-static int request(const char *cmd, struct json_object **reply)
+static int request_obj(struct json_object *req, struct json_object **reply)
 {
-	struct json_object *req = json_object_new_object();
 	const char *path = ig_socket_path(sock_override);
 	int ret;
 
-	json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	ret = ig_request(path, req, reply);
 	json_object_put(req);
 	if (ret == -ENOENT || ret == -ECONNREFUSED)
@@ -62,6 +64,14 @@ static int request(const char *cmd, struct json_object **reply)
 	if (ret)
 		return fail("cannot talk to iotgated on %s: %s", path, strerror(-ret));
 	return 0;
+}
+
+static int request(const char *cmd, struct json_object **reply)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	return request_obj(req, reply);
 }
 
 static const char *jstr(struct json_object *o, const char *key)
@@ -184,6 +194,74 @@ static int cmd_stop(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * policy apply FILE [SIG] [--force], manifest apply FILE [SIG] [--force],
+ * rollback, factory: sent to the daemon, which verifies and swaps.
+ */
+static int lifecycle(const char *op, int argc, char **argv)
+{
+	struct json_object *req = json_object_new_object(), *r, *errs;
+	char *files[2] = { NULL, NULL };
+	bool force = false;
+	int nf = 0, ret;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f")) {
+			force = true;
+			continue;
+		}
+		if (nf == 2 || !strcmp(op, "rollback") || !strcmp(op, "factory")) {
+			json_object_put(req);
+			free(files[0]);
+			free(files[1]);
+			return fail("%s: unexpected argument '%s'", op, argv[i]);
+		}
+		/* The daemon opens the files itself: give it absolute paths. */
+		files[nf] = realpath(argv[i], NULL);
+		if (!files[nf]) {
+			ret = fail("%s: %s: %s", op, argv[i], strerror(errno));
+			json_object_put(req);
+			free(files[0]);
+			return ret;
+		}
+		nf++;
+	}
+	if ((!strcmp(op, "policy-apply") || !strcmp(op, "manifest-apply")) && !nf) {
+		json_object_put(req);
+		return fail("%s: expected FILE [SIG]", op);
+	}
+	json_object_object_add(req, "cmd", json_object_new_string(op));
+	if (files[0])
+		json_object_object_add(req, "path", json_object_new_string(files[0]));
+	if (files[1])
+		json_object_object_add(req, "sig", json_object_new_string(files[1]));
+	if (force)
+		json_object_object_add(req, "force", json_object_new_boolean(1));
+	free(files[0]);
+	free(files[1]);
+	if (request_obj(req, &r))
+		return 1;
+	if (json_object_object_get_ex(r, "errors", &errs) && !json_mode) {
+		for (size_t i = 0; i < json_object_array_length(errs); i++)
+			fprintf(stderr, "%s\n",
+				json_object_get_string(json_object_array_get_idx(errs, i)));
+		json_object_put(r);
+		return 1;
+	}
+	if (reply_error(r)) {
+		json_object_put(r);
+		return 1;
+	}
+	if (json_mode)
+		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
+	else
+		printf("%s: ok: policy version %llu, manifest version %llu, %llu files verified, %llu rejected\n",
+		       op, jnum(r, "policy_version"), jnum(r, "manifest_version"), jnum(r, "verified"),
+		       jnum(r, "rejected"));
+	json_object_put(r);
+	return 0;
+}
+
 static int cmd_policy(int argc, char **argv)
 {
 	struct ig_diag diag;
@@ -193,9 +271,23 @@ static int cmd_policy(int argc, char **argv)
 
 	if (argc < 2 || want_help(argc, argv)) {
 		printf("Usage: iotgatectl policy check FILE\n"
-		       "Parse a policy and the manifest it names; print every error as file:line:col.\n");
+		       "       iotgatectl policy apply FILE [SIG] [--force]\n"
+		       "       iotgatectl policy rollback\n"
+		       "       iotgatectl policy factory\n"
+		       "check: parse a policy and the manifest it names; print every error as file:line:col.\n"
+		       "apply: the daemon verifies FILE's signature (SIG, default FILE.sig) against\n"
+		       "  /etc/iotgate/keys, its manifest's signature and every file's digest, refuses an\n"
+		       "  older version unless --force, then swaps the kernel maps; the previous set is kept.\n"
+		       "rollback: restore the previous policy and manifest. factory: the shipped policy.\n"
+		       "apply, rollback and factory need root.\n");
 		return argc < 2 ? 2 : 0;
 	}
+	if (!strcmp(argv[1], "apply"))
+		return lifecycle("policy-apply", argc - 2, argv + 2);
+	if (!strcmp(argv[1], "rollback"))
+		return lifecycle("rollback", argc - 2, argv + 2);
+	if (!strcmp(argv[1], "factory"))
+		return lifecycle("factory", argc - 2, argv + 2);
 	if (strcmp(argv[1], "check"))
 		return fail("policy: unknown command '%s' (try 'iotgatectl policy --help')",
 			    argv[1]);
@@ -299,11 +391,20 @@ static int cmd_manifest(int argc, char **argv)
 	int ret = 0;
 
 	if (argc < 2 || want_help(argc, argv)) {
-		printf("Usage: iotgatectl manifest create DIR|FILE...\n"
+		printf("Usage: iotgatectl manifest apply FILE [SIG] [--force]\n"
+		       "       iotgatectl manifest rollback\n"
+		       "       iotgatectl manifest create DIR|FILE...\n"
+		       "apply: swap in a new manifest for the active policy (signature checked with the\n"
+		       "  keys the policy trusts; older versions refused unless --force). rollback: the\n"
+		       "  previous policy set. Both need root.\n"
 		       "Hash every regular file (on all cores) and print a manifest in sha256sum format,\n"
 		       "sorted by path: the same bytes as 'find ARGS -type f | LC_ALL=C sort | xargs sha256sum'.\n");
 		return argc < 2 ? 2 : 0;
 	}
+	if (!strcmp(argv[1], "apply"))
+		return lifecycle("manifest-apply", argc - 2, argv + 2);
+	if (!strcmp(argv[1], "rollback"))
+		return lifecycle("rollback", argc - 2, argv + 2);
 	if (strcmp(argv[1], "create"))
 		return fail("manifest: unknown command '%s' (try 'iotgatectl manifest --help')",
 			    argv[1]);

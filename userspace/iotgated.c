@@ -30,6 +30,8 @@
 #include "measure.h"
 #include "net.h"
 #include "policy.h"
+#include "pset.h"
+#include "lex.h"
 
 #define LOCK_PATH IG_RUN_DIR "/iotgated.lock"
 #define MAX_CLIENTS 1024
@@ -53,10 +55,14 @@ struct violation {
 };
 
 struct daemon {
-	struct ig_policy policy;
-	struct ig_manifest manifest;
-	size_t verified;
-	size_t rejected;
+	struct ig_set set; /* the policy and manifest in force */
+	time_t set_loaded; /* when, and by whom: */
+	char set_loaded_by[64];
+	const char *factory_path; /* --policy: the shipped policy */
+	const char *state_dir;
+	const char *keys_dir;
+	bool allow_unsigned_policy;
+	bool active_unusable; /* state/active failed verification at start */
 	struct ig_kernel k;
 	struct ig_net *net; /* interface and device rules */
 	const char *sock_path;
@@ -120,7 +126,7 @@ static const char *verdict_name(__u32 v)
 /* First use of a manifest entry, or an audited exec: the measurement log records it. */
 static void measure(struct daemon *d, const struct ig_event *ev)
 {
-	int ret = ig_measure_event(d->ms, ev, d->policy.mode == IG_MODE_AUDIT);
+	int ret = ig_measure_event(d->ms, ev, d->set.policy.mode == IG_MODE_AUDIT);
 
 	if (ret < 0 && !d->log_failing)
 		ig_err("measure", "cannot write the measurement log: %s (entries kept in memory)",
@@ -211,17 +217,26 @@ static struct json_object *status_json(struct daemon *d)
 	uname(&un);
 	add_str(o, "version", IG_VERSION);
 	add_str(o, "kernel", un.release);
-	add_str(o, "mode", ig_mode_name(d->policy.mode));
+	add_str(o, "mode", ig_mode_name(d->set.policy.mode));
 	add_str(o, "tier", d->k.tier == IG_TIER_FULL ? "full" : "partial");
 
 	if (d->k.tier != IG_TIER_FULL)
 		add_reason(reasons, "partial_tier", d->k.why_partial);
-	if (d->rejected) {
+	if (d->set.rejected.n) {
 		snprintf(msg, sizeof(msg),
 			 "%zu manifest entries were not loaded (missing file or digest mismatch)",
-			 d->rejected);
+			 d->set.rejected.n);
 		add_reason(reasons, "manifest_entries_rejected", msg);
 	}
+	if (d->active_unusable)
+		add_reason(reasons, "active_policy_unusable",
+			   "the applied policy set did not verify at start; the shipped policy is in force");
+	if (!d->set.policy_signer[0])
+		add_reason(reasons, "unsigned_policy",
+			   "the policy in force is not signed by a trusted key");
+	if (!d->set.manifest_signer[0])
+		add_reason(reasons, "unsigned_manifest",
+			   "the manifest in force is not signed by a trusted key");
 	if (c[IG_CNT_EVENTS_LOST]) {
 		snprintf(msg, sizeof(msg), "%llu events were lost (ring buffer full)",
 			 (unsigned long long)c[IG_CNT_EVENTS_LOST]);
@@ -239,17 +254,26 @@ static struct json_object *status_json(struct daemon *d)
 	json_object_object_add(o, "hooks", hooks);
 	json_object_object_add(o, "readopted", json_object_new_boolean(d->k.readopted));
 
-	add_str(pol, "path", d->policy.path);
-	add_u64(pol, "version", d->policy.version);
+	add_str(pol, "path", d->set.policy.path);
+	add_u64(pol, "version", d->set.policy.version);
+	ig_hex(d->set.policy_sha256, IG_SHA256_LEN, hex);
+	add_str(pol, "sha256", hex);
+	add_str(pol, "signer", d->set.policy_signer);
+	json_object_object_add(pol, "signed", json_object_new_boolean(d->set.policy_signer[0]));
+	iso_time(d->set_loaded, ts, sizeof(ts));
+	add_str(pol, "loaded_at", ts);
+	add_str(pol, "loaded_by", d->set_loaded_by);
 	json_object_object_add(o, "policy", pol);
 
-	ig_hex(d->manifest.sha256, IG_SHA256_LEN, hex);
-	add_str(man, "path", d->manifest.path);
-	add_u64(man, "version", d->manifest.version);
+	ig_hex(d->set.manifest.sha256, IG_SHA256_LEN, hex);
+	add_str(man, "path", d->set.manifest.path);
+	add_u64(man, "version", d->set.manifest.version);
 	add_str(man, "sha256", hex);
-	add_u64(man, "entries", d->manifest.n);
-	add_u64(man, "verified", d->verified);
-	add_u64(man, "rejected", d->rejected);
+	add_u64(man, "entries", d->set.manifest.n);
+	add_u64(man, "verified", d->set.nverified);
+	add_u64(man, "rejected", d->set.rejected.n);
+	add_str(man, "signer", d->set.manifest_signer);
+	json_object_object_add(man, "signed", json_object_new_boolean(d->set.manifest_signer[0]));
 	json_object_object_add(o, "manifest", man);
 
 	add_u64(exec, "allowed", c[IG_CNT_EXEC_ALLOWED]);
@@ -354,10 +378,143 @@ static struct json_object *error_reply(const char *fmt, const char *arg)
 	return o;
 }
 
+static int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *policy,
+		    const char *policy_sig, const char *manifest, const char *manifest_sig,
+		    struct ig_diag *diag);
+static int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous);
+static bool stored(struct daemon *d, const char *sub);
+static void log_rejected(const struct ig_set *set);
+
+static const char *jarg(struct json_object *req, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool jflag(struct json_object *req, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(req, key, &v) && json_object_get_boolean(v);
+}
+
+static struct json_object *diag_reply(const struct ig_diag *diag, const char *fallback)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	add_str(o, "error", diag->n ? diag->msgs[0] : fallback);
+	for (size_t i = 0; i < diag->n; i++)
+		json_object_array_add(a, json_object_new_string(diag->msgs[i]));
+	json_object_object_add(o, "errors", a);
+	return o;
+}
+
+/* Refuses a downgrade: 0, or an error added to diag. */
+static int check_versions(struct daemon *d, const struct ig_set *set, bool force,
+			  struct ig_diag *diag)
+{
+	if (force)
+		return 0;
+	if (set->policy.version < d->set.policy.version)
+		ig_diag_add(diag, set->policy.path, 0, 0,
+			    "policy version %u is older than the active version %u (force to downgrade)",
+			    set->policy.version, d->set.policy.version);
+	if (set->manifest.version < d->set.manifest.version)
+		ig_diag_add(diag, set->manifest.path, 0, 0,
+			    "manifest version %u is older than the active version %u (force to downgrade)",
+			    set->manifest.version, d->set.manifest.version);
+	return diag->n ? -EINVAL : 0;
+}
+
+/*
+ * The one path by which configuration changes: load and verify a complete
+ * set, refuse downgrades unless forced, then put it in force. On any error
+ * the active set stays exactly as it was.
+ */
+static struct json_object *change(struct daemon *d, const char *op, const char *who,
+				  struct json_object *req)
+{
+	const char *path = req ? jarg(req, "path") : NULL, *sig = req ? jarg(req, "sig") : NULL;
+	bool force = req && jflag(req, "force");
+	char pol[4096], psig[4096];
+	struct json_object *reply;
+	struct ig_diag diag;
+	struct ig_set set;
+	int ret;
+
+	ig_diag_init(&diag);
+	if (!strcmp(op, "policy-apply")) {
+		ret = path ? load_set(d, &set, NULL, path, sig, NULL, NULL, &diag) : -EINVAL;
+		if (!path)
+			ig_diag_add(&diag, op, 0, 0, "missing string member \"path\"");
+	} else if (!strcmp(op, "manifest-apply")) {
+		/* The active policy with a new manifest. */
+		snprintf(pol, sizeof(pol), "%s/active/policy.conf", d->state_dir);
+		snprintf(psig, sizeof(psig), "%s/active/policy.conf.sig", d->state_dir);
+		ret = path ? load_set(d, &set, NULL, pol, psig, path, sig, &diag) : -EINVAL;
+		if (!path)
+			ig_diag_add(&diag, op, 0, 0, "missing string member \"path\"");
+	} else if (!strcmp(op, "rollback")) {
+		force = true; /* going back is the point */
+		if (!stored(d, "previous")) {
+			ig_diag_add(&diag, d->state_dir, 0, 0, "no previous policy set to roll back to");
+			ret = -ENOENT;
+		} else {
+			ret = load_set(d, &set, "previous", NULL, NULL, NULL, NULL, &diag);
+		}
+	} else if (!strcmp(op, "factory")) {
+		force = true;
+		ret = load_set(d, &set, NULL, d->factory_path, NULL, NULL, NULL, &diag);
+	} else { /* reload (SIGHUP): the policy file on disk, same checks as apply */
+		ret = load_set(d, &set, NULL, d->factory_path, NULL, NULL, NULL, &diag);
+	}
+	if (!ret) {
+		ret = check_versions(d, &set, force, &diag);
+		if (ret)
+			ig_set_free(&set);
+	}
+	if (ret) {
+		ig_warn("policy", "%s by %s refused: %s", op, who,
+			diag.n ? diag.msgs[0] : strerror(-ret));
+		reply = diag_reply(&diag, strerror(-ret));
+		ig_diag_free(&diag);
+		return reply;
+	}
+	log_rejected(&set);
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	add_u64(reply, "policy_version", set.policy.version);
+	add_u64(reply, "manifest_version", set.manifest.version);
+	add_u64(reply, "verified", set.nverified);
+	add_u64(reply, "rejected", set.rejected.n);
+	ret = activate(d, &set, who, true);
+	if (ret && set.source) {
+		/* The kernel refused the new maps: the old set is still in force. */
+		ig_err("policy", "%s by %s failed in the kernel: %s", op, who, strerror(-ret));
+		json_object_put(reply);
+		ig_set_free(&set);
+		ig_diag_free(&diag);
+		return error_reply("the kernel refused the new policy: %s", strerror(-ret));
+	}
+	if (ret)
+		ig_warn("policy", "%s: in force, but not stored: %s", op, strerror(-ret));
+	ig_info("policy", "%s by %s: policy version %u, manifest version %u, mode %s", op, who,
+		d->set.policy.version, d->set.manifest.version, ig_mode_name(d->set.policy.mode));
+	ig_diag_free(&diag);
+	return reply;
+}
+
 static struct json_object *handle(struct daemon *d, struct client *c, const char *line)
 {
+	static const char *const writes[] = { "policy-apply", "manifest-apply", "rollback",
+					      "factory", "stop-enforcing" };
 	struct json_object *req = json_tokener_parse(line), *cmdo, *reply;
+	char who[64];
 	const char *cmd;
+	bool write = false;
 
 	if (!req || !json_object_is_type(req, json_type_object)) {
 		json_object_put(req);
@@ -369,36 +526,36 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 		return error_reply("malformed request: missing string member \"cmd\"%s", "");
 	}
 	cmd = json_object_get_string(cmdo);
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "ping")) {
-		if (!c->can_read) {
-			ig_warn("socket", "refused '%s' from uid %u pid %d: not root or group iotgate",
-				cmd, c->uid, c->pid);
-			reply = error_reply("permission denied: '%s' needs root or group iotgate",
-					    cmd);
-		} else if (!strcmp(cmd, "ping")) {
-			reply = json_object_new_object();
-			json_object_object_add(reply, "ok", json_object_new_boolean(1));
-		} else {
-			reply = status_json(d);
-		}
+	for (size_t i = 0; i < sizeof(writes) / sizeof(*writes); i++)
+		write |= !strcmp(cmd, writes[i]);
+	snprintf(who, sizeof(who), "uid %u pid %d", c->uid, c->pid);
+	if (write && c->uid != 0) {
+		ig_warn("socket", "refused '%s' from %s: not root", cmd, who);
+		reply = error_reply("permission denied: '%s' needs root", cmd);
+	} else if (!write && !c->can_read &&
+		   (!strcmp(cmd, "status") || !strcmp(cmd, "ping"))) {
+		ig_warn("socket", "refused '%s' from %s: not root or group iotgate", cmd, who);
+		reply = error_reply("permission denied: '%s' needs root or group iotgate", cmd);
+	} else if (!strcmp(cmd, "ping")) {
+		reply = json_object_new_object();
+		json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	} else if (!strcmp(cmd, "status")) {
+		reply = status_json(d);
 	} else if (!strcmp(cmd, "stop-enforcing")) {
-		if (c->uid != 0) {
-			ig_warn("socket", "refused 'stop-enforcing' from uid %u pid %d: not root",
-				c->uid, c->pid);
-			reply = error_reply("permission denied: '%s' needs root", cmd);
-		} else {
-			ig_net_stop_enforcing(d->net);
-			int ret = ig_kernel_stop_enforcing(&d->k);
+		int ret;
 
-			ig_warn("policy", "enforcement removed on request of uid %u pid %d%s%s",
-				c->uid, c->pid, ret ? ": " : "", ret ? strerror(-ret) : "");
-			reply = json_object_new_object();
-			if (ret)
-				add_str(reply, "error", strerror(-ret));
-			else
-				json_object_object_add(reply, "ok", json_object_new_boolean(1));
-			d->stop = true;
-		}
+		ig_net_stop_enforcing(d->net);
+		ret = ig_kernel_stop_enforcing(&d->k);
+		ig_warn("policy", "enforcement removed on request of %s%s%s", who, ret ? ": " : "",
+			ret ? strerror(-ret) : "");
+		reply = json_object_new_object();
+		if (ret)
+			add_str(reply, "error", strerror(-ret));
+		else
+			json_object_object_add(reply, "ok", json_object_new_boolean(1));
+		d->stop = true;
+	} else if (write) {
+		reply = change(d, cmd, who, req);
 	} else {
 		reply = error_reply("unknown command '%s'", cmd);
 	}
@@ -596,32 +753,126 @@ static void print_diag(struct ig_diag *diag)
 		fprintf(stderr, "%s\n", diag->msgs[i]);
 }
 
-/* Parses the policy and manifest and verifies every file; the daemon's "is this sane" gate. */
-static int load_config(struct daemon *d, const char *policy_path, struct ig_verified **out)
+static void log_rejected(const struct ig_set *set)
 {
-	struct ig_diag diag;
+	for (size_t i = 0; i < set->rejected.n; i++)
+		ig_warn("manifest", "rejected %s", set->rejected.msgs[i]);
+}
+
+static int load_keys(struct daemon *d, struct ig_keyring **kr, struct ig_diag *diag)
+{
+	return ig_keyring_load(kr, d->keys_dir, NULL, 0, diag);
+}
+
+/*
+ * Loads a complete, verified set: from a stored state subdirectory (sub) or
+ * from a policy file (+ optional manifest/signature paths). Errors go to diag.
+ */
+static int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *policy,
+		    const char *policy_sig, const char *manifest, const char *manifest_sig,
+		    struct ig_diag *diag)
+{
+	struct ig_set_opts o = { .allow_unsigned_policy = d->allow_unsigned_policy,
+				 .policy_sig_path = policy_sig,
+				 .manifest_path = manifest,
+				 .manifest_sig_path = manifest_sig };
+	struct ig_keyring *kr = NULL;
+	char *dir = NULL;
 	int ret;
 
-	ig_diag_init(&diag);
-	ret = ig_policy_load(policy_path, &d->policy, &diag);
-	if (!ret)
-		ret = ig_manifest_load(d->policy.manifest, &d->manifest, &diag);
-	if (ret) {
-		print_diag(&diag);
-		ig_diag_free(&diag);
-		return ret;
-	}
-	*out = calloc(d->manifest.n ? d->manifest.n : 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	ret = ig_manifest_verify(&d->manifest, *out, &d->verified, &diag);
+	ret = load_keys(d, &kr, diag);
 	if (ret)
 		return ret;
-	for (size_t i = 0; i < diag.n; i++)
-		ig_warn("manifest", "rejected %s", diag.msgs[i]);
-	d->rejected = diag.n;
-	ig_diag_free(&diag);
-	return 0;
+	o.keys = kr;
+	if (sub) {
+		if (asprintf(&dir, "%s/%s", d->state_dir, sub) < 0)
+			ret = -ENOMEM;
+		else
+			ret = ig_set_load_stored(set, dir, &o, diag);
+		free(dir);
+	} else {
+		ret = ig_set_load(set, policy, &o, diag);
+	}
+	ig_keyring_free(kr);
+	return ret;
+}
+
+/* Does state/<sub>/policy.conf exist? */
+static bool stored(struct daemon *d, const char *sub)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s/policy.conf", d->state_dir, sub);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Makes `set` the stored active set: written to state/next, then previous is
+ * replaced by active and active by next (keep_previous false: previous is
+ * left alone, e.g. on rollback where the caller swaps them).
+ */
+static int store_active(struct daemon *d, const struct ig_set *set, bool keep_previous)
+{
+	char next[4096], act[4096], prev[4096], cmd[8192 + 64];
+	int ret;
+
+	snprintf(next, sizeof(next), "%s/next", d->state_dir);
+	snprintf(act, sizeof(act), "%s/active", d->state_dir);
+	snprintf(prev, sizeof(prev), "%s/previous", d->state_dir);
+	if (mkdir(d->state_dir, 0750) && errno != EEXIST)
+		return -errno;
+	ret = ig_set_store(set, next);
+	if (ret)
+		return ret;
+	if (keep_previous && access(act, F_OK) == 0) {
+		snprintf(cmd, sizeof(cmd), "%s.old", prev);
+		if (access(prev, F_OK) == 0 && rename(prev, cmd))
+			return -errno;
+		if (rename(act, prev))
+			return -errno;
+		ig_rmtree(cmd);
+	} else {
+		ig_rmtree(act);
+	}
+	return rename(next, act) ? -errno : 0;
+}
+
+/*
+ * Puts a verified set in force: the kernel maps first (the stricter of the
+ * two modes goes in first, so a moment between the two updates is never
+ * more permissive than either policy), then the log index, then storage.
+ */
+static int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous)
+{
+	unsigned int mode = set->policy.mode, flags = set->policy.protect ? IG_CFG_PROTECT : 0;
+	int ret;
+
+	if (mode == IG_MODE_ENFORCE) {
+		ret = ig_kernel_set_mode(&d->k, mode, flags | (d->set.policy.protect ? IG_CFG_PROTECT : 0));
+		if (ret)
+			return ret;
+	}
+	ret = ig_kernel_set_manifest(&d->k, set->verified, set->nverified);
+	if (!ret)
+		ret = ig_kernel_set_memfd(&d->k, set->policy.memfd, set->policy.nmemfd);
+	if (!ret)
+		ret = ig_kernel_set_mode(&d->k, mode, flags);
+	if (ret) {
+		/* Put the old set back as it was. */
+		ig_kernel_set_manifest(&d->k, d->set.verified, d->set.nverified);
+		ig_kernel_set_memfd(&d->k, d->set.policy.memfd, d->set.policy.nmemfd);
+		ig_kernel_set_mode(&d->k, d->set.policy.mode,
+				   d->set.policy.protect ? IG_CFG_PROTECT : 0);
+		return ret;
+	}
+	ig_measure_set_manifest(d->ms, &set->manifest, set->verified, set->nverified);
+	ret = store_active(d, set, keep_previous);
+	ig_set_free(&d->set);
+	d->set = *set;
+	memset(set, 0, sizeof(*set));
+	d->set_loaded = time(NULL);
+	snprintf(d->set_loaded_by, sizeof(d->set_loaded_by), "%s", who);
+	return ret;
 }
 
 static void usage(FILE *f)
@@ -668,8 +919,11 @@ static int event_loop(struct daemon *d)
 			if (id == 0) {
 				struct signalfd_siginfo si;
 
-				if (read(d->sigfd, &si, sizeof(si)) == sizeof(si) &&
-				    si.ssi_signo != SIGHUP)
+				if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP)
+					json_object_put(change(d, "reload", "SIGHUP", NULL));
+				else
 					d->stop = true;
 			} else if (id == 1) {
 				client_accept(d);
@@ -704,6 +958,8 @@ int main(int argc, char **argv)
 		{ "syslog", no_argument, NULL, 'S' },	    { "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },	    { "state-dir", required_argument, NULL, 'D' },
 		{ "log-max-bytes", required_argument, NULL, 'L' },
+		{ "keys-dir", required_argument, NULL, 'K' },
+		{ "allow-unsigned-policy", no_argument, NULL, 'U' },
 		{}
 	};
 	const char *state_dir = IG_MEASLOG_DIR;
@@ -711,8 +967,8 @@ int main(int argc, char **argv)
 	char *end;
 	const char *policy_path = IG_SYSCONFDIR "/iotgate/iotgate.conf";
 	bool check = false, verbose = false, use_syslog = false;
-	struct ig_verified *verified = NULL;
 	struct ig_kernel_config kcfg;
+	struct ig_diag diag;
 	struct daemon *d;
 	sigset_t mask;
 	int opt, ret, lockfd;
@@ -721,6 +977,7 @@ int main(int argc, char **argv)
 	if (!d)
 		return 1;
 	d->sock_path = ig_socket_path(NULL);
+	d->keys_dir = IG_KEYS_DIR;
 	while ((opt = getopt_long(argc, argv, "p:s:cvVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
@@ -740,6 +997,12 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			state_dir = optarg;
+			break;
+		case 'K':
+			d->keys_dir = optarg;
+			break;
+		case 'U':
+			d->allow_unsigned_policy = true;
 			break;
 		case 'L':
 			errno = 0;
@@ -767,12 +1030,17 @@ int main(int argc, char **argv)
 	}
 	ig_log_init("iotgated", verbose ? IG_LOG_DEBUG : IG_LOG_INFO, use_syslog);
 	ig_log_libbpf();
+	d->factory_path = policy_path;
+	d->state_dir = state_dir;
+	ig_diag_init(&diag);
 
 	if (check) {
-		ret = load_config(d, policy_path, &verified);
+		ret = load_set(d, &d->set, NULL, policy_path, NULL, NULL, NULL, &diag);
+		print_diag(&diag);
 		if (!ret)
-			printf("%s: ok: mode %s, %zu of %zu manifest entries verified\n", policy_path,
-			       ig_mode_name(d->policy.mode), d->verified, d->manifest.n);
+			printf("%s: ok: mode %s, %zu of %zu manifest entries verified, %s\n",
+			       policy_path, ig_mode_name(d->set.policy.mode), d->set.nverified,
+			       d->set.manifest.n, d->set.policy_signer[0] ? "signed" : "unsigned");
 		return ret ? 1 : 0;
 	}
 	if (geteuid() != 0) {
@@ -791,8 +1059,29 @@ int main(int argc, char **argv)
 				strerror(-lockfd));
 		return 1;
 	}
-	if (load_config(d, policy_path, &verified))
-		return 1;
+	/* What was last applied (state/active) wins over the shipped policy. */
+	if (stored(d, "active")) {
+		ret = load_set(d, &d->set, "active", NULL, NULL, NULL, NULL, &diag);
+		if (ret) {
+			print_diag(&diag);
+			ig_diag_free(&diag);
+			ig_err("policy", "the applied policy in %s/active does not verify; using the shipped policy %s",
+			       state_dir, policy_path);
+			d->active_unusable = true;
+		} else {
+			snprintf(d->set_loaded_by, sizeof(d->set_loaded_by), "%s/active", state_dir);
+		}
+	}
+	if (!d->set.source) {
+		ret = load_set(d, &d->set, NULL, policy_path, NULL, NULL, NULL, &diag);
+		print_diag(&diag);
+		if (ret)
+			return 1;
+		snprintf(d->set_loaded_by, sizeof(d->set_loaded_by), "start (%s)", policy_path);
+	}
+	ig_diag_free(&diag);
+	log_rejected(&d->set);
+	d->set_loaded = time(NULL);
 	/* The log never blocks enforcement: a failure here is reported as degraded. */
 	ret = ig_measure_open(&d->ms, state_dir, log_max);
 	if (!d->ms)
@@ -800,7 +1089,7 @@ int main(int argc, char **argv)
 	if (ret)
 		ig_err("measure", "cannot open the measurement log in %s: %s", state_dir,
 		       strerror(-ret));
-	if (ig_measure_set_manifest(d->ms, &d->manifest, verified, d->verified))
+	if (ig_measure_set_manifest(d->ms, &d->set.manifest, d->set.verified, d->set.nverified))
 		return 1;
 
 	sigemptyset(&mask);
@@ -820,12 +1109,11 @@ int main(int argc, char **argv)
 		ig_err("socket", "cannot listen on %s: %s", d->sock_path, strerror(-ret));
 		return 1;
 	}
-	kcfg.mode = d->policy.mode;
-	kcfg.flags = d->policy.protect ? IG_CFG_PROTECT : 0;
-	kcfg.memfd = d->policy.memfd;
-	kcfg.nmemfd = d->policy.nmemfd;
-	ret = ig_kernel_open(&d->k, &kcfg, verified, d->verified, on_event, d);
-	free(verified);
+	kcfg.mode = d->set.policy.mode;
+	kcfg.flags = d->set.policy.protect ? IG_CFG_PROTECT : 0;
+	kcfg.memfd = d->set.policy.memfd;
+	kcfg.nmemfd = d->set.policy.nmemfd;
+	ret = ig_kernel_open(&d->k, &kcfg, d->set.verified, d->set.nverified, on_event, d);
 	if (ret) {
 		ig_err("bpf", "cannot load the BPF programs: %s", strerror(-ret));
 		unlink(d->sock_path);
@@ -835,7 +1123,7 @@ int main(int argc, char **argv)
 		struct ig_diag nd;
 
 		ig_diag_init(&nd);
-		ret = ig_net_open(&d->net, &d->policy, d->k.tier, &nd);
+		ret = ig_net_open(&d->net, &d->set.policy, d->k.tier, &nd);
 		print_diag(&nd);
 		ig_diag_free(&nd);
 		if (ret) {
@@ -848,8 +1136,14 @@ int main(int argc, char **argv)
 		}
 	}
 	d->started = time(NULL);
-	ig_info("daemon", "mode %s, tier %s, %zu of %zu manifest entries loaded%s", ig_mode_name(d->policy.mode),
-		d->k.tier == IG_TIER_FULL ? "full" : "partial", d->verified, d->manifest.n,
+	if (!stored(d, "active") || d->active_unusable) {
+		ret = store_active(d, &d->set, true);
+		if (ret)
+			ig_warn("policy", "cannot store the policy set in %s/active: %s", state_dir,
+				strerror(-ret));
+	}
+	ig_info("daemon", "mode %s, tier %s, %zu of %zu manifest entries loaded%s", ig_mode_name(d->set.policy.mode),
+		d->k.tier == IG_TIER_FULL ? "full" : "partial", d->set.nverified, d->set.manifest.n,
 		d->k.readopted ? ", pinned state re-adopted" : "");
 	if (d->k.tier != IG_TIER_FULL)
 		ig_warn("daemon", "degraded: %s", d->k.why_partial);
@@ -863,8 +1157,7 @@ int main(int argc, char **argv)
 	ig_net_close(d->net);
 	ig_kernel_close(&d->k);
 	ig_measure_close(d->ms);
-	ig_policy_free(&d->policy);
-	ig_manifest_free(&d->manifest);
+	ig_set_free(&d->set);
 	close(lockfd);
 	free(d);
 	return ret ? 1 : 0;

@@ -32,6 +32,9 @@ unsigned int ig_lex_line(const char *line, size_t len, struct ig_line *out, cons
 /* Reads a whole file (at most max bytes) into a NUL-terminated buffer. 0 or -errno. */
 int ig_read_file(const char *path, size_t max, char **buf, size_t *len);
 
+/* Removes a directory tree (no error if it does not exist). 0 or -errno. */
+int ig_rmtree(const char *path);
+
 /* Parses a decimal unsigned integer that must fit in 32 bits. */
 bool ig_parse_u32(const char *s, unsigned int *out);
 

@@ -15,10 +15,10 @@ struct pstate {
 	const char *basedir;
 	struct ig_policy *p;
 	struct ig_diag *d;
-	unsigned int seen_line[4];
+	unsigned int seen_line[5];
 };
 
-enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST, SEEN_PROTECT };
+enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST, SEEN_PROTECT, SEEN_UNSIGNED };
 
 #define MEMFD_NAME_MAX 63 /* IG_MEMFD_NAME_LEN - 1; memfd_create allows 249 */
 
@@ -50,6 +50,23 @@ static bool nargs(struct pstate *st, unsigned int line, const struct ig_line *l,
 		ig_diag_add(st->d, st->name, line, l->tok[n + 1].col,
 			    "unexpected '%s': usage is '%s'", l->tok[n + 1].s, usage);
 	return false;
+}
+
+/* A path from the policy: relative ones are relative to the policy's directory. */
+static int resolve(struct pstate *st, const char *arg, char **out)
+{
+	if (arg[0] == '/' || !st->basedir)
+		*out = strdup(arg);
+	else if (asprintf(out, "%s/%s", st->basedir, arg) < 0)
+		*out = NULL;
+	return *out ? 0 : -ENOMEM;
+}
+
+bool ig_policy_allows_unsigned_manifest(const struct ig_policy *p)
+{
+	if (p->unsigned_manifests >= 0)
+		return p->unsigned_manifests;
+	return p->mode != IG_MODE_ENFORCE;
 }
 
 static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
@@ -100,6 +117,32 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 		else if (strcmp(l->tok[1].s, "off"))
 			ig_diag_add(st->d, st->name, line, l->tok[1].col,
 				    "expected 'on' or 'off', not '%s'", l->tok[1].s);
+	} else if (!strcmp(kw, "trusted-key")) {
+		char **nk;
+
+		if (!nargs(st, line, l, 1, "trusted-key PATH"))
+			return;
+		if (!*l->tok[1].s) {
+			ig_diag_add(st->d, st->name, line, l->tok[1].col, "empty key path");
+			return;
+		}
+		nk = realloc(st->p->trusted_keys, (st->p->ntrusted_keys + 1) * sizeof(*nk));
+		if (!nk)
+			return;
+		st->p->trusted_keys = nk;
+		if (resolve(st, l->tok[1].s, &nk[st->p->ntrusted_keys]) == 0)
+			st->p->ntrusted_keys++;
+	} else if (!strcmp(kw, "unsigned-manifests")) {
+		if (!once(st, SEEN_UNSIGNED, line, &l->tok[0]) ||
+		    !nargs(st, line, l, 1, "unsigned-manifests refuse|allow"))
+			return;
+		if (!strcmp(l->tok[1].s, "refuse"))
+			st->p->unsigned_manifests = 0;
+		else if (!strcmp(l->tok[1].s, "allow"))
+			st->p->unsigned_manifests = 1;
+		else
+			ig_diag_add(st->d, st->name, line, l->tok[1].col,
+				    "expected 'refuse' or 'allow', not '%s'", l->tok[1].s);
 	} else if (!strcmp(kw, "allow-memfd")) {
 		const char *name = l->tok[1].s;
 		char **nm;
@@ -140,6 +183,7 @@ int ig_policy_parse(const char *name, const char *buf, size_t len, const char *b
 
 	memset(p, 0, sizeof(*p));
 	p->mode = IG_MODE_AUDIT;
+	p->unsigned_manifests = -1;
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -208,6 +252,9 @@ void ig_policy_free(struct ig_policy *p)
 	free(p->manifest);
 	for (size_t i = 0; i < p->nmemfd; i++)
 		free(p->memfd[i]);
+	for (size_t i = 0; i < p->ntrusted_keys; i++)
+		free(p->trusted_keys[i]);
+	free(p->trusted_keys);
 	free(p->memfd);
 	ig_netpolicy_free(p->net);
 	memset(p, 0, sizeof(*p));

@@ -8,6 +8,10 @@
  *   protect on|off     on: writes to allowlisted files are refused; off (default):
  *                      a write first removes the file from the allowlist
  *   allow-memfd NAME   code from memfd_create(NAME) may run (repeatable)
+ *   trusted-key PATH   public key (PEM, Ed25519) trusted to sign manifests (repeatable;
+ *                      none: the keys in /etc/iotgate/keys)
+ *   unsigned-manifests refuse|allow
+ *                      default: refuse in enforce mode, allow in audit mode
  */
 #ifndef IG_POLICY_H
 #define IG_POLICY_H
@@ -25,6 +29,9 @@ struct ig_policy {
 	unsigned int mode; /* IG_MODE_* */
 	char *manifest; /* resolved path */
 	bool protect;
+	char **trusted_keys; /* resolved paths */
+	size_t ntrusted_keys;
+	int unsigned_manifests; /* -1 default (by mode), 0 refuse, 1 allow */
 	char **memfd; /* allow-memfd names */
 	size_t nmemfd;
 	struct ig_netpolicy *net; /* NULL when the policy has no interface/device rules */
@@ -49,5 +56,7 @@ int ig_policy_parse(const char *name, const char *buf, size_t len, const char *b
 int ig_policy_load(const char *path, struct ig_policy *p, struct ig_diag *d);
 void ig_policy_free(struct ig_policy *p);
 const char *ig_mode_name(unsigned int mode);
+/* Whether this policy accepts a manifest without a valid signature. */
+bool ig_policy_allows_unsigned_manifest(const struct ig_policy *p);
 
 #endif

@@ -116,7 +116,7 @@ teardown() {
 
 @test "malformed policy: every error as file:line:col, nothing loaded" {
 	printf 'version x\nmode enforcing\nmanifest\nbogus 1\n' >"$T/iotgate.conf"
-	run "$IOTGATED" --policy "$T/iotgate.conf"
+	run "$IOTGATED" --state-dir "$T/state" --policy "$T/iotgate.conf"
 	[ "$status" -eq 1 ]
 	[[ ${lines[0]} == "$T/iotgate.conf:1:9: version must be an integer from 0 to 4294967295, not 'x'" ]]
 	[[ ${lines[1]} == "$T/iotgate.conf:2:6: unknown mode 'enforcing' (expected 'enforce' or 'audit')" ]]
@@ -127,15 +127,15 @@ teardown() {
 }
 
 @test "missing policy, missing manifest, malformed manifest: clear message, nothing loaded" {
-	run "$IOTGATED" --policy "$T/nope.conf"
+	run "$IOTGATED" --state-dir "$T/state" --policy "$T/nope.conf"
 	[ "$status" -eq 1 ]
 	[[ $output == "$T/nope.conf: cannot read policy: No such file or directory" ]]
-	ig_policy enforce
-	run "$IOTGATED" --policy "$T/iotgate.conf"
+	ig_policy audit
+	run "$IOTGATED" --state-dir "$T/state" --policy "$T/iotgate.conf"
 	[ "$status" -eq 1 ]
 	[[ $output == "$T/manifest.sha256: cannot read manifest: No such file or directory" ]]
 	printf 'abc  /usr/bin/true\n' >"$T/manifest.sha256"
-	run "$IOTGATED" --policy "$T/iotgate.conf"
+	run "$IOTGATED" --state-dir "$T/state" --policy "$T/iotgate.conf"
 	[ "$status" -eq 1 ]
 	[[ $output == "$T/manifest.sha256:1:1: digest has 3 hex digits; only SHA-256 (64) is supported" ]]
 	[ ! -e "$PIN_DIR" ]
@@ -180,8 +180,10 @@ teardown() {
 @test "--check verifies without loading" {
 	ig_manifest_exact "$T/allowed"
 	ig_policy enforce
-	run "$IOTGATED" --check --policy "$T/iotgate.conf"
+	ig_sign "$T/iotgate.conf"
+	ig_sign "$T/manifest.sha256"
+	run "$IOTGATED" --check --keys-dir "$T/keys" --policy "$T/iotgate.conf"
 	[ "$status" -eq 0 ]
-	[[ $output == "$T/iotgate.conf: ok: mode enforce, 1 of 1 manifest entries verified" ]]
+	[[ $output == "$T/iotgate.conf: ok: mode enforce, 1 of 1 manifest entries verified, signed" ]]
 	[ ! -e "$PIN_DIR" ]
 }

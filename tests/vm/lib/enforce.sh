@@ -14,6 +14,11 @@ TOP=$(cd "$(dirname "$0")/../../.." && pwd)
 CTL=$TOP/build/iotgatectl
 IOTGATED=$TOP/build/iotgated
 
+# Signed here, before anything is enforced (openssl is not in the manifests).
+# shellcheck source=../../lib/common.bash
+source "$TOP/tests/lib/common.bash"
+[[ -n ${IG_NOSIGN:-} ]] || { ig_sign "$T/iotgate.conf" && ig_sign "$T/manifest.sha256"; }
+
 mkfifo "$T/.sleep"
 exec 9<>"$T/.sleep"
 ig_sleep() { read -r -t "$1" -u 9 || true; }
@@ -24,7 +29,8 @@ run_rc() {
 	echo "$name=$?"
 }
 start_daemon() {
-	"$IOTGATED" --policy "$T/iotgate.conf" >>"$T/daemon.log" 2>&1 &
+	"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
+		>>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for ((i = 0; i < 600; i++)); do
 		"$CTL" status >/dev/null 2>&1 && return 0

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "lex.h"
+#include "pset.h"
+
+#define POLICY_MAX (1u << 20)
+#define MANIFEST_MAX (256u << 20)
+#define SIG_MAX 4096
+
+static void blob_free(struct ig_blob *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+}
+
+/* Reads an optional file: 0 (absent: empty blob), or negative errno. */
+static int read_opt(const char *path, size_t max, struct ig_blob *b)
+{
+	int ret = ig_read_file(path, max, &b->data, &b->len);
+
+	if (ret == -ENOENT) {
+		b->data = NULL;
+		b->len = 0;
+		return 0;
+	}
+	return ret;
+}
+
+static char *with_suffix(const char *path, const char *suffix)
+{
+	char *out;
+
+	return asprintf(&out, "%s%s", path, suffix) < 0 ? NULL : out;
+}
+
+/* Verifies data against sig_path; records the signer. Returns 0, 1 (unsigned), -errno. */
+static int check_sig(const struct ig_keyring *kr, const struct ig_blob *data, const char *sig_path,
+		     struct ig_blob *sig, char signer[IG_KEYID_LEN + 1])
+{
+	int ret;
+
+	signer[0] = '\0';
+	ret = read_opt(sig_path, SIG_MAX, sig);
+	if (ret)
+		return ret;
+	if (!sig->data)
+		return 1;
+	return ig_sig_verify(kr, data->data, data->len, sig_path, signer);
+}
+
+int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_opts *o,
+		struct ig_diag *d)
+{
+	char *copy = NULL, *psig = NULL, *msig = NULL;
+	struct ig_keyring *mkeys = NULL;
+	const struct ig_keyring *mk;
+	const char *mpath;
+	size_t before = d->n;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	ig_diag_init(&s->rejected);
+	ret = ig_read_file(policy_path, POLICY_MAX, &s->policy_raw.data, &s->policy_raw.len);
+	if (ret) {
+		ig_diag_add(d, policy_path, 0, 0, "cannot read policy: %s",
+			    ret == -EFBIG ? "larger than 1 MiB" : strerror(-ret));
+		goto fail;
+	}
+	ig_sha256_buf(s->policy_raw.data, s->policy_raw.len, s->policy_sha256);
+	copy = strdup(policy_path);
+	if (!copy) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = ig_policy_parse(policy_path, s->policy_raw.data, s->policy_raw.len, dirname(copy),
+			      &s->policy, d);
+	if (ret)
+		goto fail;
+
+	psig = o->policy_sig_path ? strdup(o->policy_sig_path) : with_suffix(policy_path, ".sig");
+	if (!psig) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = check_sig(o->keys, &s->policy_raw, psig, &s->policy_sig, s->policy_signer);
+	if (ret == 1) {
+		if (s->policy.mode == IG_MODE_ENFORCE && !o->allow_unsigned_policy) {
+			ig_diag_add(d, policy_path, 0, 0,
+				    "policy is not signed (no %s): enforce mode needs a policy signed by a key in %s",
+				    psig, IG_KEYS_DIR);
+			ret = -EKEYREJECTED;
+			goto fail;
+		}
+	} else if (ret) {
+		ig_diag_add(d, psig, 0, 0, "policy signature refused: %s", ig_sig_strerror(ret));
+		goto fail;
+	}
+
+	/* The manifest: its keys come from the policy, else the key directory. */
+	if (s->policy.ntrusted_keys) {
+		ret = ig_keyring_load(&mkeys, NULL, s->policy.trusted_keys, s->policy.ntrusted_keys,
+				      d);
+		if (ret)
+			goto fail;
+	}
+	mk = mkeys ? mkeys : o->keys;
+	mpath = o->manifest_path ? o->manifest_path : s->policy.manifest;
+	ret = ig_read_file(mpath, MANIFEST_MAX, &s->manifest_raw.data, &s->manifest_raw.len);
+	if (ret) {
+		ig_diag_add(d, mpath, 0, 0, "cannot read manifest: %s",
+			    ret == -EFBIG ? "larger than 256 MiB" : strerror(-ret));
+		goto fail;
+	}
+	msig = o->manifest_sig_path ? strdup(o->manifest_sig_path) : with_suffix(mpath, ".sig");
+	if (!msig) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = check_sig(mk, &s->manifest_raw, msig, &s->manifest_sig, s->manifest_signer);
+	if (ret == 1) {
+		if (!ig_policy_allows_unsigned_manifest(&s->policy)) {
+			ig_diag_add(d, mpath, 0, 0,
+				    "manifest is not signed (no %s) and the policy refuses unsigned manifests",
+				    msig);
+			ret = -EKEYREJECTED;
+			goto fail;
+		}
+	} else if (ret) {
+		ig_diag_add(d, msig, 0, 0, "manifest signature refused: %s", ig_sig_strerror(ret));
+		goto fail;
+	}
+	ret = ig_manifest_parse(mpath, s->manifest_raw.data, s->manifest_raw.len, &s->manifest, d);
+	if (ret)
+		goto fail;
+	s->verified = calloc(s->manifest.n ? s->manifest.n : 1, sizeof(*s->verified));
+	if (!s->verified) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = ig_manifest_verify(&s->manifest, s->verified, &s->nverified, &s->rejected);
+	if (ret)
+		goto fail;
+	s->source = strdup(policy_path);
+	ret = s->source ? 0 : -ENOMEM;
+fail:
+	if (!ret && d->n != before)
+		ret = -EINVAL;
+	ig_keyring_free(mkeys);
+	free(copy);
+	free(psig);
+	free(msig);
+	if (ret)
+		ig_set_free(s);
+	return ret;
+}
+
+int ig_set_load_stored(struct ig_set *s, const char *dir, const struct ig_set_opts *o,
+		       struct ig_diag *d)
+{
+	struct ig_set_opts so = *o;
+	char *p = NULL, *m = NULL;
+	int ret = -ENOMEM;
+
+	if (asprintf(&p, "%s/policy.conf", dir) < 0 || asprintf(&m, "%s/manifest", dir) < 0)
+		goto out;
+	so.manifest_path = m;
+	ret = ig_set_load(s, p, &so, d);
+out:
+	free(p);
+	free(m);
+	return ret;
+}
+
+/* Writes a file via a temporary name and rename, so readers never see half of it. */
+static int put(const char *dir, const char *name, const struct ig_blob *b)
+{
+	char *path = NULL, *tmp = NULL;
+	int fd = -1, ret = -ENOMEM;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
+		goto out;
+	if (!b->data) {
+		ret = unlink(path) && errno != ENOENT ? -errno : 0;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (write(fd, b->data, b->len) != (ssize_t)b->len || fsync(fd)) {
+		ret = errno ? -errno : -EIO;
+		unlink(tmp);
+		goto out;
+	}
+	ret = rename(tmp, path) ? -errno : 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(tmp);
+	return ret;
+}
+
+int ig_set_store(const struct ig_set *s, const char *dir)
+{
+	int ret;
+
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return -errno;
+	ret = put(dir, "manifest", &s->manifest_raw);
+	if (!ret)
+		ret = put(dir, "manifest.sig", &s->manifest_sig);
+	if (!ret)
+		ret = put(dir, "policy.conf.sig", &s->policy_sig);
+	if (!ret)
+		ret = put(dir, "policy.conf", &s->policy_raw);
+	return ret;
+}
+
+void ig_set_free(struct ig_set *s)
+{
+	ig_policy_free(&s->policy);
+	ig_manifest_free(&s->manifest);
+	blob_free(&s->policy_raw);
+	blob_free(&s->policy_sig);
+	blob_free(&s->manifest_raw);
+	blob_free(&s->manifest_sig);
+	free(s->verified);
+	free(s->source);
+	ig_diag_free(&s->rejected);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A policy set: one policy file and the manifest it uses, each with its
+ * detached signature, parsed, signature-checked and with every manifest file
+ * hashed. The daemon only ever swaps complete, verified sets into the kernel:
+ * at start, on `policy apply`, `manifest apply`, `policy rollback`,
+ * `manifest rollback`, `policy factory` and SIGHUP.
+ *
+ * Signatures: the policy is signed by a key of the daemon's key directory
+ * (/etc/iotgate/keys); the manifest by a key the policy trusts (trusted-key,
+ * else the same directory). An unsigned policy is accepted only in audit mode
+ * or when the daemon runs with --allow-unsigned-policy; an unsigned manifest
+ * only when the policy allows it (unsigned-manifests).
+ *
+ * Sets are kept in the state directory as <dir>/{policy.conf,policy.conf.sig,
+ * manifest,manifest.sig} (active/ and previous/), so the device restarts with
+ * what was last applied and can roll back.
+ */
+#ifndef IG_PSET_H
+#define IG_PSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "diag.h"
+#include "hash.h"
+#include "manifest.h"
+#include "policy.h"
+#include "sig.h"
+
+struct ig_blob {
+	char *data;
+	size_t len;
+};
+
+struct ig_set {
+	struct ig_policy policy;
+	struct ig_manifest manifest;
+	struct ig_blob policy_raw, policy_sig; /* policy_sig.len 0: unsigned */
+	struct ig_blob manifest_raw, manifest_sig;
+	uint8_t policy_sha256[IG_SHA256_LEN];
+	char policy_signer[IG_KEYID_LEN + 1]; /* "" if unsigned */
+	char manifest_signer[IG_KEYID_LEN + 1];
+	struct ig_verified *verified;
+	size_t nverified;
+	struct ig_diag rejected; /* manifest entries not loaded, by path */
+	char *source; /* where it was loaded from, for status */
+};
+
+struct ig_set_opts {
+	const struct ig_keyring *keys; /* the daemon's key directory */
+	bool allow_unsigned_policy;
+	const char *manifest_path; /* instead of the policy's 'manifest' (stored sets) */
+	const char *policy_sig_path; /* default: <policy>.sig */
+	const char *manifest_sig_path; /* default: <manifest>.sig */
+};
+
+/*
+ * Loads and verifies a set. Every problem is added to d (file:line:col for
+ * syntax, path: message for the rest). Returns 0 or negative errno; on error
+ * the set is empty.
+ */
+int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_opts *o,
+		struct ig_diag *d);
+/* Loads a stored set from a state subdirectory (dir/policy.conf ...). */
+int ig_set_load_stored(struct ig_set *s, const char *dir, const struct ig_set_opts *o,
+		       struct ig_diag *d);
+/*
+ * Writes a set into dir (created), atomically per file. Returns 0 or
+ * negative errno.
+ */
+int ig_set_store(const struct ig_set *s, const char *dir);
+void ig_set_free(struct ig_set *s);
+
+#endif
