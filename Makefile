@@ -5,12 +5,15 @@
 # Variables honoured (Yocto/cross friendly):
 #   CROSS_COMPILE  toolchain prefix (aarch64-linux-gnu-, arm-linux-gnueabihf-)
 #   CC CFLAGS LDFLAGS CPPFLAGS  userspace compiler and flags
+#   AR             archiver (default $(CROSS_COMPILE)ar with CROSS_COMPILE)
 #   CLANG BPFTOOL LLVM_STRIP    BPF toolchain
 #   BPF_CFLAGS     extra clang flags for the BPF objects (e.g. -fdebug-prefix-map=...)
 #   VMLINUX_H      vmlinux.h to build BPF against (default: checked-in per arch)
 #   VMLINUX_BTF    a kernel BTF blob or vmlinux ELF to generate vmlinux.h from
 #   KDIR           kernel build tree: also build kmod/ against it
 #   DESTDIR PREFIX SYSCONFDIR  install locations
+#   SBINDIR DATADIR MANDIR UNITDIR  (default PREFIX/sbin, PREFIX/share, DATADIR/man,
+#                  PREFIX/lib/systemd/system)
 #   BUILD          output directory (default build; build/<arch> with CROSS_COMPILE)
 
 ifeq ($(CROSS_COMPILE),)

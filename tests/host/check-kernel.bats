@@ -30,6 +30,8 @@ host_config() {
 # Debian's 6.1 VM kernel configuration ($T/debian.config), from scripts/vm-kernel.
 debian_config() {
 	local dir
+	# the ptest copy of this suite runs on a device, without apt
+	[[ -x $TOP/scripts/vm-kernel ]] || skip "Debian's kernel package is fetched on the build host only"
 	dir=$("$TOP/scripts/vm-kernel")
 	cp "$dir"/boot/config-* "$T/debian.config"
 }
@@ -148,7 +150,9 @@ oracle_tier() {
 	[ -n "$mnt" ]
 	echo "$out" | jq -e --arg m "$mnt" '.checks[] | select(.name == "cgroup v2") | .detail == "mounted at \($m)"'
 
-	# An independent BPF LSM load: bpftool loading a real lsm/ object.
+	# An independent BPF LSM load: bpftool loading a real lsm/ object
+	# (clang and bpftool are build dependencies; a device may lack them).
+	command -v clang bpftool >/dev/null || skip "no clang and bpftool for the independent LSM load"
 	cat >"$T/lsm.bpf.c" <<-'EOF'
 		typedef unsigned long long u64;
 		__attribute__((section("lsm/bprm_check_security"), used))

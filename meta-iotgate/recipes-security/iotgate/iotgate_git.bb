@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0-only
+SUMMARY = "eBPF security agent for IoT Linux: exec allowlist and per-interface access control"
+DESCRIPTION = "iotgate loads BPF LSM and cgroup programs that let only measured code \
+(a SHA-256 manifest) run and limit which programs may use which network interfaces \
+and device nodes. iotgated loads the policy and reports the device's security state \
+over a Unix socket; iotgatectl is the command line."
+SECTION = "security"
+
+require iotgate-source.inc
+
+SRC_URI += "file://run-ptest"
+
+# The BPF programs are compiled by clang for the BPF target and linked by
+# bpftool into skeletons that the programs embed.
+DEPENDS = "libbpf elfutils zlib openssl json-c bpftool-native clang-native"
+
+inherit systemd ptest useradd bash-completion
+
+# Optional iotgate_measure kernel module (recipes-kernel/iotgate-kmod).
+PACKAGECONFIG ??= ""
+PACKAGECONFIG[kmod] = ",,,kernel-module-iotgate-measure"
+
+# A BTF blob or vmlinux of the target kernel to build the BPF programs
+# against; empty: the checked-in vmlinux.h of the architecture (CO-RE
+# relocates the programs to the running kernel either way).
+IOTGATE_VMLINUX_BTF ??= ""
+
+# Exactly the variables the Makefile documents. BPF_CFLAGS maps the build
+# paths out of the BPF objects' BTF, which end up inside the programs.
+EXTRA_OEMAKE = "\
+    CC='${CC}' AR='${AR}' CFLAGS='${CFLAGS}' CPPFLAGS='${CPPFLAGS}' LDFLAGS='${LDFLAGS}' \
+    CLANG=clang BPFTOOL=bpftool BPF_CFLAGS='${DEBUG_PREFIX_MAP}' \
+    VMLINUX_BTF='${IOTGATE_VMLINUX_BTF}' \
+    PREFIX='${prefix}' SBINDIR='${sbindir}' SYSCONFDIR='${sysconfdir}' DATADIR='${datadir}' \
+    MANDIR='${mandir}' UNITDIR='${systemd_system_unitdir}' BUILD='${B}/build' \
+"
+
+do_compile() {
+    oe_runmake all
+}
+
+do_install() {
+    oe_runmake install DESTDIR='${D}'
+}
+
+# The ptest tree mirrors the source tree, so the bats suites find
+# build/iotgatectl and friends where they look for them on a build host.
+# Suites that need the build host (cross toolchains, man pages, this layer,
+# the VM) stay behind.
+IOTGATE_PTEST_HOST_ONLY = "cross.bats man.bats vm-run.bats yocto.bats"
+
+do_install_ptest() {
+    t=${D}${PTEST_PATH}
+    install -d $t/build/tests $t/build/bench $t/tests/host $t/tests/lib $t/tests/unit \
+        $t/scripts $t/policies
+    install -m 0755 ${B}/build/unit-tests $t/build/
+    ln -sf ${sbindir}/iotgated $t/build/iotgated
+    ln -sf ${sbindir}/iotgatectl $t/build/iotgatectl
+    for f in ${B}/build/tests/* ${B}/build/bench/*; do
+        if [ -f "$f" ] && [ -x "$f" ]; then
+            install -m 0755 "$f" $t/build/$(basename $(dirname "$f"))/
+        fi
+    done
+    cp -R ${S}/tests/unit/data $t/tests/unit/
+    install -m 0644 ${S}/tests/lib/*.bash $t/tests/lib/
+    for f in ${S}/tests/host/*.bats; do
+        case " ${IOTGATE_PTEST_HOST_ONLY} " in
+        *" $(basename "$f") "*) ;;
+        *) install -m 0644 "$f" $t/tests/host/ ;;
+        esac
+    done
+    install -m 0755 ${S}/scripts/host-setup $t/scripts/
+    install -m 0644 ${S}/VERSION $t/
+    install -m 0644 ${S}/policies/* $t/policies/
+}
+
+# OE package split: the daemon, the command line, the example policies,
+# the tests; man pages go to ${PN}-doc and the completion to
+# ${PN}-bash-completion as usual.
+PACKAGE_BEFORE_PN = "${PN}-ctl ${PN}-policies"
+FILES:${PN}-ctl = "${sbindir}/iotgatectl"
+FILES:${PN}-policies = "${datadir}/iotgate/policies"
+FILES:${PN} += "${systemd_system_unitdir}/iotgated.service"
+CONFFILES:${PN} = "${sysconfdir}/iotgate/iotgate.conf"
+RRECOMMENDS:${PN} = "${PN}-ctl ${PN}-policies"
+RDEPENDS:${PN}-ptest += "${PN}-ctl ${PN}-policies bash bats jq iproute2 util-linux procps coreutils gzip"
+
+SYSTEMD_SERVICE:${PN} = "iotgated.service"
+SYSTEMD_AUTO_ENABLE:${PN} = "enable"
+
+# Members of group iotgate may read the state over the control socket.
+USERADD_PACKAGES = "${PN}"
+GROUPADD_PARAM:${PN} = "--system iotgate"
