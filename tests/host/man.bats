@@ -27,7 +27,7 @@ teardown() {
 	# man finds them in the installed tree
 	run man -M "$T/root/usr/share/man" -P cat 5 iotgate.conf
 	[ "$status" -eq 0 ]
-	[[ $output == *"iotgate policy: mode, manifest, interface and device rules"* ]]
+	[[ $output == *"iotgate policy: mode, manifest, signatures"* ]]
 }
 
 @test "mandoc -Tlint -W style: no message, cross references resolved" {
@@ -54,18 +54,35 @@ teardown() {
 	for o in $opts; do
 		grep -qE "^\.It .*Fl -${o#--}( |$)" "$MAN/iotgated.8" || { echo "missing $o"; false; }
 	done
-	# the commands the daemon answers
-	for c in $(grep -oE '!strcmp\(cmd, "[a-z-]+"\)' "$TOP/userspace/iotgated.c" | sed 's/.*"\(.*\)".*/\1/' | sort -u); do
-		grep -q "{\"cmd\":\"$c\"}" "$MAN/iotgated.8" || { echo "missing command $c"; false; }
+	# the commands the daemon answers: tested by name, and those that change something
+	cmds=$( {
+		grep -oE '!strcmp\(cmd, "[a-z-]+"\)' "$TOP/userspace/iotgated.c"
+		sed -n '/writes\[\] = {/,/};/p' "$TOP/userspace/iotgated.c" | grep -oE '"[a-z-]+"'
+	} | grep -oE '"[a-z-]+"' | tr -d '"' | sort -u)
+	[[ $cmds == *status* ]]
+	for c in $cmds; do
+		grep -q "{\"cmd\":\"$c\"" "$MAN/iotgated.8" || { echo "missing command $c"; false; }
 	done
 }
 
 @test "iotgatectl(8) documents every object of iotgatectl --help and every global option" {
-	objs=$("$CTL" --help | sed -n '/^Objects and commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
+	objs=$("$CTL" --help | sed -n '/^Objects and commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }' | sort -u)
 	[ "$(wc -w <<<"$objs")" -ge 5 ]
 	for o in $objs; do
 		grep -qE "^\.It Cm $o( |$)" "$MAN/iotgatectl.8" || { echo "missing object $o"; false; }
 	done
+	# and every command of each object ('policy apply', 'manifest rollback', ...)
+	# (the first column of the help, up to two blanks; [cmd] is optional, a|b two)
+	"$CTL" --help | sed -n '/^Objects and commands:/,/^$/{s/^  //;s/  .*//;p}' | sed 1d |
+		while read -r o rest; do
+			for w in $rest; do
+				[[ $w =~ ^\[?[a-z][a-z|-]*\]?$ ]] || break
+				for c in $(tr '|[]' '   ' <<<"$w"); do
+					grep -qE "^\.It Cm $o $c( |$)" "$MAN/iotgatectl.8" ||
+						{ echo "missing $o $c"; exit 1; }
+				done
+			done
+		done
 	for o in $("$CTL" --help | sed -n '/^Options:/,$p' | grep -oE -- '--[a-z-]+' | sort -u); do
 		grep -qE "^\.It .*Fl -${o#--}( |$)" "$MAN/iotgatectl.8" || { echo "missing $o"; false; }
 	done
@@ -114,13 +131,15 @@ teardown() {
 		comp iotgatectl policy ""
 		comp iotgatectl --socket /x log verify --a
 		comp iotgatectl check-kernel iotgate.conf
+		comp iotgatectl manifest apply m.sha256 --f
 		complete -p iotgatectl
 	' _ "$TOP/scripts/iotgatectl.bash-completion"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "check-kernel help log manifest policy status stop-enforcing " ]
 	[ "${lines[1]}" = "--json " ]
-	[ "${lines[2]}" = "--help check " ]
+	[ "${lines[2]}" = "--help apply check factory rollback " ]
 	[ "${lines[3]}" = "--aggregate " ]
 	[ "${lines[4]}" = "iotgate.conf.5 " ]
-	[ "${lines[5]}" = "complete -F _iotgatectl iotgatectl" ]
+	[ "${lines[5]}" = "--force " ]
+	[ "${lines[6]}" = "complete -F _iotgatectl iotgatectl" ]
 }
