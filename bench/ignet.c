@@ -15,9 +15,10 @@
  *   ignet can IFNAME|any send|recv   CAN_RAW socket bound to IFNAME (any:
  *                                    index 0); send one frame or wait for one
  *   ignet packet IFNAME|any send     AF_PACKET socket bound to IFNAME, send one frame
- *   ignet scm-give PATH can IFNAME   bind a CAN socket (allowed here) and hand
- *                                    it over the unix socket PATH
- *   ignet scm-take PATH              take a socket from PATH and send a frame on it
+ *   ignet scm-give PATH can IFNAME   bind a CAN socket, send a frame on it and
+ *                                    hand it over the unix socket PATH
+ *   ignet scm-give PATH udp ADDR PORT  the same with a connected UDP socket
+ *   ignet scm-take PATH              take a socket from PATH and send on it
  *   ignet open PATH r|w|rw           open(2) a file or device node
  *   ignet bench-crr ADDR PORT SECS   TCP connect/close per second (prints a number)
  *   ignet bench-udp ADDR PORT SECS   64-byte UDP datagrams sent per second
@@ -371,13 +372,24 @@ static int cmd_scm_give(int argc, char **argv)
 	struct cmsghdr *c;
 	int lfd, cfd, fd, r;
 
-	if (argc < 5 || strcmp(argv[3], "can") || unix_addr(argv[2], &sa))
+	if (argc < 5 || unix_addr(argv[2], &sa))
 		return fail(EINVAL);
-	r = can_socket(argv[4], &fd);
-	if (r)
-		return fail(-r);
-	/* The giver may use it. */
-	r = can_send(fd);
+	if (!strcmp(argv[3], "can")) {
+		r = can_socket(argv[4], &fd);
+		/* The giver may use it. */
+		if (!r)
+			r = can_send(fd);
+	} else {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (argc < 6 || parse_addr(argv[4], argv[5], &ss, &len))
+			return fail(EINVAL);
+		fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0)
+			return fail(errno);
+		r = echo_roundtrip(fd);
+	}
 	if (r)
 		return fail(-r);
 	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -422,7 +434,13 @@ static int cmd_scm_take(int argc, char **argv)
 	if (!c || c->cmsg_type != SCM_RIGHTS)
 		return fail(EINVAL);
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	r = can_send(fd);
+	{
+		int dom = 0;
+		socklen_t dl = sizeof(dom);
+
+		getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl);
+		r = dom == AF_CAN ? can_send(fd) : echo_roundtrip(fd);
+	}
 	write(cfd, "x", 1);
 	return r ? fail(-r) : ok();
 }

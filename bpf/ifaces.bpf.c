@@ -934,7 +934,7 @@ int ig_dev(struct bpf_cgroup_dev_ctx *ctx)
 }
 
 SEC("lsm/file_open")
-int BPF_PROG(ig_file_open, struct file *file, int ret)
+int BPF_PROG(ig_dev_open, struct file *file, int ret)
 {
 	struct inode *inode = file->f_inode;
 	__u32 mode, type, rdev, fmode, acc = 0;

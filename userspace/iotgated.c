@@ -857,6 +857,8 @@ static int activate(struct daemon *d, struct ig_set *set, const char *who, bool 
 		ret = ig_kernel_set_memfd(&d->k, set->policy.memfd, set->policy.nmemfd);
 	if (!ret)
 		ret = ig_kernel_set_mode(&d->k, mode, flags);
+	if (!ret && d->net) /* after the manifest: rules name measured programs */
+		ret = ig_net_set_policy(d->net, &set->policy, NULL);
 	if (ret) {
 		/* Put the old set back as it was. */
 		ig_kernel_set_manifest(&d->k, d->set.verified, d->set.nverified);

@@ -5,10 +5,12 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -73,8 +75,8 @@ struct watch {
 
 struct ig_net {
 	struct ig_ifaces *skel;
-	const struct ig_policy *pol;
-	const struct ig_netpolicy *np;
+	char *path; /* the policy file, for diagnostics */
+	const struct ig_netpolicy *np; /* owned by the caller's policy */
 	enum ig_tier tier;
 	bool active; /* rules loaded and attached */
 	bool lsm; /* BPF LSM programs attached */
@@ -88,6 +90,10 @@ struct ig_net {
 	__u64 epoch;
 	__u32 gen;
 	int nlfd, inofd, epfd;
+	int stopfd; /* eventfd: tells the follower thread to end */
+	pthread_t thread;
+	bool thread_running;
+	pthread_mutex_t lock; /* everything above and below, between the two threads */
 	__u32 nlseq;
 	struct ring_buffer *rb;
 	struct nif *ifs;
@@ -331,7 +337,7 @@ static int swap_rules(struct ig_net *n, struct ig_diag *d)
 	n->proc_devices = read_text("/proc/devices");
 	res.proc_devices = n->proc_devices;
 	ig_diag_init(&notes);
-	ret = ig_netpolicy_compile(n->np, n->pol->path, &res, &comp, d, &notes);
+	ret = ig_netpolicy_compile(n->np, n->path, &res, &comp, d, &notes);
 	if (ret) {
 		ig_diag_free(&notes);
 		return ret;
@@ -567,7 +573,8 @@ static int nl_open(struct ig_net *n)
 
 static int watch_paths(struct ig_net *n)
 {
-	n->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (n->inofd < 0)
+		n->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (n->inofd < 0)
 		return -errno;
 	for (size_t i = 0; i < n->np->nrules; i++) {
@@ -812,7 +819,7 @@ static void list_progs(struct ig_net *n)
 	add_prog(n, s->progs.ig_sock_send, PK_LSM);
 	add_prog(n, s->progs.ig_sock_recv, PK_LSM);
 	add_prog(n, s->progs.ig_sock_accept, PK_LSM);
-	add_prog(n, s->progs.ig_file_open, PK_LSM);
+	add_prog(n, s->progs.ig_dev_open, PK_LSM);
 }
 
 static int pin_maps(struct ig_net *n, bool reused[8])
@@ -901,8 +908,12 @@ static int attach_one(struct prog *p, int cgfd)
 		return ret;
 	}
 	p->created = true;
-	/* The pin owns the link from here on. */
-	bpf_link__disconnect(link);
+	/*
+	 * The pin owns the link from here on. Destroying our handle only
+	 * closes its descriptor (a pinned link stays); disconnecting instead
+	 * would leak the descriptor and keep the link alive after its pin is
+	 * removed.
+	 */
 	bpf_link__destroy(link);
 	return 0;
 }
@@ -938,7 +949,7 @@ static void remove_pins(void)
 	static const char *const progs[] = { "ig_sock_create", "ig_skb_egress", "ig_skb_ingress",
 					     "ig_dev",	       "ig_sock_post",	"ig_sock_bind",
 					     "ig_sock_conn",   "ig_sock_send",	"ig_sock_recv",
-					     "ig_sock_accept", "ig_file_open" };
+					     "ig_sock_accept", "ig_dev_open" };
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", LINK_PREFIX, progs[i]);
@@ -950,13 +961,11 @@ static void remove_pins(void)
 	}
 }
 
+/* The descriptors of an active handle into its (long-lived) epoll set. */
 static int setup_epoll(struct ig_net *n)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	n->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (n->epfd < 0)
-		return -errno;
 	ev.data.u32 = 0;
 	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->nlfd, &ev))
 		return -errno;
@@ -1060,30 +1069,34 @@ fail:
 	return ret;
 }
 
-int ig_net_open(struct ig_net **out, const struct ig_policy *p, enum ig_tier tier,
-		struct ig_diag *d)
+/* Frees what an active handle holds (the epoll set stays). */
+static void deactivate(struct ig_net *n)
 {
-	struct ig_net *n = calloc(1, sizeof(*n));
+	n->active = false;
+	ring_buffer__free(n->rb);
+	n->rb = NULL;
+	ig_ifaces__destroy(n->skel);
+	n->skel = NULL;
+	if (n->nlfd >= 0)
+		close(n->nlfd); /* closing removes it from the epoll set */
+	if (n->inofd >= 0)
+		close(n->inofd);
+	n->nlfd = n->inofd = -1;
+	for (int i = 0; i < n->nwatch; i++)
+		free(n->watches[i].dir);
+	n->nwatch = 0;
+	ig_np_compiled_free(&n->comp);
+	free(n->ifs);
+	n->ifs = NULL;
+	n->nifs = 0;
+}
+
+static int activate(struct ig_net *n, struct ig_diag *d)
+{
 	int ret;
 
-	*out = NULL;
-	if (!n)
-		return -ENOMEM;
-	n->pol = p;
-	n->np = p->net;
-	n->tier = tier;
-	n->nlfd = n->inofd = n->epfd = -1;
-	ig_diag_init(&n->notes);
-	if (!n->np) {
-		/* No rules: whatever an earlier daemon pinned goes. */
-		remove_pins();
-		*out = n;
-		return 0;
-	}
-	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST) {
-		ret = -errno;
-		goto fail;
-	}
+	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST)
+		return -errno;
 	ret = netns_cookie(&n->netns);
 	if (!ret)
 		ret = nl_open(n);
@@ -1101,6 +1114,110 @@ int ig_net_open(struct ig_net **out, const struct ig_policy *p, enum ig_tier tie
 	ret = setup_epoll(n);
 	if (ret)
 		goto fail;
+	return 0;
+fail:
+	deactivate(n);
+	return ret;
+}
+
+static int set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_diag *d)
+{
+	const struct ig_netpolicy *old = n->np;
+	char *oldpath = n->path;
+	int ret;
+
+	if (!p->net) {
+		/* No rules: whatever this or an earlier daemon pinned goes. */
+		remove_pins();
+		deactivate(n);
+		n->np = NULL;
+		return 0;
+	}
+	n->path = strdup(p->path ? p->path : "policy");
+	if (!n->path) {
+		n->path = oldpath;
+		return -ENOMEM;
+	}
+	n->np = p->net;
+	if (!n->active) {
+		ret = activate(n, d);
+	} else {
+		ret = swap_rules(n, d);
+		/* Device paths of the new rules are watched too. */
+		if (!ret)
+			ret = watch_paths(n);
+	}
+	if (ret) {
+		/* The rules in force stay as they were. */
+		free(n->path);
+		n->path = oldpath;
+		n->np = n->active ? old : NULL;
+		return ret;
+	}
+	free(oldpath);
+	return 0;
+}
+
+int ig_net_set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_diag *d)
+{
+	struct ig_diag own;
+	int ret;
+
+	if (!n)
+		return 0;
+	if (d) {
+		pthread_mutex_lock(&n->lock);
+		ret = set_policy(n, p, d);
+		pthread_mutex_unlock(&n->lock);
+		return ret;
+	}
+	/* The caller has no place for policy problems: they are logged here. */
+	ig_diag_init(&own);
+	pthread_mutex_lock(&n->lock);
+	ret = set_policy(n, p, &own);
+	pthread_mutex_unlock(&n->lock);
+	for (size_t i = 0; i < own.n; i++)
+		ig_err("net", "%s", own.msgs[i]);
+	ig_diag_free(&own);
+	return ret;
+}
+
+static void *follow(void *arg);
+
+int ig_net_open(struct ig_net **out, const struct ig_policy *p, enum ig_tier tier,
+		struct ig_diag *d)
+{
+	struct ig_net *n = calloc(1, sizeof(*n));
+	int ret;
+
+	*out = NULL;
+	if (!n)
+		return -ENOMEM;
+	n->tier = tier;
+	n->nlfd = n->inofd = -1;
+	ig_diag_init(&n->notes);
+	pthread_mutex_init(&n->lock, NULL);
+	n->epfd = epoll_create1(EPOLL_CLOEXEC);
+	n->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->epfd < 0 || n->stopfd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 3 };
+
+		if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->stopfd, &ev)) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	ret = set_policy(n, p, d);
+	if (ret)
+		goto fail;
+	ret = -pthread_create(&n->thread, NULL, follow, n);
+	if (ret)
+		goto fail;
+	n->thread_running = true;
 	*out = n;
 	return 0;
 fail:
@@ -1108,22 +1225,16 @@ fail:
 	return ret;
 }
 
-int ig_net_fd(const struct ig_net *n)
+/* One round of what is readable, with the lock held. */
+static int handle_events(struct ig_net *n, struct epoll_event *evs, int k)
 {
-	return n ? n->epfd : -1;
-}
+	int ret = 0;
 
-int ig_net_handle(struct ig_net *n)
-{
-	struct epoll_event evs[4];
-	int k, ret = 0;
-
-	if (!n || n->epfd < 0)
-		return 0;
-	k = epoll_wait(n->epfd, evs, 4, 0);
 	for (int i = 0; i < k; i++) {
 		int r = 0;
 
+		if (!n->active)
+			break;
 		if (evs[i].data.u32 == 0) {
 			while ((r = nl_read(n, true, NULL)) == 0)
 				;
@@ -1133,7 +1244,7 @@ int ig_net_handle(struct ig_net *n)
 				r = nl_dump(n, true);
 		} else if (evs[i].data.u32 == 1) {
 			r = ino_read(n);
-		} else {
+		} else if (evs[i].data.u32 == 2 && n->rb) {
 			r = ring_buffer__consume(n->rb) < 0 ? -EIO : 0;
 		}
 		if (r && !ret)
@@ -1142,15 +1253,63 @@ int ig_net_handle(struct ig_net *n)
 	return ret;
 }
 
+/*
+ * The follower: interface and device path changes and events are handled
+ * here, on their own thread, so that however busy the daemon's main loop is
+ * (hashing files, serving clients) a renamed interface has its rules at once.
+ */
+static void *follow(void *arg)
+{
+	struct ig_net *n = arg;
+	struct epoll_event evs[8];
+
+	for (;;) {
+		int k = epoll_wait(n->epfd, evs, 8, -1), r;
+		bool stop = false;
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		for (int i = 0; i < k; i++)
+			if (evs[i].data.u32 == 3)
+				stop = true;
+		if (stop)
+			break;
+		pthread_mutex_lock(&n->lock);
+		r = handle_events(n, evs, k);
+		pthread_mutex_unlock(&n->lock);
+		if (r)
+			ig_warn("net", "interface, device path or event update failed: %s",
+				strerror(-r));
+	}
+	return NULL;
+}
+
+int ig_net_fd(const struct ig_net *n)
+{
+	(void)n;
+	return -1; /* the follower thread polls; nothing for the caller's loop */
+}
+
+int ig_net_handle(struct ig_net *n)
+{
+	(void)n;
+	return 0;
+}
+
 int ig_net_refresh(struct ig_net *n)
 {
 	struct ig_diag d;
-	int ret;
+	int ret = 0;
 
-	if (!n || !n->active)
+	if (!n)
 		return 0;
 	ig_diag_init(&d);
-	ret = swap_rules(n, &d);
+	pthread_mutex_lock(&n->lock);
+	if (n->active)
+		ret = swap_rules(n, &d);
+	pthread_mutex_unlock(&n->lock);
 	ig_diag_free(&d);
 	return ret;
 }
@@ -1262,7 +1421,20 @@ static void counters_json(struct ig_net *n, struct json_object *o)
 	json_object_object_add(o, "counters", c);
 }
 
+static void status_locked(struct ig_net *n, struct json_object *status,
+			  struct json_object *reasons);
+
 void ig_net_status(struct ig_net *n, struct json_object *status, struct json_object *reasons)
+{
+	if (n)
+		pthread_mutex_lock(&n->lock);
+	status_locked(n, status, reasons);
+	if (n)
+		pthread_mutex_unlock(&n->lock);
+}
+
+static void status_locked(struct ig_net *n, struct json_object *status,
+			  struct json_object *reasons)
 {
 	struct json_object *o = json_object_new_object(), *feat = json_object_new_object();
 	struct json_object *ifs, *absent, *notes, *viol;
@@ -1354,8 +1526,12 @@ void ig_net_status(struct ig_net *n, struct json_object *status, struct json_obj
 int ig_net_stop_enforcing(struct ig_net *n)
 {
 	if (n)
-		n->active = false;
+		pthread_mutex_lock(&n->lock);
 	remove_pins();
+	if (n) {
+		n->active = false;
+		pthread_mutex_unlock(&n->lock);
+	}
 	return 0;
 }
 
@@ -1363,19 +1539,20 @@ void ig_net_close(struct ig_net *n)
 {
 	if (!n)
 		return;
-	ring_buffer__free(n->rb);
-	ig_ifaces__destroy(n->skel);
-	if (n->nlfd >= 0)
-		close(n->nlfd);
-	if (n->inofd >= 0)
-		close(n->inofd);
+	if (n->thread_running) {
+		__u64 one = 1;
+
+		if (write(n->stopfd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(n->thread, NULL);
+	}
+	deactivate(n);
 	if (n->epfd >= 0)
 		close(n->epfd);
-	for (int i = 0; i < n->nwatch; i++)
-		free(n->watches[i].dir);
-	ig_np_compiled_free(&n->comp);
+	if (n->stopfd > 0)
+		close(n->stopfd);
+	pthread_mutex_destroy(&n->lock);
 	ig_diag_free(&n->notes);
 	free(n->proc_devices);
-	free(n->ifs);
+	free(n->path);
 	free(n);
 }

@@ -23,12 +23,21 @@ struct ig_net;
  * loaded and rules pinned by an earlier daemon are removed). tier is the
  * kernel's (ig_kernel.tier): the BPF LSM programs are tried in the full tier
  * only. Policy problems found while resolving (rule sets too large) are
- * added to d as file:line:col. p must outlive the handle.
+ * added to d as file:line:col. p->net must stay allocated while in force
+ * (see ig_net_set_policy).
  * 0, or negative errno with nothing of this call left attached.
  */
 int ig_net_open(struct ig_net **out, const struct ig_policy *p, enum ig_tier tier,
 		struct ig_diag *d);
-/* A descriptor to poll for input: call ig_net_handle when it is readable. */
+/*
+ * Puts the rules of another policy in force (p->net NULL: none), swapped in
+ * without a gap; on failure (d says why) the rules in force stay. p->net is
+ * kept (not copied): it must stay allocated while in force. A policy moved
+ * by value keeps its p->net pointer, so the caller may move it afterwards.
+ * d may be NULL: problems are then logged. NULL n: nothing to do.
+ */
+int ig_net_set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_diag *d);
+/* A descriptor to poll for input (stable for the handle's life): call ig_net_handle. */
 int ig_net_fd(const struct ig_net *n);
 /* Reads interface changes, device node changes and events. 0 or -errno. */
 int ig_net_handle(struct ig_net *n);

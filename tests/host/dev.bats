@@ -40,7 +40,10 @@ dev_policy() {
 }
 
 dev_start() {
-	nsenter --net="/run/netns/$NS" "$IOTGATED" --policy "$T/iotgate.conf" >"$T/daemon.log" 2>&1 &
+	ig_sign "$T/iotgate.conf"
+	ig_sign "$T/manifest.sha256"
+	nsenter --net="/run/netns/$NS" "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
+		>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 300); do
 		"$CTL" status >/dev/null 2>&1 && return 0

@@ -75,8 +75,11 @@ net_policy() {
 
 # Starts the daemon in namespace A and waits until it answers.
 net_start() {
+	ig_sign "$T/iotgate.conf"
+	ig_sign "$T/manifest.sha256"
 	# Not through inA: a backgrounded function is a subshell and $! would not be the daemon.
-	nsenter --net="/run/netns/$NSA" "$IOTGATED" --policy "$T/iotgate.conf" >"$T/daemon.log" 2>&1 &
+	nsenter --net="/run/netns/$NSA" "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
+		>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 300); do
 		"$CTL" status >/dev/null 2>&1 && return 0
@@ -307,7 +310,9 @@ probe() {
 		"deny anyone device class serial" \
 		"allow uid 0 on vA tcp" \
 		"deny uid 0 on vA"
-	run inA "$IOTGATED" --policy "$T/iotgate.conf"
+	ig_sign "$T/iotgate.conf"
+	ig_sign "$T/manifest.sha256"
+	run inA "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state"
 	[ "$status" -eq 1 ]
 	[[ $output == *"iotgate.conf:5:"*"unknown protocol 'sctp'"* ]]
 	[[ $output == *"iotgate.conf:6:"*"bad port range '90-80'"* ]]
@@ -315,7 +320,41 @@ probe() {
 	[[ $output == *"iotgate.conf:9:1: deny rule contradicts line 8"* ]]
 	[ ! -e "$PIN_DIR/link_ig_skb_egress" ]
 	[ ! -e "$PIN_DIR/ig_rules" ]
-	run "$IOTGATED" --check --policy "$T/iotgate.conf"
+	run "$IOTGATED" --check --policy "$T/iotgate.conf" --keys-dir "$T/keys"
 	[ "$status" -eq 1 ]
 	[[ $output == *"iotgate.conf:6:"* ]]
+}
+
+@test "a policy applied at run time swaps the rules in without a restart; a bad one changes nothing" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	net_start
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	# Version 2 lets the other program through instead.
+	{
+		printf 'version 2\nmode audit\nmanifest manifest.sha256\n'
+		printf 'interface vA default deny\nallow program %s on vA\n' "$T/denied"
+	} >"$T/p2.conf"
+	ig_sign "$T/p2.conf"
+	"$CTL" policy apply "$T/p2.conf"
+	probe ok "$T/denied" udp 10.77.0.2 7001
+	probe EPERM "$T/allowed" udp 10.77.0.2 7001
+	# A contradiction is refused with its position; the rules in force stay.
+	{
+		printf 'version 3\nmode audit\nmanifest manifest.sha256\n'
+		printf 'allow uid 0 on vA udp\ndeny uid 0 on vA\n'
+	} >"$T/p3.conf"
+	ig_sign "$T/p3.conf"
+	run "$CTL" policy apply "$T/p3.conf"
+	[ "$status" -ne 0 ]
+	[[ $output == *"p3.conf:5:1: deny rule contradicts line 4"* ]]
+	probe ok "$T/denied" udp 10.77.0.2 7001
+	probe EPERM "$T/allowed" udp 10.77.0.2 7001
+	# A policy without interface rules takes them away.
+	printf 'version 4\nmode audit\nmanifest manifest.sha256\n' >"$T/p4.conf"
+	ig_sign "$T/p4.conf"
+	"$CTL" policy apply "$T/p4.conf"
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	[ ! -e "$PIN_DIR/link_ig_skb_egress" ]
+	jget '.net.active' | grep -qx false
 }

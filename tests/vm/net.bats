@@ -1,0 +1,255 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Full tier (Debian 6.1 kernel with BPF LSM, inside scripts/vm-run): interface
+# rules for IP per packet, CAN and packet sockets at bind/send/receive, and
+# sockets that follow their user (SCM_RIGHTS). Two copies of bench/ignet,
+# "allowed" and "denied", are the programs. IP runs between two network
+# namespaces joined by a veth pair (A:vA 10.77.0.1 <-> B:vB 10.77.0.2,
+# A:vA2 10.78.0.1 <-> B:vB2 10.78.0.2), the daemon in A; CAN and packet
+# tests run the daemon in the VM's own namespace with vcan0/vcan1 and a
+# veth pair pk0/pk1.
+
+load ../lib/common
+
+setup_file() {
+	modprobe vcan
+	modprobe can_raw
+	modprobe veth
+}
+
+setup() {
+	ig_cleanup
+	T=$(mktemp -d)
+	chmod 755 "$T"
+	cp "$B/bench/ignet" "$T/allowed"
+	cp "$B/bench/ignet" "$T/denied"
+	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
+	NSA=
+	PIDS=()
+}
+
+teardown() {
+	ig_cleanup
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	[[ -n $NSA ]] && ip netns del "$NSA" && ip netns del "$NSB"
+	ip link del vcan0 2>/dev/null || true
+	ip link del vcan1 2>/dev/null || true
+	ip link del pk0 2>/dev/null || true
+	rm -rf "$T"
+}
+
+net_policy() {
+	{
+		printf 'version 1\nmode audit\nmanifest manifest.sha256\n'
+		printf '%s\n' "$@"
+	} >"$T/iotgate.conf"
+}
+
+# net_start [NETNS]: the daemon in NETNS (network namespace only) or here.
+net_start() {
+	ig_sign "$T/iotgate.conf"
+	ig_sign "$T/manifest.sha256"
+	if [[ -n ${1:-} ]]; then
+		nsenter --net="/run/netns/$1" "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
+		>"$T/daemon.log" 2>&1 &
+	else
+		"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
+		>"$T/daemon.log" 2>&1 &
+	fi
+	DPID=$!
+	for _ in $(seq 300); do
+		"$CTL" status >/dev/null 2>&1 && return 0
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			cat "$T/daemon.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	cat "$T/daemon.log" >&2
+	return 1
+}
+
+# Stops enforcement and waits for the daemon to exit.
+net_stop() {
+	"$CTL" stop-enforcing >&2
+	echo "stopping $DPID" >&2
+	wait "$DPID" 2>/dev/null || true
+	ps ax | grep iotgated >&2
+}
+
+probe() {
+	local want=$1
+	shift
+	run "$@"
+	if [[ $output != "$want" ]]; then
+		echo "expected '$want' from '$*', got '$output'" >&2
+		return 1
+	fi
+}
+
+inA() {
+	nsenter --net="/run/netns/$NSA" "$@"
+}
+
+make_netns() {
+	NSA=igvma
+	NSB=igvmb
+	ip netns add "$NSA"
+	ip netns add "$NSB"
+	ip link add vA netns "$NSA" type veth peer name vB netns "$NSB"
+	ip link add vA2 netns "$NSA" type veth peer name vB2 netns "$NSB"
+	inA ip addr add 10.77.0.1/24 dev vA
+	inA ip addr add 10.78.0.1/24 dev vA2
+	ip -n "$NSB" addr add 10.77.0.2/24 dev vB
+	ip -n "$NSB" addr add 10.78.0.2/24 dev vB2
+	for l in lo vA vA2; do inA ip link set "$l" up; done
+	for l in lo vB vB2; do ip -n "$NSB" link set "$l" up; done
+	ip netns exec "$NSB" "$B/bench/ignet" serve tcp 7000 >/dev/null 2>&1 &
+	PIDS+=($!)
+	ip netns exec "$NSB" "$B/bench/ignet" serve udp 7001 >/dev/null 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 50); do
+		inA "$T/allowed" udp 10.77.0.2 7001 >/dev/null && break
+		sleep 0.1
+	done
+}
+
+make_vcan() {
+	ip link add vcan0 type vcan
+	ip link add vcan1 type vcan
+	ip link set vcan0 up
+	ip link set vcan1 up
+}
+
+@test "full tier: every feature available, no reason given" {
+	make_vcan
+	net_policy "interface vcan1 disable"
+	net_start
+	run "$CTL" status --json
+	echo "$output" | jq -e '.tier == "full" and .net.active'
+	echo "$output" | jq -e '.net.features | .can_packet and .socket_follows_user and .devices == "lsm" and .existing_sockets_labeled'
+	echo "$output" | jq -e '.reasons | map(.code) | index("can_packet_unavailable") == null'
+	echo "$output" | jq -e '.net.interfaces[] | select(.name == "vcan1") | .kind == "can" and .disabled'
+}
+
+@test "IP: allowed program reaches its peer over the allowed interface, denied program is dropped, other interfaces unaffected" {
+	make_netns
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	net_start "$NSA"
+	probe ok inA "$T/allowed" tcp 10.77.0.2 7000
+	probe ok inA "$T/allowed" udp 10.77.0.2 7001
+	probe EPERM inA "$T/denied" udp 10.77.0.2 7001
+	probe ETIMEDOUT inA "$T/denied" tcp 10.77.0.2 7000
+	probe ok inA "$T/denied" tcp 10.78.0.2 7000
+	probe EPERM inA "$T/denied" udp 10.78.0.2 7001 vA
+	jget '.net.counters.ipv4.dropped' | awk '{ exit !($1 >= 2) }'
+}
+
+@test "CAN: a program allowed on vcan0 only" {
+	make_vcan
+	net_policy "interface vcan0 default deny" \
+		"interface vcan1 default deny" \
+		"allow program $T/allowed on vcan0 can"
+	net_start
+	probe ok "$T/allowed" can vcan0 send
+	probe EPERM "$T/allowed" can vcan1 send
+	probe EPERM "$T/denied" can vcan0 send
+	# Every CAN interface at once (ifindex 0) needs both.
+	probe EPERM "$T/allowed" can any recv
+	# Receiving on vcan0: a frame sent there reaches the allowed program.
+	"$T/allowed" can vcan0 recv >"$T/recv.out" &
+	RECV=$!
+	sleep 0.5
+	probe ok "$T/allowed" can vcan0 send
+	wait "$RECV"
+	[ "$(cat "$T/recv.out")" = ok ]
+	run "$CTL" status --json
+	echo "$output" | jq -e '.net.counters.can.denied >= 3 and .net.counters.can.allowed >= 3'
+	echo "$output" | jq -e '[.net.violations[] | select(.family == "can" and .op == "bind" and .interface == "vcan1" and .comm == "allowed")] | length >= 1'
+	echo "$output" | jq -e '[.net.violations[] | select(.family == "can" and .op == "bind" and .ifindex == 0)] | length >= 1'
+}
+
+@test "CAN: every interface at once for a program allowed on all of them; a new CAN interface takes it back" {
+	make_vcan
+	net_policy "interface-default deny" \
+		"allow program $T/allowed on * can"
+	net_start
+	"$T/allowed" can any recv >"$T/recv.out" &
+	RECV=$!
+	sleep 0.5
+	probe ok "$T/allowed" can vcan1 send
+	wait "$RECV"
+	[ "$(cat "$T/recv.out")" = ok ]
+	probe EPERM "$T/denied" can any recv
+	# A CAN interface the policy disables appears: "every interface" no longer holds.
+	cat >>"$T/iotgate.conf" <<-EOF
+		interface vcan9 disable
+	EOF
+	net_stop
+	net_start
+	probe ok "$T/allowed" can vcan0 send
+	ip link add vcan9 type vcan
+	ip link set vcan9 up
+	sleep 0.1
+	probe EPERM "$T/allowed" can any recv
+	probe EPERM "$T/allowed" can vcan9 send
+	ip link del vcan9
+}
+
+@test "SCM_RIGHTS: a socket handed to another program does not carry the sender's rights (CAN and UDP)" {
+	make_vcan
+	make_netns
+	net_policy "interface vcan0 default deny" \
+		"allow program $T/allowed on vcan0 can"
+	net_start
+	# CAN: the giver binds and sends; the taker may not send on the same socket.
+	"$T/allowed" scm-give "$T/can.sock" can vcan0 >"$T/give.out" &
+	GIVE=$!
+	for _ in $(seq 50); do [[ -s $T/give.out ]] && break; sleep 0.1; done
+	probe EPERM "$T/denied" scm-take "$T/can.sock"
+	wait "$GIVE"
+	[ "$(head -1 "$T/give.out")" = ready ]
+	# Handing it to a program with the rights works.
+	"$T/allowed" scm-give "$T/can2.sock" can vcan0 >"$T/give2.out" &
+	GIVE=$!
+	for _ in $(seq 50); do [[ -s $T/give2.out ]] && break; sleep 0.1; done
+	probe ok "$T/allowed" scm-take "$T/can2.sock"
+	wait "$GIVE"
+	net_stop
+	# UDP in namespace A: the socket acts for whoever uses it.
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	net_start "$NSA"
+	nsenter --net="/run/netns/$NSA" "$T/allowed" scm-give "$T/udp.sock" udp 10.77.0.2 7001 >"$T/give3.out" &
+	GIVE=$!
+	for _ in $(seq 50); do [[ -s $T/give3.out ]] && break; sleep 0.1; done
+	probe EPERM inA "$T/denied" scm-take "$T/udp.sock"
+	wait "$GIVE"
+	[ "$(head -1 "$T/give3.out")" = ready ]
+}
+
+@test "AF_PACKET: bound to an allowed interface only" {
+	ip link add pk0 type veth peer name pk1
+	ip link set pk0 up
+	ip link set pk1 up
+	net_policy "interface pk0 default deny" \
+		"allow program $T/allowed on pk0 packet"
+	net_start
+	probe ok "$T/allowed" packet pk0 send
+	probe EPERM "$T/denied" packet pk0 send
+	# pk1 is not named (default allow), but every interface includes pk0.
+	probe ok "$T/denied" packet pk1 send
+	probe EPERM "$T/denied" packet any send
+	# A protocol-specific rule does not open packet sockets.
+	net_stop
+	net_policy "interface pk0 default deny" \
+		"allow program $T/allowed on pk0 tcp,udp"
+	net_start
+	"$CTL" status --json | jq -c '.pid, .net.interfaces[2].rules' >&2
+	echo "dpid=$DPID" >&2
+	cat "$T/iotgate.conf" >&2
+	grep -v "exec:\|mmap:" "$T/daemon.log" >&2
+	probe EPERM "$T/allowed" packet pk0 send
+	jget '.net.counters.packet.denied' | awk '{ exit !($1 >= 1) }'
+}
