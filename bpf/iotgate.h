@@ -353,4 +353,51 @@ IG_ASSERT_SIZE(struct ig_dev_val, 8);
 IG_ASSERT_SIZE(struct ig_net_config, 32);
 IG_ASSERT_SIZE(struct ig_net_event, 96);
 
+/* --- in-kernel measurement (kmod) --- */
+/*
+ * bpf/kmeasure.bpf.c and userspace/kmeasure.c. Sleepable LSM programs on
+ * bprm_check_security and mmap_file (PROT_EXEC) hash the file in the kernel,
+ * at the moment it runs or is mapped, with the kfunc of the optional module
+ * kmod/iotgate_measure.ko or, without it, IMA's bpf_ima_file_hash. Each
+ * version of a file (identity and digest) is reported once per load of the
+ * programs; a failed measurement of an exec is reported with err < 0.
+ */
+
+/* ig_kmeas_event.source, and the source the daemon measures with */
+#define IG_KMS_USERSPACE 0 /* nothing in the kernel: the daemon hashes, after the fact */
+#define IG_KMS_MODULE 1 /* kfunc iotgate_file_sha256 of iotgate_measure.ko (cached) */
+#define IG_KMS_IMA 2 /* bpf_ima_file_hash (hashes on every call unless IMA caches) */
+
+/* ig_kmeas_event.hook */
+#define IG_KMH_EXEC 1 /* bprm_check_security: the file about to be executed */
+#define IG_KMH_MMAP 2 /* mmap_file with PROT_EXEC: libraries, ld.so-run programs */
+
+/* Index into the per-CPU counter array "ig_kmeas_cnt". */
+#define IG_KMC_CALLS 0 /* files the programs had measured */
+#define IG_KMC_HASHED 1 /* of those, hashed now (module: cache misses; IMA: each call) */
+#define IG_KMC_EVENTS 2 /* records written: new file versions and failed exec measurements */
+#define IG_KMC_ERRORS 3 /* measurements that failed (non-regular files included) */
+#define IG_KMC_LOST 4 /* ring buffer full: a record was dropped */
+#define IG_KMC_MAX 5
+
+/* Record in the ring buffer "ig_kmeas". path is NUL-terminated. */
+struct ig_kmeas_event {
+	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 dev; /* identity as in struct ig_file_key */
+	__u64 ino;
+	__s64 ctime_sec; /* inode ctime when measured */
+	__u32 ctime_nsec;
+	__u32 source; /* IG_KMS_MODULE or IG_KMS_IMA */
+	__u32 hook; /* IG_KMH_* */
+	__s32 err; /* 0, or negative errno: no digest (zeroed) */
+	__u32 pid; /* thread group id of the task */
+	__u32 uid;
+	__u64 size; /* inode size when measured */
+	__u8 digest[32]; /* SHA-256 of the content at that moment */
+	char comm[IG_COMM_LEN];
+	char path[IG_PATH_LEN]; /* the file's path in the task's root (d_path) */
+};
+
+IG_ASSERT_SIZE(struct ig_kmeas_event, 368);
+
 #endif /* IOTGATE_ABI_H */

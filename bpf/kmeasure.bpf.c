@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * In-kernel measurement: the SHA-256 of every file that is executed or
+ * mapped executable, taken in the kernel at that moment, reported to the
+ * daemon through the ring buffer "ig_kmeas" (struct ig_kmeas_event).
+ *
+ * Reading a file can sleep, so these are sleepable LSM programs (lsm.s/):
+ *  - bprm_check_security: each binfmt stage of an exec (a #! script, then
+ *    its interpreter);
+ *  - mmap_file with PROT_EXEC: shared libraries and anything else mapped to
+ *    run (called before mmap_lock is taken, unlike file_mprotect, which is
+ *    not hooked here for that reason).
+ * They only measure: the decision stays with bpf/exec.bpf.c, and a program
+ * that already refused the operation is not overridden.
+ *
+ * The digest comes from one of two sources, chosen by the loader before load
+ * (ig_km_source in .rodata, so the verifier drops the other branch):
+ *  - IG_KMS_MODULE: the kfunc iotgate_file_sha256 of kmod/iotgate_measure.ko,
+ *    which caches digests per inode and invalidates on change. Declared weak:
+ *    without the module libbpf leaves the call unresolved, which the verifier
+ *    accepts only because the branch is dead;
+ *  - IG_KMS_IMA: bpf_ima_file_hash (5.18+), which hashes the file again on
+ *    every call unless an IMA policy keeps its own cache; here a file whose
+ *    identity, ctime and size were reported already is not hashed again.
+ * Each file version is reported once per load ("ig_kmeas_seen").
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "iotgate.h"
+
+#define PROT_EXEC 0x4
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+#define EINVAL 22
+#define EPROTO 71
+
+char LICENSE[] SEC("license") = "GPL";
+
+extern int iotgate_file_sha256(struct file *file, __u8 *digest, __u32 digest__sz) __ksym __weak;
+
+/* IG_KMS_MODULE or IG_KMS_IMA: set by the loader before load. */
+const volatile __u32 ig_km_source = IG_KMS_IMA;
+
+/*
+ * Self-test of the loader: after attaching, it maps a file executable once
+ * with ig_km_probe_tgid set to its own pid and reads the result here.
+ */
+__u32 ig_km_probe_tgid;
+__s32 ig_km_probe_ret;
+__u32 ig_km_probe_done;
+
+struct km_seen {
+	__u8 digest[32];
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 pad;
+	__u64 size;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} ig_kmeas SEC(".maps");
+
+/* File versions reported since load: identity -> what was reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ig_file_key);
+	__type(value, struct km_seen);
+} ig_kmeas_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IG_KMC_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ig_kmeas_cnt SEC(".maps");
+
+/* Keeps the record type in BTF for tools and the ABI test. */
+const volatile struct ig_kmeas_event ig_btf_kmeas;
+
+/* inode ctime moved twice upstream (see exec.bpf.c): CO-RE picks the layout. */
+struct inode___v61 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___v611 {
+	time64_t i_ctime_sec;
+	__u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+
+static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	struct inode___v611 *i611 = (void *)inode;
+	struct inode___v66 *i66 = (void *)inode;
+	struct inode___v61 *i61 = (void *)inode;
+
+	if (bpf_core_field_exists(i611->i_ctime_sec)) {
+		*sec = BPF_CORE_READ(i611, i_ctime_sec);
+		*nsec = BPF_CORE_READ(i611, i_ctime_nsec) & 0x3fffffff;
+	} else if (bpf_core_field_exists(i66->__i_ctime)) {
+		*sec = BPF_CORE_READ(i66, __i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i66, __i_ctime.tv_nsec);
+	} else {
+		*sec = BPF_CORE_READ(i61, i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
+	}
+}
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&ig_kmeas_cnt, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool same_digest(const __u8 *a, const __u8 *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+static __always_inline void emit(struct file *file, const struct ig_file_key *key,
+				 const struct km_seen *cur, __u32 hook, long err)
+{
+	struct ig_kmeas_event *e = bpf_ringbuf_reserve(&ig_kmeas, sizeof(*e), 0);
+	__u64 ugid;
+
+	if (!e) {
+		count(IG_KMC_LOST);
+		return;
+	}
+	ugid = bpf_get_current_uid_gid();
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->dev = key->dev;
+	e->ino = key->ino;
+	e->ctime_sec = cur->ctime_sec;
+	e->ctime_nsec = cur->ctime_nsec;
+	e->source = ig_km_source;
+	e->hook = hook;
+	e->err = err;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->uid = (__u32)ugid;
+	e->size = cur->size;
+	__builtin_memcpy(e->digest, cur->digest, sizeof(e->digest));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (bpf_d_path(&file->f_path, e->path, sizeof(e->path)) < 0 &&
+	    bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+				      BPF_CORE_READ(file, f_path.dentry, d_name.name)) < 0)
+		e->path[0] = '\0';
+	count(IG_KMC_EVENTS);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void probe_report(long ret)
+{
+	if (ig_km_probe_tgid && (bpf_get_current_pid_tgid() >> 32) == ig_km_probe_tgid) {
+		ig_km_probe_ret = ret;
+		ig_km_probe_done = 1;
+	}
+}
+
+static __always_inline void measure(struct file *file, __u32 hook)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct ig_file_key key = {};
+	struct km_seen cur = {};
+	struct km_seen *seen;
+	long ret;
+
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	inode_ctime(inode, &cur.ctime_sec, &cur.ctime_nsec);
+	cur.size = BPF_CORE_READ(inode, i_size);
+	count(IG_KMC_CALLS);
+	if (ig_km_source == IG_KMS_MODULE) {
+		/* The module checks the file itself (and refuses what is not regular). */
+		ret = iotgate_file_sha256(file, cur.digest, sizeof(cur.digest));
+		if (ret == 1)
+			count(IG_KMC_HASHED);
+		if (ret > 0)
+			ret = 0;
+	} else {
+		if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG) {
+			ret = -EINVAL;
+			goto out;
+		}
+		seen = bpf_map_lookup_elem(&ig_kmeas_seen, &key);
+		if (seen && seen->ctime_sec == cur.ctime_sec && seen->ctime_nsec == cur.ctime_nsec &&
+		    seen->size == cur.size)
+			return; /* reported, and unchanged since */
+		ret = bpf_ima_file_hash(file, cur.digest, sizeof(cur.digest));
+		count(IG_KMC_HASHED);
+		/* IMA hashes with ima_hash_algo, SHA-256 unless ima_hash= says otherwise. */
+		if (ret >= 0)
+			ret = ret == HASH_ALGO_SHA256 ? 0 : -EPROTO;
+	}
+out:
+	probe_report(ret);
+	if (ret < 0) {
+		count(IG_KMC_ERRORS);
+		if (hook == IG_KMH_EXEC) {
+			__builtin_memset(cur.digest, 0, sizeof(cur.digest));
+			emit(file, &key, &cur, hook, ret);
+		}
+		return;
+	}
+	seen = bpf_map_lookup_elem(&ig_kmeas_seen, &key);
+	if (seen) {
+		if (same_digest(seen->digest, cur.digest)) {
+			/* Same content, new ctime or size (IMA): remember, no record. */
+			if (seen->ctime_sec != cur.ctime_sec || seen->ctime_nsec != cur.ctime_nsec ||
+			    seen->size != cur.size)
+				bpf_map_update_elem(&ig_kmeas_seen, &key, &cur, BPF_ANY);
+			return;
+		}
+		bpf_map_update_elem(&ig_kmeas_seen, &key, &cur, BPF_ANY);
+	} else if (bpf_map_update_elem(&ig_kmeas_seen, &key, &cur, BPF_NOEXIST)) {
+		return; /* another CPU reported this version first */
+	}
+	emit(file, &key, &cur, hook, 0);
+}
+
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(ig_km_exec, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	measure(bprm->file, IG_KMH_EXEC);
+	return 0;
+}
+
+SEC("lsm.s/mmap_file")
+int BPF_PROG(ig_km_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (!file || !(prot & PROT_EXEC))
+		return 0;
+	measure(file, IG_KMH_MMAP);
+	return 0;
+}

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "kmeasure.h"
+#include "log.h"
+
+/*
+ * The Makefile names every skeleton struct ig_<file>, which for kmeasure.bpf.c
+ * is the name of this file's public handle: the skeleton's is renamed here.
+ */
+#define ig_kmeasure ig_kmeasure_skel
+#include "kmeasure.skel.h"
+#undef ig_kmeasure
+
+#define MOD_NAME "iotgate_measure"
+#define MOD_SYSFS "/sys/module/" MOD_NAME
+#define MOD_BTF "/sys/kernel/btf/" MOD_NAME
+
+struct ig_kmeasure {
+	int source; /* IG_KMS_* */
+	struct ig_kmeasure_skel *skel;
+	struct ring_buffer *rb;
+	ig_kmeas_fn cb;
+	void *ctx;
+	char reason[512];
+};
+
+const char *ig_kmeasure_source_name(int source)
+{
+	switch (source) {
+	case IG_KMS_MODULE:
+		return "module";
+	case IG_KMS_IMA:
+		return "ima";
+	default:
+		return "userspace";
+	}
+}
+
+/* Appends "; what" to the reason. */
+static void __attribute__((format(printf, 2, 3))) why(struct ig_kmeasure *km, const char *fmt, ...)
+{
+	size_t len = strlen(km->reason);
+	va_list ap;
+
+	if (len && len + 2 < sizeof(km->reason)) {
+		memcpy(km->reason + len, "; ", 3);
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(km->reason + len, sizeof(km->reason) - len, fmt, ap);
+	va_end(ap);
+}
+
+static bool bpf_lsm_active(void)
+{
+	char buf[512] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (char *save, *tok = strtok_r(buf, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save))
+		if (!strcmp(tok, "bpf"))
+			return true;
+	return false;
+}
+
+static int read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static bool module_live(void)
+{
+	char state[32];
+
+	return read_small(MOD_SYSFS "/initstate", state, sizeof(state)) == 0 &&
+	       !strcmp(state, "live") && access(MOD_BTF, F_OK) == 0;
+}
+
+/* Loads the module from path. Returns 0 or negative errno with the reason noted. */
+static int load_module(struct ig_kmeasure *km, const char *path)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		why(km, "cannot open %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST) {
+		ret = -errno;
+		if (ret == -ENOEXEC)
+			why(km, "cannot load %s: %s (built for another kernel: vermagic or symbol versions differ, see dmesg)",
+			    path, strerror(-ret));
+		else if (ret == -EPERM || ret == -EKEYREJECTED)
+			why(km, "cannot load %s: %s (module loading disabled or signature required)",
+			    path, strerror(-ret));
+		else
+			why(km, "cannot load %s: %s", path, strerror(-ret));
+	}
+	close(fd);
+	if (!ret && !module_live()) {
+		ret = -ENOENT;
+		why(km, "%s loaded but " MOD_NAME " is not live with BTF", path);
+	}
+	return ret;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct ig_kmeasure *km = ctx;
+
+	if (size < sizeof(struct ig_kmeas_event))
+		return 0;
+	return km->cb ? km->cb(km->ctx, data) : 0;
+}
+
+static void unload(struct ig_kmeasure *km)
+{
+	ring_buffer__free(km->rb);
+	km->rb = NULL;
+	ig_kmeasure__destroy(km->skel);
+	km->skel = NULL;
+}
+
+/*
+ * Self-test: map our own executable with PROT_EXEC; the mmap_file program
+ * records what the source said for it. 0: measured; 1: not observed (another
+ * LSM program refused the mapping first); negative errno: the source failed.
+ */
+static int self_test(struct ig_kmeasure *km)
+{
+	struct ig_kmeasure_skel *skel = km->skel;
+	void *p;
+	int fd;
+
+	skel->bss->ig_km_probe_ret = 0;
+	skel->bss->ig_km_probe_done = 0;
+	skel->bss->ig_km_probe_tgid = getpid();
+	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		skel->bss->ig_km_probe_tgid = 0;
+		return 1;
+	}
+	p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	close(fd);
+	skel->bss->ig_km_probe_tgid = 0;
+	if (!skel->bss->ig_km_probe_done)
+		return 1;
+	return skel->bss->ig_km_probe_ret < 0 ? skel->bss->ig_km_probe_ret : 0;
+}
+
+/* Loads and attaches the programs for one source. Returns 0 or negative errno, reason noted. */
+static int try_source(struct ig_kmeasure *km, int source)
+{
+	const char *name = ig_kmeasure_source_name(source);
+	int ret;
+
+	km->skel = ig_kmeasure__open();
+	if (!km->skel) {
+		ret = -errno;
+		why(km, "%s: cannot open the BPF object: %s", name, strerror(-ret));
+		return ret;
+	}
+	km->skel->rodata->ig_km_source = source;
+	/* A refusal is an expected answer here, not a warning. */
+	ig_log_libbpf_quiet(true);
+	ret = ig_kmeasure__load(km->skel);
+	ig_log_libbpf_quiet(false);
+	if (ret) {
+		ret = ret < 0 ? ret : -EINVAL;
+		why(km, "%s: the kernel refused the sleepable LSM programs: %s", name, strerror(-ret));
+		goto fail;
+	}
+	ret = ig_kmeasure__attach(km->skel);
+	if (ret) {
+		ret = ret < 0 ? ret : -EINVAL;
+		why(km, "%s: cannot attach the sleepable LSM programs: %s", name, strerror(-ret));
+		goto fail;
+	}
+	km->rb = ring_buffer__new(bpf_map__fd(km->skel->maps.ig_kmeas), on_record, km, NULL);
+	if (!km->rb) {
+		ret = -errno;
+		why(km, "%s: cannot open the ring buffer: %s", name, strerror(-ret));
+		goto fail;
+	}
+	ret = self_test(km);
+	if (ret < 0) {
+		if (source == IG_KMS_IMA && ret == -EPROTO)
+			why(km, "ima: bpf_ima_file_hash does not hash with SHA-256 here (ima_hash=)");
+		else
+			why(km, "%s: self-test on /proc/self/exe failed: %s", name, strerror(-ret));
+		goto fail;
+	}
+	if (ret > 0)
+		why(km, "%s: self-test not observed (mapping refused by another program?)", name);
+	km->source = source;
+	return 0;
+fail:
+	unload(km);
+	return ret;
+}
+
+int ig_kmeasure_open_opts(struct ig_kmeasure **out, const struct ig_kmeasure_opts *opts,
+			  ig_kmeas_fn cb, void *ctx)
+{
+	int only = opts ? opts->only : -1;
+	struct ig_kmeasure *km;
+	bool want_mod, want_ima;
+
+	*out = NULL;
+	if (only > IG_KMS_IMA)
+		return -EINVAL;
+	km = calloc(1, sizeof(*km));
+	if (!km)
+		return -ENOMEM;
+	km->cb = cb;
+	km->ctx = ctx;
+	km->source = IG_KMS_USERSPACE;
+	*out = km;
+	want_mod = only < 0 || only == IG_KMS_MODULE;
+	want_ima = only < 0 || only == IG_KMS_IMA;
+	if (!want_mod && !want_ima)
+		return km->source;
+	if (!bpf_lsm_active()) {
+		why(km, "BPF LSM is not active ('bpf' missing from /sys/kernel/security/lsm)");
+		return km->source;
+	}
+	if (want_mod) {
+		bool live = module_live();
+
+		if (!live && opts && opts->module_path)
+			live = load_module(km, opts->module_path) == 0;
+		else if (!live)
+			why(km, "module: " MOD_NAME " is not loaded");
+		if (live && try_source(km, IG_KMS_MODULE) == 0)
+			return km->source;
+	}
+	if (want_ima && try_source(km, IG_KMS_IMA) == 0)
+		return km->source;
+	return km->source;
+}
+
+int ig_kmeasure_open(struct ig_kmeasure **out, ig_kmeas_fn cb, void *ctx)
+{
+	return ig_kmeasure_open_opts(out, NULL, cb, ctx);
+}
+
+const char *ig_kmeasure_source(const struct ig_kmeasure *km)
+{
+	return ig_kmeasure_source_name(km ? km->source : IG_KMS_USERSPACE);
+}
+
+int ig_kmeasure_source_id(const struct ig_kmeasure *km)
+{
+	return km ? km->source : IG_KMS_USERSPACE;
+}
+
+const char *ig_kmeasure_reason(const struct ig_kmeasure *km)
+{
+	return km ? km->reason : "";
+}
+
+int ig_kmeasure_fd(const struct ig_kmeasure *km)
+{
+	return km && km->rb ? ring_buffer__epoll_fd(km->rb) : -1;
+}
+
+int ig_kmeasure_poll(struct ig_kmeasure *km)
+{
+	if (!km || !km->rb)
+		return 0;
+	return ring_buffer__consume(km->rb);
+}
+
+int ig_kmeasure_counters(const struct ig_kmeasure *km, __u64 out[IG_KMC_MAX])
+{
+	int ncpu, ret = 0;
+	__u64 *vals;
+
+	memset(out, 0, IG_KMC_MAX * sizeof(*out));
+	if (!km || !km->skel)
+		return 0;
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < IG_KMC_MAX; i++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(km->skel->maps.ig_kmeas_cnt), &i, vals)) {
+			ret = -errno;
+			continue;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return ret;
+}
+
+/* The module's parameters and counters: numbers as numbers, the rest as strings. */
+static struct json_object *module_json(void)
+{
+	struct json_object *o;
+	char path[512], val[128], *end;
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir(MOD_SYSFS "/parameters");
+	if (!dir)
+		return NULL;
+	o = json_object_new_object();
+	while ((de = readdir(dir))) {
+		long long n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), MOD_SYSFS "/parameters/%s", de->d_name);
+		if (read_small(path, val, sizeof(val)))
+			continue;
+		errno = 0;
+		n = strtoll(val, &end, 10);
+		if (val[0] && !*end && !errno)
+			json_object_object_add(o, de->d_name, json_object_new_int64(n));
+		else
+			json_object_object_add(o, de->d_name, json_object_new_string(val));
+	}
+	closedir(dir);
+	return o;
+}
+
+void ig_kmeasure_status(const struct ig_kmeasure *km, struct json_object *status)
+{
+	static const char *const names[IG_KMC_MAX] = { "calls", "hashed", "events", "errors",
+						       "lost" };
+	struct json_object *o = json_object_new_object(), *c, *mod;
+	__u64 cnt[IG_KMC_MAX];
+
+	json_object_object_add(status, "measure_source",
+			       json_object_new_string(ig_kmeasure_source(km)));
+	json_object_object_add(o, "source", json_object_new_string(ig_kmeasure_source(km)));
+	json_object_object_add(o, "reason", json_object_new_string(ig_kmeasure_reason(km)));
+	if (km && km->skel && ig_kmeasure_counters(km, cnt) == 0) {
+		c = json_object_new_object();
+		for (int i = 0; i < IG_KMC_MAX; i++)
+			json_object_object_add(c, names[i], json_object_new_int64((int64_t)cnt[i]));
+		json_object_object_add(o, "counters", c);
+	}
+	if (km && km->source == IG_KMS_MODULE && (mod = module_json()))
+		json_object_object_add(o, "module", mod);
+	json_object_object_add(status, "kmeasure", o);
+}
+
+void ig_kmeasure_close(struct ig_kmeasure *km)
+{
+	if (!km)
+		return;
+	unload(km);
+	free(km);
+}
