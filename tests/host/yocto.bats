@@ -244,6 +244,11 @@ package_of() {
 	want $PTEST_PATH/build/unit-tests iotgate-ptest
 	want $PTEST_PATH/tests/lib/common.bash iotgate-ptest
 	want $PTEST_PATH/tests/host/ctl.bats iotgate-ptest
+	# every helper script the suites call is in the ptest tree
+	for h in "$TOP"/tests/helpers/*; do
+		case $h in *.c | *.h) continue ;; esac
+		want "$PTEST_PATH/tests/helpers/$(basename "$h")" iotgate-ptest
+	done
 	[ -f "$D/etc/iotgate/iotgate.conf" ] # CONFFILES
 	[ "$(bbvar 'CONFFILES:${PN}')" = /etc/iotgate/iotgate.conf ]
 
@@ -291,6 +296,49 @@ package_of() {
 	[[ $output == *$'PASS: zz/passes\n'* ]]
 	[[ $output == *$'FAIL: zz/fails\n'* ]]
 	[[ $output == *"SKIP: zz/skips"* ]]
+}
+
+@test "kmod recipe: module.bbclass's steps with its targets build and install iotgate_measure.ko" {
+	KR=$LAYER/recipes-kernel/iotgate-kmod/iotgate-kmod_git.bb
+	grep -q '^inherit module$' "$KR"
+	grep -q '^DEPENDS += "pahole-native"$' "$KR"
+	# the kernel tree Debian's headers give (scripts/build-kmod prepares it: base
+	# BTF as vmlinux, resolve_btfids); in Yocto that is STAGING_KERNEL_DIR
+	[[ -x $TOP/scripts/build-kmod ]] || skip "needs the build host's scripts"
+	rel=$("$TOP/scripts/vm-kernel" --version)
+	KDIR=/usr/src/linux-headers-$rel
+	rbi=$(command -v resolve_btfids || true)
+	[[ -x $KDIR/tools/bpf/resolve_btfids/resolve_btfids ]] && rbi=$KDIR/tools/bpf/resolve_btfids/resolve_btfids
+	[[ -z $rbi && -x /var/cache/iotgate-kmod/resolve_btfids ]] && rbi=/var/cache/iotgate-kmod/resolve_btfids
+	if [[ ! -s $KDIR/vmlinux || -z $rbi ]]; then
+		"$TOP/scripts/build-kmod" --no-tool
+		rbi=${rbi:-/var/cache/iotgate-kmod/resolve_btfids}
+	fi
+	# a source tree of its own, as do_unpack gives
+	S=$T/git B=$T/git D=$T/image
+	mkdir -p "$S/kmod" "$D"
+	git -C "$TOP" archive HEAD kmod | tar -x -C "$S"
+	STAGING_KERNEL_DIR=$KDIR STAGING_KERNEL_BUILDDIR=$KDIR KERNEL_VERSION=$rel nonarch_base_libdir=/lib
+	MAKE_TARGETS=$(bbvar MAKE_TARGETS "$KR")
+	MODULES_INSTALL_TARGET=$(bbvar MODULES_INSTALL_TARGET "$KR")
+	MODULES_MODULE_SYMVERS_LOCATION=$(bbvar MODULES_MODULE_SYMVERS_LOCATION "$KR")
+	[[ $MAKE_TARGETS == "-C $KDIR M=$S/kmod modules" ]]
+	# module_do_compile and module_do_install (RESOLVE_BTFIDS: Debian's headers lack it)
+	cd "$S"
+	run make O="$STAGING_KERNEL_BUILDDIR" RESOLVE_BTFIDS="$rbi" $MAKE_TARGETS
+	echo "$output" | tail -n 5
+	[ "$status" -eq 0 ]
+	run make DEPMOD=echo MODLIB="$D$nonarch_base_libdir/modules/$KERNEL_VERSION" \
+		INSTALL_FW_PATH="$D$nonarch_base_libdir/firmware" O="$STAGING_KERNEL_BUILDDIR" $MODULES_INSTALL_TARGET
+	echo "$output" | tail -n 5
+	[ "$status" -eq 0 ]
+	[ -f "$B/$MODULES_MODULE_SYMVERS_LOCATION/Module.symvers" ]
+	ko=$(find "$D/lib/modules/$rel" -name iotgate_measure.ko)
+	[ -n "$ko" ]
+	readelf -S "$ko" | grep -q ' \.BTF '
+	# module.bbclass names the package kernel-module-<name, _ as ->: what the recipes say
+	grep -q '^RPROVIDES:${PN} += "kernel-module-iotgate-measure"$' "$KR"
+	grep -q 'kernel-module-iotgate-measure' "$RECIPE"
 }
 
 @test "iotgate-manifest.bbclass: the image's allowlist, target paths, same as manifest create" {

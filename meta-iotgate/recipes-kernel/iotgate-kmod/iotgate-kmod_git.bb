@@ -8,6 +8,10 @@ require recipes-security/iotgate/iotgate-source.inc
 
 inherit module
 
+# The kfuncs need the module's BTF: pahole runs when the module is linked
+# (the kernel needs CONFIG_DEBUG_INFO_BTF_MODULES, see bpf-lsm.cfg).
+DEPENDS += "pahole-native"
+
 # kmod/ holds the kbuild file only: build and install it with the kernel's
 # own make, as 'make KDIR=...' does outside Yocto.
 MAKE_TARGETS = "-C ${STAGING_KERNEL_DIR} M=${S}/kmod modules"

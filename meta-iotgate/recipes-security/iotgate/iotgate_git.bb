@@ -52,7 +52,7 @@ IOTGATE_PTEST_HOST_ONLY = "cross.bats man.bats vm-run.bats yocto.bats"
 do_install_ptest() {
     t=${D}${PTEST_PATH}
     install -d $t/build/tests $t/build/bench $t/tests/host $t/tests/lib $t/tests/unit \
-        $t/scripts $t/policies
+        $t/tests/helpers $t/scripts $t/policies
     install -m 0755 ${B}/build/unit-tests $t/build/
     ln -sf ${sbindir}/iotgated $t/build/iotgated
     ln -sf ${sbindir}/iotgatectl $t/build/iotgatectl
@@ -63,6 +63,13 @@ do_install_ptest() {
     done
     cp -R ${S}/tests/unit/data $t/tests/unit/
     install -m 0644 ${S}/tests/lib/*.bash $t/tests/lib/
+    # helper scripts the suites run (the C helpers are built into build/tests)
+    for f in ${S}/tests/helpers/*; do
+        case "$f" in
+        *.c | *.h) ;;
+        *) install -m 0755 "$f" $t/tests/helpers/ ;;
+        esac
+    done
     for f in ${S}/tests/host/*.bats; do
         case " ${IOTGATE_PTEST_HOST_ONLY} " in
         *" $(basename "$f") "*) ;;
@@ -83,7 +90,10 @@ FILES:${PN}-policies = "${datadir}/iotgate/policies"
 FILES:${PN} += "${systemd_system_unitdir}/iotgated.service"
 CONFFILES:${PN} = "${sysconfdir}/iotgate/iotgate.conf"
 RRECOMMENDS:${PN} = "${PN}-ctl ${PN}-policies"
-RDEPENDS:${PN}-ptest += "${PN}-ctl ${PN}-policies bash bats jq iproute2 util-linux procps coreutils gzip"
+# What the suites run: bpftool (attached programs), the openssl command
+# (signing), python3 (socket load generator), xxd from vim (log hashes).
+RDEPENDS:${PN}-ptest += "${PN}-ctl ${PN}-policies bash bats jq iproute2 util-linux procps coreutils \
+    gzip bpftool openssl-bin python3-modules vim"
 
 SYSTEMD_SERVICE:${PN} = "iotgated.service"
 SYSTEMD_AUTO_ENABLE:${PN} = "enable"
