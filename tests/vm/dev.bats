@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Full tier (Debian 6.1 kernel with BPF LSM, inside scripts/vm-run): device
+# nodes gated at file_open on the inode's i_rdev, per measured program.
+# Nodes are made with mknod in a temporary directory: char 1:7 (/dev/full's
+# numbers) and char 1:1 (/dev/mem's). Two copies of bench/ignet, "allowed"
+# and "denied", are the programs.
+
+load ../lib/common
+
+setup() {
+	ig_cleanup
+	T=$(mktemp -d)
+	chmod 755 "$T"
+	cp "$B/bench/ignet" "$T/allowed"
+	cp "$B/bench/ignet" "$T/denied"
+	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
+	mknod -m 666 "$T/full" c 1 7
+	mkdir "$T/dev"
+}
+
+teardown() {
+	ig_cleanup
+	rm -rf "$T"
+}
+
+dev_policy() {
+	{
+		printf 'version 1\nmode audit\nmanifest manifest.sha256\n'
+		printf '%s\n' "$@"
+	} >"$T/iotgate.conf"
+}
+
+dev_start() {
+	ig_sign "$T/iotgate.conf"
+	ig_sign "$T/manifest.sha256"
+	"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
+		>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 300); do
+		"$CTL" status >/dev/null 2>&1 && return 0
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			cat "$T/daemon.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	cat "$T/daemon.log" >&2
+	return 1
+}
+
+probe() {
+	local want=$1
+	shift
+	run "$@"
+	if [[ $output != "$want" ]]; then
+		echo "expected '$want' from '$*', got '$output'" >&2
+		return 1
+	fi
+}
+
+@test "full tier: the LSM decides per program, the cgroup device program is not attached" {
+	dev_policy "allow program $T/allowed device char 1:7"
+	dev_start
+	jget '.net.features.devices' | grep -qx lsm
+	[ -e "$PIN_DIR/link_ig_dev_open" ]
+	[ ! -e "$PIN_DIR/link_ig_dev" ]
+	probe ok "$T/allowed" open "$T/full" rw
+	probe EPERM "$T/denied" open "$T/full" r
+	probe EPERM "$T/denied" open /dev/full w
+	# A node made after the rules were loaded, anywhere: the numbers decide.
+	mknod -m 666 "$T/dev/again" c 1 7
+	probe EPERM "$T/denied" open "$T/dev/again" rw
+	probe ok "$T/allowed" open "$T/dev/again" r
+	probe ok "$T/denied" open /dev/null rw
+	run "$CTL" status --json
+	echo "$output" | jq -e '.net.counters.device.denied >= 3 and .net.counters.device.allowed >= 2'
+	echo "$output" | jq -e '[.net.violations[] | select(.type == "device" and .minor == 7 and .comm == "denied" and .op == "open")] | length >= 1'
+}
+
+@test "/dev/mem and friends denied to all; per access and per uid" {
+	dev_policy "deny anyone device class mem" \
+		"allow uid 65534 device char 1:7 read" \
+		"allow program $T/allowed device $T/full write"
+	mknod "$T/mem" c 1 1
+	dev_start
+	probe EPERM "$T/allowed" open "$T/mem" r
+	probe EPERM "$T/allowed" open /dev/mem r
+	probe ok setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" open "$T/full" r
+	probe EPERM setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" open "$T/full" w
+	probe EPERM "$T/denied" open "$T/full" r
+	probe ok "$T/allowed" open "$T/full" w
+	probe EPERM "$T/allowed" open "$T/full" r
+}
+
+@test "a path named by the policy that appears later (hotplug) is gated once it exists" {
+	dev_policy "allow program $T/allowed device $T/dev/ttyHOT"
+	dev_start
+	probe ok "$T/denied" open /dev/full r
+	mknod -m 666 "$T/dev/ttyHOT" c 1 7
+	sleep 0.1
+	probe EPERM "$T/denied" open /dev/full r
+	probe ok "$T/allowed" open "$T/dev/ttyHOT" rw
+}
