@@ -440,3 +440,33 @@ TEST(netpolicy_mac_parser)
 	CHECK(!ig_parse_mac("001a2B3c4Dff", m));
 	CHECK(!ig_parse_mac("0g:1a:2B:3c:4D:ff", m));
 }
+
+TEST(netpolicy_gateway_example_parses)
+{
+	struct ig_policy p;
+	struct ig_diag d;
+	char path[512];
+	const struct ig_np_iface *i;
+	const uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
+
+	snprintf(path, sizeof(path), "%s/../../../policies/gateway.conf", ig_test_data());
+	ig_diag_init(&d);
+	CHECK(ig_policy_load(path, &p, &d) == 0);
+	dump(&d);
+	if (!p.net) {
+		ig_diag_free(&d);
+		return;
+	}
+	CHECK(p.mode == IG_MODE_ENFORCE && p.net->dflt == IG_RV_DENY);
+	i = ig_netpolicy_iface(p.net, "wan-renamed", mac);
+	CHECK(i && !strcmp(i->name, "eth0") && i->dflt == IG_RV_DENY);
+	i = ig_netpolicy_iface(p.net, "wlan0", NULL);
+	CHECK(i && i->disabled);
+	i = ig_netpolicy_iface(p.net, "usb0", NULL);
+	CHECK(i && i->disabled);
+	i = ig_netpolicy_iface(p.net, "can0", NULL);
+	CHECK(i && !i->disabled && i->dflt == IG_RV_DENY);
+	CHECK(p.net->nrules == 9);
+	ig_policy_free(&p);
+	ig_diag_free(&d);
+}
