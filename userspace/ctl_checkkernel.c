@@ -69,6 +69,7 @@ struct report {
 	char kernel[128];
 	char machine[80];
 	const char *config_path; /* NULL when no configuration was read */
+	bool config_unusable; /* one was found but could not be read or parsed */
 	char config_note[512];
 	struct check c[MAX_CHECKS];
 	size_t n;
@@ -739,13 +740,18 @@ static const char *tier_of(const struct report *r)
 	return full ? "full" : partial ? "partial" : "none";
 }
 
-/* Did every check that the tier rests on give an answer? */
+/*
+ * Did every check that the tier rests on give an answer? For the running
+ * kernel those are the runtime checks: an unknown configuration option is
+ * settled by what the kernel does.
+ */
 static bool tier_verified(const struct report *r, const char *tier)
 {
 	bool full = !strcmp(tier, "full"), partial = !strcmp(tier, "partial");
 
 	for (size_t i = 0; i < r->n; i++)
 		if (r->c[i].state == ST_UNKNOWN &&
+		    (!r->running || !strcmp(r->c[i].kind, "runtime")) &&
 		    ((r->c[i].need == NEED_FULL && full) ||
 		     (r->c[i].need == NEED_PARTIAL && (full || partial))))
 			return false;
@@ -817,7 +823,9 @@ static void print_text(const struct report *r, const char *tier)
 {
 	if (r->running)
 		printf("Running kernel %s (%s); configuration: %s\n", r->kernel, r->machine,
-		       r->config_path ? r->config_path : "not found");
+		       r->config_path	  ? r->config_path :
+		       r->config_unusable ? "unusable (see the note)" :
+					    "not found");
 	else
 		printf("Kernel configuration %s (Linux %s%s%s)\n", r->config_path,
 		       r->kernel[0] ? r->kernel : "version unknown", r->machine[0] ? ", " : "",
@@ -919,6 +927,7 @@ int ctl_check_kernel(int argc, char **argv)
 			r->config_path = boot;
 			have_config = true;
 		}
+		r->config_unusable = diag.n > 0;
 		if (diag.n)
 			snprintf(r->config_note, sizeof(r->config_note),
 				 "configuration ignored: %.400s", diag.msgs[0]);

@@ -177,6 +177,20 @@ oracle_tier() {
 	fi
 }
 
+@test "running kernel whose configuration is unreadable: noted, tier from the runtime checks" {
+	[ "$(id -u)" -eq 0 ]
+	[ -e /proc/config.gz ] || skip "no /proc/config.gz to hide"
+	expected=$("$CTL" --json check-kernel | jq -r .tier)
+	# /proc/config.gz replaced by an empty file, in a mount namespace of this test's own
+	run unshare -m sh -c "mount --bind /dev/null /proc/config.gz && mount --bind /dev/null /boot 2>/dev/null; \"$CTL\" --json check-kernel"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.config == null and .tier_verified == true'
+	echo "$output" | jq -e --arg t "$expected" '.tier == $t'
+	echo "$output" | jq -e '.notes[0] == "configuration ignored: /proc/config.gz: no CONFIG_ options: not a kernel configuration"'
+	echo "$output" | jq -e '[.checks[] | select(.kind == "config") | .status] | unique == ["unknown"]'
+}
+
 @test "running kernel as an unprivileged user: program loads skipped, tier marked unverified" {
 	[ "$(id -u)" -eq 0 ]
 	run runuser -u nobody -- "$CTL" --json check-kernel
