@@ -76,6 +76,10 @@ oe_env() {
 	CPPFLAGS=
 	LDFLAGS="-Wl,-O1 -Wl,--hash-style=gnu -Wl,--as-needed"
 	IOTGATE_VMLINUX_BTF=
+	# IOTGATE_BPF_CFLAGS: DEBUG_PREFIX_MAP less -fcanon-prefix-map (its :remove)
+	IOTGATE_BPF_CFLAGS=$DEBUG_PREFIX_MAP
+	grep -qx 'IOTGATE_BPF_CFLAGS = "${DEBUG_PREFIX_MAP}"' "$RECIPE"
+	grep -qx 'IOTGATE_BPF_CFLAGS:remove = "-fcanon-prefix-map"' "$RECIPE"
 	mkdir -p "$B" "$D"
 	EXTRA_OEMAKE=$(bbvar EXTRA_OEMAKE)
 	IOTGATE_PTEST_HOST_ONLY=$(bbvar IOTGATE_PTEST_HOST_ONLY)

@@ -25,11 +25,16 @@ PACKAGECONFIG[kmod] = ",,,kernel-module-iotgate-measure"
 # relocates the programs to the running kernel either way).
 IOTGATE_VMLINUX_BTF ??= ""
 
-# Exactly the variables the Makefile documents. BPF_CFLAGS maps the build
-# paths out of the BPF objects' BTF, which end up inside the programs.
+# BPF_CFLAGS maps the build paths out of the BPF objects' BTF, which end up
+# inside the programs; clang has no -fcanon-prefix-map (a GCC option that
+# newer releases put in DEBUG_PREFIX_MAP).
+IOTGATE_BPF_CFLAGS = "${DEBUG_PREFIX_MAP}"
+IOTGATE_BPF_CFLAGS:remove = "-fcanon-prefix-map"
+
+# Exactly the variables the Makefile documents.
 EXTRA_OEMAKE = "\
     CC='${CC}' AR='${AR}' CFLAGS='${CFLAGS}' CPPFLAGS='${CPPFLAGS}' LDFLAGS='${LDFLAGS}' \
-    CLANG=clang BPFTOOL=bpftool BPF_CFLAGS='${DEBUG_PREFIX_MAP}' \
+    CLANG=clang BPFTOOL=bpftool BPF_CFLAGS='${IOTGATE_BPF_CFLAGS}' \
     VMLINUX_BTF='${IOTGATE_VMLINUX_BTF}' \
     PREFIX='${prefix}' SBINDIR='${sbindir}' SYSCONFDIR='${sysconfdir}' DATADIR='${datadir}' \
     MANDIR='${mandir}' UNITDIR='${systemd_system_unitdir}' BUILD='${B}/build' \
