@@ -30,6 +30,8 @@
 #define SB_KERNMOUNT (1 << 22)
 #define S_IFMT 00170000
 #define S_IFREG 0100000
+#define BPF_FS_MAGIC 0xcafe4a11
+#define SIGKILL 9
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -65,6 +67,14 @@ struct {
 	__type(key, struct ig_memfd_key);
 	__type(value, __u32);
 } ig_memfd SEC(".maps");
+
+/* Inodes of /sys/fs/bpf/iotgate and everything pinned in it (self-protection). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct ig_file_key);
+	__type(value, __u32);
+} ig_pins SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -347,6 +357,116 @@ int BPF_PROG(ig_truncate, const struct path *path)
 	struct dentry *dentry = BPF_CORE_READ(path, dentry);
 
 	return guard_write(BPF_CORE_READ(dentry, d_inode), dentry);
+}
+
+/* --- self-protection (IG_CFG_SELF_PROTECT) --- */
+
+static __always_inline bool self_protect(void)
+{
+	struct ig_config *cfg = ig_config_get();
+
+	return cfg && cfg->mode == IG_MODE_ENFORCE && (cfg->flags & IG_CFG_SELF_PROTECT);
+}
+
+/* Does the task run the daemon's executable (a manifest entry marked daemon)? */
+static __always_inline bool runs_daemon(struct task_struct *task)
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct ig_file_val *val;
+	struct ig_file_key key;
+	void *files;
+
+	if (!exe)
+		return false;
+	files = manifest();
+	if (!files)
+		return false;
+	file_key(exe, &key);
+	val = bpf_map_lookup_elem(files, &key);
+	return val && (val->flags & IG_FILE_F_DAEMON);
+}
+
+static __always_inline int refuse_self(__u32 reason, struct ig_file_key *key, const void *name)
+{
+	count(IG_CNT_SELF_DENIED);
+	emit(IG_EV_SELF, key, IG_VERDICT_DENY, reason, name, NULL);
+	return -EPERM;
+}
+
+SEC("lsm/inode_permission")
+int BPF_PROG(ig_inode_perm, struct inode *inode, int mask)
+{
+	struct ig_file_key key;
+
+	/* Every path walk comes here: leave anything not on bpffs at once. */
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != BPF_FS_MAGIC || !self_protect())
+		return 0;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	if (!bpf_map_lookup_elem(&ig_pins, &key))
+		return 0;
+	/* Looking through the directory is fine; opening pins or changing it is not. */
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) == 0040000 && !(mask & MAY_WRITE))
+		return 0;
+	if (runs_daemon(bpf_get_current_task_btf()))
+		return 0;
+	return refuse_self(IG_REASON_PIN, &key, "/sys/fs/bpf/iotgate");
+}
+
+/* Name starts with "ig_": one of ours. */
+static __always_inline bool ours(const char *name)
+{
+	char n[3];
+
+	return bpf_probe_read_kernel(n, sizeof(n), name) == 0 && n[0] == 'i' && n[1] == 'g' &&
+	       n[2] == '_';
+}
+
+SEC("lsm/bpf_map")
+int BPF_PROG(ig_bpf_map, struct bpf_map *map, fmode_t fmode)
+{
+	struct ig_file_key key = {};
+
+	if (!self_protect() || !ours(map->name) || runs_daemon(bpf_get_current_task_btf()))
+		return 0;
+	return refuse_self(IG_REASON_BPF_OBJ, &key, map->name);
+}
+
+SEC("lsm/bpf_prog")
+int BPF_PROG(ig_bpf_prog, struct bpf_prog *prog)
+{
+	struct ig_file_key key = {};
+
+	if (!self_protect() || !ours(BPF_CORE_READ(prog, aux, name)) ||
+	    runs_daemon(bpf_get_current_task_btf()))
+		return 0;
+	return refuse_self(IG_REASON_BPF_OBJ, &key, BPF_CORE_READ(prog, aux, name));
+}
+
+SEC("lsm/task_kill")
+int BPF_PROG(ig_task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
+	     const struct cred *cred)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ig_file_key key = {};
+
+	/* sig 0 only probes for existence; init may stop the service. */
+	if (!sig || !self_protect() || !runs_daemon(p) || BPF_CORE_READ(cur, tgid) == 1 ||
+	    runs_daemon(cur))
+		return 0;
+	key.ino = BPF_CORE_READ(p, tgid);
+	return refuse_self(IG_REASON_SIGNAL, &key, "iotgated");
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(ig_ptrace, struct task_struct *child, unsigned int mode)
+{
+	struct ig_file_key key = {};
+
+	if (!self_protect() || !runs_daemon(child) || runs_daemon(bpf_get_current_task_btf()))
+		return 0;
+	key.ino = BPF_CORE_READ(child, tgid);
+	return refuse_self(IG_REASON_PTRACE, &key, "iotgated");
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -59,6 +59,11 @@ struct ig_file_val {
 
 #define IG_FILE_F_NONE 0
 #define IG_FILE_F_MEASURED 0x1 /* set by BPF on first use: one IG_EV_MEASURE per entry */
+/*
+ * The entry is the daemon's own executable (or the file that will replace it
+ * at the same path): processes running it are "the daemon" for self-protection.
+ */
+#define IG_FILE_F_DAEMON 0x2
 
 /* Single-entry array map "ig_cfg": the mode and policy generation in force. */
 struct ig_config {
@@ -76,6 +81,12 @@ struct ig_config {
  * cannot run again until the daemon measures it anew.
  */
 #define IG_CFG_PROTECT 0x1
+/*
+ * IG_CFG_SELF_PROTECT (full tier, enforce mode): only the daemon may open
+ * iotgate's pinned objects or change /sys/fs/bpf/iotgate (listed in ig_pins),
+ * get fds of ig_* maps and programs, signal it (init excepted) or ptrace it.
+ */
+#define IG_CFG_SELF_PROTECT 0x2
 
 /*
  * Hash map "ig_memfd": names of memfd files (memfd_create(NAME), seen as
@@ -97,7 +108,8 @@ struct ig_memfd_key {
 #define IG_CNT_MMAP_AUDITED 6
 #define IG_CNT_WRITE_DENIED 7 /* write to an allowlisted file refused (protect) */
 #define IG_CNT_TRUST_DROPPED 8 /* allowlisted file opened for write: entry removed */
-#define IG_CNT_MAX 9
+#define IG_CNT_SELF_DENIED 9 /* a bpf/pin/signal/ptrace access to the daemon refused */
+#define IG_CNT_MAX 10
 
 /* ig_event.type (2 and 3 are the interface/device events further down) */
 #define IG_EV_EXEC 1 /* bprm_check_security / sched_process_exec */
@@ -105,6 +117,7 @@ struct ig_memfd_key {
 #define IG_EV_MPROTECT 5 /* file_mprotect adding PROT_EXEC */
 #define IG_EV_WRITE 6 /* write access to an allowlisted file (denied or trust dropped) */
 #define IG_EV_MEASURE 7 /* first exec/executable mapping of a manifest entry: log it */
+#define IG_EV_SELF 8 /* an access to the daemon or its kernel objects was refused */
 
 /* ig_event.verdict */
 #define IG_VERDICT_ALLOW 0
@@ -119,6 +132,10 @@ struct ig_memfd_key {
 #define IG_REASON_PROTECTED 4 /* IG_EV_WRITE: the write was refused */
 #define IG_REASON_TRUST_DROPPED 5 /* IG_EV_WRITE: the entry was removed, write allowed */
 #define IG_REASON_MEMFD 6 /* anonymous memfd code not allowed by name */
+#define IG_REASON_PIN 7 /* IG_EV_SELF: /sys/fs/bpf/iotgate */
+#define IG_REASON_BPF_OBJ 8 /* IG_EV_SELF: fd of an ig_* map or program */
+#define IG_REASON_SIGNAL 9 /* IG_EV_SELF: signal to the daemon */
+#define IG_REASON_PTRACE 10 /* IG_EV_SELF: ptrace of the daemon */
 
 #define IG_COMM_LEN 16
 #define IG_PATH_LEN 256

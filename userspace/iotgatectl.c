@@ -31,6 +31,8 @@ static void usage(FILE *f)
 		"  manifest apply FILE [SIG]  verify and swap in a signed manifest (root)\n"
 		"  manifest rollback          back to the previous policy set (root)\n"
 		"  manifest create DIR...     print a sha256sum-format manifest of the regular files under DIR\n"
+		"  events                     stream violations and policy changes\n"
+		"  metrics                    the state in Prometheus text format\n"
 		"  check-kernel [CONFIG]      report what the kernel offers and the tier iotgate will run in\n"
 		"  log [verify] [--file PATH] print the measurement log, or verify its aggregate\n"
 		"  stop-enforcing             detach every iotgate program and remove the pins (root)\n\n"
@@ -166,6 +168,148 @@ static int cmd_status(int argc, char **argv)
 			       jnum(x, "uid"), jstr(x, "reason"));
 		}
 	}
+	json_object_put(r);
+	return 0;
+}
+
+/* Streams violations and state changes until the daemon goes away or we are interrupted. */
+static int cmd_events(int argc, char **argv)
+{
+	const char *path = ig_socket_path(sock_override);
+	static const char req[] = "{\"cmd\":\"events\"}\n";
+	char buf[8192], line[65536];
+	size_t ll = 0;
+	ssize_t n;
+	int fd;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: iotgatectl [--json] events\n"
+		       "Stream violations and policy changes as they happen (JSON lines with --json).\n"
+		       "Root or group iotgate. A subscriber that does not keep up is dropped.\n");
+		return 0;
+	}
+	if (argc > 1)
+		return fail("events: unexpected argument '%s'", argv[1]);
+	fd = ig_connect(path);
+	if (fd == -ENOENT || fd == -ECONNREFUSED)
+		return fail("iotgated is not running (no daemon listening on %s)", path);
+	if (fd == -EACCES)
+		return fail("permission denied on %s: root or group iotgate needed", path);
+	if (fd < 0)
+		return fail("cannot talk to iotgated on %s: %s", path, strerror(-fd));
+	if (write(fd, req, sizeof(req) - 1) != sizeof(req) - 1)
+		return fail("cannot talk to iotgated on %s: %s", path, strerror(errno));
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			struct json_object *o, *err;
+
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			o = json_tokener_parse(line);
+			if (!o)
+				continue;
+			if (json_object_object_get_ex(o, "error", &err)) {
+				fail("%s", json_object_get_string(err));
+				json_object_put(o);
+				close(fd);
+				return 1;
+			}
+			if (json_mode)
+				printf("%s\n", line);
+			else if (!strcmp(jstr(o, "event"), "violation"))
+				printf("%s %-8s %-5s %s (%s, pid %llu, uid %llu, %s)\n", jstr(o, "time"),
+				       jstr(o, "type"), jstr(o, "verdict"), jstr(o, "path"),
+				       jstr(o, "comm"), jnum(o, "pid"), jnum(o, "uid"),
+				       jstr(o, "reason"));
+			else if (!strcmp(jstr(o, "event"), "policy"))
+				printf("policy %s by %s: mode %s, policy version %llu, manifest version %llu\n",
+				       jstr(o, "op"), jstr(o, "by"), jstr(o, "mode"),
+				       jnum(o, "policy_version"), jnum(o, "manifest_version"));
+			json_object_put(o);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* Prometheus text exposition of the state, for node_exporter's textfile collector. */
+static void metric(const char *name, const char *type, const char *help, const char *labels,
+		   unsigned long long v)
+{
+	static char last[128];
+
+	if (strcmp(last, name)) {
+		printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+		snprintf(last, sizeof(last), "%s", name);
+	}
+	printf("%s%s%s%s %llu\n", name, *labels ? "{" : "", labels, *labels ? "}" : "", v);
+}
+
+static int cmd_metrics(int argc, char **argv)
+{
+	static const char *const caps[] = { "exec", "mmap" };
+	static const char *const verdicts[] = { "allowed", "denied", "audited" };
+	struct json_object *r, *reasons;
+	char labels[256], key[64];
+
+	if (want_help(argc, argv)) {
+		printf("Usage: iotgatectl metrics\n"
+		       "Print the state in Prometheus text format, e.g. for node_exporter's textfile\n"
+		       "collector: iotgatectl metrics > /var/lib/node_exporter/iotgate.prom.$$ && mv ...\n");
+		return 0;
+	}
+	if (argc > 1)
+		return fail("metrics: unexpected argument '%s'", argv[1]);
+	if (request("status", &r))
+		return 1;
+	if (reply_error(r)) {
+		json_object_put(r);
+		return 1;
+	}
+	for (size_t c = 0; c < 2; c++)
+		for (size_t v = 0; v < 3; v++) {
+			snprintf(labels, sizeof(labels), "capability=\"%s\",verdict=\"%s\"", caps[c],
+				 verdicts[v]);
+			snprintf(key, sizeof(key), "counters.%s.%s", caps[c], verdicts[v]);
+			metric("iotgate_decisions_total", "counter",
+			       "Code-execution decisions by capability and verdict.", labels,
+			       jnum(r, key));
+		}
+	metric("iotgate_write_protect_total", "counter",
+	       "Writes to allowlisted files: refused, or trust dropped.", "action=\"denied\"",
+	       jnum(r, "counters.write.denied"));
+	metric("iotgate_write_protect_total", "counter",
+	       "Writes to allowlisted files: refused, or trust dropped.",
+	       "action=\"trust_dropped\"", jnum(r, "counters.write.trust_dropped"));
+	metric("iotgate_events_lost_total", "counter", "Kernel events lost (ring buffer full).", "",
+	       jnum(r, "counters.events_lost"));
+	metric("iotgate_measurements", "gauge", "Entries in the measurement log.", "",
+	       jnum(r, "measurement_log.entries"));
+	snprintf(labels, sizeof(labels), "tier=\"%s\",mode=\"%s\"", jstr(r, "tier"),
+		 jstr(r, "mode"));
+	metric("iotgate_healthy", "gauge", "1 if operating as expected, 0 if degraded.", labels,
+	       !strcmp(jstr(r, "health"), "ok"));
+	if (json_object_object_get_ex(r, "reasons", &reasons))
+		for (size_t i = 0; i < json_object_array_length(reasons); i++) {
+			snprintf(labels, sizeof(labels), "reason=\"%s\"",
+				 jstr(json_object_array_get_idx(reasons, i), "code"));
+			metric("iotgate_degraded", "gauge", "Reasons the device is degraded.", labels,
+			       1);
+		}
+	metric("iotgate_policy_version", "gauge", "Version of the policy in force.", "",
+	       jnum(r, "policy.version"));
+	metric("iotgate_manifest_version", "gauge", "Version of the manifest in force.", "",
+	       jnum(r, "manifest.version"));
+	metric("iotgate_manifest_entries", "gauge", "Manifest entries loaded into the kernel.", "",
+	       jnum(r, "manifest.verified"));
+	metric("iotgate_event_subscribers_dropped_total", "counter",
+	       "Event subscribers dropped for not keeping up.", "", jnum(r, "subscribers_dropped"));
 	json_object_put(r);
 	return 0;
 }
@@ -492,6 +636,10 @@ int main(int argc, char **argv)
 		return cmd_policy(argc, argv);
 	if (!strcmp(obj, "manifest"))
 		return cmd_manifest(argc, argv);
+	if (!strcmp(obj, "events"))
+		return cmd_events(argc, argv);
+	if (!strcmp(obj, "metrics"))
+		return cmd_metrics(argc, argv);
 	if (!strcmp(obj, "check-kernel"))
 		return ctl_check_kernel(argc, argv);
 	if (!strcmp(obj, "log"))

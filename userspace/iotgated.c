@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -37,6 +39,8 @@
 #define MAX_CLIENTS 1024
 #define MAX_PENDING_OUT (1u << 20)
 #define N_VIOLATIONS 64
+/* A subscriber further behind than this is dropped, never waited for. */
+#define MAX_SUBSCRIBER_BACKLOG (64u << 10)
 
 struct client {
 	int fd;
@@ -47,6 +51,7 @@ struct client {
 	size_t inlen;
 	char *out;
 	size_t outlen;
+	bool subscribed; /* 'events': violations and state changes are pushed */
 };
 
 struct violation {
@@ -77,6 +82,7 @@ struct daemon {
 	unsigned long long measured; /* IG_EV_MEASURE events received */
 	struct ig_measure *ms; /* measurement log */
 	bool log_failing; /* last log write failed (logged once per episode) */
+	unsigned long long subscribers_dropped;
 };
 
 static const char *reason_name(__u32 r)
@@ -94,6 +100,14 @@ static const char *reason_name(__u32 r)
 		return "trust_dropped";
 	case IG_REASON_MEMFD:
 		return "memfd_not_allowed";
+	case IG_REASON_PIN:
+		return "pinned_object";
+	case IG_REASON_BPF_OBJ:
+		return "bpf_object";
+	case IG_REASON_SIGNAL:
+		return "signal";
+	case IG_REASON_PTRACE:
+		return "ptrace";
 	default:
 		return "none";
 	}
@@ -112,6 +126,8 @@ static const char *type_name(__u32 t)
 		return "write";
 	case IG_EV_MEASURE:
 		return "measure";
+	case IG_EV_SELF:
+		return "self";
 	default:
 		return "unknown";
 	}
@@ -148,6 +164,40 @@ static int on_measure(struct daemon *d, const struct ig_event *ev)
 	return 0;
 }
 
+static void add_str(struct json_object *o, const char *k, const char *v);
+static void add_u64(struct json_object *o, const char *k, __u64 v);
+static void iso_time(time_t t, char *buf, size_t len);
+static void publish(struct daemon *d, struct json_object *ev);
+
+static struct json_object *violation_json(const struct violation *v)
+{
+	struct json_object *e = json_object_new_object();
+	char ts[32];
+
+	iso_time(v->when, ts, sizeof(ts));
+	add_str(e, "time", ts);
+	add_str(e, "type", type_name(v->ev.type));
+	add_str(e, "verdict", verdict_name(v->ev.verdict));
+	add_str(e, "reason", reason_name(v->ev.reason));
+	add_str(e, "path", v->ev.path);
+	add_str(e, "comm", v->ev.comm);
+	add_u64(e, "pid", v->ev.pid);
+	add_u64(e, "uid", v->ev.uid);
+	return e;
+}
+
+/*
+ * Violations go to syslog (authpriv) as one structured line, whatever the
+ * daemon's own logging, so rsyslog can forward them to a log server.
+ */
+static void syslog_violation(const struct violation *v)
+{
+	syslog(LOG_AUTHPRIV | (v->ev.verdict == IG_VERDICT_DENY ? LOG_WARNING : LOG_NOTICE),
+	       "iotgate-violation type=%s verdict=%s reason=%s pid=%u uid=%u gid=%u comm=\"%s\" path=\"%s\"",
+	       type_name(v->ev.type), verdict_name(v->ev.verdict), reason_name(v->ev.reason),
+	       v->ev.pid, v->ev.uid, v->ev.gid, v->ev.comm, v->ev.path);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
@@ -172,6 +222,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	ig_log(ev->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, type_name(ev->type),
 	       "%s %s pid=%u uid=%u comm=%s reason=%s", verdict_name(ev->verdict), ev->path,
 	       ev->pid, ev->uid, ev->comm, reason_name(ev->reason));
+	syslog_violation(v);
+	{
+		struct json_object *e = violation_json(v);
+
+		add_str(e, "event", "violation");
+		publish(d, e);
+	}
 	return 0;
 }
 
@@ -250,6 +307,9 @@ static struct json_object *status_json(struct daemon *d)
 	json_object_object_add(hooks, "exec_lsm", json_object_new_boolean(d->k.lsm_attached));
 	json_object_object_add(hooks, "mmap_lsm", json_object_new_boolean(d->k.lsm_attached));
 	json_object_object_add(hooks, "write_lsm", json_object_new_boolean(d->k.lsm_attached));
+	json_object_object_add(hooks, "self_protect",
+			       json_object_new_boolean(d->k.lsm_attached && d->set.policy.self_protect &&
+						       d->set.policy.mode == IG_MODE_ENFORCE));
 	json_object_object_add(hooks, "exec_tracepoint", json_object_new_boolean(d->k.tp_attached));
 	json_object_object_add(o, "hooks", hooks);
 	json_object_object_add(o, "readopted", json_object_new_boolean(d->k.readopted));
@@ -287,27 +347,25 @@ static struct json_object *status_json(struct daemon *d)
 	add_u64(wr, "denied", c[IG_CNT_WRITE_DENIED]);
 	add_u64(wr, "trust_dropped", c[IG_CNT_TRUST_DROPPED]);
 	json_object_object_add(cnt, "write", wr);
+	add_u64(cnt, "self_denied", c[IG_CNT_SELF_DENIED]);
 	add_u64(cnt, "measured", d->measured);
 	add_u64(cnt, "events_lost", c[IG_CNT_EVENTS_LOST]);
 	json_object_object_add(o, "counters", cnt);
 
 	for (unsigned int i = 0; i < d->nviol; i++) {
 		unsigned int idx = (d->viol_head + N_VIOLATIONS - d->nviol + i) % N_VIOLATIONS;
-		struct violation *v = &d->viol[idx];
-		struct json_object *e = json_object_new_object();
 
-		iso_time(v->when, ts, sizeof(ts));
-		add_str(e, "time", ts);
-		add_str(e, "type", type_name(v->ev.type));
-		add_str(e, "verdict", verdict_name(v->ev.verdict));
-		add_str(e, "reason", reason_name(v->ev.reason));
-		add_str(e, "path", v->ev.path);
-		add_str(e, "comm", v->ev.comm);
-		add_u64(e, "pid", v->ev.pid);
-		add_u64(e, "uid", v->ev.uid);
-		json_object_array_add(viol, e);
+		json_object_array_add(viol, violation_json(&d->viol[idx]));
 	}
 	json_object_object_add(o, "violations", viol);
+	{
+		unsigned int subs = 0;
+
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			subs += d->clients[i] && d->clients[i]->subscribed;
+		add_u64(o, "subscribers", subs);
+		add_u64(o, "subscribers_dropped", d->subscribers_dropped);
+	}
 	iso_time(d->started, ts, sizeof(ts));
 	add_str(o, "started", ts);
 	add_u64(o, "pid", getpid());
@@ -366,6 +424,24 @@ static int client_send(struct daemon *d, int slot, struct json_object *reply)
 	c->out[c->outlen + len] = '\n';
 	c->outlen += len + 1;
 	return client_flush(d, slot);
+}
+
+/* Pushes an event to every subscriber; one that cannot keep up is dropped. */
+static void publish(struct daemon *d, struct json_object *ev)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = d->clients[i];
+
+		if (!c || !c->subscribed)
+			continue;
+		if (c->outlen > MAX_SUBSCRIBER_BACKLOG || client_send(d, i, ev)) {
+			ig_warn("events", "dropped subscriber uid %u pid %d: not reading its events",
+				c->uid, c->pid);
+			d->subscribers_dropped++;
+			client_free(d, i);
+		}
+	}
+	json_object_put(ev);
 }
 
 static struct json_object *error_reply(const char *fmt, const char *arg)
@@ -503,7 +579,19 @@ static struct json_object *change(struct daemon *d, const char *op, const char *
 		ig_warn("policy", "%s: in force, but not stored: %s", op, strerror(-ret));
 	ig_info("policy", "%s by %s: policy version %u, manifest version %u, mode %s", op, who,
 		d->set.policy.version, d->set.manifest.version, ig_mode_name(d->set.policy.mode));
+	{
+		struct json_object *e = json_object_new_object();
+
+		add_str(e, "event", "policy");
+		add_str(e, "op", op);
+		add_str(e, "by", who);
+		add_str(e, "mode", ig_mode_name(d->set.policy.mode));
+		add_u64(e, "policy_version", d->set.policy.version);
+		add_u64(e, "manifest_version", d->set.manifest.version);
+		publish(d, e);
+	}
 	ig_diag_free(&diag);
+	malloc_trim(0);
 	return reply;
 }
 
@@ -533,7 +621,7 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 		ig_warn("socket", "refused '%s' from %s: not root", cmd, who);
 		reply = error_reply("permission denied: '%s' needs root", cmd);
 	} else if (!write && !c->can_read &&
-		   (!strcmp(cmd, "status") || !strcmp(cmd, "ping"))) {
+		   (!strcmp(cmd, "status") || !strcmp(cmd, "ping") || !strcmp(cmd, "events"))) {
 		ig_warn("socket", "refused '%s' from %s: not root or group iotgate", cmd, who);
 		reply = error_reply("permission denied: '%s' needs root or group iotgate", cmd);
 	} else if (!strcmp(cmd, "ping")) {
@@ -541,6 +629,10 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 		json_object_object_add(reply, "ok", json_object_new_boolean(1));
 	} else if (!strcmp(cmd, "status")) {
 		reply = status_json(d);
+	} else if (!strcmp(cmd, "events")) {
+		c->subscribed = true;
+		reply = json_object_new_object();
+		add_str(reply, "event", "subscribed");
 	} else if (!strcmp(cmd, "stop-enforcing")) {
 		int ret;
 
@@ -753,6 +845,43 @@ static void print_diag(struct ig_diag *diag)
 		fprintf(stderr, "%s\n", diag->msgs[i]);
 }
 
+static unsigned int cfg_flags(const struct ig_policy *p)
+{
+	return (p->protect ? IG_CFG_PROTECT : 0) | (p->self_protect ? IG_CFG_SELF_PROTECT : 0);
+}
+
+/*
+ * Marks the manifest entries that are the daemon: its own executable, and
+ * whatever file now sits at its path (an updated binary, so a restart after
+ * an update is still recognized). Self-protection exempts only these.
+ */
+static void mark_daemon(struct ig_set *set)
+{
+	static char self[4096];
+	static struct ig_file_key self_key;
+	static bool known;
+	struct ig_file_val val;
+
+	if (!known) {
+		int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			ig_file_identity(fd, &self_key, &val);
+			close(fd);
+		}
+		if (!realpath("/proc/self/exe", self))
+			self[0] = '\0';
+		known = true;
+	}
+	for (size_t i = 0; i < set->nverified; i++) {
+		struct ig_verified *v = &set->verified[i];
+
+		if ((v->key.dev == self_key.dev && v->key.ino == self_key.ino) ||
+		    !strcmp(set->manifest.e[v->entry].path, self))
+			v->val.flags |= IG_FILE_F_DAEMON;
+	}
+}
+
 static void log_rejected(const struct ig_set *set)
 {
 	for (size_t i = 0; i < set->rejected.n; i++)
@@ -794,6 +923,8 @@ static int load_set(struct daemon *d, struct ig_set *set, const char *sub, const
 		ret = ig_set_load(set, policy, &o, diag);
 	}
 	ig_keyring_free(kr);
+	if (!ret)
+		mark_daemon(set);
 	return ret;
 }
 
@@ -844,11 +975,11 @@ static int store_active(struct daemon *d, const struct ig_set *set, bool keep_pr
  */
 static int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous)
 {
-	unsigned int mode = set->policy.mode, flags = set->policy.protect ? IG_CFG_PROTECT : 0;
+	unsigned int mode = set->policy.mode, flags = cfg_flags(&set->policy);
 	int ret;
 
 	if (mode == IG_MODE_ENFORCE) {
-		ret = ig_kernel_set_mode(&d->k, mode, flags | (d->set.policy.protect ? IG_CFG_PROTECT : 0));
+		ret = ig_kernel_set_mode(&d->k, mode, flags | cfg_flags(&d->set.policy));
 		if (ret)
 			return ret;
 	}
@@ -863,8 +994,7 @@ static int activate(struct daemon *d, struct ig_set *set, const char *who, bool 
 		/* Put the old set back as it was. */
 		ig_kernel_set_manifest(&d->k, d->set.verified, d->set.nverified);
 		ig_kernel_set_memfd(&d->k, d->set.policy.memfd, d->set.policy.nmemfd);
-		ig_kernel_set_mode(&d->k, d->set.policy.mode,
-				   d->set.policy.protect ? IG_CFG_PROTECT : 0);
+		ig_kernel_set_mode(&d->k, d->set.policy.mode, cfg_flags(&d->set.policy));
 		return ret;
 	}
 	ig_measure_set_manifest(d->ms, &set->manifest, set->verified, set->nverified);
@@ -1112,7 +1242,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	kcfg.mode = d->set.policy.mode;
-	kcfg.flags = d->set.policy.protect ? IG_CFG_PROTECT : 0;
+	kcfg.flags = cfg_flags(&d->set.policy);
 	kcfg.memfd = d->set.policy.memfd;
 	kcfg.nmemfd = d->set.policy.nmemfd;
 	ret = ig_kernel_open(&d->k, &kcfg, d->set.verified, d->set.nverified, on_event, d);
@@ -1138,6 +1268,15 @@ int main(int argc, char **argv)
 		}
 	}
 	d->started = time(NULL);
+	/*
+	 * Loading parsed the kernel's BTF (megabytes, freed by libbpf) and hashed
+	 * the manifest: give that memory back, the daemon lives long.
+	 */
+	malloc_trim(0);
+	/* Everything is pinned now: list it for self-protection. */
+	ret = ig_kernel_protect_pins(&d->k);
+	if (ret)
+		ig_warn("bpf", "cannot list the pins for self-protection: %s", strerror(-ret));
 	if (!stored(d, "active") || d->active_unusable) {
 		ret = store_active(d, &d->set, true);
 		if (ret)

@@ -130,14 +130,15 @@ struct prog_slot {
 	char pin[128];
 };
 
-#define N_PROGS 7
+#define N_PROGS 12
 
 static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 {
 	struct bpf_program *progs[N_PROGS] = {
-		skel->progs.ig_bprm_check, skel->progs.ig_mmap_file, skel->progs.ig_mprotect,
-		skel->progs.ig_file_open,  skel->progs.ig_file_perm, skel->progs.ig_truncate,
-		skel->progs.ig_exec_tp,
+		skel->progs.ig_bprm_check, skel->progs.ig_mmap_file,  skel->progs.ig_mprotect,
+		skel->progs.ig_file_open,  skel->progs.ig_file_perm,  skel->progs.ig_truncate,
+		skel->progs.ig_inode_perm, skel->progs.ig_bpf_map,    skel->progs.ig_bpf_prog,
+		skel->progs.ig_task_kill,  skel->progs.ig_ptrace,     skel->progs.ig_exec_tp,
 	};
 
 	for (int i = 0; i < N_PROGS; i++) {
@@ -367,6 +368,46 @@ int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flag
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.ig_cfg), &zero, &cfg, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+int ig_kernel_protect_pins(struct ig_kernel *k)
+{
+	int fd = bpf_map__fd(k->skel->maps.ig_pins);
+	struct ig_file_key key, next;
+	struct ig_file_val val;
+	struct dirent *de;
+	char path[512];
+	__u32 one = 1;
+	bool more;
+	DIR *dir;
+	int ret = 0;
+
+	more = bpf_map_get_next_key(fd, NULL, &key) == 0;
+	while (more) {
+		more = bpf_map_get_next_key(fd, &key, &next) == 0;
+		bpf_map_delete_elem(fd, &key);
+		key = next;
+	}
+	dir = opendir(IG_PIN_DIR);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		int f;
+
+		if (!strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, de->d_name);
+		/* O_PATH: pins cannot be opened like files, but statx works on a path fd. */
+		f = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+		if (f < 0)
+			continue;
+		if (ig_file_identity_any(f, &key, &val) == 0 &&
+		    bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+			ret = -errno;
+		close(f);
+	}
+	closedir(dir);
+	return ret;
 }
 
 int ig_kernel_counters(struct ig_kernel *k, __u64 out[IG_CNT_MAX])

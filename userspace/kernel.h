@@ -50,6 +50,8 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, size_t n);
 int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flags);
 int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n);
+/* Lists IG_PIN_DIR and everything in it in ig_pins (for IG_CFG_SELF_PROTECT). */
+int ig_kernel_protect_pins(struct ig_kernel *k);
 int ig_kernel_counters(struct ig_kernel *k, __u64 out[IG_CNT_MAX]);
 int ig_kernel_events_fd(struct ig_kernel *k);
 int ig_kernel_poll_events(struct ig_kernel *k);

@@ -227,14 +227,14 @@ static int mount_dev(__u64 mnt_id, __u64 *dev)
 	return ret;
 }
 
-int ig_file_identity(int fd, struct ig_file_key *key, struct ig_file_val *val)
+static int identity(int fd, struct ig_file_key *key, struct ig_file_val *val, bool any)
 {
 	struct statx stx;
 	int ret;
 
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
 		return -errno;
-	if (!S_ISREG(stx.stx_mode))
+	if (!any && !S_ISREG(stx.stx_mode))
 		return -EINVAL;
 	key->ino = stx.stx_ino;
 	if (stx.stx_mask & STATX_MNT_ID) {
@@ -248,6 +248,16 @@ int ig_file_identity(int fd, struct ig_file_key *key, struct ig_file_val *val)
 	val->ctime_sec = stx.stx_ctime.tv_sec;
 	val->ctime_nsec = stx.stx_ctime.tv_nsec;
 	return 0;
+}
+
+int ig_file_identity(int fd, struct ig_file_key *key, struct ig_file_val *val)
+{
+	return identity(fd, key, val, false);
+}
+
+int ig_file_identity_any(int fd, struct ig_file_key *key, struct ig_file_val *val)
+{
+	return identity(fd, key, val, true);
 }
 
 int ig_manifest_verify(const struct ig_manifest *m, struct ig_verified *out, size_t *nout,

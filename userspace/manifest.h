@@ -59,5 +59,7 @@ int ig_manifest_verify(const struct ig_manifest *m, struct ig_verified *out, siz
  * the mount table, inode number, ctime). Returns 0 or negative errno.
  */
 int ig_file_identity(int fd, struct ig_file_key *key, struct ig_file_val *val);
+/* The same for any kind of file (directories, bpffs pins, O_PATH fds). */
+int ig_file_identity_any(int fd, struct ig_file_key *key, struct ig_file_val *val);
 
 #endif

@@ -15,10 +15,10 @@ struct pstate {
 	const char *basedir;
 	struct ig_policy *p;
 	struct ig_diag *d;
-	unsigned int seen_line[5];
+	unsigned int seen_line[6];
 };
 
-enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST, SEEN_PROTECT, SEEN_UNSIGNED };
+enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST, SEEN_PROTECT, SEEN_UNSIGNED, SEEN_SELF };
 
 #define MEMFD_NAME_MAX 63 /* IG_MEMFD_NAME_LEN - 1; memfd_create allows 249 */
 
@@ -117,6 +117,15 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 		else if (strcmp(l->tok[1].s, "off"))
 			ig_diag_add(st->d, st->name, line, l->tok[1].col,
 				    "expected 'on' or 'off', not '%s'", l->tok[1].s);
+	} else if (!strcmp(kw, "self-protect")) {
+		if (!once(st, SEEN_SELF, line, &l->tok[0]) ||
+		    !nargs(st, line, l, 1, "self-protect on|off"))
+			return;
+		if (!strcmp(l->tok[1].s, "off"))
+			st->p->self_protect = false;
+		else if (strcmp(l->tok[1].s, "on"))
+			ig_diag_add(st->d, st->name, line, l->tok[1].col,
+				    "expected 'on' or 'off', not '%s'", l->tok[1].s);
 	} else if (!strcmp(kw, "trusted-key")) {
 		char **nk;
 
@@ -184,6 +193,7 @@ int ig_policy_parse(const char *name, const char *buf, size_t len, const char *b
 	memset(p, 0, sizeof(*p));
 	p->mode = IG_MODE_AUDIT;
 	p->unsigned_manifests = -1;
+	p->self_protect = true;
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;

@@ -10,6 +10,8 @@
  *   allow-memfd NAME   code from memfd_create(NAME) may run (repeatable)
  *   trusted-key PATH   public key (PEM, Ed25519) trusted to sign manifests (repeatable;
  *                      none: the keys in /etc/iotgate/keys)
+ *   self-protect on|off  on (default): in enforce mode only the daemon may touch its
+ *                      pins and BPF objects, signal (init excepted) or ptrace it
  *   unsigned-manifests refuse|allow
  *                      default: refuse in enforce mode, allow in audit mode
  */
@@ -29,6 +31,7 @@ struct ig_policy {
 	unsigned int mode; /* IG_MODE_* */
 	char *manifest; /* resolved path */
 	bool protect;
+	bool self_protect; /* default on; acts in enforce mode, full tier */
 	char **trusted_keys; /* resolved paths */
 	size_t ntrusted_keys;
 	int unsigned_manifests; /* -1 default (by mode), 0 refuse, 1 allow */

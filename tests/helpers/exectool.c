@@ -9,6 +9,10 @@
  *   exectool procfd FILE [ARG]   open FILE and execve("/proc/self/fd/N")
  *   exectool memfd NAME SRC      copy SRC into memfd_create(NAME) and fexecve it
  *   exectool writefd FD          write one byte to an inherited descriptor
+ *   exectool ptrace PID          PTRACE_SEIZE a process
+ *   exectool kill PID SIG        send a signal
+ *   exectool unlink PATH         unlink a file (a pin)
+ *   exectool objget PATH         BPF_OBJ_GET a pinned object
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,6 +66,19 @@ int main(int argc, char **argv)
 		return map(argv[2], true);
 	if (!strcmp(argv[1], "mmap"))
 		return map(argv[2], false);
+	if (!strcmp(argv[1], "ptrace"))
+		return ptrace(PTRACE_SEIZE, atoi(argv[2]), NULL, NULL) ? fail() : 0;
+	if (!strcmp(argv[1], "kill"))
+		return argc < 4 || kill(atoi(argv[2]), atoi(argv[3])) ? fail() : 0;
+	if (!strcmp(argv[1], "unlink"))
+		return unlink(argv[2]) ? fail() : 0;
+	if (!strcmp(argv[1], "objget")) {
+		union bpf_attr attr;
+
+		memset(&attr, 0, sizeof(attr));
+		attr.pathname = (__u64)(unsigned long)argv[2];
+		return syscall(__NR_bpf, BPF_OBJ_GET, &attr, sizeof(attr)) < 0 ? fail() : 0;
+	}
 	if (!strcmp(argv[1], "writefd"))
 		return write(atoi(argv[2]), "x", 1) == 1 ? 0 : fail();
 	if (!strcmp(argv[1], "memfd")) {

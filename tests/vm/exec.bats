@@ -97,6 +97,7 @@ scenario() {
 
 @test "enforcement survives SIGKILL of the daemon; a restart re-adopts it" {
 	ig_policy enforce
+	echo "self-protect off" >>"$T/iotgate.conf" # so that the test may kill it
 	cat >"$T/s.sh" <<-EOS
 		kill -KILL \$DPID
 		wait \$DPID 2>/dev/null
@@ -112,4 +113,28 @@ scenario() {
 	[[ $output == *"restarted=1"* ]]
 	[[ $output == *"denied_again=126"* ]]
 	jq -e '.readopted == true and .tier == "full" and .counters.exec.denied >= 1' "$T/status.json"
+}
+
+@test "self-protection: no signal, ptrace, pin access or BPF fd for others while enforcing" {
+	ig_manifest "$T/allowed" "$CTL" "$IOTGATED" "$EXECTOOL" "$(command -v bpftool)"
+	ig_policy enforce
+	cat >"$T/s.sh" <<-EOS
+		run_rc kill "$EXECTOOL" kill \$DPID 15
+		run_rc kill0 "$EXECTOOL" kill \$DPID 0
+		run_rc ptrace "$EXECTOOL" ptrace \$DPID
+		run_rc unlink "$EXECTOOL" unlink "$PIN_DIR/link_ig_bprm_check"
+		run_rc objget "$EXECTOOL" objget "$PIN_DIR/ig_manifest"
+		run_rc bpftool "$(command -v bpftool)" map dump name ig_cfg
+		"$CTL" status --json >"$T/status.json"
+	EOS
+	scenario "$T/s.sh"
+	[[ $output == *"kill=1"* ]]
+	[[ $output == *"kill0=0"* ]]
+	[[ $output == *"ptrace=1"* ]]
+	[[ $output == *"unlink=1"* ]]
+	[[ $output == *"objget=1"* ]]
+	[[ $output != *"bpftool=0"* ]]
+	for f in kill ptrace unlink objget; do grep -q "errno=EPERM" "$T/$f.out"; done
+	jq -e '.hooks.self_protect == true and .counters.self_denied >= 5' "$T/status.json"
+	jq -e '[.violations[] | select(.type == "self")] | length >= 5' "$T/status.json"
 }
