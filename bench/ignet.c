@@ -8,7 +8,8 @@
  *   ignet tcp ADDR PORT [IFNAME]     connect, send, read the echo (IFNAME:
  *                                    SO_BINDTODEVICE after socket creation)
  *   ignet udp ADDR PORT [IFNAME]     sendto, read the echo
- *   ignet serve tcp|udp PORT         echo server (runs until killed)
+ *   ignet serve tcp|udp|tcp1 PORT    echo server (runs until killed; tcp1: one
+ *                                    connection at a time, no fork, for bench-crr)
  *   ignet hold-tcp ADDR PORT FIFO    connect, then for every line read from
  *                                    FIFO send it and read the echo (a socket
  *                                    that exists before the rules are loaded)
@@ -220,7 +221,7 @@ static int cmd_serve(int argc, char **argv)
 
 	if (argc < 4)
 		return fail(EINVAL);
-	tcp = !strcmp(argv[2], "tcp");
+	tcp = !strcmp(argv[2], "tcp") || !strcmp(argv[2], "tcp1");
 	sa.sin6_port = htons(atoi(argv[3]));
 	signal(SIGCHLD, SIG_IGN);
 	fd = socket(AF_INET6, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
@@ -246,6 +247,13 @@ static int cmd_serve(int argc, char **argv)
 
 		if (c < 0)
 			continue;
+		if (!strcmp(argv[2], "tcp1")) {
+			n = recv(c, buf, sizeof(buf), 0);
+			if (n > 0)
+				send(c, buf, n, MSG_NOSIGNAL);
+			close(c);
+			continue;
+		}
 		if (fork() == 0) {
 			close(fd);
 			while ((n = recv(c, buf, sizeof(buf), 0)) > 0)

@@ -160,6 +160,7 @@ struct inode___v611 {
 	__u32 i_ctime_nsec;
 } __attribute__((preserve_access_index));
 
+/* inode is a BTF pointer: direct loads, cheaper than probe-read helpers. */
 static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
 {
 	struct inode___v611 *i611 = (void *)inode;
@@ -167,14 +168,15 @@ static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *
 	struct inode___v61 *i61 = (void *)inode;
 
 	if (bpf_core_field_exists(i611->i_ctime_sec)) {
-		*sec = BPF_CORE_READ(i611, i_ctime_sec);
-		*nsec = BPF_CORE_READ(i611, i_ctime_nsec) & 0x3fffffff;
+		*sec = i611->i_ctime_sec;
+		/* Since 6.13 bit 31 is the multigrain I_CTIME_QUERIED flag, not time. */
+		*nsec = i611->i_ctime_nsec & 0x3fffffff;
 	} else if (bpf_core_field_exists(i66->__i_ctime)) {
-		*sec = BPF_CORE_READ(i66, __i_ctime.tv_sec);
-		*nsec = BPF_CORE_READ(i66, __i_ctime.tv_nsec);
+		*sec = i66->__i_ctime.tv_sec;
+		*nsec = i66->__i_ctime.tv_nsec;
 	} else {
-		*sec = BPF_CORE_READ(i61, i_ctime.tv_sec);
-		*nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
+		*sec = i61->i_ctime.tv_sec;
+		*nsec = i61->i_ctime.tv_nsec;
 	}
 }
 
@@ -194,23 +196,29 @@ static __always_inline struct ig_net_config *active_cfg(void)
 	return cfg && (cfg->flags & IG_NCF_ACTIVE) ? cfg : NULL;
 }
 
+/* t is a BTF pointer (current task, or the iterator's task). */
 static __always_inline void task_subject(struct task_struct *t, struct subj *s)
 {
-	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	const struct cred *cred = t->cred;
+	struct mm_struct *mm = t->mm;
 	struct inode *inode;
+	struct file *exe;
 
-	s->uid = BPF_CORE_READ(t, cred, euid.val);
-	s->gid = BPF_CORE_READ(t, cred, egid.val);
+	s->uid = cred->euid.val;
+	s->gid = cred->egid.val;
 	s->dev = 0;
 	s->ino = 0;
 	s->csec = 0;
 	s->cnsec = 0;
 	s->known = 0;
+	if (!mm)
+		return;
+	exe = mm->exe_file;
 	if (!exe)
 		return;
-	inode = BPF_CORE_READ(exe, f_inode);
-	s->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	s->ino = BPF_CORE_READ(inode, i_ino);
+	inode = exe->f_inode;
+	s->dev = inode->i_sb->s_dev;
+	s->ino = inode->i_ino;
 	inode_ctime(inode, &s->csec, &s->cnsec);
 	s->known = 1;
 }
