@@ -135,11 +135,15 @@ teardown() {
 		complete -p iotgatectl
 	' _ "$TOP/scripts/iotgatectl.bash-completion"
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "check-kernel help log manifest policy status stop-enforcing " ]
+	[ "${lines[0]}" = "check-kernel events help log manifest metrics policy status stop-enforcing " ]
 	[ "${lines[1]}" = "--json " ]
 	[ "${lines[2]}" = "--help apply check factory rollback " ]
 	[ "${lines[3]}" = "--aggregate " ]
 	[ "${lines[4]}" = "iotgate.conf.5 " ]
 	[ "${lines[5]}" = "--force " ]
 	[ "${lines[6]}" = "complete -F _iotgatectl iotgatectl" ]
+	# every object of iotgatectl --help is offered
+	for obj in $("$CTL" --help | sed -n '/^Objects and commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }'); do
+		[[ " ${lines[0]}" == *" $obj "* ]] || { echo "completion lacks $obj"; false; }
+	done
 }
