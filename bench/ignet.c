@@ -21,6 +21,7 @@
  *   ignet scm-give PATH udp ADDR PORT  the same with a connected UDP socket
  *   ignet scm-take PATH              take a socket from PATH and send on it
  *   ignet open PATH r|w|rw           open(2) a file or device node
+ *   ignet mptcp                      create an MPTCP socket
  *   ignet bench-crr ADDR PORT SECS   TCP connect/close per second (prints a number)
  *   ignet bench-udp ADDR PORT SECS   64-byte UDP datagrams sent per second
  *   ignet bench-open PATH N          opens of PATH per second over N opens
@@ -467,6 +468,18 @@ static int cmd_open(int argc, char **argv)
 	return ok();
 }
 
+static int cmd_mptcp(int argc, char **argv)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 262 /* IPPROTO_MPTCP */);
+
+	(void)argc;
+	(void)argv;
+	if (fd < 0)
+		return fail(errno);
+	close(fd);
+	return ok();
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -584,6 +597,7 @@ int main(int argc, char **argv)
 		{ "scm-give", cmd_scm_give },
 		{ "scm-take", cmd_scm_take },
 		{ "open", cmd_open },
+		{ "mptcp", cmd_mptcp },
 		{ "bench-crr", cmd_bench_crr },
 		{ "bench-udp", cmd_bench_udp },
 		{ "bench-open", cmd_bench_open },

@@ -1120,6 +1120,26 @@ fail:
 	return ret;
 }
 
+/* What the operator should know about rules just put in force. */
+static void report_loaded(struct ig_net *n)
+{
+	for (size_t i = 0; i < n->notes.n; i++)
+		ig_warn("net", "%s", n->notes.msgs[i]);
+	for (size_t i = 0; i < n->np->nifs; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < n->nifs && !found; k++)
+			found = ig_netpolicy_iface(n->np, n->ifs[k].name, nif_mac(&n->ifs[k])) ==
+				&n->np->ifs[i];
+		if (!found)
+			ig_info("net",
+				"interface %s named by the policy is not present: its rules apply when it appears",
+				n->np->ifs[i].name);
+	}
+	if (!n->lsm)
+		ig_warn("net", "CAN and packet sockets are not controlled: %s", n->why_no_lsm);
+}
+
 static int set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_diag *d)
 {
 	const struct ig_netpolicy *old = n->np;
@@ -1155,6 +1175,7 @@ static int set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_dia
 		return ret;
 	}
 	free(oldpath);
+	report_loaded(n);
 	return 0;
 }
 

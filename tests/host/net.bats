@@ -200,6 +200,13 @@ probe() {
 	jget '.net.features.existing_sockets_labeled' | grep -qx true
 }
 
+@test "MPTCP is refused while rules are loaded (its subflows could not be tied to the program)" {
+	probe ok "$T/allowed" mptcp
+	net_policy "interface vA default deny"
+	net_start
+	probe EPERM "$T/allowed" mptcp
+}
+
 @test "disable switches an interface off for every program, root included" {
 	net_policy "interface vA2 disable" \
 		"allow uid 0 on * tcp"
@@ -260,6 +267,7 @@ probe() {
 		"interface usb0 disable"
 	net_start
 	jget '.net.absent | sort | join(",")' | grep -qx usb0,vN
+	grep -q "interface usb0 named by the policy is not present" "$T/daemon.log"
 	inA ip link add vN address 02:77:00:00:00:03 type veth peer name vNp netns "$NSB"
 	inA ip addr add 10.79.0.1/24 dev vN
 	inB ip addr add 10.79.0.2/24 dev vNp
