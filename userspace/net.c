@@ -1536,6 +1536,29 @@ static void status_locked(struct ig_net *n, struct json_object *status,
 	json_object_object_add(o, "violations", viol);
 	json_object_object_add(status, "net", o);
 
+	if (n->comp.unmeasured) {
+		snprintf(msg, sizeof(msg),
+			 "%zu interface or device rules name programs that are missing or not verified manifest entries: their allow rules match nothing (see net.notes)",
+			 n->comp.unmeasured);
+		add_reason_net(reasons, "net_rules_unmatched", msg);
+	}
+	{
+		__u64 lost = 0;
+		int ncpu = libbpf_num_possible_cpus();
+		__u32 idx = IG_NCNT_EVENTS_LOST;
+		__u64 *vals = ncpu > 0 ? calloc(ncpu, sizeof(*vals)) : NULL;
+
+		if (vals && !bpf_map_lookup_elem(bpf_map__fd(n->skel->maps.ig_net_cnt), &idx, vals))
+			for (int c = 0; c < ncpu; c++)
+				lost += vals[c];
+		free(vals);
+		if (lost) {
+			snprintf(msg, sizeof(msg),
+				 "%llu interface or device events were lost (ring buffer full); the counters are complete",
+				 (unsigned long long)lost);
+			add_reason_net(reasons, "net_events_lost", msg);
+		}
+	}
 	if (!n->lsm) {
 		snprintf(msg, sizeof(msg),
 			 "CAN and packet sockets are not controlled, a socket handed to another program keeps its creator's rights and device rules are enforced by the cgroup device hook: %s",

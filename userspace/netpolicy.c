@@ -1058,6 +1058,7 @@ static int resolve_subjects(struct cstate *st, const struct ig_np_resolver *res,
 				return ret;
 			if (ret) {
 				s->valid = false;
+				st->out->unmeasured++;
 				if (first)
 					ig_diag_add(notes, st->file, r->line, r->col,
 						    "program %s: %s; this rule matches nothing",
@@ -1068,6 +1069,7 @@ static int resolve_subjects(struct cstate *st, const struct ig_np_resolver *res,
 			s->b = key.ino;
 			if (!measured && r->verdict == IG_RV_ALLOW) {
 				s->valid = false;
+				st->out->unmeasured++;
 				if (first)
 					ig_diag_add(
 						notes, st->file, r->line, r->col,

@@ -149,6 +149,7 @@ struct ig_np_compiled {
 	struct ig_dev_key *devkeys;
 	struct ig_dev_val *devvals;
 	size_t ndevs;
+	size_t unmeasured; /* rules of programs that are missing or not measured */
 };
 
 /*

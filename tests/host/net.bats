@@ -366,3 +366,17 @@ probe() {
 	[ ! -e "$PIN_DIR/link_ig_skb_egress" ]
 	jget '.net.active' | grep -qx false
 }
+
+@test "a program outside the manifest gets nothing from its allow rules, and the state says so" {
+	cp "$B/bench/ignet" "$T/unmeasured"
+	net_policy "interface vA default deny" \
+		"allow program $T/unmeasured on vA" \
+		"allow program $T/allowed on vA"
+	net_start
+	probe EPERM "$T/unmeasured" udp 10.77.0.2 7001
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	run "$CTL" status --json
+	echo "$output" | jq -e '.reasons | map(.code) | index("net_rules_unmatched") != null'
+	echo "$output" | jq -e --arg p "$T/unmeasured" '.net.notes[0] | contains($p + " is not a verified manifest entry")'
+	grep -q "unmeasured is not a verified manifest entry" "$T/daemon.log"
+}

@@ -360,6 +360,7 @@ TEST(netpolicy_compile_sets)
 			notes.msgs[2],
 			"p.conf:14:1: device /dev/ttyUSB9: No such file or directory; the rule applies once it exists");
 	}
+	CHECK(c.unmeasured == 2);
 	/* eth0 (target 1): updater's two port ranges + the udp rule of its hard link, then '*'. */
 	s = find_set(&c, 1, IG_SUBJ_PROGRAM, 8, 100);
 	CHECK(s && s->n == 4 && s->nspec == 3);
