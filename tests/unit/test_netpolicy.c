@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Interface and device rules: parsing, error positions, contradictions, compilation. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
-#include "iotgate.h"
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "iotgate.h" /* before the skeleton: it names our structs */
+#include "ifaces.skel.h"
 #include "lex.h"
 #include "netpolicy.h"
 #include "policy.h"
@@ -470,4 +474,146 @@ TEST(netpolicy_gateway_example_parses)
 	CHECK(p.net->nrules == 9);
 	ig_policy_free(&p);
 	ig_diag_free(&d);
+}
+
+/* --- ABI: the rule structs as the BPF compiler laid them out (bpf/ifaces.bpf.c's BTF) --- */
+
+struct np_member {
+	const char *name;
+	size_t offset;
+	size_t size;
+};
+
+/* clang-format off */
+#define NP_MEMBER(type, m) { #m, offsetof(struct type, m), sizeof(((struct type *)0)->m) }
+/* clang-format on */
+
+static const struct np_member m_rule[] = { NP_MEMBER(ig_rule, verdict),
+					   NP_MEMBER(ig_rule, dirs),
+					   NP_MEMBER(ig_rule, protos),
+					   NP_MEMBER(ig_rule, flags),
+					   NP_MEMBER(ig_rule, port_lo),
+					   NP_MEMBER(ig_rule, port_hi),
+					   {} };
+static const struct np_member m_set[] = { NP_MEMBER(ig_rule_set, ctime_sec),
+					  NP_MEMBER(ig_rule_set, ctime_nsec),
+					  NP_MEMBER(ig_rule_set, flags),
+					  NP_MEMBER(ig_rule_set, n),
+					  NP_MEMBER(ig_rule_set, nspec),
+					  NP_MEMBER(ig_rule_set, r),
+					  {} };
+static const struct np_member m_rkey[] = {
+	NP_MEMBER(ig_rule_key, target), NP_MEMBER(ig_rule_key, kind), NP_MEMBER(ig_rule_key, id_a),
+	NP_MEMBER(ig_rule_key, id_b),	NP_MEMBER(ig_rule_key, gen),  {}
+};
+static const struct np_member m_ifkey[] = { NP_MEMBER(ig_if_key, netns),
+					    NP_MEMBER(ig_if_key, ifindex),
+					    NP_MEMBER(ig_if_key, gen),
+					    {} };
+static const struct np_member m_ifval[] = { NP_MEMBER(ig_if_val, target),
+					    NP_MEMBER(ig_if_val, flags),
+					    NP_MEMBER(ig_if_val, dflt),
+					    {} };
+static const struct np_member m_devkey[] = { NP_MEMBER(ig_dev_key, type),
+					     NP_MEMBER(ig_dev_key, major),
+					     NP_MEMBER(ig_dev_key, minor),
+					     NP_MEMBER(ig_dev_key, gen),
+					     {} };
+static const struct np_member m_devval[] = { NP_MEMBER(ig_dev_val, target), {} };
+static const struct np_member m_cfg[] = { NP_MEMBER(ig_net_config, netns),
+					  NP_MEMBER(ig_net_config, epoch),
+					  NP_MEMBER(ig_net_config, gen),
+					  NP_MEMBER(ig_net_config, mode),
+					  NP_MEMBER(ig_net_config, dflt),
+					  NP_MEMBER(ig_net_config, flags),
+					  {} };
+static const struct np_member m_ev[] = { NP_MEMBER(ig_net_event, ts_ns),
+					 NP_MEMBER(ig_net_event, exe_dev),
+					 NP_MEMBER(ig_net_event, exe_ino),
+					 NP_MEMBER(ig_net_event, type),
+					 NP_MEMBER(ig_net_event, verdict),
+					 NP_MEMBER(ig_net_event, family),
+					 NP_MEMBER(ig_net_event, op),
+					 NP_MEMBER(ig_net_event, pid),
+					 NP_MEMBER(ig_net_event, uid),
+					 NP_MEMBER(ig_net_event, gid),
+					 NP_MEMBER(ig_net_event, ifindex),
+					 NP_MEMBER(ig_net_event, proto),
+					 NP_MEMBER(ig_net_event, access),
+					 NP_MEMBER(ig_net_event, lport),
+					 NP_MEMBER(ig_net_event, rport),
+					 NP_MEMBER(ig_net_event, major),
+					 NP_MEMBER(ig_net_event, minor),
+					 NP_MEMBER(ig_net_event, comm),
+					 {} };
+
+static const struct {
+	const char *name;
+	size_t size;
+	const struct np_member *members;
+} np_structs[] = {
+	{ "ig_rule", sizeof(struct ig_rule), m_rule },
+	{ "ig_rule_set", sizeof(struct ig_rule_set), m_set },
+	{ "ig_rule_key", sizeof(struct ig_rule_key), m_rkey },
+	{ "ig_if_key", sizeof(struct ig_if_key), m_ifkey },
+	{ "ig_if_val", sizeof(struct ig_if_val), m_ifval },
+	{ "ig_dev_key", sizeof(struct ig_dev_key), m_devkey },
+	{ "ig_dev_val", sizeof(struct ig_dev_val), m_devval },
+	{ "ig_net_config", sizeof(struct ig_net_config), m_cfg },
+	{ "ig_net_event", sizeof(struct ig_net_event), m_ev },
+};
+
+TEST(netpolicy_abi_layout_matches_bpf_btf)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "ig_ifaces");
+	struct bpf_object *obj;
+	const struct btf *btf;
+	const void *elf;
+	char msg[256];
+	size_t sz;
+
+	elf = ig_ifaces__elf_bytes(&sz);
+	obj = bpf_object__open_mem(elf, sz, &opts);
+	CHECK(obj != NULL);
+	if (!obj)
+		return;
+	btf = bpf_object__btf(obj);
+	CHECK(btf != NULL);
+	for (size_t i = 0; btf && i < sizeof(np_structs) / sizeof(np_structs[0]); i++) {
+		int id = btf__find_by_name_kind(btf, np_structs[i].name, BTF_KIND_STRUCT);
+		const struct btf_type *t;
+
+		if (id < 0) {
+			snprintf(msg, sizeof(msg), "struct %s is not in ifaces.bpf.o's BTF",
+				 np_structs[i].name);
+			ig_test_fail(__FILE__, __LINE__, msg);
+			continue;
+		}
+		t = btf__type_by_id(btf, id);
+		if (t->size != np_structs[i].size) {
+			snprintf(msg, sizeof(msg), "sizeof(struct %s): %zu here, %u in BPF",
+				 np_structs[i].name, np_structs[i].size, t->size);
+			ig_test_fail(__FILE__, __LINE__, msg);
+		}
+		for (const struct np_member *m = np_structs[i].members; m->name; m++) {
+			const struct btf_member *bm = btf_members(t);
+			long off = -1;
+			__s64 msize = -1;
+
+			for (unsigned int k = 0; k < btf_vlen(t); k++, bm++)
+				if (!strcmp(btf__name_by_offset(btf, bm->name_off), m->name)) {
+					off = btf_member_bit_offset(t, k) / 8;
+					msize = btf__resolve_size(btf, bm->type);
+				}
+			if (off != (long)m->offset || msize != (__s64)m->size) {
+				snprintf(
+					msg, sizeof(msg),
+					"struct %s.%s: offset %zu size %zu here, offset %ld size %lld in BPF",
+					np_structs[i].name, m->name, m->offset, m->size, off,
+					(long long)msize);
+				ig_test_fail(__FILE__, __LINE__, msg);
+			}
+		}
+	}
+	bpf_object__close(obj);
 }
