@@ -225,9 +225,8 @@ static __always_inline void task_subject(struct task_struct *t, struct subj *s)
 
 static __always_inline bool same_subj(const struct subj *a, const struct subj *b)
 {
-	return a->dev == b->dev && a->ino == b->ino && a->csec == b->csec &&
-	       a->cnsec == b->cnsec && a->uid == b->uid && a->gid == b->gid &&
-	       a->known == b->known;
+	return a->dev == b->dev && a->ino == b->ino && a->csec == b->csec && a->cnsec == b->cnsec &&
+	       a->uid == b->uid && a->gid == b->gid && a->known == b->known;
 }
 
 /*
@@ -329,8 +328,8 @@ __noinline __u32 ig_eval(const struct query *q, const struct subj *s)
  * 'out' is judged on the remote port, 'in' on the local port.
  */
 static __always_inline bool allowed_on(__u32 gen, __u32 target, __u32 dflt, __u32 ifflags,
-				       const struct subj *s, __u32 proto, __u32 flows,
-				       __u16 lport, __u16 rport)
+				       const struct subj *s, __u32 proto, __u32 flows, __u16 lport,
+				       __u16 rport)
 {
 	struct query q = { .gen = gen, .target = target, .proto = proto };
 	__u32 v;
@@ -364,8 +363,7 @@ static __always_inline bool allowed_ifindex(struct ig_net_config *cfg, __u32 ifi
 	if (!iv)
 		return allowed_on(cfg->gen, IG_TARGET_ANYIF, cfg->dflt, 0, s, proto, flows, lport,
 				  rport);
-	return allowed_on(cfg->gen, iv->target, iv->dflt, iv->flags, s, proto, flows, lport,
-			  rport);
+	return allowed_on(cfg->gen, iv->target, iv->dflt, iv->flags, s, proto, flows, lport, rport);
 }
 
 struct allctx {
@@ -458,8 +456,7 @@ static __always_inline void refuse_event(const struct subj *s, __u32 verdict, __
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline struct label *new_label(struct sock *sk, struct task_struct *t,
-					       __u32 family)
+static __always_inline struct label *new_label(struct sock *sk, struct task_struct *t, __u32 family)
 {
 	struct label *l = bpf_sk_storage_get(&ig_sk_label, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 
@@ -633,8 +630,8 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 	if (l->ev_epoch[egress ? 0 : 1] != cfg->epoch + 1) {
 		l->ev_epoch[egress ? 0 : 1] = cfg->epoch + 1;
 		refuse_event(&l->s,
-			     cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT,
-			     fam, egress ? IG_OP_PKT_OUT : IG_OP_PKT_IN, ifindex, l->protos, lport,
+			     cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT, fam,
+			     egress ? IG_OP_PKT_OUT : IG_OP_PKT_IN, ifindex, l->protos, lport,
 			     rport, l->comm, false);
 	}
 	return cfg->mode == IG_MODE_ENFORCE ? 0 : 1;

@@ -484,8 +484,7 @@ static int nl_read(struct ig_net *n, bool log, bool *done)
 
 	if (len < 0)
 		return -errno;
-	for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, (size_t)len);
-	     h = NLMSG_NEXT(h, len)) {
+	for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
 		if (h->nlmsg_type == NLMSG_DONE) {
 			if (done)
 				*done = true;
@@ -542,7 +541,8 @@ static int nl_dump(struct ig_net *n, bool log)
 	}
 	/* Interfaces that were known and are not any more. */
 	for (size_t i = 0; i < nold && n->active; i++) {
-		struct ig_if_key k = { .netns = n->netns, .ifindex = old[i].ifindex,
+		struct ig_if_key k = { .netns = n->netns,
+				       .ifindex = old[i].ifindex,
 				       .gen = n->gen };
 
 		if (!find_nif(n, old[i].ifindex))
@@ -669,15 +669,17 @@ static const char *fam_name(__u32 f)
 
 static const char *op_name(__u32 op)
 {
-	static const char *const names[] = { "?",    "egress", "ingress", "bind",
-					     "connect", "send", "receive", "open" };
+	static const char *const names[] = { "?",	"egress", "ingress", "bind",
+					     "connect", "send",	  "receive", "open" };
 
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
 }
 
 static void proto_names(__u32 bits, char *buf, size_t len)
 {
-	static const char *const names[] = { "tcp", "udp", "icmp", "raw", "can", "packet", "other" };
+	static const char *const names[] = {
+		"tcp", "udp", "icmp", "raw", "can", "packet", "other"
+	};
 
 	buf[0] = '\0';
 	if ((bits & IG_P_ANY) == IG_P_ANY) {
@@ -736,7 +738,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (e->type == IG_EV_DEV) {
 		ig_log(e->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "dev",
 		       "%s open of %s %u:%u for %s%s%s by %s (uid %u pid %u comm %s)",
-		       e->verdict == IG_VERDICT_DENY ? "denied" : "audit:", 
+		       e->verdict == IG_VERDICT_DENY ? "denied" : "audit:",
 		       e->proto == IG_DEV_BLOCK ? "block" : "char", e->major, e->minor,
 		       e->access & IG_ACC_READ ? "read" : "",
 		       e->access == (IG_ACC_READ | IG_ACC_WRITE) ? "+" : "",
@@ -1371,7 +1373,9 @@ static void rule_text(const struct ig_np_rule *r, char *buf, size_t len)
 	proto_names(r->protos, protos, sizeof(protos));
 	snprintf(buf, len, "%s %s on %s%s%s %s", verdict_str(r->verdict), subj,
 		 r->iface ? r->iface : "*",
-		 r->dirs == IG_DIR_IN ? " in" : r->dirs == IG_DIR_OUT ? " out" : "",
+		 r->dirs == IG_DIR_IN  ? " in" :
+		 r->dirs == IG_DIR_OUT ? " out" :
+					 "",
 		 "", protos);
 	if (r->ports)
 		snprintf(buf + strlen(buf), len - strlen(buf), " port %u-%u", r->port_lo,
@@ -1454,8 +1458,7 @@ void ig_net_status(struct ig_net *n, struct json_object *status, struct json_obj
 		pthread_mutex_unlock(&n->lock);
 }
 
-static void status_locked(struct ig_net *n, struct json_object *status,
-			  struct json_object *reasons)
+static void status_locked(struct ig_net *n, struct json_object *status, struct json_object *reasons)
 {
 	struct json_object *o = json_object_new_object(), *feat = json_object_new_object();
 	struct json_object *ifs, *absent, *notes, *viol;
@@ -1537,9 +1540,10 @@ static void status_locked(struct ig_net *n, struct json_object *status,
 	json_object_object_add(status, "net", o);
 
 	if (n->comp.unmeasured) {
-		snprintf(msg, sizeof(msg),
-			 "%zu interface or device rules name programs that are missing or not verified manifest entries: their allow rules match nothing (see net.notes)",
-			 n->comp.unmeasured);
+		snprintf(
+			msg, sizeof(msg),
+			"%zu interface or device rules name programs that are missing or not verified manifest entries: their allow rules match nothing (see net.notes)",
+			n->comp.unmeasured);
 		add_reason_net(reasons, "net_rules_unmatched", msg);
 	}
 	{
@@ -1553,16 +1557,18 @@ static void status_locked(struct ig_net *n, struct json_object *status,
 				lost += vals[c];
 		free(vals);
 		if (lost) {
-			snprintf(msg, sizeof(msg),
-				 "%llu interface or device events were lost (ring buffer full); the counters are complete",
-				 (unsigned long long)lost);
+			snprintf(
+				msg, sizeof(msg),
+				"%llu interface or device events were lost (ring buffer full); the counters are complete",
+				(unsigned long long)lost);
 			add_reason_net(reasons, "net_events_lost", msg);
 		}
 	}
 	if (!n->lsm) {
-		snprintf(msg, sizeof(msg),
-			 "CAN and packet sockets are not controlled, a socket handed to another program keeps its creator's rights and device rules are enforced by the cgroup device hook: %s",
-			 n->why_no_lsm);
+		snprintf(
+			msg, sizeof(msg),
+			"CAN and packet sockets are not controlled, a socket handed to another program keeps its creator's rights and device rules are enforced by the cgroup device hook: %s",
+			n->why_no_lsm);
 		add_reason_net(reasons, "can_packet_unavailable", msg);
 	}
 }
