@@ -15,6 +15,9 @@
  *                                    that exists before the rules are loaded)
  *   ignet can IFNAME|any send|recv   CAN_RAW socket bound to IFNAME (any:
  *                                    index 0); send one frame or wait for one
+ *   ignet can-proto bcm|isotp|j1939 IFNAME
+ *                                    a socket of that CAN protocol on IFNAME
+ *                                    (bcm: connect, the others: bind)
  *   ignet packet IFNAME|any send     AF_PACKET socket bound to IFNAME, send one frame
  *   ignet scm-give PATH can IFNAME   bind a CAN socket, send a frame on it and
  *                                    hand it over the unix socket PATH
@@ -338,6 +341,44 @@ static int cmd_can(int argc, char **argv)
 	return r ? fail(-r) : ok();
 }
 
+static int cmd_can_proto(int argc, char **argv)
+{
+	struct sockaddr_can sa = { .can_family = AF_CAN };
+	int fd, r;
+
+	if (argc < 4)
+		return fail(EINVAL);
+	sa.can_ifindex = if_nametoindex(argv[3]);
+	if (!sa.can_ifindex)
+		return fail(ENODEV);
+	if (!strcmp(argv[2], "bcm")) {
+		fd = socket(PF_CAN, SOCK_DGRAM, CAN_BCM);
+		if (fd < 0)
+			return fail(errno);
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	} else if (!strcmp(argv[2], "isotp")) {
+		fd = socket(PF_CAN, SOCK_DGRAM, CAN_ISOTP);
+		if (fd < 0)
+			return fail(errno);
+		sa.can_addr.tp.rx_id = 0x321;
+		sa.can_addr.tp.tx_id = 0x123;
+		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	} else if (!strcmp(argv[2], "j1939")) {
+		fd = socket(PF_CAN, SOCK_DGRAM, CAN_J1939);
+		if (fd < 0)
+			return fail(errno);
+		sa.can_addr.j1939.name = 0; /* J1939_NO_NAME */
+		sa.can_addr.j1939.pgn = 0x40000; /* J1939_NO_PGN */
+		sa.can_addr.j1939.addr = 0x20;
+		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	} else {
+		return fail(EINVAL);
+	}
+	r = r < 0 ? errno : 0;
+	close(fd);
+	return r ? fail(r) : ok();
+}
+
 static int cmd_packet(int argc, char **argv)
 {
 	struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
@@ -593,6 +634,7 @@ int main(int argc, char **argv)
 		{ "serve", cmd_serve },
 		{ "hold-tcp", cmd_hold_tcp },
 		{ "can", cmd_can },
+		{ "can-proto", cmd_can_proto },
 		{ "packet", cmd_packet },
 		{ "scm-give", cmd_scm_give },
 		{ "scm-take", cmd_scm_take },

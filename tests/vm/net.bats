@@ -170,6 +170,23 @@ make_vcan() {
 	echo "$output" | jq -e '[.net.violations[] | select(.family == "can" and .op == "bind" and .ifindex == 0)] | length >= 1'
 }
 
+@test "CAN: BCM, ISO-TP and J1939 sockets are held to the same rules" {
+	modprobe can_bcm
+	modprobe can_isotp
+	modprobe can_j1939
+	make_vcan
+	net_policy "interface vcan0 default deny" \
+		"interface vcan1 default deny" \
+		"allow program $T/allowed on vcan0 can"
+	net_start
+	for p in bcm isotp j1939; do
+		probe ok "$T/allowed" can-proto "$p" vcan0
+		probe EPERM "$T/allowed" can-proto "$p" vcan1
+		probe EPERM "$T/denied" can-proto "$p" vcan0
+	done
+	jget '.net.counters.can.denied' | awk '{ exit !($1 >= 6) }'
+}
+
 @test "CAN: every interface at once for a program allowed on all of them; a new CAN interface takes it back" {
 	make_vcan
 	net_policy "interface-default deny" \
