@@ -9,6 +9,8 @@
 #include <malloc.h>
 #include <grp.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "hash.h"
+#include "identity.h"
 #include "ipc.h"
 #include "kernel.h"
 #include "log.h"
@@ -34,6 +37,8 @@
 #include "policy.h"
 #include "pset.h"
 #include "lex.h"
+
+extern char **environ;
 
 #define LOCK_PATH IG_RUN_DIR "/iotgated.lock"
 #define MAX_CLIENTS 1024
@@ -273,6 +278,7 @@ static struct json_object *status_json(struct daemon *d)
 	ig_kernel_counters(&d->k, c);
 	uname(&un);
 	add_str(o, "version", IG_VERSION);
+	json_object_object_add(o, "device", ig_identity_json(d->set.policy.device_id, ""));
 	add_str(o, "kernel", un.release);
 	add_str(o, "mode", ig_mode_name(d->set.policy.mode));
 	add_str(o, "tier", d->k.tier == IG_TIER_FULL ? "full" : "partial");
@@ -457,7 +463,8 @@ static struct json_object *error_reply(const char *fmt, const char *arg)
 static int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *policy,
 		    const char *policy_sig, const char *manifest, const char *manifest_sig,
 		    struct ig_diag *diag);
-static int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous);
+static int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous,
+		    const char *origin);
 static bool stored(struct daemon *d, const char *sub);
 static void log_rejected(const struct ig_set *set);
 
@@ -566,7 +573,8 @@ static struct json_object *change(struct daemon *d, const char *op, const char *
 	add_u64(reply, "manifest_version", set.manifest.version);
 	add_u64(reply, "verified", set.nverified);
 	add_u64(reply, "rejected", set.rejected.n);
-	ret = activate(d, &set, who, true);
+	ret = activate(d, &set, who, true,
+		       !strcmp(op, "factory") || !strcmp(op, "reload") ? "file" : "applied");
 	if (ret && set.source) {
 		/* The kernel refused the new maps: the old set is still in force. */
 		ig_err("policy", "%s by %s failed in the kernel: %s", op, who, strerror(-ret));
@@ -759,10 +767,32 @@ static void client_accept(struct daemon *d)
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/*
+ * Group iotgate may read the state. Packages create it (sysusers, Yocto's
+ * useradd class); a bare install gets it from groupadd here.
+ */
+static struct group *iotgate_group(void)
+{
+	char *argv[] = { "groupadd", "--system", "iotgate", NULL };
+	struct group *gr = getgrnam("iotgate");
+	pid_t pid;
+	int st;
+
+	if (gr)
+		return gr;
+	if (posix_spawnp(&pid, "groupadd", NULL, NULL, argv, environ) == 0 &&
+	    waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		ig_info("socket", "created group iotgate");
+		return getgrnam("iotgate");
+	}
+	ig_warn("socket", "no group iotgate and groupadd failed: only root may read the state");
+	return NULL;
+}
+
 static int listen_socket(struct daemon *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct group *gr = getgrnam("iotgate");
+	struct group *gr = iotgate_group();
 	int fd;
 
 	if (strlen(d->sock_path) >= sizeof(sa.sun_path))
@@ -938,11 +968,45 @@ static bool stored(struct daemon *d, const char *sub)
 }
 
 /*
+ * Was state/active put there by 'apply' or 'rollback' (it then wins over the
+ * policy file at start), or is it a copy of the policy file (which then wins,
+ * so that editing the file and restarting does what one expects)?
+ */
+static bool applied(struct daemon *d)
+{
+	char path[4096], buf[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/active/origin", d->state_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return !strncmp(buf, "applied", 7);
+}
+
+static int write_origin(const char *dir, const char *origin)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/origin", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", origin);
+	return fclose(f) ? -errno : 0;
+}
+
+/*
  * Makes `set` the stored active set: written to state/next, then previous is
  * replaced by active and active by next (keep_previous false: previous is
  * left alone, e.g. on rollback where the caller swaps them).
  */
-static int store_active(struct daemon *d, const struct ig_set *set, bool keep_previous)
+static int store_active(struct daemon *d, const struct ig_set *set, bool keep_previous,
+			const char *origin)
 {
 	char next[4096], act[4096], prev[4096], cmd[8192 + 64];
 	int ret;
@@ -953,6 +1017,8 @@ static int store_active(struct daemon *d, const struct ig_set *set, bool keep_pr
 	if (mkdir(d->state_dir, 0750) && errno != EEXIST)
 		return -errno;
 	ret = ig_set_store(set, next);
+	if (!ret)
+		ret = write_origin(next, origin);
 	if (ret)
 		return ret;
 	if (keep_previous && access(act, F_OK) == 0) {
@@ -973,7 +1039,8 @@ static int store_active(struct daemon *d, const struct ig_set *set, bool keep_pr
  * two modes goes in first, so a moment between the two updates is never
  * more permissive than either policy), then the log index, then storage.
  */
-static int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous)
+static int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous,
+		    const char *origin)
 {
 	unsigned int mode = set->policy.mode, flags = cfg_flags(&set->policy);
 	int ret;
@@ -998,7 +1065,7 @@ static int activate(struct daemon *d, struct ig_set *set, const char *who, bool 
 		return ret;
 	}
 	ig_measure_set_manifest(d->ms, &set->manifest, set->verified, set->nverified);
-	ret = store_active(d, set, keep_previous);
+	ret = store_active(d, set, keep_previous, origin);
 	ig_set_free(&d->set);
 	d->set = *set;
 	memset(set, 0, sizeof(*set));
@@ -1192,7 +1259,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* What was last applied (state/active) wins over the shipped policy. */
-	if (stored(d, "active")) {
+	if (stored(d, "active") && applied(d)) {
 		ret = load_set(d, &d->set, "active", NULL, NULL, NULL, NULL, &diag);
 		if (ret) {
 			print_diag(&diag);
@@ -1277,8 +1344,8 @@ int main(int argc, char **argv)
 	ret = ig_kernel_protect_pins(&d->k);
 	if (ret)
 		ig_warn("bpf", "cannot list the pins for self-protection: %s", strerror(-ret));
-	if (!stored(d, "active") || d->active_unusable) {
-		ret = store_active(d, &d->set, true);
+	if (!applied(d) || d->active_unusable) {
+		ret = store_active(d, &d->set, stored(d, "active") && applied(d), "file");
 		if (ret)
 			ig_warn("policy", "cannot store the policy set in %s/active: %s", state_dir,
 				strerror(-ret));

@@ -28,7 +28,7 @@ int ig_kernel_check_bpffs(void)
 
 	if (statfs("/sys/fs/bpf", &sfs) < 0)
 		return -errno;
-	return sfs.f_type == BPF_FS_MAGIC ? 0 : -ENOENT;
+	return (__u32)sfs.f_type == BPF_FS_MAGIC ? 0 : -ENOENT;
 }
 
 static bool lsm_listed(void)

@@ -237,7 +237,8 @@ static int identity(int fd, struct ig_file_key *key, struct ig_file_val *val, bo
 	if (!any && !S_ISREG(stx.stx_mode))
 		return -EINVAL;
 	key->ino = stx.stx_ino;
-	if (stx.stx_mask & STATX_MNT_ID) {
+	/* qemu-user reports STATX_MNT_ID but leaves the id 0: fall back then. */
+	if ((stx.stx_mask & STATX_MNT_ID) && stx.stx_mnt_id) {
 		ret = mount_dev(stx.stx_mnt_id, &key->dev);
 		if (ret)
 			return ret;

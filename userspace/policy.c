@@ -15,10 +15,10 @@ struct pstate {
 	const char *basedir;
 	struct ig_policy *p;
 	struct ig_diag *d;
-	unsigned int seen_line[6];
+	unsigned int seen_line[7];
 };
 
-enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST, SEEN_PROTECT, SEEN_UNSIGNED, SEEN_SELF };
+enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST, SEEN_PROTECT, SEEN_UNSIGNED, SEEN_SELF, SEEN_ID };
 
 #define MEMFD_NAME_MAX 63 /* IG_MEMFD_NAME_LEN - 1; memfd_create allows 249 */
 
@@ -117,6 +117,16 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 		else if (strcmp(l->tok[1].s, "off"))
 			ig_diag_add(st->d, st->name, line, l->tok[1].col,
 				    "expected 'on' or 'off', not '%s'", l->tok[1].s);
+	} else if (!strcmp(kw, "device-id")) {
+		if (!once(st, SEEN_ID, line, &l->tok[0]) || !nargs(st, line, l, 1, "device-id ID"))
+			return;
+		if (!*l->tok[1].s || strlen(l->tok[1].s) > 128) {
+			ig_diag_add(st->d, st->name, line, l->tok[1].col,
+				    "device id must be 1 to 128 characters");
+			return;
+		}
+		free(st->p->device_id);
+		st->p->device_id = strdup(l->tok[1].s);
 	} else if (!strcmp(kw, "self-protect")) {
 		if (!once(st, SEEN_SELF, line, &l->tok[0]) ||
 		    !nargs(st, line, l, 1, "self-protect on|off"))
@@ -265,6 +275,7 @@ void ig_policy_free(struct ig_policy *p)
 	for (size_t i = 0; i < p->ntrusted_keys; i++)
 		free(p->trusted_keys[i]);
 	free(p->trusted_keys);
+	free(p->device_id);
 	free(p->memfd);
 	ig_netpolicy_free(p->net);
 	memset(p, 0, sizeof(*p));

@@ -12,6 +12,7 @@
  *                      none: the keys in /etc/iotgate/keys)
  *   self-protect on|off  on (default): in enforce mode only the daemon may touch its
  *                      pins and BPF objects, signal (init excepted) or ptrace it
+ *   device-id ID       the device's logical id in the state (default /etc/machine-id)
  *   unsigned-manifests refuse|allow
  *                      default: refuse in enforce mode, allow in audit mode
  */
@@ -32,6 +33,7 @@ struct ig_policy {
 	char *manifest; /* resolved path */
 	bool protect;
 	bool self_protect; /* default on; acts in enforce mode, full tier */
+	char *device_id; /* logical device id (default: /etc/machine-id) */
 	char **trusted_keys; /* resolved paths */
 	size_t ntrusted_keys;
 	int unsigned_manifests; /* -1 default (by mode), 0 refuse, 1 allow */

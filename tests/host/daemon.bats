@@ -187,3 +187,28 @@ teardown() {
 	[[ $output == "$T/iotgate.conf: ok: mode enforce, 1 of 1 manifest entries verified, signed" ]]
 	[ ! -e "$PIN_DIR" ]
 }
+
+@test "status identifies the device: logical id (machine-id or configured), serial, permanent MAC" {
+	ig_manifest_exact "$T/allowed"
+	ig_policy audit
+	ig_start
+	run "$CTL" status --json
+	[ "$status" -eq 0 ]
+	if [[ -s /etc/machine-id ]]; then
+		echo "$output" | jq -e --arg id "$(cat /etc/machine-id)" '.device.logical_id == $id and .device.logical_id_source == "/etc/machine-id"'
+	fi
+	echo "$output" | jq -e '.device | has("serial") and has("mac")'
+	# a physical NIC with a burned-in address is reported by its permanent MAC
+	for n in /sys/class/net/*; do
+		[[ -e $n/device ]] || continue
+		perm=$(ethtool -P "${n##*/}" 2>/dev/null | awk '{ print $3 }')
+		[[ $perm =~ ^[0-9a-f:]{17}$ ]] || continue
+		echo "$output" | jq -e --arg m "$perm" '.device.mac == $m'
+		break
+	done
+	"$CTL" stop-enforcing >/dev/null
+	wait "$DPID" || true
+	echo "device-id gateway-0042" >>"$T/iotgate.conf"
+	ig_start
+	jget . | jq -e '.device.logical_id == "gateway-0042" and .device.logical_id_source == "policy"'
+}
