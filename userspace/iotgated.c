@@ -88,6 +88,7 @@ struct daemon {
 	struct ig_measure *ms; /* measurement log */
 	bool log_failing; /* last log write failed (logged once per episode) */
 	unsigned long long subscribers_dropped;
+	struct json_object *identity; /* cached "device" object */
 };
 
 static const char *reason_name(__u32 r)
@@ -278,7 +279,10 @@ static struct json_object *status_json(struct daemon *d)
 	ig_kernel_counters(&d->k, c);
 	uname(&un);
 	add_str(o, "version", IG_VERSION);
-	json_object_object_add(o, "device", ig_identity_json(d->set.policy.device_id, ""));
+	/* Computed once per policy: it reads sysfs and asks the NIC driver. */
+	if (!d->identity)
+		d->identity = ig_identity_json(d->set.policy.device_id, "");
+	json_object_object_add(o, "device", json_object_get(d->identity));
 	add_str(o, "kernel", un.release);
 	add_str(o, "mode", ig_mode_name(d->set.policy.mode));
 	add_str(o, "tier", d->k.tier == IG_TIER_FULL ? "full" : "partial");
@@ -802,7 +806,7 @@ static int listen_socket(struct daemon *d)
 	if (fd < 0)
 		return -errno;
 	unlink(d->sock_path); /* stale: the lock proves no other daemon owns it */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0)
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0)
 		goto fail;
 	if (gr) {
 		d->iotgate_gid = gr->gr_gid;
@@ -1068,6 +1072,8 @@ static int activate(struct daemon *d, struct ig_set *set, const char *who, bool 
 	ret = store_active(d, set, keep_previous, origin);
 	ig_set_free(&d->set);
 	d->set = *set;
+	json_object_put(d->identity);
+	d->identity = NULL;
 	memset(set, 0, sizeof(*set));
 	d->set_loaded = time(NULL);
 	snprintf(d->set_loaded_by, sizeof(d->set_loaded_by), "%s", who);
