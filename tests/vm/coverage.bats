@@ -123,6 +123,20 @@ scenario() {
 	[[ $output == *"m2=126"* ]]
 }
 
+@test "a bind mount shows the same file: trusted through either path, and only that file" {
+	mkdir "$T/bind"
+	mount --bind "$T" "$T/bind"
+	ig_policy enforce
+	cat >"$T/s.sh" <<-EOS
+		run_rc via_bind "$T/bind/allowed"
+		run_rc denied_via_bind "$T/bind/denied"
+	EOS
+	scenario "$T/s.sh"
+	umount "$T/bind"
+	[[ $output == *"via_bind=0"* ]]
+	[[ $output == *"denied_via_bind=126"* ]]
+}
+
 @test "protect on: writing, truncating or writing through an old descriptor is refused" {
 	ig_policy enforce
 	echo "protect on" >>"$T/iotgate.conf"

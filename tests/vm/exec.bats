@@ -52,6 +52,10 @@ scenario() {
 	jq -e '.mode == "enforce" and .tier == "full" and .health == "ok"' "$T/status.json"
 	jq -e '.counters.exec.allowed >= 1 and .counters.exec.denied == 1' "$T/status.json"
 	jq -e --arg p "$T/denied" '[.violations[] | select(.path == $p and .verdict == "deny" and .reason == "not_in_manifest")] | length == 1' "$T/status.json"
+	# the first use was measured in the kernel and logged, once, in ima-ng format
+	digest=$(sha256sum "$T/allowed" | cut -d' ' -f1)
+	[ "$(grep -c " ima-ng sha256:$digest $T/allowed\$" "$T/state/measurements")" -eq 1 ]
+	"$CTL" log verify --file "$T/state/measurements"
 }
 
 @test "enforce: copies, changed files and interpreters do not inherit trust" {
