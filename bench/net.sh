@@ -5,12 +5,15 @@
 # veth pair between two network namespaces, 64-byte UDP datagrams per second,
 # and open(2) of an allowed, gated device node 100,000 times. With the policy
 # loaded the traffic and the opens go through every check (the programs are
-# named by rules on the interface and the device). Each figure is the median
-# of ROUNDS alternating runs with and without the daemon.
+# named by rules on the interface and the device). Three configurations run
+# in rotating order, ROUNDS times each: no iotgate, iotgate without interface
+# or device rules, iotgate with them; each figure is a median.
 #
-# Prints, per benchmark, a comment with the absolute figures and one line
-#   bench <name>: <value> <unit> ratio=<with/without> target=<bound>
-# (for the open benchmark the ratio is of the time per open: lower is better).
+# Prints, per benchmark, a comment with the absolute figures and two lines
+#   bench <name>: <value> <unit> ratio=<with rules / no iotgate> target=<bound>
+#   bench <name>-rules-only: ... ratio=<with rules / iotgate without rules> ...
+# the second being the cost of this feature alone (for the open benchmark
+# the ratio is of the time per open: lower is better).
 # Needs root, iproute2, iperf3, openssl and a built tree (make).
 # Environment: ROUNDS=3 SECS=5 (per throughput run)
 set -euo pipefail
@@ -28,6 +31,31 @@ SRV=()
 die() {
 	echo "bench/net.sh: $*" >&2
 	exit 1
+}
+
+# start_daemon POLICY: iotgate.conf (the rules) or plain.conf
+start_daemon() {
+	local want=false
+
+	[[ $1 == iotgate.conf ]] && want=true
+	inA "$B/iotgated" --policy "$T/$1" --keys-dir "$T/keys" --state-dir "$T/state" \
+		>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 300); do
+		"$B/iotgatectl" status >/dev/null 2>&1 && break
+		kill -0 "$DPID" 2>/dev/null || { cat "$T/daemon.log" >&2; die "the daemon did not start"; }
+		sleep 0.1
+	done
+	[[ $("$B/iotgatectl" status --json | jq -r .net.active) == "$want" ]] ||
+		die "the daemon did not load $1 as expected"
+}
+
+stop_daemon() {
+	[[ -n $DPID ]] || return 0
+	"$B/iotgatectl" stop-enforcing >/dev/null 2>&1 || kill "$DPID" 2>/dev/null || true
+	wait "$DPID" 2>/dev/null || true
+	DPID=
+	rm -rf "$T/state"
 }
 
 cleanup() {
@@ -52,6 +80,7 @@ fi
 
 inA() { nsenter --net="/run/netns/$NSA" "$@"; }
 
+modprobe veth 2>/dev/null || true
 ip netns add "$NSA"
 ip netns add "$NSB"
 ip link add vA netns "$NSA" type veth peer name vB netns "$NSB"
@@ -70,19 +99,20 @@ mknod -m 666 "$T/full" c 1 7
 	printf '%s\n' "$T/ignet" "$IPERF" "$(readlink -f "$(command -v nsenter)")"
 	ldd "$IPERF" "$T/ignet" | awk '/=> \// { print $3 } /^\t\// { print $1 }' | xargs -r readlink -f
 } | sort -u | xargs -d '\n' sha256sum >"$T/manifest.sha256"
-cat >"$T/iotgate.conf" <<EOF
-version 1
-mode audit
-manifest manifest.sha256
-interface vA default deny
-allow program $IPERF on vA tcp
-allow program $T/ignet on vA tcp,udp
-allow program $T/ignet device $T/full
-EOF
+# iotgate.conf: the rules under test; plain.conf: the same daemon without
+# interface or device rules, to tell this feature's cost from the rest.
+printf 'version 1\nmode audit\nmanifest manifest.sha256\n' >"$T/plain.conf"
+{
+	cat "$T/plain.conf"
+	printf 'interface vA default deny\n'
+	printf 'allow program %s on vA tcp\n' "$IPERF"
+	printf 'allow program %s on vA tcp,udp\n' "$T/ignet"
+	printf 'allow program %s device %s\n' "$T/ignet" "$T/full"
+} >"$T/iotgate.conf"
 mkdir "$T/keys"
 openssl genpkey -algorithm ed25519 -out "$T/key.pem" 2>/dev/null
 openssl pkey -in "$T/key.pem" -pubout -out "$T/keys/bench.pem"
-for f in iotgate.conf manifest.sha256; do
+for f in iotgate.conf plain.conf manifest.sha256; do
 	openssl pkeyutl -sign -rawin -inkey "$T/key.pem" -in "$T/$f" -out "$T/$f.sig"
 done
 
@@ -97,26 +127,6 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-start_daemon() {
-	inA "$B/iotgated" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
-		>"$T/daemon.log" 2>&1 &
-	DPID=$!
-	for _ in $(seq 300); do
-		"$B/iotgatectl" status >/dev/null 2>&1 && break
-		kill -0 "$DPID" 2>/dev/null || { cat "$T/daemon.log" >&2; die "the daemon did not start"; }
-		sleep 0.1
-	done
-	[[ $("$B/iotgatectl" status --json | jq -r .net.active) == true ]] || die "rules not loaded"
-}
-
-stop_daemon() {
-	[[ -n $DPID ]] || return 0
-	"$B/iotgatectl" stop-enforcing >/dev/null 2>&1 || kill "$DPID" 2>/dev/null || true
-	wait "$DPID" 2>/dev/null || true
-	DPID=
-	rm -rf "$T/state"
-}
-
 tcp_gbps() {
 	inA "$IPERF" -c 10.88.0.2 -t "$SECS" -J | jq '.end.sum_received.bits_per_second / 1e9'
 }
@@ -126,10 +136,11 @@ opens() { inA "$T/ignet" bench-open "$T/full" 100000; }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-declare -A base loaded
+declare -A none plain rules
 for name in tcp crr udp open; do
-	base[$name]=
-	loaded[$name]=
+	none[$name]=
+	plain[$name]=
+	rules[$name]=
 done
 measure_all() {
 	local -n into=$1
@@ -138,32 +149,45 @@ measure_all() {
 	into[udp]+="$(udp_pps) "
 	into[open]+="$(opens) "
 }
+# run_config none|plain|rules
+run_config() {
+	case $1 in
+	none) measure_all none ;;
+	plain)
+		start_daemon plain.conf
+		measure_all plain
+		stop_daemon
+		;;
+	rules)
+		start_daemon iotgate.conf
+		measure_all rules
+		stop_daemon
+		;;
+	esac
+}
 
 for ((r = 0; r < ROUNDS; r++)); do
-	# Alternate which goes first so that drift hits both alike.
-	if ((r % 2 == 0)); then
-		measure_all base
-		start_daemon
-		measure_all loaded
-		stop_daemon
-	else
-		start_daemon
-		measure_all loaded
-		stop_daemon
-		measure_all base
-	fi
+	# Rotate the order so that drift hits every configuration alike.
+	case $((r % 3)) in
+	0) order="none plain rules" ;;
+	1) order="rules none plain" ;;
+	2) order="plain rules none" ;;
+	esac
+	for c in $order; do run_config "$c"; done
 done
 
-# report NAME UNIT BASE LOADED TARGET HIGHER_IS_BETTER
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+
+# report NAME UNIT KEY TARGET HIGHER_IS_BETTER
 report() {
-	local name=$1 unit=$2 b l
-	b=$(tr ' ' '\n' <<<"${base[$3]}" | grep . | median)
-	l=$(tr ' ' '\n' <<<"${loaded[$3]}" | grep . | median)
-	awk -v n="$name" -v u="$unit" -v b="$b" -v l="$l" -v t="$4" -v hib="$5" 'BEGIN {
-		if (hib == 1) { ratio = l / b; vb = b; vl = l }
-		else { ratio = b / l; vb = 1e6 / b; vl = 1e6 / l }
-		printf "# %s: without iotgate %.3f %s, with the policy loaded %.3f %s (median of %d)\n", n, vb, u, vl, u, '"$ROUNDS"'
-		printf "bench %s: %.3f %s ratio=%.3f target=%s\n", n, vl, u, ratio, t
+	local n=$1 u=$2 k=$3 t=$4 hib=$5
+	awk -v n="$n" -v u="$u" -v a="$(med "${none[$k]}")" -v p="$(med "${plain[$k]}")" \
+		-v r="$(med "${rules[$k]}")" -v t="$t" -v hib="$hib" -v rounds="$ROUNDS" 'BEGIN {
+		if (hib == 1) { va = a; vp = p; vr = r; ra = r / a; rp = r / p }
+		else { va = 1e6 / a; vp = 1e6 / p; vr = 1e6 / r; ra = a / r; rp = p / r }
+		printf "# %s: without iotgate %.3f %s, iotgate without interface rules %.3f %s, with the rules %.3f %s (medians of %d)\n", n, va, u, vp, u, vr, u, rounds
+		printf "bench %s: %.3f %s ratio=%.3f target=%s\n", n, vr, u, ra, t
+		printf "bench %s-rules-only: %.3f %s ratio=%.3f target=%s\n", n, vr, u, rp, t
 	}'
 }
 report net-tcp-throughput Gbit/s tcp ">=0.97" 1

@@ -90,6 +90,7 @@ struct label {
 	__u32 bound_ifindex; /* CAN/packet: from bind/connect, 0 = every interface */
 	struct vcache c[2]; /* 0: egress, 1: ingress */
 	__u64 ev_epoch[2]; /* epoch+1 of the last event per direction */
+	__u64 user_task, user_mm, user_cred; /* full tier: who last used the socket */
 	char comm[IG_COMM_LEN];
 };
 
@@ -237,13 +238,17 @@ __noinline __u32 ig_match(const struct ig_rule_set *rs, __u32 proto, __u32 dir, 
 			  __u32 allow_ok)
 {
 	/* Bits: 1 specific allow, 2 specific deny, 4 general allow, 8 general deny. */
-	__u32 seen = 0;
+	__u32 seen = 0, n;
 
 	if (!rs)
 		return IG_RV_NOMATCH;
-	/* Every slot, used or not (unused ones match nothing): no data-dependent bound. */
-	for (int i = 0; i < IG_RULES_MAX; i++) {
+	n = rs->n;
+	/* Only the used slots; nothing else depends on n, so the verifier's work stays small. */
+	for (__u32 i = 0; i < IG_RULES_MAX; i++) {
 		const struct ig_rule *r = &rs->r[i];
+
+		if (i >= n)
+			break;
 		__u32 shift = r->flags & IG_RF_GENERAL ? 2 : 0;
 
 		if (!(r->dirs & dir) || !(r->protos & proto))
@@ -530,11 +535,44 @@ int ig_sk_iter(struct bpf_iter__task_file *ctx)
 	return 0;
 }
 
+/* UDP ports of the datagram; reads the linear head directly when it can. */
 static __always_inline int udp_ports(struct __sk_buff *skb, bool v4, __u16 *sport, __u16 *dport)
 {
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	__u16 ports[2];
 	__u32 off;
 
+	if (v4) {
+		struct iphdr *iph = data;
+
+		if ((void *)(iph + 1) > end)
+			goto slow;
+		if ((iph->protocol != IPPROTO_UDP && iph->protocol != IPPROTO_UDPLITE) ||
+		    (iph->frag_off & bpf_htons(IP_OFFSET_MASK)))
+			return -1;
+		off = iph->ihl * 4;
+	} else {
+		struct ipv6hdr *ip6 = data;
+
+		if ((void *)(ip6 + 1) > end)
+			goto slow;
+		if (ip6->nexthdr != IPPROTO_UDP && ip6->nexthdr != IPPROTO_UDPLITE)
+			return -1;
+		off = sizeof(*ip6);
+	}
+	if (off > 60)
+		return -1;
+	if (data + off + sizeof(ports) <= end) {
+		__u16 *p = data + off;
+
+		if ((void *)(p + 2) > end)
+			goto slow;
+		*sport = bpf_ntohs(p[0]);
+		*dport = bpf_ntohs(p[1]);
+		return 0;
+	}
+	goto ports;
+slow:
 	if (v4) {
 		struct iphdr iph;
 
@@ -553,6 +591,7 @@ static __always_inline int udp_ports(struct __sk_buff *skb, bool v4, __u16 *spor
 			return -1;
 		off = sizeof(ip6);
 	}
+ports:
 	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 		return -1;
 	*sport = bpf_ntohs(ports[0]);
@@ -670,12 +709,26 @@ static __always_inline struct label *sock_label(struct socket *sock, __u32 famil
 /* The task using an inet socket becomes the subject it acts for. */
 static __always_inline void note_user(struct socket *sock, __u32 family)
 {
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct label *l = sock_label(sock, family);
+	__u64 tp, mp, cp;
 	struct subj s;
 
 	if (!l)
 		return;
-	task_subject(bpf_get_current_task_btf(), &s);
+	/*
+	 * The same task, address space and credentials as the last user: the
+	 * same subject (exec replaces the mm, setuid the cred).
+	 */
+	tp = (__u64)t;
+	mp = (__u64)t->mm;
+	cp = (__u64)t->cred;
+	if (l->user_task == tp && l->user_mm == mp && l->user_cred == cp)
+		return;
+	task_subject(t, &s);
+	l->user_task = tp;
+	l->user_mm = mp;
+	l->user_cred = cp;
 	if (same_subj(&s, &l->s))
 		return;
 	l->s = s;
