@@ -90,7 +90,7 @@ struct label {
 	__u32 bound_ifindex; /* CAN/packet: from bind/connect, 0 = every interface */
 	struct vcache c[2]; /* 0: egress, 1: ingress */
 	__u64 ev_epoch[2]; /* epoch+1 of the last event per direction */
-	__u64 user_task, user_mm, user_cred; /* full tier: who last used the socket */
+	__u64 user_task, user_start, user_mm, user_cred; /* full tier: who last used it */
 	char comm[IG_COMM_LEN];
 };
 
@@ -143,6 +143,33 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } ig_net_ev SEC(".maps");
+
+/*
+ * Last device decision per CPU: the same task (same address space and
+ * credentials) opening the same device the same way under the same rules
+ * gets the same answer without the lookups. Only allowed answers are
+ * reused, so every refusal is counted and reported.
+ */
+struct devcache {
+	__u64 task;
+	__u64 start; /* with the task's address: this task, not a later one at the same place */
+	__u64 mm;
+	__u64 cred;
+	__u64 epoch;
+	__u32 type;
+	__u32 major;
+	__u32 minor;
+	__u32 acc;
+	__u32 gated;
+	__u32 valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct devcache);
+} ig_dev_cache SEC(".maps");
 
 /* Keeps the event layout in BTF for tools. */
 const volatile struct ig_net_event ig_btf_nev;
@@ -711,22 +738,25 @@ static __always_inline void note_user(struct socket *sock, __u32 family)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct label *l = sock_label(sock, family);
-	__u64 tp, mp, cp;
+	__u64 tp, mp, cp, st;
 	struct subj s;
 
 	if (!l)
 		return;
 	/*
-	 * The same task, address space and credentials as the last user: the
-	 * same subject (exec replaces the mm, setuid the cred).
+	 * The same task (address and start time), address space and
+	 * credentials as the last user: the same subject (exec replaces the
+	 * mm, setuid the cred).
 	 */
 	tp = (__u64)t;
+	st = t->start_time;
 	mp = (__u64)t->mm;
 	cp = (__u64)t->cred;
-	if (l->user_task == tp && l->user_mm == mp && l->user_cred == cp)
+	if (l->user_task == tp && l->user_start == st && l->user_mm == mp && l->user_cred == cp)
 		return;
 	task_subject(t, &s);
 	l->user_task = tp;
+	l->user_start = st;
 	l->user_mm = mp;
 	l->user_cred = cp;
 	if (same_subj(&s, &l->s))
@@ -921,15 +951,31 @@ int BPF_PROG(ig_sock_accept, struct socket *sock, struct socket *newsock, int re
 static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u32 acc)
 {
 	struct ig_net_config *cfg = active_cfg();
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct ig_dev_key k = {};
 	struct ig_net_event *e;
+	struct devcache *dc;
 	struct ig_dev_val *dv;
+	__u64 tp, mp, cp, st;
+	__u32 zero = 0;
 	struct query q;
 	struct subj s;
 	bool denied = false;
 
 	if (!cfg || !acc)
 		return false;
+	tp = (__u64)t;
+	st = t->start_time;
+	mp = (__u64)t->mm;
+	cp = (__u64)t->cred;
+	dc = bpf_map_lookup_elem(&ig_dev_cache, &zero);
+	if (dc && dc->valid && dc->task == tp && dc->start == st && dc->mm == mp &&
+	    dc->cred == cp && dc->epoch == cfg->epoch && dc->type == type && dc->major == major &&
+	    dc->minor == minor && dc->acc == acc) {
+		if (dc->gated)
+			count(IG_NCNT(IG_FAM_DEV, IG_NC_ALLOWED));
+		return false;
+	}
 	k.type = type;
 	k.major = major;
 	k.minor = minor;
@@ -939,9 +985,24 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 		k.minor = IG_MINOR_ANY;
 		dv = bpf_map_lookup_elem(&ig_devs, &k);
 	}
-	if (!dv)
-		return false; /* not gated */
-	task_subject(bpf_get_current_task_btf(), &s);
+	if (!dv) {
+		/* not gated */
+		if (dc) {
+			dc->task = tp;
+			dc->start = st;
+			dc->mm = mp;
+			dc->cred = cp;
+			dc->epoch = cfg->epoch;
+			dc->type = type;
+			dc->major = major;
+			dc->minor = minor;
+			dc->acc = acc;
+			dc->gated = 0;
+			dc->valid = 1;
+		}
+		return false;
+	}
+	task_subject(t, &s);
 	q.gen = cfg->gen;
 	q.target = dv->target;
 	q.proto = IG_P_ANY;
@@ -954,8 +1015,23 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 		denied = true;
 	if (!denied) {
 		count(IG_NCNT(IG_FAM_DEV, IG_NC_ALLOWED));
+		if (dc) {
+			dc->task = tp;
+			dc->start = st;
+			dc->mm = mp;
+			dc->cred = cp;
+			dc->epoch = cfg->epoch;
+			dc->type = type;
+			dc->major = major;
+			dc->minor = minor;
+			dc->acc = acc;
+			dc->gated = 1;
+			dc->valid = 1;
+		}
 		return false;
 	}
+	if (dc)
+		dc->valid = 0;
 	count(IG_NCNT(IG_FAM_DEV, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DENIED : IG_NC_AUDITED));
 	e = bpf_ringbuf_reserve(&ig_net_ev, sizeof(*e), 0);
 	if (e) {
