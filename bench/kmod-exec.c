@@ -4,6 +4,8 @@
  *
  *   kmod-exec loop N FILE [ARG...]     N execs of FILE one after the other;
  *                                      prints "execs=N failed=F ns_per_exec=X"
+ *   kmod-exec times N FILE [ARG...]    the same, printing each exec's time in ns
+ *                                      on a line of its own
  *   kmod-exec burst N P FILE [ARG...]  N execs of FILE by P processes released
  *                                      together; prints "execs=N failed=F seconds=S"
  *   kmod-exec mmapx PATH...            open each PATH (O_RDONLY|O_NONBLOCK) and map
@@ -15,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +36,13 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Runs argv[0] n times; returns how many failed. */
-static long run_n(long n, char **argv)
+/* Runs argv[0] n times, printing each run's ns if each_ns; returns how many failed. */
+static long run_n(long n, char **argv, bool each_ns)
 {
 	long failed = 0;
 
 	for (long i = 0; i < n; i++) {
+		double t0 = now();
 		pid_t pid;
 		int st;
 
@@ -48,6 +52,8 @@ static long run_n(long n, char **argv)
 		}
 		if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 			failed++;
+		if (each_ns)
+			printf("%.0f\n", (now() - t0) * 1e9);
 	}
 	return failed;
 }
@@ -55,7 +61,7 @@ static long run_n(long n, char **argv)
 static int loop(long n, char **argv)
 {
 	double t0 = now(), t;
-	long failed = run_n(n, argv);
+	long failed = run_n(n, argv, false);
 
 	t = now() - t0;
 	printf("execs=%ld failed=%ld ns_per_exec=%.0f\n", n, failed, n ? t * 1e9 / n : 0.0);
@@ -86,7 +92,7 @@ static int burst(long n, long p, char **argv)
 		/* Wait for the start: the parent closes the write end. */
 		while (read(go[0], &c, 1) < 0 && errno == EINTR)
 			;
-		share = run_n(share, argv);
+		share = run_n(share, argv, false);
 		if (write(res[1], &share, sizeof(share)) != sizeof(share))
 			_exit(1);
 		_exit(0);
@@ -138,11 +144,13 @@ int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "loop"))
 		return loop(atol(argv[2]), argv + 3);
+	if (argc >= 4 && !strcmp(argv[1], "times"))
+		return run_n(atol(argv[2]), argv + 3, true) ? 1 : 0;
 	if (argc >= 5 && !strcmp(argv[1], "burst"))
 		return burst(atol(argv[2]), atol(argv[3]), argv + 4);
 	if (argc >= 3 && !strcmp(argv[1], "mmapx"))
 		return mmapx(argc - 2, argv + 2);
-	fprintf(stderr, "usage: kmod-exec loop N FILE [ARG...] | burst N P FILE [ARG...] | "
+	fprintf(stderr, "usage: kmod-exec loop|times N FILE [ARG...] | burst N P FILE [ARG...] | "
 			"mmapx PATH...\n");
 	return 2;
 }

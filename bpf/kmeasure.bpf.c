@@ -195,8 +195,8 @@ static __always_inline void measure(struct file *file, __u32 hook)
 			goto out;
 		}
 		seen = bpf_map_lookup_elem(&ig_kmeas_seen, &key);
-		if (seen && seen->ctime_sec == cur.ctime_sec && seen->ctime_nsec == cur.ctime_nsec &&
-		    seen->size == cur.size)
+		if (seen && seen->ctime_sec == cur.ctime_sec &&
+		    seen->ctime_nsec == cur.ctime_nsec && seen->size == cur.size)
 			return; /* reported, and unchanged since */
 		ret = bpf_ima_file_hash(file, cur.digest, sizeof(cur.digest));
 		count(IG_KMC_HASHED);
@@ -218,8 +218,8 @@ out:
 	if (seen) {
 		if (same_digest(seen->digest, cur.digest)) {
 			/* Same content, new ctime or size (IMA): remember, no record. */
-			if (seen->ctime_sec != cur.ctime_sec || seen->ctime_nsec != cur.ctime_nsec ||
-			    seen->size != cur.size)
+			if (seen->ctime_sec != cur.ctime_sec ||
+			    seen->ctime_nsec != cur.ctime_nsec || seen->size != cur.size)
 				bpf_map_update_elem(&ig_kmeas_seen, &key, &cur, BPF_ANY);
 			return;
 		}

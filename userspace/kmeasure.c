@@ -76,7 +76,8 @@ static bool bpf_lsm_active(void)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	for (char *save, *tok = strtok_r(buf, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save))
+	for (char *save, *tok = strtok_r(buf, ",\n", &save); tok;
+	     tok = strtok_r(NULL, ",\n", &save))
 		if (!strcmp(tok, "bpf"))
 			return true;
 	return false;
@@ -123,10 +124,12 @@ static int load_module(struct ig_kmeasure *km, const char *path)
 	if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST) {
 		ret = -errno;
 		if (ret == -ENOEXEC)
-			why(km, "cannot load %s: %s (built for another kernel: vermagic or symbol versions differ, see dmesg)",
+			why(km,
+			    "cannot load %s: %s (built for another kernel: vermagic or symbol versions differ, see dmesg)",
 			    path, strerror(-ret));
 		else if (ret == -EPERM || ret == -EKEYREJECTED)
-			why(km, "cannot load %s: %s (module loading disabled or signature required)",
+			why(km,
+			    "cannot load %s: %s (module loading disabled or signature required)",
 			    path, strerror(-ret));
 		else
 			why(km, "cannot load %s: %s", path, strerror(-ret));
@@ -204,7 +207,8 @@ static int try_source(struct ig_kmeasure *km, int source)
 	ig_log_libbpf_quiet(false);
 	if (ret) {
 		ret = ret < 0 ? ret : -EINVAL;
-		why(km, "%s: the kernel refused the sleepable LSM programs: %s", name, strerror(-ret));
+		why(km, "%s: the kernel refused the sleepable LSM programs: %s", name,
+		    strerror(-ret));
 		goto fail;
 	}
 	ret = ig_kmeasure__attach(km->skel);
@@ -222,7 +226,8 @@ static int try_source(struct ig_kmeasure *km, int source)
 	ret = self_test(km);
 	if (ret < 0) {
 		if (source == IG_KMS_IMA && ret == -EPROTO)
-			why(km, "ima: bpf_ima_file_hash does not hash with SHA-256 here (ima_hash=)");
+			why(km,
+			    "ima: bpf_ima_file_hash does not hash with SHA-256 here (ima_hash=)");
 		else
 			why(km, "%s: self-test on /proc/self/exe failed: %s", name, strerror(-ret));
 		goto fail;
@@ -385,6 +390,20 @@ void ig_kmeasure_status(const struct ig_kmeasure *km, struct json_object *status
 	if (km && km->source == IG_KMS_MODULE && (mod = module_json()))
 		json_object_object_add(o, "module", mod);
 	json_object_object_add(status, "kmeasure", o);
+}
+
+int ig_kmeasure_enable(struct ig_kmeasure *km, bool on)
+{
+	if (!km || !km->skel)
+		return -ENOENT;
+	if (!on) {
+		ig_kmeasure__detach(km->skel);
+		return 0;
+	}
+	if (km->skel->links.ig_km_exec && km->skel->links.ig_km_mmap)
+		return 0;
+	ig_kmeasure__detach(km->skel);
+	return ig_kmeasure__attach(km->skel);
 }
 
 void ig_kmeasure_close(struct ig_kmeasure *km)

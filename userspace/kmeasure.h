@@ -21,6 +21,7 @@
 #ifndef IG_KMEASURE_H
 #define IG_KMEASURE_H
 
+#include <stdbool.h>
 #include <json-c/json.h>
 #include "iotgate.h"
 
@@ -64,6 +65,12 @@ int ig_kmeasure_counters(const struct ig_kmeasure *km, __u64 out[IG_KMC_MAX]);
  * and, with the module, its counters and settings) to a status object.
  */
 void ig_kmeasure_status(const struct ig_kmeasure *km, struct json_object *status);
+/*
+ * Detaches (on false) or re-attaches (on true) the programs; the ring buffer
+ * and the record of what was reported stay. 0, -ENOENT for userspace, or
+ * negative errno.
+ */
+int ig_kmeasure_enable(struct ig_kmeasure *km, bool on);
 /* Detaches the programs and frees the handle (NULL is fine). */
 void ig_kmeasure_close(struct ig_kmeasure *km);
 

@@ -11,7 +11,9 @@
  *   kmeas source=S hook=exec|mmap err=E digest=HEX dev=D ino=I size=N pid=P comm=C path=PATH
  * and at the end "counters calls=.. hashed=.. events=.. errors=.. lost=.."
  * (and, with --status, the status JSON). Stops after N records, S seconds,
- * or on SIGINT/SIGTERM. Exit status 0, or 1 on errors.
+ * or on SIGINT/SIGTERM. SIGUSR1 detaches the programs, SIGUSR2 attaches them
+ * again; each signal prints "enabled=0" or "enabled=1" (bench/kmod.sh pairs
+ * runs with and without them this way). Exit status 0, or 1 on errors.
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,12 +27,20 @@
 #include "log.h"
 
 static volatile sig_atomic_t stop;
+static volatile sig_atomic_t want_enabled = 1;
+static volatile sig_atomic_t toggles; /* SIGUSR1/2 received */
 static long records, max_records;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void on_toggle(int sig)
+{
+	want_enabled = sig == SIGUSR2;
+	toggles++;
 }
 
 static int on_event(void *ctx, const struct ig_kmeas_event *ev)
@@ -66,7 +76,7 @@ int main(int argc, char **argv)
 	double seconds = 0;
 	struct timespec t0, now;
 	__u64 cnt[IG_KMC_MAX];
-	int ret, efd;
+	int ret, efd, enabled, done = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--source") && i + 1 < argc) {
@@ -98,6 +108,8 @@ int main(int argc, char **argv)
 	ig_log_libbpf();
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_toggle);
+	signal(SIGUSR2, on_toggle);
 
 	ret = ig_kmeasure_open_opts(&km, &opts, on_event, NULL);
 	if (ret < 0) {
@@ -123,6 +135,14 @@ int main(int argc, char **argv)
 		}
 		if (n > 0 && ig_kmeasure_poll(km) < 0)
 			break;
+		if (toggles != done) {
+			done = toggles;
+			enabled = want_enabled;
+			ret = ig_kmeasure_enable(km, enabled);
+			printf("enabled=%d%s%s\n", enabled, ret ? " error=" : "",
+			       ret ? strerror(-ret) : "");
+			fflush(stdout);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (seconds > 0 &&
 		    (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 >= seconds)
