@@ -136,6 +136,7 @@ struct ig_memfd_key {
 #define IG_REASON_BPF_OBJ 8 /* IG_EV_SELF: fd of an ig_* map or program */
 #define IG_REASON_SIGNAL 9 /* IG_EV_SELF: signal to the daemon */
 #define IG_REASON_PTRACE 10 /* IG_EV_SELF: ptrace of the daemon */
+#define IG_REASON_DIGEST_MISMATCH 11 /* in-kernel digest differs from the manifest's */
 
 #define IG_COMM_LEN 16
 #define IG_PATH_LEN 256

@@ -33,6 +33,7 @@
 #include "manifest.h"
 #include "measlog.h"
 #include "measure.h"
+#include "kmeasure.h"
 #include "net.h"
 #include "policy.h"
 #include "pset.h"
@@ -89,6 +90,7 @@ struct daemon {
 	bool log_failing; /* last log write failed (logged once per episode) */
 	unsigned long long subscribers_dropped;
 	struct json_object *identity; /* cached "device" object */
+	struct ig_kmeasure *km; /* in-kernel measurement (kmod or IMA), if available */
 };
 
 static const char *reason_name(__u32 r)
@@ -114,6 +116,8 @@ static const char *reason_name(__u32 r)
 		return "signal";
 	case IG_REASON_PTRACE:
 		return "ptrace";
+	case IG_REASON_DIGEST_MISMATCH:
+		return "digest_mismatch";
 	default:
 		return "none";
 	}
@@ -202,6 +206,42 @@ static void syslog_violation(const struct violation *v)
 	       "iotgate-violation type=%s verdict=%s reason=%s pid=%u uid=%u gid=%u comm=\"%s\" path=\"%s\"",
 	       type_name(v->ev.type), verdict_name(v->ev.verdict), reason_name(v->ev.reason),
 	       v->ev.pid, v->ev.uid, v->ev.gid, v->ev.comm, v->ev.path);
+}
+
+/* A digest computed in the kernel at exec/mmap time (kmod or IMA). */
+static int on_kmeas(void *ctx, const struct ig_kmeas_event *ev)
+{
+	struct daemon *d = ctx;
+	bool mismatch = false;
+	int ret;
+
+	if (ev->err)
+		return 0; /* the exec tracepoint/LSM event path still measures it */
+	ret = ig_measure_kernel(d->ms, ev, &mismatch);
+	if (ret < 0 && !d->log_failing)
+		ig_err("measure", "cannot write the measurement log: %s (entries kept in memory)",
+		       strerror(-ret));
+	d->log_failing = ret < 0;
+	if (mismatch) {
+		struct violation *v = &d->viol[d->viol_head];
+
+		memset(v, 0, sizeof(*v));
+		v->ev.type = IG_EV_MEASURE;
+		v->ev.verdict = IG_VERDICT_AUDIT;
+		v->ev.reason = IG_REASON_DIGEST_MISMATCH;
+		v->ev.pid = ev->pid;
+		v->ev.uid = ev->uid;
+		memcpy(v->ev.comm, ev->comm, sizeof(v->ev.comm) - 1);
+		memcpy(v->ev.path, ev->path, sizeof(v->ev.path) - 1);
+		v->when = time(NULL);
+		d->viol_head = (d->viol_head + 1) % N_VIOLATIONS;
+		if (d->nviol < N_VIOLATIONS)
+			d->nviol++;
+		ig_warn("measure", "%s: content measured in the kernel differs from the manifest",
+			v->ev.path);
+		syslog_violation(v);
+	}
+	return 0;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -310,6 +350,8 @@ static struct json_object *status_json(struct daemon *d)
 		add_reason(reasons, "events_lost", msg);
 	}
 	ig_net_status(d->net, o, reasons);
+	if (d->km)
+		ig_kmeasure_status(d->km, o);
 	ig_measure_status(d->ms, o, reasons);
 	add_str(o, "health", json_object_array_length(reasons) ? "degraded" : "ok");
 	json_object_object_add(o, "reasons", reasons);
@@ -1110,6 +1152,10 @@ static int event_loop(struct daemon *d)
 	ev.data.u32 = 0x10000;
 	if (ig_net_fd(d->net) >= 0)
 		epoll_ctl(d->epfd, EPOLL_CTL_ADD, ig_net_fd(d->net), &ev);
+	if (d->km && ig_kmeasure_fd(d->km) >= 0) {
+		ev.data.u32 = 0x10001;
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, ig_kmeasure_fd(d->km), &ev);
+	}
 
 	while (!d->stop) {
 		int n = epoll_wait(d->epfd, evs, 64, -1);
@@ -1134,6 +1180,8 @@ static int event_loop(struct daemon *d)
 				client_accept(d);
 			} else if (id == 2) {
 				ig_kernel_poll_events(&d->k);
+			} else if (id == 0x10001) {
+				ig_kmeasure_poll(d->km);
 			} else if (id == 0x10000) {
 				int r = ig_net_handle(d->net);
 
@@ -1340,6 +1388,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* The best measurement source: kmod kfunc, then bpf_ima_file_hash, then ours. */
+	ret = ig_kmeasure_open(&d->km, on_kmeas, d);
+	if (ret < 0) {
+		ig_warn("measure", "in-kernel measurement unavailable: %s", strerror(-ret));
+		d->km = NULL;
+	} else if (*ig_kmeasure_reason(d->km)) {
+		ig_info("measure", "source %s: %s", ig_kmeasure_source(d->km),
+			ig_kmeasure_reason(d->km));
+	}
 	d->started = time(NULL);
 	/*
 	 * Loading parsed the kernel's BTF (megabytes, freed by libbpf) and hashed
@@ -1368,6 +1425,7 @@ int main(int argc, char **argv)
 		if (d->clients[i])
 			client_free(d, i);
 	unlink(d->sock_path);
+	ig_kmeasure_close(d->km);
 	ig_net_close(d->net);
 	ig_kernel_close(&d->k);
 	ig_measure_close(d->ms);

@@ -13,6 +13,7 @@
 
 struct idx {
 	struct ig_file_key key;
+	uint8_t digest[IG_SHA256_LEN];
 	char *path;
 };
 
@@ -36,6 +37,8 @@ struct ig_measure {
 	unsigned long long write_errors;
 	int last_err;
 	unsigned long long unknown_unhashed; /* audited execs we could not hash */
+	unsigned long long kernel_measured; /* entries whose digest the kernel computed */
+	unsigned long long kernel_mismatch; /* ... and that differed from the manifest */
 };
 
 static int cmp_key(const void *a, const void *b)
@@ -86,6 +89,7 @@ int ig_measure_set_manifest(struct ig_measure *ms, const struct ig_manifest *m,
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		idx[i].key = v[i].key;
+		memcpy(idx[i].digest, v[i].val.digest, IG_SHA256_LEN);
 		idx[i].path = strdup(m->e[v[i].entry].path);
 		if (!idx[i].path) {
 			while (i--)
@@ -193,6 +197,22 @@ int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unkn
 	return record(ms, digest, ev->path, true);
 }
 
+int ig_measure_kernel(struct ig_measure *ms, const struct ig_kmeas_event *ev, bool *mismatch)
+{
+	struct ig_file_key key = { .dev = ev->dev, .ino = ev->ino };
+	struct idx *hit = bsearch(&key, ms->idx, ms->nidx, sizeof(*ms->idx), cmp_key);
+	char path[IG_PATH_LEN];
+
+	*mismatch = hit && memcmp(hit->digest, ev->digest, IG_SHA256_LEN);
+	if (*mismatch)
+		ms->kernel_mismatch++;
+	memcpy(path, ev->path, sizeof(path));
+	path[sizeof(path) - 1] = '\0';
+	ms->kernel_measured++;
+	/* A mismatching file is logged as what it is: unknown content. */
+	return record(ms, ev->digest, hit ? hit->path : path, !hit || *mismatch);
+}
+
 void ig_measure_status(struct ig_measure *ms, struct json_object *status,
 		       struct json_object *reasons)
 {
@@ -212,6 +232,8 @@ void ig_measure_status(struct ig_measure *ms, struct json_object *status,
 	json_object_object_add(o, "dropped", json_object_new_uint64(ms->dropped));
 	json_object_object_add(o, "write_errors", json_object_new_uint64(ms->write_errors));
 	json_object_object_add(o, "unknown_unhashed", json_object_new_uint64(ms->unknown_unhashed));
+	json_object_object_add(o, "kernel_measured", json_object_new_uint64(ms->kernel_measured));
+	json_object_object_add(o, "kernel_mismatch", json_object_new_uint64(ms->kernel_mismatch));
 	if (ms->quarantined[0])
 		json_object_object_add(o, "quarantined", json_object_new_string(ms->quarantined));
 	json_object_object_add(status, "measurement_log", o);

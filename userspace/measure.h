@@ -33,6 +33,13 @@ int ig_measure_set_manifest(struct ig_measure *ms, const struct ig_manifest *m,
  * Returns 0, 1 if nothing was logged, or negative errno (log write failure).
  */
 int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unknown_too);
+/*
+ * A digest computed in the kernel at exec/mmap time (kmeasure.h) is logged
+ * for the file's manifest path (or the kernel's path if it is not in the
+ * manifest, as unknown). Sets *mismatch if the kernel's digest differs from
+ * the manifest's for that identity. Returns like ig_measure_event().
+ */
+int ig_measure_kernel(struct ig_measure *ms, const struct ig_kmeas_event *ev, bool *mismatch);
 /* Adds "measurement_log" to a status object and degraded reasons to `reasons`. */
 void ig_measure_status(struct ig_measure *ms, struct json_object *status,
 		       struct json_object *reasons);

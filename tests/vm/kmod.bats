@@ -310,3 +310,32 @@ no_oops() {
 	km_stop
 	tail -n 1 "$T/km.out" | jq -e '.measure_source == "module" and .kmeasure.module.cache_entries == 16'
 }
+
+@test "iotgated: with the module, measure_source is module and the log holds the kernel's digest" {
+	insmod "$KO"
+	mkdir "$T/bin"
+	mount -t tmpfs tmpfs "$T/bin" # 9p gives a new inode per lookup: hash on tmpfs
+	cp /usr/bin/true "$T/bin/prog"
+	ig_manifest "$T/bin/prog" "$CTL" "$IOTGATED"
+	ig_policy audit
+	ig_start
+	"$T/bin/prog"
+	for _ in $(seq 50); do grep -q " $T/bin/prog\$" "$T/state/measurements" 2>/dev/null && break; sleep 0.1; done
+	jget . | jq -e '.measure_source == "module" and .measurement_log.kernel_measured >= 1'
+	jget . | jq -e '.measurement_log.kernel_mismatch == 0'
+	digest=$(sha256sum "$T/bin/prog" | cut -d' ' -f1)
+	[ "$(grep -c " ima-ng sha256:$digest $T/bin/prog\$" "$T/state/measurements")" -eq 1 ]
+	"$CTL" log verify --file "$T/state/measurements"
+	"$CTL" stop-enforcing >/dev/null
+	wait "$DPID" || true
+	umount "$T/bin"
+}
+
+@test "iotgated: without the module the source falls back and the state says why" {
+	ig_manifest /usr/bin/true "$CTL" "$IOTGATED"
+	ig_policy audit
+	ig_start
+	jget . | jq -e '.measure_source == "ima" and (.kmeasure.reason | test("not loaded"))'
+	"$CTL" stop-enforcing >/dev/null
+	wait "$DPID" || true
+}
