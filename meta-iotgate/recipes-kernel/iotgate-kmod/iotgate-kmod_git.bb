@@ -20,3 +20,15 @@ MODULES_MODULE_SYMVERS_LOCATION = "kmod"
 
 # module.bbclass names the package after the .ko file.
 RPROVIDES:${PN} += "kernel-module-iotgate-measure"
+
+# Loaded at boot, before iotgated starts, so the daemon picks it as its
+# measurement source (status: measure_source "module").
+KERNEL_MODULE_AUTOLOAD += "iotgate_measure"
+
+# A module without BTF builds but cannot serve its kfunc: fail the build
+# instead (the kernel's build tree needs vmlinux and resolve_btfids).
+do_compile:append() {
+	if ! ${READELF} -S ${S}/kmod/iotgate_measure.ko | grep -q '\.BTF'; then
+		bbfatal "iotgate_measure.ko has no .BTF section: enable CONFIG_DEBUG_INFO_BTF_MODULES and pahole"
+	fi
+}
