@@ -22,8 +22,10 @@
  * not carry the sender's rights; CAN and packet sockets are checked on the
  * interface index at bind, connect, send and receive (index 0, "every
  * interface", only for a subject allowed on every interface of the kind);
- * device nodes are checked at file_open on the inode's i_rdev.
- * Partial tier: device nodes are checked by the cgroup device program.
+ * Device nodes (both tiers): the cgroup device program on the cgroup v2 root
+ * sees every open of a device node by major:minor in the opener's context,
+ * so it decides per program as well; unlike an LSM file_open program it
+ * costs nothing on the opens of other files.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -227,13 +229,16 @@ static __always_inline struct ig_net_config *active_cfg(void)
 /* t is a BTF pointer (current task, or the iterator's task). */
 static __always_inline void task_subject(struct task_struct *t, struct subj *s)
 {
-	const struct cred *cred = t->cred;
 	struct mm_struct *mm = t->mm;
 	struct inode *inode;
 	struct file *exe;
 
-	s->uid = cred->euid.val;
-	s->gid = cred->egid.val;
+	/*
+	 * The task's own (objective) credentials: cred may be overridden for
+	 * a moment, e.g. overlayfs checks the lower inode with the mounter's.
+	 */
+	s->uid = BPF_CORE_READ(t, real_cred, euid.val);
+	s->gid = BPF_CORE_READ(t, real_cred, egid.val);
 	s->dev = 0;
 	s->ino = 0;
 	s->csec = 0;
@@ -751,7 +756,7 @@ static __always_inline void note_user(struct socket *sock, __u32 family)
 	tp = (__u64)t;
 	st = t->start_time;
 	mp = (__u64)t->mm;
-	cp = (__u64)t->cred;
+	cp = (__u64)t->real_cred;
 	if (l->user_task == tp && l->user_start == st && l->user_mm == mp && l->user_cred == cp)
 		return;
 	task_subject(t, &s);
@@ -967,7 +972,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	tp = (__u64)t;
 	st = t->start_time;
 	mp = (__u64)t->mm;
-	cp = (__u64)t->cred;
+	cp = (__u64)t->real_cred;
 	dc = bpf_map_lookup_elem(&ig_dev_cache, &zero);
 	if (dc && dc->valid && dc->task == tp && dc->start == st && dc->mm == mp &&
 	    dc->cred == cp && dc->epoch == cfg->epoch && dc->type == type && dc->major == major &&
@@ -1065,28 +1070,4 @@ int ig_dev(struct bpf_cgroup_dev_ctx *ctx)
 			 ctx->minor, acc) ?
 		       0 :
 		       1;
-}
-
-SEC("lsm/file_open")
-int BPF_PROG(ig_dev_open, struct file *file, int ret)
-{
-	struct inode *inode = file->f_inode;
-	__u32 mode, type, rdev, fmode, acc = 0;
-
-	if (ret || !inode)
-		return ret;
-	mode = inode->i_mode & S_IFMT;
-	if (mode == S_IFCHR)
-		type = IG_DEV_CHAR;
-	else if (mode == S_IFBLK)
-		type = IG_DEV_BLOCK;
-	else
-		return 0;
-	rdev = inode->i_rdev;
-	fmode = file->f_mode;
-	if (fmode & FMODE_READ)
-		acc |= IG_ACC_READ;
-	if (fmode & FMODE_WRITE)
-		acc |= IG_ACC_WRITE;
-	return dev_check(type, rdev >> 20, rdev & 0xfffff, acc) ? -EPERM : 0;
 }

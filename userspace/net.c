@@ -821,7 +821,6 @@ static void list_progs(struct ig_net *n)
 	add_prog(n, s->progs.ig_sock_send, PK_LSM);
 	add_prog(n, s->progs.ig_sock_recv, PK_LSM);
 	add_prog(n, s->progs.ig_sock_accept, PK_LSM);
-	add_prog(n, s->progs.ig_dev_open, PK_LSM);
 }
 
 static int pin_maps(struct ig_net *n, bool reused[8])
@@ -869,9 +868,6 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused
 		switch (p->kind) {
 		case PK_LSM:
 			p->want = with_lsm;
-			break;
-		case PK_CGDEV:
-			p->want = !with_lsm; /* file_open decides in the full tier */
 			break;
 		case PK_ITER:
 			p->want = with_iter;
@@ -951,7 +947,7 @@ static void remove_pins(void)
 	static const char *const progs[] = { "ig_sock_create", "ig_skb_egress", "ig_skb_ingress",
 					     "ig_dev",	       "ig_sock_post",	"ig_sock_bind",
 					     "ig_sock_conn",   "ig_sock_send",	"ig_sock_recv",
-					     "ig_sock_accept", "ig_dev_open" };
+					     "ig_sock_accept" };
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", LINK_PREFIX, progs[i]);
@@ -1476,7 +1472,7 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 	add_u64(o, "netns_cookie", n->netns);
 	add_bool(o, "readopted", n->readopted);
 	add_bool(feat, "ip", true);
-	add_str(feat, "devices", n->lsm ? "lsm" : n->cgdev ? "cgroup" : "none");
+	add_str(feat, "devices", n->cgdev ? "cgroup" : "none");
 	add_bool(feat, "can_packet", n->lsm);
 	add_bool(feat, "socket_follows_user", n->lsm);
 	add_bool(feat, "existing_sockets_labeled", n->iter || n->readopted);
@@ -1567,7 +1563,7 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 	if (!n->lsm) {
 		snprintf(
 			msg, sizeof(msg),
-			"CAN and packet sockets are not controlled, a socket handed to another program keeps its creator's rights and device rules are enforced by the cgroup device hook: %s",
+			"CAN and packet sockets are not controlled and a socket handed to another program keeps its creator's rights: %s",
 			n->why_no_lsm);
 		add_reason_net(reasons, "can_packet_unavailable", msg);
 	}

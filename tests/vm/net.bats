@@ -127,7 +127,7 @@ make_vcan() {
 	net_start
 	run "$CTL" status --json
 	echo "$output" | jq -e '.tier == "full" and .net.active'
-	echo "$output" | jq -e '.net.features | .can_packet and .socket_follows_user and .devices == "lsm" and .existing_sockets_labeled'
+	echo "$output" | jq -e '.net.features | .can_packet and .socket_follows_user and .devices == "cgroup" and .existing_sockets_labeled'
 	echo "$output" | jq -e '.reasons | map(.code) | index("can_packet_unavailable") == null'
 	echo "$output" | jq -e '.net.interfaces[] | select(.name == "vcan1") | .kind == "can" and .disabled'
 }
