@@ -21,7 +21,8 @@
  * accept) becomes its subject, so a socket handed over with SCM_RIGHTS does
  * not carry the sender's rights; CAN and packet sockets are checked on the
  * interface index at bind, connect, send and receive (index 0, "every
- * interface", only for a subject allowed on every interface of the kind);
+ * interface", only for a subject allowed on every interface of the kind).
+ *
  * Device nodes (both tiers): the cgroup device program on the cgroup v2 root
  * sees every open of a device node by major:minor in the opener's context,
  * so it decides per program as well; unlike an LSM file_open program it
@@ -44,11 +45,6 @@
 #define SOCK_RAW 3
 #define SOCK_PACKET 10
 #define ETH_P_IP 0x0800
-#define FMODE_READ 0x1
-#define FMODE_WRITE 0x2
-#define S_IFMT 00170000
-#define S_IFCHR 0020000
-#define S_IFBLK 0060000
 #define DEVCG_DEV_BLOCK 1
 #define DEVCG_DEV_CHAR 2
 #define DEVCG_ACC_READ 2
