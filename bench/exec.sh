@@ -14,9 +14,15 @@ if [[ ${1:-} != --in-vm ]]; then
 fi
 source "$TOP/tests/lib/common.bash"
 T=$(mktemp -d)
+# Private copies: a rebuild of the tree while this runs must not change them.
+mkdir "$T/bin"
+cp "$CTL" "$IOTGATED" "$B/bench/spawn" "$T/bin/"
+CTL=$T/bin/iotgatectl
+IOTGATED=$T/bin/iotgated
+B_SPAWN=$T/bin/spawn
 N=${BENCH_EXECS:-2000}
 ROUNDS=${BENCH_ROUNDS:-3}
-SPAWN=$B/bench/spawn
+SPAWN=$B_SPAWN
 SMALL=$T/small
 cp /usr/bin/true "$SMALL"
 HEAVY=$(command -v ssh) # 10+ shared libraries

@@ -10,6 +10,7 @@
 #include "measure.h"
 
 #define MAX_PENDING 4096
+#define UNKNOWN_CACHE 1024 /* direct-mapped: unknown file versions already logged */
 
 struct idx {
 	struct ig_file_key key;
@@ -37,6 +38,11 @@ struct ig_measure {
 	unsigned long long write_errors;
 	int last_err;
 	unsigned long long unknown_unhashed; /* audited execs we could not hash */
+	struct {
+		struct ig_file_key key;
+		__s64 ctime_sec;
+		__u32 ctime_nsec;
+	} seen[UNKNOWN_CACHE]; /* so an exec storm of one unknown file is hashed once */
 	unsigned long long kernel_measured; /* entries whose digest the kernel computed */
 	unsigned long long kernel_mismatch; /* ... and that differed from the manifest */
 };
@@ -155,9 +161,14 @@ static int record(struct ig_measure *ms, const uint8_t digest[IG_SHA256_LEN], co
 	return ret;
 }
 
-/* Hashes the file an audited exec named, if it is still the same file. */
-static int hash_unknown(const struct ig_event *ev, uint8_t digest[IG_SHA256_LEN])
+/*
+ * Hashes the file an audited exec named, if it is still the same file.
+ * Returns 1 if this version (identity and ctime) was hashed and logged before.
+ */
+static int hash_unknown(struct ig_measure *ms, const struct ig_event *ev,
+			uint8_t digest[IG_SHA256_LEN])
 {
+	size_t slot = (ev->dev * 31 + ev->ino) % UNKNOWN_CACHE;
 	struct ig_file_key key;
 	struct ig_file_val val;
 	int fd, ret;
@@ -170,8 +181,16 @@ static int hash_unknown(const struct ig_event *ev, uint8_t digest[IG_SHA256_LEN]
 	ret = ig_file_identity(fd, &key, &val);
 	if (!ret && (key.dev != ev->dev || key.ino != ev->ino))
 		ret = -ESTALE; /* replaced since it ran: do not log the wrong digest */
+	if (!ret && ms->seen[slot].key.dev == key.dev && ms->seen[slot].key.ino == key.ino &&
+	    ms->seen[slot].ctime_sec == val.ctime_sec && ms->seen[slot].ctime_nsec == val.ctime_nsec)
+		ret = 1;
 	if (!ret)
 		ret = ig_sha256_fd(fd, digest);
+	if (!ret) {
+		ms->seen[slot].key = key;
+		ms->seen[slot].ctime_sec = val.ctime_sec;
+		ms->seen[slot].ctime_nsec = val.ctime_nsec;
+	}
 	close(fd);
 	return ret;
 }
@@ -180,6 +199,7 @@ int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unkn
 {
 	uint8_t digest[IG_SHA256_LEN];
 	struct idx *hit;
+	int ret;
 
 	if (ev->type == IG_EV_MEASURE) {
 		struct ig_file_key key = { .dev = ev->dev, .ino = ev->ino };
@@ -190,7 +210,10 @@ int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unkn
 	}
 	if (!unknown_too || ev->type != IG_EV_EXEC || ev->verdict != IG_VERDICT_AUDIT)
 		return 1;
-	if (hash_unknown(ev, digest)) {
+	ret = hash_unknown(ms, ev, digest);
+	if (ret == 1)
+		return 1;
+	if (ret) {
 		ms->unknown_unhashed++;
 		return 1;
 	}
