@@ -202,13 +202,12 @@ static int try_tier(struct ig_kernel *k, bool want_lsm, const struct ig_kernel_c
 			goto fail;
 		}
 	}
-	/* The pins own the links from here on; our handles are not needed. */
-	for (int i = 0; i < N_PROGS; i++) {
-		if (slot[i].link) {
-			bpf_link__disconnect(slot[i].link);
-			bpf_link__destroy(slot[i].link);
-		}
-	}
+	/*
+	 * The pins own the links from here on: destroying our handle only closes
+	 * its fd (a pinned link stays attached), so unpinning later detaches.
+	 */
+	for (int i = 0; i < N_PROGS; i++)
+		bpf_link__destroy(slot[i].link);
 	k->lsm_attached = want_lsm;
 	k->tp_attached = !want_lsm;
 	return 0;
