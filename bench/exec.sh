@@ -10,7 +10,7 @@
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 if [[ ${1:-} != --in-vm ]]; then
-	exec "$TOP/scripts/vm-run" "$TOP/bench/exec.sh" --in-vm
+	VM_TIMEOUT=${VM_TIMEOUT:-3600} exec "$TOP/scripts/vm-run" "$TOP/bench/exec.sh" --in-vm
 fi
 source "$TOP/tests/lib/common.bash"
 T=$(mktemp -d)
