@@ -94,7 +94,7 @@ $(BUILD)/vmlinux/vmlinux.h: $(VMLINUX_BTF)
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/iotgate.h $(VMLINUX_H)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_H)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) $(BPF_CFLAGS) \
 		-I$(dir $(VMLINUX_H)) -Ibpf -c $< -o $@.tmp

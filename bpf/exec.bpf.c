@@ -21,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "iotgate.h"
+#include "inode_ctime.bpf.h"
 
 #define EPERM 1
 #define PROT_EXEC 0x4
@@ -91,42 +92,6 @@ struct {
 /* Keeps the full key/value types in BTF (they are otherwise only forward-declared). */
 const volatile struct ig_file_key ig_btf_key;
 const volatile struct ig_file_val ig_btf_val;
-
-/*
- * inode ctime moved twice upstream; CO-RE picks the layout of the running
- * kernel whatever vmlinux.h the object was built against.
- */
-struct inode___v61 {
-	struct timespec64 i_ctime;
-} __attribute__((preserve_access_index));
-
-struct inode___v66 {
-	struct timespec64 __i_ctime;
-} __attribute__((preserve_access_index));
-
-struct inode___v611 {
-	time64_t i_ctime_sec;
-	__u32 i_ctime_nsec;
-} __attribute__((preserve_access_index));
-
-static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
-{
-	struct inode___v611 *i611 = (void *)inode;
-	struct inode___v66 *i66 = (void *)inode;
-	struct inode___v61 *i61 = (void *)inode;
-
-	if (bpf_core_field_exists(i611->i_ctime_sec)) {
-		*sec = BPF_CORE_READ(i611, i_ctime_sec);
-		/* Since 6.13 bit 31 is the multigrain I_CTIME_QUERIED flag, not time. */
-		*nsec = BPF_CORE_READ(i611, i_ctime_nsec) & 0x3fffffff;
-	} else if (bpf_core_field_exists(i66->__i_ctime)) {
-		*sec = BPF_CORE_READ(i66, __i_ctime.tv_sec);
-		*nsec = BPF_CORE_READ(i66, __i_ctime.tv_nsec);
-	} else {
-		*sec = BPF_CORE_READ(i61, i_ctime.tv_sec);
-		*nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
-	}
-}
 
 static __always_inline void count(__u32 idx)
 {
@@ -235,7 +200,7 @@ static __always_inline __u32 check_file(struct file *file, struct ig_file_key *k
 	val = bpf_map_lookup_elem(files, key);
 	if (!val)
 		return memfd_allowed(file) ? IG_REASON_NONE : IG_REASON_NOT_IN_MANIFEST;
-	inode_ctime(inode, &sec, &nsec);
+	ig_inode_ctime(inode, &sec, &nsec);
 	if (val->ctime_sec != sec || val->ctime_nsec != nsec)
 		return IG_REASON_MODIFIED;
 	/*

@@ -34,6 +34,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "iotgate.h"
+#include "inode_ctime.bpf.h"
 
 #define EPERM 1
 #define AF_INET 2
@@ -172,40 +173,6 @@ struct {
 /* Keeps the event layout in BTF for tools. */
 const volatile struct ig_net_event ig_btf_nev;
 
-/* inode ctime moved twice upstream (see exec.bpf.c). */
-struct inode___v61 {
-	struct timespec64 i_ctime;
-} __attribute__((preserve_access_index));
-
-struct inode___v66 {
-	struct timespec64 __i_ctime;
-} __attribute__((preserve_access_index));
-
-struct inode___v611 {
-	time64_t i_ctime_sec;
-	__u32 i_ctime_nsec;
-} __attribute__((preserve_access_index));
-
-/* inode is a BTF pointer: direct loads, cheaper than probe-read helpers. */
-static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
-{
-	struct inode___v611 *i611 = (void *)inode;
-	struct inode___v66 *i66 = (void *)inode;
-	struct inode___v61 *i61 = (void *)inode;
-
-	if (bpf_core_field_exists(i611->i_ctime_sec)) {
-		*sec = i611->i_ctime_sec;
-		/* Since 6.13 bit 31 is the multigrain I_CTIME_QUERIED flag, not time. */
-		*nsec = i611->i_ctime_nsec & 0x3fffffff;
-	} else if (bpf_core_field_exists(i66->__i_ctime)) {
-		*sec = i66->__i_ctime.tv_sec;
-		*nsec = i66->__i_ctime.tv_nsec;
-	} else {
-		*sec = i61->i_ctime.tv_sec;
-		*nsec = i61->i_ctime.tv_nsec;
-	}
-}
-
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&ig_net_cnt, &idx);
@@ -248,7 +215,7 @@ static __always_inline void task_subject(struct task_struct *t, struct subj *s)
 	inode = exe->f_inode;
 	s->dev = inode->i_sb->s_dev;
 	s->ino = inode->i_ino;
-	inode_ctime(inode, &s->csec, &s->cnsec);
+	ig_inode_ctime_btf(inode, &s->csec, &s->cnsec);
 	s->known = 1;
 }
 

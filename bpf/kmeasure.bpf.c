@@ -29,6 +29,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "iotgate.h"
+#include "inode_ctime.bpf.h"
 
 #define PROT_EXEC 0x4
 #define S_IFMT 00170000
@@ -81,38 +82,6 @@ struct {
 
 /* Keeps the record type in BTF for tools and the ABI test. */
 const volatile struct ig_kmeas_event ig_btf_kmeas;
-
-/* inode ctime moved twice upstream (see exec.bpf.c): CO-RE picks the layout. */
-struct inode___v61 {
-	struct timespec64 i_ctime;
-} __attribute__((preserve_access_index));
-
-struct inode___v66 {
-	struct timespec64 __i_ctime;
-} __attribute__((preserve_access_index));
-
-struct inode___v611 {
-	time64_t i_ctime_sec;
-	__u32 i_ctime_nsec;
-} __attribute__((preserve_access_index));
-
-static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
-{
-	struct inode___v611 *i611 = (void *)inode;
-	struct inode___v66 *i66 = (void *)inode;
-	struct inode___v61 *i61 = (void *)inode;
-
-	if (bpf_core_field_exists(i611->i_ctime_sec)) {
-		*sec = BPF_CORE_READ(i611, i_ctime_sec);
-		*nsec = BPF_CORE_READ(i611, i_ctime_nsec) & 0x3fffffff;
-	} else if (bpf_core_field_exists(i66->__i_ctime)) {
-		*sec = BPF_CORE_READ(i66, __i_ctime.tv_sec);
-		*nsec = BPF_CORE_READ(i66, __i_ctime.tv_nsec);
-	} else {
-		*sec = BPF_CORE_READ(i61, i_ctime.tv_sec);
-		*nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
-	}
-}
 
 static __always_inline void count(__u32 idx)
 {
@@ -179,7 +148,7 @@ static __always_inline void measure(struct file *file, __u32 hook)
 
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key.ino = BPF_CORE_READ(inode, i_ino);
-	inode_ctime(inode, &cur.ctime_sec, &cur.ctime_nsec);
+	ig_inode_ctime(inode, &cur.ctime_sec, &cur.ctime_nsec);
 	cur.size = BPF_CORE_READ(inode, i_size);
 	count(IG_KMC_CALLS);
 	if (ig_km_source == IG_KMS_MODULE) {
