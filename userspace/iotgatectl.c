@@ -105,6 +105,18 @@ static int reply_error(struct json_object *reply)
 	return 1;
 }
 
+/* request() that also turns an {"error": ...} reply into a failure (reply freed). */
+static int request_ok(const char *cmd, struct json_object **reply)
+{
+	if (request(cmd, reply))
+		return 1;
+	if (reply_error(*reply)) {
+		json_object_put(*reply);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct json_object *r, *reasons, *hooks, *viol, *man, *pol;
@@ -117,12 +129,8 @@ static int cmd_status(int argc, char **argv)
 	}
 	if (argc > 1)
 		return fail("status: unexpected argument '%s'", argv[1]);
-	if (request("status", &r))
+	if (request_ok("status", &r))
 		return 1;
-	if (reply_error(r)) {
-		json_object_put(r);
-		return 1;
-	}
 	if (json_mode) {
 		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY |
 									 JSON_C_TO_STRING_SPACED));
@@ -266,12 +274,8 @@ static int cmd_metrics(int argc, char **argv)
 	}
 	if (argc > 1)
 		return fail("metrics: unexpected argument '%s'", argv[1]);
-	if (request("status", &r))
+	if (request_ok("status", &r))
 		return 1;
-	if (reply_error(r)) {
-		json_object_put(r);
-		return 1;
-	}
 	for (size_t c = 0; c < 2; c++)
 		for (size_t v = 0; v < 3; v++) {
 			snprintf(labels, sizeof(labels), "capability=\"%s\",verdict=\"%s\"", caps[c],
@@ -324,12 +328,8 @@ static int cmd_stop(int argc, char **argv)
 		       "the daemon. Root only; logged. Killing the daemon does NOT stop enforcement.\n");
 		return 0;
 	}
-	if (request("stop-enforcing", &r))
+	if (request_ok("stop-enforcing", &r))
 		return 1;
-	if (reply_error(r)) {
-		json_object_put(r);
-		return 1;
-	}
 	if (json_mode)
 		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
 	else
