@@ -4,13 +4,15 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 #include "hash.h"
+#include "isolate.h"
 
-int ig_sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
+static int sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
 {
 	static __thread uint8_t buf[1 << 17];
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -44,9 +46,63 @@ out:
 	return ret;
 }
 
+struct fd_job {
+	int fd;
+	uint8_t *out; /* shared */
+};
+
+static int fd_job(void *arg)
+{
+	struct fd_job *j = arg;
+
+	return sha256_fd(j->fd, j->out);
+}
+
+int ig_sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
+{
+	struct fd_job j = { .fd = fd, .out = out };
+	int ret;
+
+	if (!ig_isolate_enabled())
+		return sha256_fd(fd, out);
+	j.out = ig_shared_alloc(IG_SHA256_LEN);
+	if (!j.out)
+		return -ENOMEM;
+	ret = ig_isolate(fd_job, &j);
+	if (!ret)
+		memcpy(out, j.out, IG_SHA256_LEN);
+	ig_shared_free(j.out, IG_SHA256_LEN);
+	return ret;
+}
+
+struct buf_job {
+	const void *buf;
+	size_t len;
+	uint8_t *out; /* shared */
+};
+
+static int buf_job(void *arg)
+{
+	struct buf_job *j = arg;
+
+	return EVP_Digest(j->buf, j->len, j->out, NULL, EVP_sha256(), NULL) ? 0 : -EIO;
+}
+
 void ig_sha256_buf(const void *buf, size_t len, uint8_t out[IG_SHA256_LEN])
 {
-	EVP_Digest(buf, len, out, NULL, EVP_sha256(), NULL);
+	struct buf_job j = { .buf = buf, .len = len, .out = out };
+
+	if (!ig_isolate_enabled()) {
+		buf_job(&j);
+		return;
+	}
+	/* Never fails: without a child (no memory, no fork), hash here. */
+	j.out = ig_shared_alloc(IG_SHA256_LEN);
+	if (j.out && !ig_isolate(buf_job, &j))
+		memcpy(out, j.out, IG_SHA256_LEN);
+	else
+		EVP_Digest(buf, len, out, NULL, EVP_sha256(), NULL);
+	ig_shared_free(j.out, IG_SHA256_LEN);
 }
 
 void ig_hex(const uint8_t *in, size_t len, char *out)
@@ -100,7 +156,7 @@ static void hash_one(struct ig_hash_job *job)
 		job->err = -errno;
 		return;
 	}
-	job->err = ig_sha256_fd(fd, job->digest);
+	job->err = sha256_fd(fd, job->digest);
 	close(fd);
 }
 
@@ -114,7 +170,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-void ig_hash_files(struct ig_hash_job *jobs, size_t n, unsigned int threads)
+static void hash_pool(struct ig_hash_job *jobs, size_t n, unsigned int threads)
 {
 	struct pool p = { .jobs = jobs, .n = n };
 	pthread_t tid[64];
@@ -137,4 +193,43 @@ void ig_hash_files(struct ig_hash_job *jobs, size_t n, unsigned int threads)
 	worker(&p);
 	for (unsigned int t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
+}
+
+struct files_job {
+	struct ig_hash_job *jobs; /* shared */
+	size_t n;
+	unsigned int threads;
+};
+
+static int files_job(void *arg)
+{
+	struct files_job *j = arg;
+
+	hash_pool(j->jobs, j->n, j->threads);
+	return 0;
+}
+
+void ig_hash_files(struct ig_hash_job *jobs, size_t n, unsigned int threads)
+{
+	struct files_job j = { .n = n, .threads = threads };
+	size_t len = n * sizeof(*jobs);
+	int ret;
+
+	if (!ig_isolate_enabled() || !n) {
+		hash_pool(jobs, n, threads);
+		return;
+	}
+	/* Paths stay in the parent's memory, which the child inherits. */
+	j.jobs = ig_shared_alloc(len);
+	ret = j.jobs ? 0 : -ENOMEM;
+	if (!ret) {
+		memcpy(j.jobs, jobs, len);
+		ret = ig_isolate(files_job, &j);
+	}
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].err = ret ? ret : j.jobs[i].err;
+		if (!ret)
+			memcpy(jobs[i].digest, j.jobs[i].digest, IG_SHA256_LEN);
+	}
+	ig_shared_free(j.jobs, len);
 }

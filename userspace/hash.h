@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* SHA-256 of files through OpenSSL's libcrypto, optionally on all cores. */
+/*
+ * SHA-256 through OpenSSL's libcrypto, files optionally on all cores. With
+ * isolation enabled (isolate.h) each call does its hashing in a child process.
+ */
 #ifndef IG_HASH_H
 #define IG_HASH_H
 

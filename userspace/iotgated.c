@@ -28,6 +28,7 @@
 #include "hash.h"
 #include "identity.h"
 #include "ipc.h"
+#include "isolate.h"
 #include "kernel.h"
 #include "log.h"
 #include "manifest.h"
@@ -1286,6 +1287,8 @@ int main(int argc, char **argv)
 	d->factory_path = policy_path;
 	d->state_dir = state_dir;
 	ig_diag_init(&diag);
+	/* OpenSSL's footprint stays in short-lived children (isolate.h). */
+	ig_isolate_enable();
 
 	if (check) {
 		ret = load_set(d, &d->set, NULL, policy_path, NULL, NULL, NULL, &diag);

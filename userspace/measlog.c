@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include "lex.h"
+#include "isolate.h"
 #include "measlog.h"
 
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
@@ -89,6 +90,47 @@ void ig_measlog_extend(uint8_t aggregate[IG_SHA256_LEN], const uint8_t template_
 	memcpy(buf, aggregate, IG_SHA256_LEN);
 	memcpy(buf + IG_SHA256_LEN, template_hash, IG_SHA256_LEN);
 	ig_sha256_buf(buf, sizeof(buf), aggregate);
+}
+
+struct record_job {
+	const uint8_t *digest;
+	const char *name;
+	uint8_t (*io)[IG_SHA256_LEN]; /* shared: [0] aggregate in, [1] out, [2] template hash */
+};
+
+static int record_job(void *arg)
+{
+	struct record_job *j = arg;
+
+	ig_measlog_template_hash(j->digest, j->name, j->io[2]);
+	memcpy(j->io[1], j->io[0], IG_SHA256_LEN);
+	ig_measlog_extend(j->io[1], j->io[2]);
+	return 0;
+}
+
+/*
+ * A record's template hash and the aggregate extended by it, in one go: in
+ * iotgated that is one isolated child (isolate.h) per new log record.
+ */
+static int record_hashes(const uint8_t digest[IG_SHA256_LEN], const char *name,
+			 const uint8_t agg_in[IG_SHA256_LEN], uint8_t th[IG_SHA256_LEN],
+			 uint8_t agg_out[IG_SHA256_LEN])
+{
+	struct record_job j = { .digest = digest, .name = name };
+	size_t len = 3 * IG_SHA256_LEN;
+	int ret;
+
+	j.io = ig_shared_alloc(len);
+	if (!j.io)
+		return -ENOMEM;
+	memcpy(j.io[0], agg_in, IG_SHA256_LEN);
+	ret = ig_isolate(record_job, &j);
+	if (!ret) {
+		memcpy(agg_out, j.io[1], IG_SHA256_LEN);
+		memcpy(th, j.io[2], IG_SHA256_LEN);
+	}
+	ig_shared_free(j.io, len);
+	return ret;
 }
 
 size_t ig_measlog_format(char *buf, const uint8_t template_hash[IG_SHA256_LEN],
@@ -720,11 +762,111 @@ static int trim_unknown(struct ig_measlog *l)
 	return 0;
 }
 
+/* What a walk in an isolated child hands back (shared memory). */
+struct walk_out {
+	struct ig_measlog_verify_result res;
+	int ret;
+	uint8_t agg[IG_SHA256_LEN];
+	unsigned long long n;
+	off_t size, chain_size;
+	bool have_chain;
+	size_t nmissing, cap;
+	uint8_t missing[][IG_SHA256_LEN];
+};
+
+struct walk_job {
+	struct walk *w;
+	struct walk_out *out;
+};
+
+static int walk_job(void *arg)
+{
+	struct walk_job *j = arg;
+	struct walk_out *o = j->out;
+	struct walk *w = j->w;
+
+	o->ret = walk_file(w, &o->res);
+	memcpy(o->agg, w->agg, IG_SHA256_LEN);
+	o->n = w->n;
+	o->size = w->size;
+	o->chain_size = w->chain_size;
+	o->have_chain = w->have_chain;
+	if (w->nmissing > o->cap)
+		return -E2BIG;
+	memcpy(o->missing, w->missing, w->nmissing * IG_SHA256_LEN);
+	o->nmissing = w->nmissing;
+	return 0;
+}
+
+/*
+ * walk_file() for load(), in an isolated child: the daemon itself never
+ * hashes the log (isolate.h). Template hashes are collected apart.
+ */
+static int walk_isolated(struct walk *w, struct ig_measlog_verify_result *res, off_t file_size)
+{
+	/* An ima-ng line is over 140 bytes: at most one aggregate per 128. */
+	size_t cap = (size_t)file_size / 128 + 2;
+	size_t len = sizeof(struct walk_out) + cap * IG_SHA256_LEN;
+	struct walk_job j = { .w = w };
+	int ret;
+
+	j.out = ig_shared_alloc(len);
+	if (!j.out)
+		return -ENOMEM;
+	j.out->cap = cap;
+	ret = ig_isolate(walk_job, &j);
+	if (!ret) {
+		*res = j.out->res;
+		ret = j.out->ret;
+	}
+	if (!ret && j.out->nmissing) {
+		w->missing = malloc(j.out->nmissing * IG_SHA256_LEN);
+		if (!w->missing)
+			ret = -ENOMEM;
+		else
+			memcpy(w->missing, j.out->missing, j.out->nmissing * IG_SHA256_LEN);
+	}
+	if (!ret) {
+		memcpy(w->agg, j.out->agg, IG_SHA256_LEN);
+		w->n = j.out->n;
+		w->size = j.out->size;
+		w->chain_size = j.out->chain_size;
+		w->have_chain = j.out->have_chain;
+		w->nmissing = j.out->nmissing;
+	}
+	ig_shared_free(j.out, len);
+	return ret;
+}
+
+/* The template hashes of a verified log, as written (no hashing). */
+static int collect(const char *path, struct tset *set)
+{
+	struct lreader lr = { 0 };
+	struct pline p;
+	size_t len;
+	int ret;
+
+	lr.f = fopen(path, "re");
+	if (!lr.f)
+		return -errno;
+	while ((ret = next_line(&lr, &len)) == 1) {
+		if (parse_line(lr.buf, len, &p)) {
+			ret = -EBADMSG;
+			break;
+		}
+		ret = tset_add(set, p.th);
+		if (ret)
+			break;
+	}
+	lreader_close(&lr);
+	return ret;
+}
+
 /* Loads the current log: 0 loaded, 1 no log (or an empty one), or -errno. */
 static int load(struct ig_measlog *l)
 {
 	struct ig_measlog_verify_result res;
-	struct walk w = { .path = l->p_log, .set = &l->set, .collect = true };
+	struct walk w = { .path = l->p_log, .collect = true };
 	struct stat st;
 	char *buf = NULL;
 	int ret;
@@ -742,7 +884,9 @@ static int load(struct ig_measlog *l)
 		return 1;
 	}
 	memset(&res, 0, sizeof(res));
-	ret = walk_file(&w, &res);
+	ret = walk_isolated(&w, &res, st.st_size);
+	if (!ret)
+		ret = collect(l->p_log, &l->set);
 	if (ret)
 		goto out;
 	ret = open_append(l->p_log, false);
@@ -820,9 +964,9 @@ static int new_generation(struct ig_measlog *l, bool carry, bool keep_old)
 	size_t len;
 	int fd = -1, cfd = -1, ret;
 
-	ig_measlog_template_hash(first, name, th);
-	memcpy(agg, first, IG_SHA256_LEN);
-	ig_measlog_extend(agg, th);
+	ret = record_hashes(first, name, first, th, agg);
+	if (ret)
+		return ret;
 	len = ig_measlog_format(line, th, first, name);
 	ig_hex(agg, IG_SHA256_LEN, cline);
 	cline[IG_SHA256_HEX] = '\n';
@@ -1093,7 +1237,7 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 {
 	char name[IG_MEASLOG_NAME_MAX + 1], line[IG_MEASLOG_LINE_MAX], cline[CHAIN_LINE + 1];
 	char uline[32 + IG_SHA256_HEX];
-	uint8_t th[IG_SHA256_LEN], agg[IG_SHA256_LEN];
+	uint8_t th[IG_SHA256_LEN], agg[IG_SHA256_LEN], base[IG_SHA256_LEN];
 	size_t len, n = path ? strlen(path) : 0;
 	int ulen = 0, ret;
 
@@ -1106,7 +1250,10 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 		name[i] = path[i] == ' ' ? '_' : path[i];
 	if (!strcmp(name, IG_MEASLOG_BOOT_NAME) || !strcmp(name, IG_MEASLOG_CARRY_NAME))
 		return -EINVAL;
-	ig_measlog_template_hash(digest, name, th);
+	memcpy(base, l->agg, IG_SHA256_LEN);
+	ret = record_hashes(digest, name, base, th, agg);
+	if (ret)
+		return ret;
 	if (tset_has(&l->set, th))
 		return 1;
 	if (l->reload) {
@@ -1127,8 +1274,12 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 	}
 	if (tset_reserve(&l->set, l->set.n + 1))
 		return -ENOMEM;
-	memcpy(agg, l->agg, IG_SHA256_LEN);
-	ig_measlog_extend(agg, th);
+	/* A reload or rotation moved the aggregate on. */
+	if (memcmp(base, l->agg, IG_SHA256_LEN)) {
+		ret = record_hashes(digest, name, l->agg, th, agg);
+		if (ret)
+			return ret;
+	}
 	ig_hex(agg, IG_SHA256_LEN, cline);
 	cline[IG_SHA256_HEX] = '\n';
 	if (unknown) {

@@ -8,13 +8,21 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include "hash.h"
+#include "isolate.h"
 #include "lex.h"
 #include "sig.h"
 
 #define ED25519_SIG_LEN 64
 
+/*
+ * A key is kept as its PEM text and parsed where it is used: in iotgated
+ * that is an isolated child (isolate.h), so the daemon never holds OpenSSL
+ * objects or initialises OpenSSL.
+ */
 struct key {
-	EVP_PKEY *pkey;
+	char *path;
+	char *pem;
+	size_t len;
 	char id[IG_KEYID_LEN + 1];
 };
 
@@ -23,47 +31,104 @@ struct ig_keyring {
 	size_t n;
 };
 
+#define KEY_MAX 16384
+
+enum { KEY_OK, KEY_NOT_PEM, KEY_NOT_ED25519 };
+
+static EVP_PKEY *parse_key(const struct key *k, int *why)
+{
+	BIO *bio = BIO_new_mem_buf(k->pem, (int)k->len);
+	EVP_PKEY *pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+
+	BIO_free(bio);
+	*why = pkey ? KEY_OK : KEY_NOT_PEM;
+	if (pkey && EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		*why = KEY_NOT_ED25519;
+	}
+	return pkey;
+}
+
+struct check_job {
+	const struct ig_keyring *kr;
+	struct {
+		int why;
+		char id[IG_KEYID_LEN + 1];
+	} *res; /* shared, one per key */
+};
+
+static int check_keys(void *arg)
+{
+	struct check_job *j = arg;
+
+	for (size_t i = 0; i < j->kr->n; i++) {
+		EVP_PKEY *pkey = parse_key(&j->kr->keys[i], &j->res[i].why);
+		uint8_t digest[IG_SHA256_LEN];
+		unsigned char *der = NULL;
+		int len;
+
+		if (!pkey)
+			continue;
+		len = i2d_PUBKEY(pkey, &der);
+		EVP_PKEY_free(pkey);
+		if (len <= 0)
+			return -ENOMEM;
+		ig_sha256_buf(der, len, digest);
+		OPENSSL_free(der);
+		ig_hex(digest, sizeof(digest), j->res[i].id);
+	}
+	return 0;
+}
+
 static int add_key(struct ig_keyring *kr, const char *path, struct ig_diag *d)
 {
-	unsigned char *der = NULL;
-	uint8_t digest[IG_SHA256_LEN];
-	EVP_PKEY *pkey;
-	struct key *nk;
-	FILE *f;
-	int len;
+	struct key *nk = realloc(kr->keys, (kr->n + 1) * sizeof(*nk));
+	int ret;
 
-	f = fopen(path, "re");
-	if (!f) {
-		ig_diag_add(d, path, 0, 0, "cannot read key: %s", strerror(errno));
-		return -errno;
+	if (!nk)
+		return -ENOMEM;
+	kr->keys = nk;
+	nk += kr->n;
+	memset(nk, 0, sizeof(*nk));
+	ret = ig_read_file(path, KEY_MAX, &nk->pem, &nk->len);
+	if (ret) {
+		ig_diag_add(d, path, 0, 0, "cannot read key: %s",
+			    ret == -EFBIG ? "larger than 16 KiB" : strerror(-ret));
+		return ret;
 	}
-	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!pkey) {
-		ig_diag_add(d, path, 0, 0, "not a PEM public key");
-		return -EINVAL;
-	}
-	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
-		ig_diag_add(d, path, 0, 0, "not an Ed25519 key");
-		EVP_PKEY_free(pkey);
-		return -EINVAL;
-	}
-	len = i2d_PUBKEY(pkey, &der);
-	nk = realloc(kr->keys, (kr->n + 1) * sizeof(*nk));
-	if (len <= 0 || !nk) {
-		OPENSSL_free(der);
-		EVP_PKEY_free(pkey);
-		if (nk)
-			kr->keys = nk;
+	nk->path = strdup(path);
+	if (!nk->path) {
+		free(nk->pem);
 		return -ENOMEM;
 	}
-	kr->keys = nk;
-	ig_sha256_buf(der, len, digest);
-	OPENSSL_free(der);
-	ig_hex(digest, sizeof(digest), nk[kr->n].id);
-	nk[kr->n].pkey = pkey;
 	kr->n++;
 	return 0;
+}
+
+/* Parses every key once (in a child when isolated): reports bad ones, sets ids. */
+static int check_keyring(struct ig_keyring *kr, struct ig_diag *d)
+{
+	struct check_job j = { .kr = kr };
+	size_t len = kr->n * sizeof(*j.res);
+	int ret;
+
+	if (!kr->n)
+		return 0;
+	j.res = ig_shared_alloc(len);
+	if (!j.res)
+		return -ENOMEM;
+	ret = ig_isolate(check_keys, &j);
+	for (size_t i = 0; !ret && i < kr->n; i++) {
+		if (j.res[i].why == KEY_NOT_PEM)
+			ig_diag_add(d, kr->keys[i].path, 0, 0, "not a PEM public key");
+		else if (j.res[i].why == KEY_NOT_ED25519)
+			ig_diag_add(d, kr->keys[i].path, 0, 0, "not an Ed25519 key");
+		else
+			memcpy(kr->keys[i].id, j.res[i].id, sizeof(kr->keys[i].id));
+	}
+	ig_shared_free(j.res, len);
+	return ret;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -113,6 +178,8 @@ int ig_keyring_load(struct ig_keyring **out, const char *dir, char *const *files
 	free(names);
 	for (size_t i = 0; i < nfiles; i++)
 		add_key(kr, files[i], d);
+	if (d->n == before && check_keyring(kr, d) && d->n == before)
+		ig_diag_add(d, dir ? dir : files[0], 0, 0, "cannot check keys: out of memory");
 	if (d->n != before) {
 		ig_keyring_free(kr);
 		return -EINVAL;
@@ -130,15 +197,46 @@ void ig_keyring_free(struct ig_keyring *kr)
 {
 	if (!kr)
 		return;
-	for (size_t i = 0; i < kr->n; i++)
-		EVP_PKEY_free(kr->keys[i].pkey);
+	for (size_t i = 0; i < kr->n; i++) {
+		free(kr->keys[i].path);
+		free(kr->keys[i].pem);
+	}
 	free(kr->keys);
 	free(kr);
+}
+
+struct verify_job {
+	const struct ig_keyring *kr;
+	const void *data, *sig;
+	size_t len;
+	int *signer; /* shared: index of the key that verifies, -1 if none */
+};
+
+static int verify_keys(void *arg)
+{
+	struct verify_job *j = arg;
+
+	for (size_t i = 0; i < j->kr->n && *j->signer < 0; i++) {
+		EVP_PKEY *pkey;
+		EVP_MD_CTX *ctx;
+		int why;
+
+		pkey = parse_key(&j->kr->keys[i], &why);
+		ctx = pkey ? EVP_MD_CTX_new() : NULL;
+		/* Ed25519 signs the message itself (no pre-hash): one-shot verify. */
+		if (ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+		    EVP_DigestVerify(ctx, j->sig, ED25519_SIG_LEN, j->data, j->len) == 1)
+			*j->signer = (int)i;
+		EVP_MD_CTX_free(ctx);
+		EVP_PKEY_free(pkey);
+	}
+	return 0;
 }
 
 int ig_sig_verify(const struct ig_keyring *kr, const void *data, size_t len, const char *sig_path,
 		  char keyid[IG_KEYID_LEN + 1])
 {
+	struct verify_job j = { .kr = kr, .data = data, .len = len };
 	char *sig;
 	size_t siglen;
 	int ret;
@@ -150,22 +248,22 @@ int ig_sig_verify(const struct ig_keyring *kr, const void *data, size_t len, con
 		free(sig);
 		return -EBADMSG;
 	}
-	ret = ig_keyring_size(kr) ? -EKEYREJECTED : -ENOKEY;
-	for (size_t i = 0; kr && i < kr->n && ret; i++) {
-		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-		if (!ctx) {
-			ret = -ENOMEM;
-			break;
-		}
-		/* Ed25519 signs the message itself (no pre-hash): one-shot verify. */
-		if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, kr->keys[i].pkey) == 1 &&
-		    EVP_DigestVerify(ctx, (unsigned char *)sig, siglen, data, len) == 1) {
-			memcpy(keyid, kr->keys[i].id, IG_KEYID_LEN + 1);
-			ret = 0;
-		}
-		EVP_MD_CTX_free(ctx);
+	if (!ig_keyring_size(kr)) {
+		free(sig);
+		return -ENOKEY;
 	}
+	j.sig = sig;
+	j.signer = ig_shared_alloc(sizeof(*j.signer));
+	ret = j.signer ? 0 : -ENOMEM;
+	if (!ret) {
+		*j.signer = -1;
+		ret = ig_isolate(verify_keys, &j);
+	}
+	if (!ret && *j.signer < 0)
+		ret = -EKEYREJECTED;
+	if (!ret)
+		memcpy(keyid, kr->keys[*j.signer].id, IG_KEYID_LEN + 1);
+	ig_shared_free(j.signer, sizeof(*j.signer));
 	free(sig);
 	return ret;
 }
