@@ -64,7 +64,8 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS ?= -O2 -g
 IG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DIG_VERSION='"$(VERSION)"' \
 	-DIG_SYSCONFDIR='"$(SYSCONFDIR)"' -I$(BUILD) -Ibpf -Iuserspace
-LIBS := -lbpf -lelf -lz -lcrypto -ljson-c -lpthread
+# libcrypto is dlopen()ed (userspace/crypto.h); the unit tests also link it as a reference.
+LIBS := -lbpf -lelf -lz -ljson-c -lpthread -ldl
 
 ifeq ($(SANITIZE),1)
 IG_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -158,7 +159,7 @@ $(BUILD)/iotgatectl: $(BUILD)/userspace/iotgatectl.o $(BUILD)/libiotgate.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libiotgate.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcrypto
 
 kmod:
 ifneq ($(KDIR),)

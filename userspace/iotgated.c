@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 #include "hash.h"
 #include "identity.h"
+#include "crypto.h"
 #include "ipc.h"
 #include "isolate.h"
 #include "kernel.h"
@@ -54,9 +55,9 @@ struct client {
 	uid_t uid;
 	pid_t pid;
 	bool can_read;
-	char *in;
-	size_t inlen;
-	char *out;
+	char *in; /* grows with a partial line, freed when empty: idle clients cost no buffers */
+	size_t inlen, incap;
+	char *out; /* pending reply bytes, freed once sent */
 	size_t outlen;
 	bool subscribed; /* 'events': violations and state changes are pushed */
 };
@@ -454,6 +455,10 @@ static int client_flush(struct daemon *d, int slot)
 		memmove(c->out, c->out + n, c->outlen - n);
 		c->outlen -= n;
 	}
+	if (!c->outlen) {
+		free(c->out);
+		c->out = NULL;
+	}
 	ev.events = EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0);
 	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 	return 0;
@@ -716,7 +721,21 @@ static void client_read(struct daemon *d, int slot)
 	char *nl;
 	ssize_t n;
 
-	n = recv(c->fd, c->in + c->inlen, IG_REQUEST_MAX + 1 - c->inlen, MSG_DONTWAIT);
+	if (c->incap - c->inlen < 4096 && c->incap < IG_REQUEST_MAX + 2) {
+		size_t cap = c->incap ? 2 * c->incap : 4096;
+		char *nb;
+
+		if (cap > IG_REQUEST_MAX + 2)
+			cap = IG_REQUEST_MAX + 2;
+		nb = realloc(c->in, cap);
+		if (!nb) {
+			client_free(d, slot);
+			return;
+		}
+		c->in = nb;
+		c->incap = cap;
+	}
+	n = recv(c->fd, c->in + c->inlen, c->incap - 1 - c->inlen, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -739,6 +758,11 @@ static void client_read(struct daemon *d, int slot)
 		}
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
+	}
+	if (!c->inlen) {
+		free(c->in);
+		c->in = NULL;
+		c->incap = 0;
 	}
 	if (c->inlen > IG_REQUEST_MAX) {
 		struct json_object *reply = error_reply("request larger than %s bytes", "65536");
@@ -797,10 +821,7 @@ static void client_accept(struct daemon *d)
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c)
-		c->in = malloc(IG_REQUEST_MAX + 2);
-	if (!c || !c->in) {
-		free(c);
+	if (!c) {
 		close(fd);
 		return;
 	}
@@ -1106,14 +1127,17 @@ static int activate(struct daemon *d, struct ig_set *set, const char *who, bool 
 		ret = ig_net_set_policy(d->net, &set->policy, NULL);
 	if (ret) {
 		/* Put the old set back as it was. */
-		ig_kernel_set_manifest(&d->k, d->set.verified, d->set.nverified);
+		ig_kernel_restore_manifest(&d->k);
+		ig_kernel_commit_manifest(&d->k);
 		ig_kernel_set_memfd(&d->k, d->set.policy.memfd, d->set.policy.nmemfd);
 		ig_kernel_set_mode(&d->k, d->set.policy.mode, cfg_flags(&d->set.policy));
 		return ret;
 	}
+	ig_kernel_commit_manifest(&d->k);
 	ig_measure_set_manifest(d->ms, &set->manifest, set->verified, set->nverified);
 	ret = store_active(d, set, keep_previous, origin);
 	ig_set_free(&d->set);
+	ig_set_compact(set);
 	d->set = *set;
 	json_object_put(d->identity);
 	d->identity = NULL;
@@ -1288,7 +1312,15 @@ int main(int argc, char **argv)
 	d->state_dir = state_dir;
 	ig_diag_init(&diag);
 	/* OpenSSL's footprint stays in short-lived children (isolate.h). */
-	ig_isolate_enable();
+	ig_isolate_set(true);
+	{
+		char why[256];
+
+		if (ig_crypto_probe(why, sizeof(why))) {
+			ig_err("crypto", "%s", why);
+			return 1;
+		}
+	}
 
 	if (check) {
 		ret = load_set(d, &d->set, NULL, policy_path, NULL, NULL, NULL, &diag);
@@ -1416,6 +1448,8 @@ int main(int argc, char **argv)
 			ig_warn("policy", "cannot store the policy set in %s/active: %s", state_dir,
 				strerror(-ret));
 	}
+	ig_set_compact(&d->set);
+	malloc_trim(0);
 	ig_info("daemon", "mode %s, tier %s, %zu of %zu manifest entries loaded%s", ig_mode_name(d->set.policy.mode),
 		d->k.tier == IG_TIER_FULL ? "full" : "partial", d->set.nverified, d->set.manifest.n,
 		d->k.readopted ? ", pinned state re-adopted" : "");

@@ -7,9 +7,9 @@
 
 static bool enabled;
 
-void ig_isolate_enable(void)
+void ig_isolate_set(bool on)
 {
-	enabled = true;
+	enabled = on;
 }
 
 bool ig_isolate_enabled(void)

@@ -5,7 +5,7 @@
  * OpenSSL 3 initialises its providers and method stores on first use and
  * touches 2-4 MB of library pages and heap doing so, which a long-lived
  * process keeps for good. iotgated has a 6 MB budget, so once it calls
- * ig_isolate_enable(), signature checks and file hashing run in a fork()ed
+ * ig_isolate_set(true), signature checks and file hashing run in a fork()ed
  * child: inputs are inherited, outputs come back through memory from
  * ig_shared_alloc() (MAP_SHARED), and the child's pages go when it exits.
  * Tools (iotgatectl, tests) leave it disabled and run the same code inline.
@@ -16,7 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-void ig_isolate_enable(void);
+/* iotgated turns it on at start; unit tests switch it both ways. */
+void ig_isolate_set(bool on);
 bool ig_isolate_enabled(void);
 
 /*

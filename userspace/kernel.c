@@ -22,6 +22,13 @@
 
 #define LINK_LSM IG_PIN_DIR "/link_ig_bprm_check"
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 int ig_kernel_check_bpffs(void)
 {
 	struct statfs sfs;
@@ -165,6 +172,8 @@ static int try_tier(struct ig_kernel *k, bool want_lsm, const struct ig_kernel_c
 	int ret;
 
 	*lsm_failed = false;
+	close_fd(&k->manifest_fd); /* an earlier attempt's */
+	close_fd(&k->prev_manifest_fd);
 	skel = ig_exec__open();
 	if (!skel)
 		return -errno;
@@ -231,6 +240,7 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 	int ret;
 
 	memset(k, 0, sizeof(*k));
+	k->manifest_fd = k->prev_manifest_fd = -1;
 	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST)
 		return -errno;
 	if (access(LINK_LSM, F_OK) == 0 || lsm_listed()) {
@@ -316,16 +326,42 @@ int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, siz
 		}
 	}
 	/* The swap: the programs see either the old map or the complete new one. */
-	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.ig_manifest), &zero, &inner, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.ig_manifest), &zero, &inner, BPF_ANY)) {
 		ret = -errno;
-	else
-		k->generation++;
+		goto out;
+	}
+	k->generation++;
+	/* The replaced map is kept until commit, so a failed activation can put it back. */
+	close_fd(&k->prev_manifest_fd);
+	k->prev_manifest_fd = k->manifest_fd;
+	k->manifest_fd = inner;
+	inner = -1;
 out:
 	if (inner >= 0)
 		close(inner);
 	free(keys);
 	free(vals);
 	return ret;
+}
+
+int ig_kernel_restore_manifest(struct ig_kernel *k)
+{
+	__u32 zero = 0;
+	int fd = k->prev_manifest_fd;
+
+	if (fd < 0)
+		return -ENOENT;
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.ig_manifest), &zero, &fd, BPF_ANY))
+		return -errno;
+	k->generation++;
+	k->prev_manifest_fd = k->manifest_fd;
+	k->manifest_fd = fd;
+	return 0;
+}
+
+void ig_kernel_commit_manifest(struct ig_kernel *k)
+{
+	close_fd(&k->prev_manifest_fd);
 }
 
 int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n)
@@ -472,6 +508,8 @@ int ig_kernel_stop_enforcing(struct ig_kernel *k)
 
 void ig_kernel_close(struct ig_kernel *k)
 {
+	close_fd(&k->manifest_fd);
+	close_fd(&k->prev_manifest_fd);
 	ring_buffer__free(k->rb);
 	k->rb = NULL;
 	ig_exec__destroy(k->skel);

@@ -196,7 +196,7 @@ int ig_manifest_load(const char *path, struct ig_manifest *m, struct ig_diag *d)
 
 void ig_manifest_free(struct ig_manifest *m)
 {
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; m->e && i < m->n; i++)
 		free(m->e[i].path);
 	free(m->e);
 	free(m->path);

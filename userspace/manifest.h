@@ -29,7 +29,7 @@ struct ig_manifest {
 	char *path;
 	unsigned int version;
 	uint8_t sha256[IG_SHA256_LEN]; /* of the manifest file itself */
-	struct ig_manifest_entry *e;
+	struct ig_manifest_entry *e; /* NULL once compacted (ig_set_compact) */
 	size_t n;
 };
 

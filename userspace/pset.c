@@ -226,6 +226,20 @@ int ig_set_store(const struct ig_set *s, const char *dir)
 	return ret;
 }
 
+void ig_set_compact(struct ig_set *s)
+{
+	for (size_t i = 0; s->manifest.e && i < s->manifest.n; i++)
+		free(s->manifest.e[i].path);
+	free(s->manifest.e);
+	s->manifest.e = NULL;
+	blob_free(&s->policy_raw);
+	blob_free(&s->policy_sig);
+	blob_free(&s->manifest_raw);
+	blob_free(&s->manifest_sig);
+	free(s->verified);
+	s->verified = NULL;
+}
+
 void ig_set_free(struct ig_set *s)
 {
 	ig_policy_free(&s->policy);

@@ -71,6 +71,12 @@ int ig_set_load_stored(struct ig_set *s, const char *dir, const struct ig_set_op
  * negative errno.
  */
 int ig_set_store(const struct ig_set *s, const char *dir);
+/*
+ * Drops what only loading, storing and indexing need (the raw files, the
+ * entries, the verified list: megabytes for a large manifest) from a set
+ * that is in force and stored. Counts, versions, digests and the policy stay.
+ */
+void ig_set_compact(struct ig_set *s);
 void ig_set_free(struct ig_set *s);
 
 #endif

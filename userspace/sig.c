@@ -4,9 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include "crypto.h"
 #include "hash.h"
 #include "isolate.h"
 #include "lex.h"
@@ -35,15 +33,15 @@ struct ig_keyring {
 
 enum { KEY_OK, KEY_NOT_PEM, KEY_NOT_ED25519 };
 
-static EVP_PKEY *parse_key(const struct key *k, int *why)
+static EVP_PKEY *parse_key(const struct ig_crypto *c, const struct key *k, int *why)
 {
-	BIO *bio = BIO_new_mem_buf(k->pem, (int)k->len);
-	EVP_PKEY *pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	BIO *bio = c->BIO_new_mem_buf(k->pem, (int)k->len);
+	EVP_PKEY *pkey = bio ? c->PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
 
-	BIO_free(bio);
+	c->BIO_free(bio);
 	*why = pkey ? KEY_OK : KEY_NOT_PEM;
-	if (pkey && EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
-		EVP_PKEY_free(pkey);
+	if (pkey && c->EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		c->EVP_PKEY_free(pkey);
 		pkey = NULL;
 		*why = KEY_NOT_ED25519;
 	}
@@ -61,21 +59,24 @@ struct check_job {
 static int check_keys(void *arg)
 {
 	struct check_job *j = arg;
+	const struct ig_crypto *c = ig_crypto(NULL);
 
+	if (!c)
+		return -ENOPKG;
 	for (size_t i = 0; i < j->kr->n; i++) {
-		EVP_PKEY *pkey = parse_key(&j->kr->keys[i], &j->res[i].why);
+		EVP_PKEY *pkey = parse_key(c, &j->kr->keys[i], &j->res[i].why);
 		uint8_t digest[IG_SHA256_LEN];
 		unsigned char *der = NULL;
 		int len;
 
 		if (!pkey)
 			continue;
-		len = i2d_PUBKEY(pkey, &der);
-		EVP_PKEY_free(pkey);
+		len = c->i2d_PUBKEY(pkey, &der);
+		c->EVP_PKEY_free(pkey);
 		if (len <= 0)
 			return -ENOMEM;
 		ig_sha256_buf(der, len, digest);
-		OPENSSL_free(der);
+		c->CRYPTO_free(der, OPENSSL_FILE, OPENSSL_LINE);
 		ig_hex(digest, sizeof(digest), j->res[i].id);
 	}
 	return 0;
@@ -215,20 +216,23 @@ struct verify_job {
 static int verify_keys(void *arg)
 {
 	struct verify_job *j = arg;
+	const struct ig_crypto *c = ig_crypto(NULL);
 
+	if (!c)
+		return -ENOPKG;
 	for (size_t i = 0; i < j->kr->n && *j->signer < 0; i++) {
 		EVP_PKEY *pkey;
 		EVP_MD_CTX *ctx;
 		int why;
 
-		pkey = parse_key(&j->kr->keys[i], &why);
-		ctx = pkey ? EVP_MD_CTX_new() : NULL;
+		pkey = parse_key(c, &j->kr->keys[i], &why);
+		ctx = pkey ? c->EVP_MD_CTX_new() : NULL;
 		/* Ed25519 signs the message itself (no pre-hash): one-shot verify. */
-		if (ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
-		    EVP_DigestVerify(ctx, j->sig, ED25519_SIG_LEN, j->data, j->len) == 1)
+		if (ctx && c->EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+		    c->EVP_DigestVerify(ctx, j->sig, ED25519_SIG_LEN, j->data, j->len) == 1)
 			*j->signer = (int)i;
-		EVP_MD_CTX_free(ctx);
-		EVP_PKEY_free(pkey);
+		c->EVP_MD_CTX_free(ctx);
+		c->EVP_PKEY_free(pkey);
 	}
 	return 0;
 }

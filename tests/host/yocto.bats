@@ -188,6 +188,7 @@ package_of() {
 	grep -q '^RPROVIDES:${PN} += "kernel-module-iotgate-measure"$' "$LAYER/recipes-kernel/iotgate-kmod/iotgate-kmod_git.bb"
 	grep -q '^inherit module$' "$LAYER/recipes-kernel/iotgate-kmod/iotgate-kmod_git.bb"
 	grep -q '^GROUPADD_PARAM:${PN} = "--system iotgate"$' "$RECIPE"
+	grep -qx 'RDEPENDS:${PN} += "libcrypto"' "$RECIPE" # dlopen()ed
 	# the fetch is of a local git clone: no network at any step
 	grep -q 'IOTGATE_SRC_URI ??= "git://${IOTGATE_SRCDIR};protocol=file;' "$INC"
 	# the Makefile variables the recipe sets are ones the Makefile documents

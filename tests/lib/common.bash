@@ -22,10 +22,15 @@ ig_cleanup() {
 
 EXECTOOL=$B/tests/exectool
 
-# ig_libs FILE... : the shared libraries (and ld.so) the files load, resolved
+# ig_libs FILE... : the shared libraries (and ld.so) the files load, resolved;
+# for iotgate's own programs also libcrypto, which they load with dlopen()
 ig_libs() {
-	ldd "$@" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }' |
-		xargs -r readlink -f | sort -u
+	{
+		ldd "$@" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'
+		if printf '%s\n' "$@" | grep -qE '/iotgate(d|ctl)$'; then
+			ldconfig -p | awk '$1 == "libcrypto.so.3" { print $NF; exit }'
+		fi
+	} | xargs -r readlink -f | sort -u
 }
 
 # ig_manifest FILE... : a manifest of the given files and the libraries they

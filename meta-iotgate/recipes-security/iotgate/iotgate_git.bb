@@ -95,6 +95,10 @@ FILES:${PN}-policies = "${datadir}/iotgate/policies"
 FILES:${PN} += "${systemd_system_unitdir}/iotgated.service"
 CONFFILES:${PN} = "${sysconfdir}/iotgate/iotgate.conf"
 RRECOMMENDS:${PN} = "${PN}-ctl ${PN}-policies"
+# libcrypto is loaded with dlopen() (userspace/crypto.h): no link-time
+# dependency for the package manager to find.
+RDEPENDS:${PN} += "libcrypto"
+RDEPENDS:${PN}-ctl += "libcrypto"
 # What the suites run: bpftool (attached programs), the openssl command
 # (signing), python3 (socket load generator), xxd from vim (log hashes).
 RDEPENDS:${PN}-ptest += "${PN}-ctl ${PN}-policies bash bats jq iproute2 util-linux procps coreutils \
