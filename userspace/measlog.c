@@ -793,8 +793,12 @@ static int walk_job(void *arg)
 	o->have_chain = w->have_chain;
 	if (w->nmissing > o->cap)
 		return -E2BIG;
-	memcpy(o->missing, w->missing, w->nmissing * IG_SHA256_LEN);
+	if (w->nmissing)
+		memcpy(o->missing, w->missing, w->nmissing * IG_SHA256_LEN);
 	o->nmissing = w->nmissing;
+	/* Handed over through o (run inline, this is still the caller's walk). */
+	free(w->missing);
+	w->missing = NULL;
 	return 0;
 }
 
