@@ -3,8 +3,9 @@
 # Exec overhead of measured execution, inside the VM (full tier), as
 #   bench <name>: <value> <unit> ratio=<with/without> target=<max>
 # Without and with iotgate enforcing are measured alternately in the same
-# boot (A B A B A B), and the medians compared: emulation makes absolute
-# times meaningless, the ratio is what counts.
+# boot, 2,000 posix_spawn+wait of each binary per configuration in rounds
+# (A B B A ...), and the median of the rounds' ratios is reported: emulation
+# makes absolute times meaningless, the ratio is what counts.
 #   bench/exec.sh          runs itself in scripts/vm-run
 #   bench/exec.sh --in-vm  the measurement
 set -euo pipefail
@@ -20,8 +21,9 @@ cp "$CTL" "$IOTGATED" "$B/bench/spawn" "$T/bin/"
 CTL=$T/bin/iotgatectl
 IOTGATED=$T/bin/iotgated
 B_SPAWN=$T/bin/spawn
-N=${BENCH_EXECS:-2000}
-ROUNDS=${BENCH_ROUNDS:-3}
+N=${BENCH_EXECS:-2000}    # execs per configuration and binary, over all rounds
+ROUNDS=${BENCH_ROUNDS:-10}
+PER=$((N / ROUNDS))
 SPAWN=$B_SPAWN
 SMALL=$T/small
 cp /usr/bin/true "$SMALL"
@@ -36,30 +38,41 @@ ig_sign "$T/manifest.sha256"
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-declare -A off on
+# One round: PER execs of each binary without iotgate and PER with it
+# enforcing, in alternating order (ABBA...) so that drift of this emulated
+# machine hits both alike; the ratio reported is the median of the rounds'.
+declare -A tm ratios
+run() { # off|on
+	if [[ $1 == on ]]; then
+		"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
+			>"$T/daemon.log" 2>&1 &
+		for _ in $(seq 300); do "$CTL" status >/dev/null 2>&1 && break; sleep 0.1; done
+	fi
+	tm[$1 small]=$("$SPAWN" "$PER" "$SMALL")
+	tm[$1 heavy]=$("$SPAWN" "$PER" "$HEAVY" "${HEAVY_ARGS[@]}")
+	if [[ $1 == on ]]; then
+		"$CTL" status --json >"$T/status.json" # jq is not in the manifest: read it afterwards
+		"$CTL" stop-enforcing >/dev/null
+		wait
+		denied=$(jq '.counters.exec.denied + .counters.mmap.denied' "$T/status.json")
+		[[ $denied == 0 ]] || { echo "bench: $denied execs were denied: the manifest is incomplete" >&2; exit 1; }
+	fi
+}
 for r in $(seq $ROUNDS); do
-	off[small]+="$("$SPAWN" "$N" "$SMALL")"$'\n'
-	off[heavy]+="$("$SPAWN" "$((N / 4))" "$HEAVY" "${HEAVY_ARGS[@]}")"$'\n'
-	"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
-		>"$T/daemon.log" 2>&1 &
-	for _ in $(seq 300); do "$CTL" status >/dev/null 2>&1 && break; sleep 0.1; done
-	on[small]+="$("$SPAWN" "$N" "$SMALL")"$'\n'
-	on[heavy]+="$("$SPAWN" "$((N / 4))" "$HEAVY" "${HEAVY_ARGS[@]}")"$'\n'
-	"$CTL" status --json >"$T/status.json" # jq is not in the manifest: read it afterwards
-	"$CTL" stop-enforcing >/dev/null
-	wait
-	denied=$(jq '.counters.exec.denied + .counters.mmap.denied' "$T/status.json")
-	[[ $denied == 0 ]] || { echo "bench: $denied execs were denied: the manifest is incomplete" >&2; exit 1; }
+	if ((r % 2)); then run off; run on; else run on; run off; fi
+	for b in small heavy; do
+		ratios[$b]+="$(awk -v a="${tm[off $b]}" -v b="${tm[on $b]}" 'BEGIN { print b / a }')"$'\n'
+		tm[total off $b]=$((${tm[total off $b]:-0} + ${tm[off $b]}))
+		tm[total on $b]=$((${tm[total on $b]:-0} + ${tm[on $b]}))
+	done
 done
 
-report() { # name off on execs target
-	local a b
-	a=$(printf '%s' "$2" | median)
-	b=$(printf '%s' "$3" | median)
-	awk -v n="$1" -v a="$a" -v b="$b" -v k="$4" -v t="$5" 'BEGIN {
-		printf "bench %s: %.0f execs/s ratio=%.3f target=%s (without iotgate: %.0f execs/s)\n",
-			n, k / (b / 1e9), b / a, t, k / (a / 1e9) }'
+report() { # name binary target
+	awk -v n="$1" -v r="$(printf '%s' "${ratios[$2]}" | median)" -v a="${tm[total off $2]}" \
+		-v b="${tm[total on $2]}" -v k="$((PER * ROUNDS))" -v rounds="$ROUNDS" -v t="$3" 'BEGIN {
+		printf "bench %s: %.1f execs/s ratio=%.3f target=%s (without iotgate: %.1f execs/s; %d execs each, median of %d rounds)\n",
+			n, k / (b / 1e9), r, t, k / (a / 1e9), k, rounds }'
 }
-report exec_small "${off[small]}" "${on[small]}" "$N" 1.03
-report exec_10libs "${off[heavy]}" "${on[heavy]}" "$((N / 4))" 1.05
+report exec_small small 1.03
+report exec_10libs heavy 1.05
 rm -rf "$T"
