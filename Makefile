@@ -84,23 +84,33 @@ UNIT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%.o,$(UNIT_SRCS))
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 # Load generators and probes of bench/ (also run by the bats suites).
 BENCH_HELPERS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+# Do-nothing programs on the hooks of the interface and device rules (the
+# floor under bench/net.sh's ratios).
+BENCH_BPF := $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.bpf.o,$(wildcard bench/bpf/*.bpf.c))
 
 .PHONY: all test unit sanitize bench install vm-test host-test clean format-check kmod
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
-all: $(BUILD)/iotgated $(BUILD)/iotgatectl $(BUILD)/unit-tests $(TEST_HELPERS) $(BENCH_HELPERS) kmod
+all: $(BUILD)/iotgated $(BUILD)/iotgatectl $(BUILD)/unit-tests $(TEST_HELPERS) $(BENCH_HELPERS) \
+	$(BENCH_BPF) kmod
 
 $(BUILD)/vmlinux/vmlinux.h: $(VMLINUX_BTF)
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
+BPF_CC = $(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) $(BPF_CFLAGS) \
+	-I$(dir $(VMLINUX_H))
+
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_H)
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) $(BPF_CFLAGS) \
-		-I$(dir $(VMLINUX_H)) -Ibpf -c $< -o $@.tmp
+	$(BPF_CC) -Ibpf -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp
 	@rm -f $@.tmp
+
+$(BUILD)/bench/%.bpf.o: bench/bpf/%.bpf.c $(VMLINUX_H)
+	@mkdir -p $(@D)
+	$(BPF_CC) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name ig_$* > $@

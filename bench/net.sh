@@ -5,23 +5,26 @@
 # veth pair between two network namespaces, 64-byte UDP datagrams per second,
 # and open(2) of an allowed, gated device node 100,000 times. With the policy
 # loaded the traffic and the opens go through every check (the programs are
-# named by rules on the interface and the device). Three configurations run
-# in rotating order, ROUNDS times each: no iotgate, iotgate without interface
-# or device rules, iotgate with them; each figure is a median.
+# named by rules on the interface and the device). Four configurations run
+# in rotating order, ROUNDS times each: no iotgate, do-nothing programs on the
+# same hooks (the floor: what any program there costs on this kernel),
+# iotgate without interface or device rules, iotgate with them; each figure
+# is a median, each ratio the median of the rounds' ratios.
 #
 # Prints, per benchmark, a comment with the absolute figures and two lines
 #   bench <name>: <value> <unit> ratio=<with rules / no iotgate> target=<bound>
 #   bench <name>-rules-only: ... ratio=<with rules / iotgate without rules> ...
-# the second being the cost of this feature alone (for the open benchmark
-# the ratio is of the time per open: lower is better).
+# the second being the cost of this feature alone, and
+#   bench <name>-floor: ... ratio=<do-nothing programs / no iotgate> target=info
+# (for the open benchmark the ratio is of the time per open: lower is better).
 # Needs root, iproute2, iperf3, openssl and a built tree (make).
-# Environment: ROUNDS=3 SECS=5 (per throughput run)
+# Environment: ROUNDS=7 SECS=3 (per throughput run)
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=$TOP/build
-ROUNDS=${ROUNDS:-3}
-SECS=${SECS:-5}
+ROUNDS=${ROUNDS:-7}
+SECS=${SECS:-3}
 NSA=igbench$$a
 NSB=igbench$$b
 T=$(mktemp -d)
@@ -60,6 +63,7 @@ stop_daemon() {
 
 cleanup() {
 	stop_daemon
+	if declare -F floor_off >/dev/null; then floor_off; fi
 	for p in "${SRV[@]}"; do kill "$p" 2>/dev/null || true; done
 	ip netns del "$NSA" 2>/dev/null || true
 	ip netns del "$NSB" 2>/dev/null || true
@@ -136,9 +140,10 @@ opens() { inA "$T/ignet" bench-open "$T/full" 100000; }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-declare -A none plain rules
+declare -A none floor plain rules
 for name in tcp crr udp open; do
 	none[$name]=
+	floor[$name]=
 	plain[$name]=
 	rules[$name]=
 done
@@ -149,10 +154,37 @@ measure_all() {
 	into[udp]+="$(udp_pps) "
 	into[open]+="$(opens) "
 }
-# run_config none|plain|rules
+# The floor: do-nothing programs on the same hooks (build/bench/floor.bpf.o),
+# what any program there costs on this kernel.
+CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+[[ -n $CG ]] || die "no cgroup2 mount"
+[[ -f $B/bench/floor.bpf.o ]] || die "$B/bench/floor.bpf.o is missing: run make first"
+FLOOR=/sys/fs/bpf/ig_bench_floor$$
+floor_on() {
+	bpftool prog loadall "$B/bench/floor.bpf.o" "$FLOOR"
+	bpftool cgroup attach "$CG" egress pinned "$FLOOR/ig_fl_egress" multi
+	bpftool cgroup attach "$CG" ingress pinned "$FLOOR/ig_fl_ingress" multi
+	bpftool cgroup attach "$CG" sock_create pinned "$FLOOR/ig_fl_sock" multi
+	bpftool cgroup attach "$CG" device pinned "$FLOOR/ig_fl_dev" multi
+}
+floor_off() {
+	[[ -d $FLOOR ]] || return 0
+	bpftool cgroup detach "$CG" egress pinned "$FLOOR/ig_fl_egress" 2>/dev/null || true
+	bpftool cgroup detach "$CG" ingress pinned "$FLOOR/ig_fl_ingress" 2>/dev/null || true
+	bpftool cgroup detach "$CG" sock_create pinned "$FLOOR/ig_fl_sock" 2>/dev/null || true
+	bpftool cgroup detach "$CG" device pinned "$FLOOR/ig_fl_dev" 2>/dev/null || true
+	rm -rf "$FLOOR"
+}
+
+# run_config none|floor|plain|rules
 run_config() {
 	case $1 in
 	none) measure_all none ;;
+	floor)
+		floor_on
+		measure_all floor
+		floor_off
+		;;
 	plain)
 		start_daemon plain.conf
 		measure_all plain
@@ -168,26 +200,47 @@ run_config() {
 
 for ((r = 0; r < ROUNDS; r++)); do
 	# Rotate the order so that drift hits every configuration alike.
-	case $((r % 3)) in
-	0) order="none plain rules" ;;
-	1) order="rules none plain" ;;
-	2) order="plain rules none" ;;
+	case $((r % 4)) in
+	0) order="none floor plain rules" ;;
+	1) order="rules none floor plain" ;;
+	2) order="plain rules none floor" ;;
+	3) order="floor plain rules none" ;;
 	esac
 	for c in $order; do run_config "$c"; done
 done
 
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
-
-# report NAME UNIT KEY TARGET HIGHER_IS_BETTER
+# report NAME UNIT KEY TARGET HIGHER_IS_BETTER: the ratios are the medians of
+# the rounds' ratios (the three configurations of a round run within seconds
+# of each other, so the machine's drift between rounds cancels out).
 report() {
 	local n=$1 u=$2 k=$3 t=$4 hib=$5
-	awk -v n="$n" -v u="$u" -v a="$(med "${none[$k]}")" -v p="$(med "${plain[$k]}")" \
-		-v r="$(med "${rules[$k]}")" -v t="$t" -v hib="$hib" -v rounds="$ROUNDS" 'BEGIN {
-		if (hib == 1) { va = a; vp = p; vr = r; ra = r / a; rp = r / p }
-		else { va = 1e6 / a; vp = 1e6 / p; vr = 1e6 / r; ra = a / r; rp = p / r }
-		printf "# %s: without iotgate %.3f %s, iotgate without interface rules %.3f %s, with the rules %.3f %s (medians of %d)\n", n, va, u, vp, u, vr, u, rounds
-		printf "bench %s: %.3f %s ratio=%.3f target=%s\n", n, vr, u, ra, t
-		printf "bench %s-rules-only: %.3f %s ratio=%.3f target=%s\n", n, vr, u, rp, t
+	awk -v n="$n" -v u="$u" -v A="${none[$k]}" -v P="${plain[$k]}" -v R="${rules[$k]}" \
+		-v F="${floor[$k]}" \
+		-v t="$t" -v hib="$hib" -v rounds="$ROUNDS" '
+	function med(v, k,   i, j, x) {
+		for (i = 2; i <= k; i++) {
+			x = v[i]
+			for (j = i - 1; j >= 1 && v[j] > x; j--)
+				v[j + 1] = v[j]
+			v[j + 1] = x
+		}
+		return v[int((k + 1) / 2)]
+	}
+	BEGIN {
+		k = split(A, a, " "); split(P, p, " "); split(R, r, " "); split(F, f, " ")
+		for (i = 1; i <= k; i++) {
+			if (hib == 1) { ra[i] = r[i] / a[i]; rp[i] = r[i] / p[i]; rf[i] = f[i] / a[i] }
+			else { ra[i] = a[i] / r[i]; rp[i] = p[i] / r[i]; rf[i] = a[i] / f[i] }
+			a[i] = hib == 1 ? a[i] : 1e6 / a[i]
+			f[i] = hib == 1 ? f[i] : 1e6 / f[i]
+			p[i] = hib == 1 ? p[i] : 1e6 / p[i]
+			r[i] = hib == 1 ? r[i] : 1e6 / r[i]
+		}
+		va = med(a, k); vp = med(p, k); vr = med(r, k); vf = med(f, k)
+		printf "# %s: without iotgate %.3f %s, iotgate without interface rules %.3f %s, with the rules %.3f %s (medians of %d rounds)\n", n, va, u, vp, u, vr, u, rounds
+		printf "bench %s: %.3f %s ratio=%.3f target=%s\n", n, vr, u, med(ra, k), t
+		printf "bench %s-rules-only: %.3f %s ratio=%.3f target=%s\n", n, vr, u, med(rp, k), t
+		printf "bench %s-floor: %.3f %s ratio=%.3f target=info (do-nothing programs on the same hooks)\n", n, vf, u, med(rf, k)
 	}'
 }
 report net-tcp-throughput Gbit/s tcp ">=0.97" 1

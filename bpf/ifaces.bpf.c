@@ -477,19 +477,35 @@ static __always_inline struct label *new_label(struct sock *sk, struct task_stru
 
 /* --- IP: labels and per-packet checks --- */
 
+/*
+ * Sockets of another network namespace are never checked (the rules are for
+ * the daemon's): they get no label, which spares their allocation, the
+ * clone into every connection a listener accepts, and the free.
+ */
+static __always_inline bool foreign_netns(__u64 netns)
+{
+	struct ig_net_config *cfg = active_cfg();
+
+	return cfg && netns != cfg->netns;
+}
+
 SEC("cgroup/sock_create")
 int ig_sock_create(struct bpf_sock *sk)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct label *l;
+	__u64 netns;
 
 	/* MPTCP subflows are kernel sockets that could not be tied to the program. */
 	if (sk->protocol == IPPROTO_MPTCP && active_cfg())
 		return 0;
+	netns = bpf_get_netns_cookie(sk);
+	if (foreign_netns(netns))
+		return 1;
 	l = bpf_sk_storage_get(&ig_sk_label, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!l)
 		return 0; /* no label, no socket: never an unlabeled program socket */
-	l->netns = bpf_get_netns_cookie(sk);
+	l->netns = netns;
 	task_subject(t, &l->s);
 	l->family = sk->family;
 	l->protos = proto_class(sk->type, sk->protocol);
@@ -519,7 +535,8 @@ int ig_sk_iter(struct bpf_iter__task_file *ctx)
 	family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6 && family != AF_CAN && family != AF_PACKET)
 		return 0;
-	if (bpf_sk_storage_get(&ig_sk_label, sk, 0, 0))
+	if (bpf_sk_storage_get(&ig_sk_label, sk, 0, 0) ||
+	    foreign_netns(BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie)))
 		return 0;
 	l = new_label(sk, t, family);
 	if (!l)
@@ -696,7 +713,7 @@ static __always_inline struct label *sock_label(struct socket *sock, __u32 famil
 	if (l)
 		return l;
 	/* Sockets of the kernel have no file: they stay unlabeled. */
-	if (!sock->file)
+	if (!sock->file || foreign_netns(BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie)))
 		return NULL;
 	return new_label(sk, bpf_get_current_task_btf(), family);
 }

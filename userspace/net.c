@@ -592,10 +592,17 @@ static int watch_paths(struct ig_net *n)
 		for (int w = 0; w < n->nwatch; w++)
 			if (!strcmp(n->watches[w].dir, dir))
 				have = true;
+		/*
+		 * Only events of the directory itself: a rule is bound to the
+		 * node's major:minor, which only a new node (create, rename,
+		 * delete) changes. An event of its entries (IN_ATTRIB, IN_OPEN)
+		 * would send every open and close in the directory, all of /dev,
+		 * through fsnotify: 8% of the cost of an open.
+		 */
 		if (!have && n->nwatch < MAX_WATCH) {
 			wd = inotify_add_watch(n->inofd, dir,
 					       IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
-						       IN_ATTRIB | IN_ONLYDIR);
+						       IN_ONLYDIR);
 			if (wd >= 0) {
 				n->watches[n->nwatch].wd = wd;
 				n->watches[n->nwatch].dir = strdup(dir);
