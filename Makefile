@@ -62,7 +62,8 @@ VMLINUX_H ?= bpf/vmlinux/$(BPF_ARCH)/vmlinux.h
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 CFLAGS ?= -O2 -g
-IG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DIG_VERSION='"$(VERSION)"' \
+# _FILE_OFFSET_BITS: 64-bit inode numbers and offsets on 32-bit ARM too.
+IG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DIG_VERSION='"$(VERSION)"' \
 	-DIG_SYSCONFDIR='"$(SYSCONFDIR)"' -I$(BUILD) -Ibpf -Iuserspace
 # libcrypto is dlopen()ed (userspace/crypto.h); the unit tests also link it as a reference.
 LIBS := -lbpf -lelf -lz -ljson-c -lpthread -ldl

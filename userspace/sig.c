@@ -154,7 +154,7 @@ int ig_keyring_load(struct ig_keyring **out, const char *dir, char *const *files
 		/* A missing key directory is an empty keyring, not an error. */
 		if (!dh && errno != ENOENT)
 			ig_diag_add(d, dir, 0, 0, "cannot read key directory: %s", strerror(errno));
-		while (dh && (de = readdir(dh))) {
+		while (dh && (errno = 0, de = readdir(dh))) {
 			size_t l = strlen(de->d_name);
 			char **nn2;
 
@@ -167,6 +167,9 @@ int ig_keyring_load(struct ig_keyring **out, const char *dir, char *const *files
 			if (asprintf(&names[nn], "%s/%s", dir, de->d_name) > 0)
 				nn++;
 		}
+		/* e.g. EOVERFLOW: an inode number too large for a 32-bit readdir */
+		if (dh && errno)
+			ig_diag_add(d, dir, 0, 0, "cannot read key directory: %s", strerror(errno));
 		if (dh)
 			closedir(dh);
 		if (nn)
