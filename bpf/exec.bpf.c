@@ -37,9 +37,12 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /*
- * The manifest is a hash map held in slot 0 of an outer map, so the daemon
- * swaps a complete new manifest in with one update (since 5.10 an inner
- * hash map may have any max_entries). An empty slot fails closed.
+ * The manifest is a hash map in one of the two slots of an outer map;
+ * ig_config.slot says which. The daemon fills the other slot's map and flips
+ * slot with one update of ig_cfg, so a complete new manifest comes into force
+ * at once without an update of the outer map (after which the kernel waits
+ * an RCU grace period). Since 5.10 an inner hash map may have any
+ * max_entries. An empty slot fails closed.
  */
 struct ig_files_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -50,7 +53,7 @@ struct ig_files_map {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__array(values, struct ig_files_map);
 } ig_manifest SEC(".maps");
@@ -126,9 +129,10 @@ static __always_inline void file_key(struct file *file, struct ig_file_key *key)
 
 static __always_inline void *manifest(void)
 {
-	__u32 zero = 0;
+	struct ig_config *cfg = ig_config_get();
+	__u32 slot = cfg ? cfg->slot & 1 : 0;
 
-	return bpf_map_lookup_elem(&ig_manifest, &zero);
+	return bpf_map_lookup_elem(&ig_manifest, &slot);
 }
 
 /* A memfd (internal shm mount, "memfd:NAME") that the policy allows by name. */

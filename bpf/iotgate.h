@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define IG_ABI_VERSION 1
+#define IG_ABI_VERSION 2
 
 /* Where the daemon pins programs, links and maps (bpffs). */
 #define IG_PIN_DIR "/sys/fs/bpf/iotgate"
@@ -71,7 +71,7 @@ struct ig_config {
 	__u32 flags; /* IG_CFG_* */
 	__u64 generation; /* incremented on every policy/manifest swap */
 	__u32 abi_version; /* IG_ABI_VERSION of the daemon that wrote it */
-	__u32 pad;
+	__u32 slot; /* the ig_manifest slot (0 or 1) whose map is the manifest in force */
 };
 
 /*

@@ -22,13 +22,6 @@
 
 #define LINK_LSM IG_PIN_DIR "/link_ig_bprm_check"
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 int ig_kernel_check_bpffs(void)
 {
 	struct statfs sfs;
@@ -172,8 +165,6 @@ static int try_tier(struct ig_kernel *k, bool want_lsm, const struct ig_kernel_c
 	int ret;
 
 	*lsm_failed = false;
-	close_fd(&k->manifest_fd); /* an earlier attempt's */
-	close_fd(&k->prev_manifest_fd);
 	skel = ig_exec__open();
 	if (!skel)
 		return -errno;
@@ -194,6 +185,16 @@ static int try_tier(struct ig_kernel *k, bool want_lsm, const struct ig_kernel_c
 		goto fail;
 	}
 	k->skel = skel;
+	{
+		/* Pinned by an earlier daemon: which manifest slot is in force. */
+		struct ig_config cur = {};
+		__u32 zero = 0;
+
+		k->slot = 0;
+		if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.ig_cfg), &zero, &cur) &&
+		    cur.abi_version == IG_ABI_VERSION)
+			k->slot = cur.slot & 1;
+	}
 	ret = fill(k, cfg, v, n);
 	if (ret)
 		goto fail;
@@ -240,7 +241,6 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 	int ret;
 
 	memset(k, 0, sizeof(*k));
-	k->manifest_fd = k->prev_manifest_fd = -1;
 	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST)
 		return -errno;
 	if (access(LINK_LSM, F_OK) == 0 || lsm_listed()) {
@@ -274,19 +274,13 @@ events:
 	return 0;
 }
 
-int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, size_t n)
+/* A new, empty manifest map for up to cap entries. Returns its fd or -errno. */
+static int new_files_map(struct ig_kernel *k, size_t cap)
 {
-	struct ig_file_key *keys = calloc(n ? n : 1, sizeof(*keys));
-	struct ig_file_val *vals = calloc(n ? n : 1, sizeof(*vals));
 	LIBBPF_OPTS(bpf_map_create_opts, opts);
 	struct btf *btf;
-	__u32 zero = 0, count;
-	int inner = -1, ret = 0;
+	int fd;
 
-	if (!keys || !vals) {
-		ret = -ENOMEM;
-		goto out;
-	}
 	/*
 	 * Created with the object's BTF, like the template libbpf made from the
 	 * inner map definition: some kernels (6.1) compare BTF-derived layout
@@ -303,10 +297,104 @@ int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, siz
 			opts.btf_value_type_id = val_id;
 		}
 	}
-	inner = bpf_map_create(BPF_MAP_TYPE_HASH, "ig_files", sizeof(*keys), sizeof(*vals),
-			       n ? n : 1, &opts);
-	if (inner < 0) {
-		ret = -errno;
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "ig_files", sizeof(struct ig_file_key),
+			    sizeof(struct ig_file_val), cap ? cap : 1, &opts);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The map in an ig_manifest slot and its capacity; -ENOENT if the slot is empty. */
+static int slot_map(struct ig_kernel *k, __u32 slot, __u32 *cap)
+{
+	struct bpf_map_info info = {};
+	__u32 id, len = sizeof(info);
+	int fd;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.ig_manifest), &slot, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return -errno;
+	}
+	*cap = info.max_entries;
+	return fd;
+}
+
+/* Empties a manifest map (one not in force). */
+static int clear_files_map(int fd)
+{
+	struct ig_file_key keys[256], key;
+	struct ig_file_val vals[256];
+	__u32 batch, count;
+	void *in = NULL;
+
+	for (;;) {
+		count = 256;
+		if (bpf_map_lookup_and_delete_batch(fd, in, &batch, keys, vals, &count, NULL)) {
+			if (errno == ENOENT)
+				return 0; /* all of it */
+			break; /* no batch support: one at a time */
+		}
+		in = &batch;
+	}
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
+/* Puts slot in force: one update of ig_cfg, its mode and flags kept. */
+static int set_slot(struct ig_kernel *k, __u32 slot)
+{
+	int fd = bpf_map__fd(k->skel->maps.ig_cfg);
+	struct ig_config cfg = {};
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &cfg))
+		return -errno;
+	cfg.slot = slot;
+	cfg.generation = ++k->generation;
+	cfg.abi_version = IG_ABI_VERSION;
+	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+	k->slot = slot;
+	return 0;
+}
+
+int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, size_t n)
+{
+	int outer = bpf_map__fd(k->skel->maps.ig_manifest);
+	__u32 standby = !k->slot, other, count, cap = 0;
+	struct ig_file_key *keys = NULL;
+	struct ig_file_val *vals = NULL;
+	bool created = false;
+	int inner, ret = 0;
+
+	/* The map of the slot not in force, emptied, if it is large enough. */
+	inner = slot_map(k, standby, &cap);
+	if (inner >= 0 && cap < n) {
+		close(inner);
+		inner = -ENOSPC;
+	}
+	if (inner >= 0) {
+		ret = clear_files_map(inner);
+		if (ret)
+			goto out;
+	} else {
+		/* Room to grow, so that the next manifests fit the same map. */
+		inner = new_files_map(k, n + n / 4);
+		if (inner < 0) {
+			ret = inner;
+			goto out;
+		}
+		created = true;
+	}
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	vals = calloc(n ? n : 1, sizeof(*vals));
+	if (!keys || !vals) {
+		ret = -ENOMEM;
 		goto out;
 	}
 	/* Batch updates take keys and values as two packed arrays. */
@@ -325,17 +413,29 @@ int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, siz
 			goto out;
 		}
 	}
-	/* The swap: the programs see either the old map or the complete new one. */
-	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.ig_manifest), &zero, &inner, BPF_ANY)) {
+	/*
+	 * Only a new map goes into the outer map: after that update the kernel
+	 * waits an RCU grace period (16 ms here), which is why maps are reused.
+	 */
+	if (created && bpf_map_update_elem(outer, &standby, &inner, BPF_ANY)) {
 		ret = -errno;
 		goto out;
 	}
-	k->generation++;
-	/* The replaced map is kept until commit, so a failed activation can put it back. */
-	close_fd(&k->prev_manifest_fd);
-	k->prev_manifest_fd = k->manifest_fd;
-	k->manifest_fd = inner;
-	inner = -1;
+	/* The swap: the programs see either the old manifest or the complete new one. */
+	ret = set_slot(k, standby);
+	if (ret)
+		goto out;
+	k->restorable = true;
+	/* After the first manifest, the other slot gets its map now, not in an apply. */
+	close(inner);
+	other = !standby;
+	inner = slot_map(k, other, &cap);
+	if (inner == -ENOENT) {
+		/* Best effort: without it, the next apply makes the map. */
+		inner = new_files_map(k, n + n / 4);
+		if (inner >= 0)
+			bpf_map_update_elem(outer, &other, &inner, BPF_ANY);
+	}
 out:
 	if (inner >= 0)
 		close(inner);
@@ -346,22 +446,24 @@ out:
 
 int ig_kernel_restore_manifest(struct ig_kernel *k)
 {
-	__u32 zero = 0;
-	int fd = k->prev_manifest_fd;
-
-	if (fd < 0)
+	if (!k->restorable)
 		return -ENOENT;
-	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.ig_manifest), &zero, &fd, BPF_ANY))
-		return -errno;
-	k->generation++;
-	k->prev_manifest_fd = k->manifest_fd;
-	k->manifest_fd = fd;
-	return 0;
+	k->restorable = false;
+	return set_slot(k, !k->slot);
 }
 
 void ig_kernel_commit_manifest(struct ig_kernel *k)
 {
-	close_fd(&k->prev_manifest_fd);
+	__u32 cap;
+	int fd;
+
+	k->restorable = false;
+	/* The replaced manifest is emptied now, so that the next apply only fills. */
+	fd = slot_map(k, !k->slot, &cap);
+	if (fd >= 0) {
+		clear_files_map(fd);
+		close(fd);
+	}
 }
 
 int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n)
@@ -397,7 +499,8 @@ int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flag
 	struct ig_config cfg = { .mode = mode,
 				 .flags = flags,
 				 .abi_version = IG_ABI_VERSION,
-				 .generation = k->generation };
+				 .generation = k->generation,
+				 .slot = k->slot };
 	__u32 zero = 0;
 
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.ig_cfg), &zero, &cfg, BPF_ANY))
@@ -508,8 +611,7 @@ int ig_kernel_stop_enforcing(struct ig_kernel *k)
 
 void ig_kernel_close(struct ig_kernel *k)
 {
-	close_fd(&k->manifest_fd);
-	close_fd(&k->prev_manifest_fd);
+
 	ring_buffer__free(k->rb);
 	k->rb = NULL;
 	ig_exec__destroy(k->skel);

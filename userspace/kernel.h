@@ -28,8 +28,8 @@ struct ig_kernel {
 	bool tp_attached; /* exec observed by the sched_process_exec tracepoint */
 	bool readopted; /* links pinned by an earlier daemon were kept */
 	__u64 generation;
-	int manifest_fd; /* the manifest map in force */
-	int prev_manifest_fd; /* the one it replaced, until ig_kernel_commit_manifest() */
+	__u32 slot; /* the ig_manifest slot in force (ig_config.slot) */
+	bool restorable; /* the other slot holds the manifest before the last swap */
 };
 
 /* What the programs are configured with, besides the manifest. */
@@ -48,11 +48,14 @@ int ig_kernel_check_bpffs(void);
  */
 int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 		   const struct ig_verified *v, size_t n, ig_event_fn fn, void *ctx);
-/* Swaps in a new manifest map in one update of the outer map. */
+/*
+ * Puts a new manifest in force: fills the map of the ig_manifest slot not in
+ * force, then flips ig_config.slot in one update.
+ */
 int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, size_t n);
-/* Puts the replaced manifest map back (a later activation step failed). */
+/* Puts the replaced manifest back in force (a later activation step failed). */
 int ig_kernel_restore_manifest(struct ig_kernel *k);
-/* Lets the replaced manifest map go. */
+/* Lets the replaced manifest go (its map is emptied for the next swap). */
 void ig_kernel_commit_manifest(struct ig_kernel *k);
 int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flags);
 int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n);

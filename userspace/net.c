@@ -119,13 +119,24 @@ static const char *verdict_str(unsigned int v)
 
 static int manifest_lookup(const struct ig_file_key *key, struct ig_file_val *val)
 {
-	__u32 zero = 0, id;
-	int outer, inner, ret = 0;
+	struct ig_config cfg = {};
+	__u32 zero = 0, slot, id;
+	int outer, inner, fd, ret = 0;
 
+	/* The slot in force (iotgate.h: ig_config.slot). */
+	fd = bpf_obj_get(IG_PIN_DIR "/ig_cfg");
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, &cfg))
+		ret = -errno;
+	close(fd);
+	if (ret)
+		return ret;
+	slot = cfg.slot & 1;
 	outer = bpf_obj_get(IG_PIN_DIR "/ig_manifest");
 	if (outer < 0)
 		return -errno;
-	if (bpf_map_lookup_elem(outer, &zero, &id)) {
+	if (bpf_map_lookup_elem(outer, &slot, &id)) {
 		ret = -errno;
 		close(outer);
 		return ret;

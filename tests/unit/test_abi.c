@@ -34,6 +34,7 @@ static const struct abi_member file_val[] = { MEMBER(ig_file_val, digest),
 static const struct abi_member config[] = { MEMBER(ig_config, mode),
 					    MEMBER(ig_config, generation),
 					    MEMBER(ig_config, abi_version),
+					    MEMBER(ig_config, slot),
 					    {} };
 
 static const struct {
