@@ -200,8 +200,10 @@ static __always_inline void task_subject(struct task_struct *t, struct subj *s)
 	 * The task's own (objective) credentials: cred may be overridden for
 	 * a moment, e.g. overlayfs checks the lower inode with the mounter's.
 	 */
-	s->uid = BPF_CORE_READ(t, real_cred, euid.val);
-	s->gid = BPF_CORE_READ(t, real_cred, egid.val);
+	const struct cred *cred = t->real_cred;
+
+	s->uid = cred->euid.val;
+	s->gid = cred->egid.val;
 	s->dev = 0;
 	s->ino = 0;
 	s->csec = 0;
@@ -471,7 +473,7 @@ static __always_inline struct label *new_label(struct sock *sk, struct task_stru
 		l->protos = IG_P_PACKET;
 	else
 		l->protos = proto_class(BPF_CORE_READ(sk, sk_type), BPF_CORE_READ(sk, sk_protocol));
-	bpf_probe_read_kernel_str(l->comm, sizeof(l->comm), t->comm);
+	__builtin_memcpy(l->comm, t->comm, sizeof(l->comm)); /* BTF pointer: plain loads */
 	return l;
 }
 
@@ -509,7 +511,7 @@ int ig_sock_create(struct bpf_sock *sk)
 	task_subject(t, &l->s);
 	l->family = sk->family;
 	l->protos = proto_class(sk->type, sk->protocol);
-	bpf_probe_read_kernel_str(l->comm, sizeof(l->comm), t->comm);
+	__builtin_memcpy(l->comm, t->comm, sizeof(l->comm)); /* BTF pointer: plain loads */
 	return 1;
 }
 
@@ -611,13 +613,19 @@ ports:
 	return 0;
 }
 
+static __always_inline bool vc_hit(const struct vcache *c, __u64 epoch, __u32 ifindex, __u16 lport,
+				   __u16 rport)
+{
+	return c->epoch == epoch && c->ifindex == ifindex && c->lport == lport && c->rport == rport;
+}
+
 static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 {
 	struct ig_net_config *cfg = active_cfg();
 	__u16 lport = 0, rport = 0;
 	bool v4, egress = dir == 0;
 	struct bpf_sock *sk;
-	struct vcache *c;
+	struct vcache *c, *other;
 	struct label *l;
 	__u32 ifindex, verdict, fam, flows;
 
@@ -626,9 +634,10 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 	sk = skb->sk;
 	if (!sk)
 		return 1;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return 1;
+	/*
+	 * The kernel runs these programs for full sockets only; the storage
+	 * helper checks again, so no bpf_sk_fullsock() call per packet.
+	 */
 	l = bpf_sk_storage_get(&ig_sk_label, sk, 0, 0);
 	/* No label: a socket of the kernel itself, not of a program. */
 	if (!l || l->netns != cfg->netns)
@@ -659,9 +668,18 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 		l->flags |= flows;
 	}
 	c = &l->c[egress ? 0 : 1];
-	if (c->epoch == cfg->epoch && c->ifindex == ifindex && c->lport == lport &&
-	    c->rport == rport) {
+	other = &l->c[egress ? 1 : 0];
+	/*
+	 * The verdict does not depend on the direction of the packet (ports
+	 * are the socket's, flows fixed by the first packet): the other
+	 * direction's answer serves too, which spares the second evaluation
+	 * of every new connection. Two slots still, for asymmetric routes.
+	 */
+	if (vc_hit(c, cfg->epoch, ifindex, lport, rport)) {
 		verdict = c->verdict;
+	} else if (vc_hit(other, cfg->epoch, ifindex, lport, rport)) {
+		verdict = other->verdict;
+		*c = *other;
 	} else {
 		verdict = allowed_ifindex(cfg, ifindex, &l->s, l->protos, flows, lport, rport) ?
 				  IG_RV_ALLOW :
