@@ -31,7 +31,7 @@ HEAVY=$(command -v ssh) # 10+ shared libraries
 HEAVY_ARGS=(-V)
 [[ $(ldd "$HEAVY" | wc -l) -ge 11 ]] || { echo "bench: $HEAVY links fewer than 10 libraries" >&2; exit 1; }
 
-ig_manifest "$SMALL" "$HEAVY" "$SPAWN" "$CTL" "$IOTGATED"
+ig_manifest "$SMALL" "$HEAVY" "$SPAWN" "$CTL" "$IOTGATED" "$(command -v sleep)"
 ig_policy enforce
 ig_sign "$T/iotgate.conf"
 ig_sign "$T/manifest.sha256"
@@ -49,7 +49,11 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 # the daemon's start-up and those records ran on the other CPU of the VM
 # during the first binary's measurement.
 declare -A tm ratios
-cpu_of() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+cpu_of() { # utime+stime of the process and its reaped children (builtins only: enforcing)
+	local f
+	read -ra f <"/proc/$1/stat"
+	echo $((f[13] + f[14] + f[15] + f[16]))
+}
 wait_idle() { # pid: until it used no CPU for half a second (at most 60 s)
 	local prev now
 	prev=$(cpu_of "$1")
