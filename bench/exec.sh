@@ -55,9 +55,9 @@ cpu_of() { # utime+stime of the process and its reaped children (builtins only: 
 	echo $((f[13] + f[14] + f[15] + f[16]))
 }
 wait_idle() { # pid: until it used no CPU for half a second (at most 60 s)
-	local prev now
+	local prev now i
 	prev=$(cpu_of "$1")
-	for _ in $(seq 120); do
+	for ((i = 0; i < 120; i++)); do
 		sleep 0.5
 		now=$(cpu_of "$1")
 		[[ $now == "$prev" ]] && return 0
@@ -67,12 +67,12 @@ wait_idle() { # pid: until it used no CPU for half a second (at most 60 s)
 	exit 1
 }
 run() { # off|on
-	local dpid
+	local dpid i
 	if [[ $1 == on ]]; then
 		"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
 			>"$T/daemon.log" 2>&1 &
 		dpid=$!
-		for _ in $(seq 300); do "$CTL" status >/dev/null 2>&1 && break; sleep 0.1; done
+		for ((i = 0; i < 300; i++)); do "$CTL" status >/dev/null 2>&1 && break; sleep 0.1; done
 	fi
 	"$SPAWN" 1 "$SMALL" >/dev/null
 	"$SPAWN" 1 "$HEAVY" "${HEAVY_ARGS[@]}" >/dev/null
