@@ -5,18 +5,22 @@
 # veth pair between two network namespaces, 64-byte UDP datagrams per second,
 # and open(2) of an allowed, gated device node 100,000 times. With the policy
 # loaded the traffic and the opens go through every check (the programs are
-# named by rules on the interface and the device). Four configurations run
-# in rotating order, ROUNDS times each: no iotgate, do-nothing programs on the
-# same hooks (the floor: what any program there costs on this kernel),
-# iotgate without interface or device rules, iotgate with them; each figure
-# is a median, each ratio the median of the rounds' ratios.
+# named by rules on the interface and the device). Five configurations run
+# in rotating order, ROUNDS times each: no iotgate; do-nothing programs on the
+# same hooks (the floor: what any program there costs on this kernel);
+# programs that only label each socket in socket storage and look the label
+# up per packet (the label floor: what tying sockets to programs costs by
+# itself); iotgate without interface or device rules; iotgate with them.
+# Each figure is a median, each ratio the median of the rounds' ratios.
 #
-# Prints, per benchmark, a comment with the absolute figures and two lines
+# Prints, per benchmark, a comment with the absolute figures and the lines
 #   bench <name>: <value> <unit> ratio=<with rules / no iotgate> target=<bound>
 #   bench <name>-rules-only: ... ratio=<with rules / iotgate without rules> ...
 # the second being the cost of this feature alone, and
 #   bench <name>-floor: ... ratio=<do-nothing programs / no iotgate> target=info
-# (for the open benchmark the ratio is of the time per open: lower is better).
+#   bench <name>-label-floor: ... ratio=<label only / no iotgate> target=info
+# (for the open benchmark the ratio is of the time per open: lower is better,
+# and there is no label line).
 # Needs root, iproute2, iperf3, openssl and a built tree (make).
 # Environment: ROUNDS=7 SECS=3 (per throughput run)
 set -euo pipefail
@@ -63,7 +67,7 @@ stop_daemon() {
 
 cleanup() {
 	stop_daemon
-	if declare -F floor_off >/dev/null; then floor_off; fi
+	if declare -F progs_off >/dev/null; then progs_off; fi
 	for p in "${SRV[@]}"; do kill "$p" 2>/dev/null || true; done
 	ip netns del "$NSA" 2>/dev/null || true
 	ip netns del "$NSB" 2>/dev/null || true
@@ -140,10 +144,11 @@ opens() { inA "$T/ignet" bench-open "$T/full" 100000; }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-declare -A none floor plain rules
+declare -A none floor label plain rules
 for name in tcp crr udp open; do
 	none[$name]=
 	floor[$name]=
+	label[$name]=
 	plain[$name]=
 	rules[$name]=
 done
@@ -155,35 +160,49 @@ measure_all() {
 	into[open]+="$(opens) "
 }
 # The floor: do-nothing programs on the same hooks (build/bench/floor.bpf.o),
-# what any program there costs on this kernel.
+# what any program there costs on this kernel; and the label: programs that
+# only label each socket and look the label up per packet
+# (build/bench/label.bpf.o), what tying sockets to programs costs by itself.
 CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 [[ -n $CG ]] || die "no cgroup2 mount"
-[[ -f $B/bench/floor.bpf.o ]] || die "$B/bench/floor.bpf.o is missing: run make first"
-FLOOR=/sys/fs/bpf/ig_bench_floor$$
-floor_on() {
-	bpftool prog loadall "$B/bench/floor.bpf.o" "$FLOOR"
-	bpftool cgroup attach "$CG" egress pinned "$FLOOR/ig_fl_egress" multi
-	bpftool cgroup attach "$CG" ingress pinned "$FLOOR/ig_fl_ingress" multi
-	bpftool cgroup attach "$CG" sock_create pinned "$FLOOR/ig_fl_sock" multi
-	bpftool cgroup attach "$CG" device pinned "$FLOOR/ig_fl_dev" multi
+for o in floor label; do
+	[[ -f $B/bench/$o.bpf.o ]] || die "$B/bench/$o.bpf.o is missing: run make first"
+done
+PINS=/sys/fs/bpf/ig_bench$$
+HOOKS=()
+# progs_on OBJECT PREFIX: attach PREFIX{egress,ingress,sock,dev} that exist
+progs_on() {
+	local h p
+	bpftool prog loadall "$B/bench/$1.bpf.o" "$PINS"
+	for h in egress:egress ingress:ingress sock_create:sock device:dev; do
+		p=$PINS/$2${h#*:}
+		[[ -e $p ]] || continue
+		bpftool cgroup attach "$CG" "${h%%:*}" pinned "$p" multi
+		HOOKS+=("${h%%:*}:$p")
+	done
 }
-floor_off() {
-	[[ -d $FLOOR ]] || return 0
-	bpftool cgroup detach "$CG" egress pinned "$FLOOR/ig_fl_egress" 2>/dev/null || true
-	bpftool cgroup detach "$CG" ingress pinned "$FLOOR/ig_fl_ingress" 2>/dev/null || true
-	bpftool cgroup detach "$CG" sock_create pinned "$FLOOR/ig_fl_sock" 2>/dev/null || true
-	bpftool cgroup detach "$CG" device pinned "$FLOOR/ig_fl_dev" 2>/dev/null || true
-	rm -rf "$FLOOR"
+progs_off() {
+	local h
+	for h in "${HOOKS[@]}"; do
+		bpftool cgroup detach "$CG" "${h%%:*}" pinned "${h#*:}" 2>/dev/null || true
+	done
+	HOOKS=()
+	rm -rf "$PINS"
 }
 
-# run_config none|floor|plain|rules
+# run_config none|floor|label|plain|rules
 run_config() {
 	case $1 in
 	none) measure_all none ;;
 	floor)
-		floor_on
+		progs_on floor ig_fl_
 		measure_all floor
-		floor_off
+		progs_off
+		;;
+	label)
+		progs_on label ig_lb_
+		measure_all label
+		progs_off
 		;;
 	plain)
 		start_daemon plain.conf
@@ -198,24 +217,22 @@ run_config() {
 	esac
 }
 
+CONFIGS=(none floor label plain rules)
 for ((r = 0; r < ROUNDS; r++)); do
 	# Rotate the order so that drift hits every configuration alike.
-	case $((r % 4)) in
-	0) order="none floor plain rules" ;;
-	1) order="rules none floor plain" ;;
-	2) order="plain rules none floor" ;;
-	3) order="floor plain rules none" ;;
-	esac
-	for c in $order; do run_config "$c"; done
+	for ((i = 0; i < ${#CONFIGS[@]}; i++)); do
+		run_config "${CONFIGS[(i + r) % ${#CONFIGS[@]}]}"
+	done
 done
 
 # report NAME UNIT KEY TARGET HIGHER_IS_BETTER: the ratios are the medians of
 # the rounds' ratios (the three configurations of a round run within seconds
 # of each other, so the machine's drift between rounds cancels out).
 report() {
-	local n=$1 u=$2 k=$3 t=$4 hib=$5
-	awk -v n="$n" -v u="$u" -v A="${none[$k]}" -v P="${plain[$k]}" -v R="${rules[$k]}" \
-		-v F="${floor[$k]}" \
+	local n=$1 u=$2 k=$3 t=$4 hib=$5 lab=1
+	[[ $k == open ]] && lab=0 # no device program in the label configuration
+	awk -v lab="$lab" -v n="$n" -v u="$u" -v A="${none[$k]}" -v P="${plain[$k]}" -v R="${rules[$k]}" \
+		-v F="${floor[$k]}" -v L="${label[$k]}" \
 		-v t="$t" -v hib="$hib" -v rounds="$ROUNDS" '
 	function med(v, k,   i, j, x) {
 		for (i = 2; i <= k; i++) {
@@ -228,19 +245,26 @@ report() {
 	}
 	BEGIN {
 		k = split(A, a, " "); split(P, p, " "); split(R, r, " "); split(F, f, " ")
+		split(L, l, " ")
 		for (i = 1; i <= k; i++) {
-			if (hib == 1) { ra[i] = r[i] / a[i]; rp[i] = r[i] / p[i]; rf[i] = f[i] / a[i] }
-			else { ra[i] = a[i] / r[i]; rp[i] = p[i] / r[i]; rf[i] = a[i] / f[i] }
+			if (hib == 1) {
+				ra[i] = r[i] / a[i]; rp[i] = r[i] / p[i]; rf[i] = f[i] / a[i]; rl[i] = l[i] / a[i]
+			} else {
+				ra[i] = a[i] / r[i]; rp[i] = p[i] / r[i]; rf[i] = a[i] / f[i]; rl[i] = a[i] / l[i]
+			}
 			a[i] = hib == 1 ? a[i] : 1e6 / a[i]
 			f[i] = hib == 1 ? f[i] : 1e6 / f[i]
+			l[i] = hib == 1 ? l[i] : 1e6 / l[i]
 			p[i] = hib == 1 ? p[i] : 1e6 / p[i]
 			r[i] = hib == 1 ? r[i] : 1e6 / r[i]
 		}
-		va = med(a, k); vp = med(p, k); vr = med(r, k); vf = med(f, k)
+		va = med(a, k); vp = med(p, k); vr = med(r, k); vf = med(f, k); vl = med(l, k)
 		printf "# %s: without iotgate %.3f %s, iotgate without interface rules %.3f %s, with the rules %.3f %s (medians of %d rounds)\n", n, va, u, vp, u, vr, u, rounds
 		printf "bench %s: %.3f %s ratio=%.3f target=%s\n", n, vr, u, med(ra, k), t
 		printf "bench %s-rules-only: %.3f %s ratio=%.3f target=%s\n", n, vr, u, med(rp, k), t
 		printf "bench %s-floor: %.3f %s ratio=%.3f target=info (do-nothing programs on the same hooks)\n", n, vf, u, med(rf, k)
+		if (lab == 1)
+			printf "bench %s-label-floor: %.3f %s ratio=%.3f target=info (programs that only label each socket and look the label up per packet)\n", n, vl, u, med(rl, k)
 	}'
 }
 report net-tcp-throughput Gbit/s tcp ">=0.97" 1
