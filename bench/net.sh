@@ -190,6 +190,10 @@ progs_off() {
 	rm -rf "$PINS"
 }
 
+# The kernel frees detached programs and maps after an RCU grace period,
+# and a stopped daemon's work may still be draining: let it settle.
+settle() { sleep 2; }
+
 # run_config none|floor|label|plain|rules
 run_config() {
 	case $1 in
@@ -198,30 +202,40 @@ run_config() {
 		progs_on floor ig_fl_
 		measure_all floor
 		progs_off
+		settle
 		;;
 	label)
 		progs_on label ig_lb_
 		measure_all label
 		progs_off
+		settle
 		;;
 	plain)
 		start_daemon plain.conf
 		measure_all plain
 		stop_daemon
+		settle
 		;;
 	rules)
 		start_daemon iotgate.conf
 		measure_all rules
 		stop_daemon
+		settle
 		;;
 	esac
 }
 
 CONFIGS=(none floor label plain rules)
+NC=${#CONFIGS[@]}
 for ((r = 0; r < ROUNDS; r++)); do
-	# Rotate the order so that drift hits every configuration alike.
-	for ((i = 0; i < ${#CONFIGS[@]}; i++)); do
-		run_config "${CONFIGS[(i + r) % ${#CONFIGS[@]}]}"
+	# Rotate the order, forwards and backwards, so that drift and whatever
+	# the previous configuration left behind hit every configuration alike.
+	for ((i = 0; i < NC; i++)); do
+		if ((r % 2)); then
+			run_config "${CONFIGS[(NC - 1 - i + r) % NC]}"
+		else
+			run_config "${CONFIGS[(i + r) % NC]}"
+		fi
 	done
 done
 
