@@ -5,12 +5,14 @@
 # veth pair between two network namespaces, 64-byte UDP datagrams per second,
 # and open(2) of an allowed, gated device node 100,000 times. With the policy
 # loaded the traffic and the opens go through every check (the programs are
-# named by rules on the interface and the device). Five configurations run
+# named by rules on the interface and the device). Six configurations run
 # in rotating order, ROUNDS times each: no iotgate; do-nothing programs on the
 # same hooks (the floor: what any program there costs on this kernel);
 # programs that only label each socket in socket storage and look the label
 # up per packet (the label floor: what tying sockets to programs costs by
-# itself); iotgate without interface or device rules; iotgate with them.
+# itself); iotgate without interface or device rules; iotgate with them; and
+# (opens only) the same rules naming the device by major:minor instead of by
+# path, which needs no inotify watch on the node's directory.
 # Each figure is a median, each ratio the median of the rounds' ratios.
 #
 # Prints, per benchmark, a comment with the absolute figures and the lines
@@ -20,7 +22,7 @@
 #   bench <name>-floor: ... ratio=<do-nothing programs / no iotgate> target=info
 #   bench <name>-label-floor: ... ratio=<label only / no iotgate> target=info
 # (for the open benchmark the ratio is of the time per open: lower is better,
-# and there is no label line).
+# and there is no label line but a -by-number line).
 # Needs root, iproute2, iperf3, openssl and a built tree (make).
 # Environment: ROUNDS=7 SECS=3 (per throughput run)
 set -euo pipefail
@@ -40,11 +42,11 @@ die() {
 	exit 1
 }
 
-# start_daemon POLICY: iotgate.conf (the rules) or plain.conf
+# start_daemon POLICY: iotgate.conf or numbered.conf (the rules) or plain.conf
 start_daemon() {
 	local want=false
 
-	[[ $1 == iotgate.conf ]] && want=true
+	[[ $1 != plain.conf ]] && want=true
 	inA "$B/iotgated" --policy "$T/$1" --keys-dir "$T/keys" --state-dir "$T/state" \
 		>"$T/daemon.log" 2>&1 &
 	DPID=$!
@@ -117,10 +119,15 @@ printf 'version 1\nmode audit\nmanifest manifest.sha256\n' >"$T/plain.conf"
 	printf 'allow program %s on vA tcp,udp\n' "$T/ignet"
 	printf 'allow program %s device %s\n' "$T/ignet" "$T/full"
 } >"$T/iotgate.conf"
+# numbered.conf: the device named by major:minor, not by path: no inotify
+# watch on its directory, whose mark makes every open and close on that
+# filesystem go through fsnotify (measured apart: dev-open-allowed-by-number).
+sed "s|device $T/full|device char 1:7|" "$T/iotgate.conf" >"$T/numbered.conf"
+grep -q 'device char 1:7' "$T/numbered.conf" || die "numbered.conf: no numbered device rule"
 mkdir "$T/keys"
 openssl genpkey -algorithm ed25519 -out "$T/key.pem" 2>/dev/null
 openssl pkey -in "$T/key.pem" -pubout -out "$T/keys/bench.pem"
-for f in iotgate.conf plain.conf manifest.sha256; do
+for f in iotgate.conf numbered.conf plain.conf manifest.sha256; do
 	openssl pkeyutl -sign -rawin -inkey "$T/key.pem" -in "$T/$f" -out "$T/$f.sig"
 done
 
@@ -144,11 +151,12 @@ opens() { inA "$T/ignet" bench-open "$T/full" 100000; }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-declare -A none floor label plain rules
+declare -A none floor label plain rules numbered
 for name in tcp crr udp open; do
 	none[$name]=
 	floor[$name]=
 	label[$name]=
+	numbered[$name]=
 	plain[$name]=
 	rules[$name]=
 done
@@ -194,7 +202,7 @@ progs_off() {
 # and a stopped daemon's work may still be draining: let it settle.
 settle() { sleep 2; }
 
-# run_config none|floor|label|plain|rules
+# run_config none|floor|label|plain|rules|numbered
 run_config() {
 	case $1 in
 	none) measure_all none ;;
@@ -222,10 +230,16 @@ run_config() {
 		stop_daemon
 		settle
 		;;
+	numbered)
+		start_daemon numbered.conf
+		numbered[open]+="$(opens) "
+		stop_daemon
+		settle
+		;;
 	esac
 }
 
-CONFIGS=(none floor label plain rules)
+CONFIGS=(none floor label plain rules numbered)
 NC=${#CONFIGS[@]}
 for ((r = 0; r < ROUNDS; r++)); do
 	# Rotate the order, forwards and backwards, so that drift and whatever
@@ -246,7 +260,7 @@ report() {
 	local n=$1 u=$2 k=$3 t=$4 hib=$5 lab=1
 	[[ $k == open ]] && lab=0 # no device program in the label configuration
 	awk -v lab="$lab" -v n="$n" -v u="$u" -v A="${none[$k]}" -v P="${plain[$k]}" -v R="${rules[$k]}" \
-		-v F="${floor[$k]}" -v L="${label[$k]}" \
+		-v F="${floor[$k]}" -v L="${label[$k]}" -v NB="${numbered[$k]}" \
 		-v t="$t" -v hib="$hib" -v rounds="$ROUNDS" '
 	function med(v, k,   i, j, x) {
 		for (i = 2; i <= k; i++) {
@@ -259,12 +273,13 @@ report() {
 	}
 	BEGIN {
 		k = split(A, a, " "); split(P, p, " "); split(R, r, " "); split(F, f, " ")
-		split(L, l, " ")
+		split(L, l, " "); split(NB, nb, " ")
 		for (i = 1; i <= k; i++) {
 			if (hib == 1) {
 				ra[i] = r[i] / a[i]; rp[i] = r[i] / p[i]; rf[i] = f[i] / a[i]; rl[i] = l[i] / a[i]
 			} else {
 				ra[i] = a[i] / r[i]; rp[i] = p[i] / r[i]; rf[i] = a[i] / f[i]; rl[i] = a[i] / l[i]
+				if (lab == 0) { rn[i] = a[i] / nb[i]; nb[i] = 1e6 / nb[i] }
 			}
 			a[i] = hib == 1 ? a[i] : 1e6 / a[i]
 			f[i] = hib == 1 ? f[i] : 1e6 / f[i]
@@ -279,6 +294,8 @@ report() {
 		printf "bench %s-floor: %.3f %s ratio=%.3f target=info (do-nothing programs on the same hooks)\n", n, vf, u, med(rf, k)
 		if (lab == 1)
 			printf "bench %s-label-floor: %.3f %s ratio=%.3f target=info (programs that only label each socket and look the label up per packet)\n", n, vl, u, med(rl, k)
+		if (lab == 0)
+			printf "bench %s-by-number: %.3f %s ratio=%.3f target=info (the same rules with the device named by major:minor: no watch on its directory)\n", n, med(nb, k), u, med(rn, k)
 	}'
 }
 report net-tcp-throughput Gbit/s tcp ">=0.97" 1
