@@ -25,6 +25,10 @@
  *   ignet scm-take PATH              take a socket from PATH and send on it
  *   ignet open PATH r|w|rw           open(2) a file or device node
  *   ignet mptcp                      create an MPTCP socket
+ *   ignet udp-race ADDR PORT_OK PORT_BAD SECS
+ *                                    one UDP socket, two processes sending on it
+ *                                    at once, one to each port, for SECS;
+ *                                    prints "ok=N bad=M": sends that passed
  *   ignet bench-crr ADDR PORT SECS   TCP connect/close per second (prints a number)
  *   ignet bench-udp ADDR PORT SECS   64-byte UDP datagrams sent per second
  *   ignet bench-open PATH N          opens of PATH per second over N opens
@@ -43,6 +47,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/can.h>
@@ -382,7 +387,9 @@ static int cmd_can_proto(int argc, char **argv)
 static int cmd_packet(int argc, char **argv)
 {
 	struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
-	unsigned char frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5 };
+	unsigned char frame[64] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5
+	};
 	int fd;
 
 	if (argc < 4)
@@ -416,7 +423,9 @@ static int cmd_scm_give(int argc, char **argv)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, b = 'x';
 	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf) };
 	struct sockaddr_un sa;
 	struct cmsghdr *c;
@@ -467,7 +476,9 @@ static int cmd_scm_take(int argc, char **argv)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))], b;
 	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf) };
 	struct sockaddr_un sa;
 	struct cmsghdr *c;
@@ -561,6 +572,49 @@ static int cmd_bench_crr(int argc, char **argv)
 	return 0;
 }
 
+/* Sends to ADDR:port on fd until end; returns how many sends passed. */
+static unsigned long send_until(int fd, const char *addr, const char *port, double end)
+{
+	struct sockaddr_storage ss;
+	unsigned long n = 0;
+	socklen_t len;
+
+	if (parse_addr(addr, port, &ss, &len))
+		return 0;
+	while (now() < end)
+		if (sendto(fd, "race", 4, 0, (struct sockaddr *)&ss, len) == 4)
+			n++;
+	return n;
+}
+
+static int cmd_udp_race(int argc, char **argv)
+{
+	int fd, pfd[2], status;
+	unsigned long ok, bad = 0;
+	double end;
+	pid_t pid;
+
+	if (argc < 6 || pipe(pfd) < 0)
+		return fail(EINVAL);
+	fd = socket(strchr(argv[2], ':') ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return fail(errno);
+	end = now() + atof(argv[5]);
+	pid = fork();
+	if (pid < 0)
+		return fail(errno);
+	if (pid == 0) {
+		bad = send_until(fd, argv[2], argv[4], end);
+		_exit(write(pfd[1], &bad, sizeof(bad)) == sizeof(bad) ? 0 : 1);
+	}
+	ok = send_until(fd, argv[2], argv[3], end);
+	if (waitpid(pid, &status, 0) < 0 || status != 0 ||
+	    read(pfd[0], &bad, sizeof(bad)) != sizeof(bad))
+		return fail(EIO);
+	printf("ok=%lu bad=%lu\n", ok, bad);
+	return 0;
+}
+
 static int cmd_bench_udp(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -640,6 +694,7 @@ int main(int argc, char **argv)
 		{ "scm-take", cmd_scm_take },
 		{ "open", cmd_open },
 		{ "mptcp", cmd_mptcp },
+		{ "udp-race", cmd_udp_race },
 		{ "bench-crr", cmd_bench_crr },
 		{ "bench-udp", cmd_bench_udp },
 		{ "bench-open", cmd_bench_open },

@@ -70,14 +70,18 @@ struct subj {
 #define LF_FLOW_IN IG_DIR_IN /* flow opened by the peer */
 #define LF_FLOWS (LF_FLOW_OUT | LF_FLOW_IN)
 
-/* Last verdict for one direction of a socket. */
+/*
+ * Last verdict for one direction of a socket. Threads on several CPUs may
+ * send on one socket at once (a UDP socket to different ports): what was
+ * asked and the answer share one 64-bit word, stored in one instruction, so
+ * that one thread's key can never be paired with another's verdict. The
+ * epoch (rules and interfaces) is stored after the word; only two writers
+ * racing across a change of the rules could pair the new epoch with a
+ * verdict of the previous rules.
+ */
 struct vcache {
 	__u64 epoch;
-	__u32 ifindex;
-	__u16 lport;
-	__u16 rport;
-	__u32 verdict;
-	__u32 pad;
+	__u64 key; /* vc_key(): ifindex << 33 | lport << 17 | rport << 1 | allowed */
 };
 
 struct label {
@@ -613,10 +617,29 @@ ports:
 	return 0;
 }
 
-static __always_inline bool vc_hit(const struct vcache *c, __u64 epoch, __u32 ifindex, __u16 lport,
-				   __u16 rport)
+/* ifindex is a positive int: 31 bits. */
+static __always_inline __u64 vc_key(__u32 ifindex, __u16 lport, __u16 rport)
 {
-	return c->epoch == epoch && c->ifindex == ifindex && c->lport == lport && c->rport == rport;
+	return (__u64)(ifindex & 0x7fffffff) << 33 | (__u64)lport << 17 | (__u64)rport << 1;
+}
+
+/* The cached word for key in this epoch, or 0 (a key always has bits above bit 0). */
+static __always_inline __u64 vc_get(const struct vcache *c, __u64 epoch, __u64 key)
+{
+	__u64 word;
+
+	/* The epoch first: the word stored before it is then the one read. */
+	if (*(volatile const __u64 *)&c->epoch != epoch)
+		return 0;
+	word = *(volatile const __u64 *)&c->key;
+	return (word & ~1ULL) == key ? word : 0;
+}
+
+static __always_inline void vc_put(struct vcache *c, __u64 epoch, __u64 word)
+{
+	*(volatile __u64 *)&c->key = word;
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&c->epoch = epoch;
 }
 
 static __always_inline int skb_check(struct __sk_buff *skb, int dir)
@@ -628,6 +651,7 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 	struct vcache *c, *other;
 	struct label *l;
 	__u32 ifindex, verdict, fam, flows;
+	__u64 key, word;
 
 	if (!cfg)
 		return 1;
@@ -675,21 +699,16 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 	 * direction's answer serves too, which spares the second evaluation
 	 * of every new connection. Two slots still, for asymmetric routes.
 	 */
-	if (vc_hit(c, cfg->epoch, ifindex, lport, rport)) {
-		verdict = c->verdict;
-	} else if (vc_hit(other, cfg->epoch, ifindex, lport, rport)) {
-		verdict = other->verdict;
-		*c = *other;
-	} else {
-		verdict = allowed_ifindex(cfg, ifindex, &l->s, l->protos, flows, lport, rport) ?
-				  IG_RV_ALLOW :
-				  IG_RV_DENY;
-		c->ifindex = ifindex;
-		c->lport = lport;
-		c->rport = rport;
-		c->verdict = verdict;
-		c->epoch = cfg->epoch;
+	key = vc_key(ifindex, lport, rport);
+	word = vc_get(c, cfg->epoch, key);
+	if (!word) {
+		word = vc_get(other, cfg->epoch, key);
+		if (!word)
+			word = key |
+			       allowed_ifindex(cfg, ifindex, &l->s, l->protos, flows, lport, rport);
+		vc_put(c, cfg->epoch, word);
 	}
+	verdict = word & 1 ? IG_RV_ALLOW : IG_RV_DENY;
 	if (verdict == IG_RV_ALLOW) {
 		count(IG_NCNT(fam, IG_NC_ALLOWED));
 		return 1;

@@ -12,7 +12,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 struct ig_lb_label {
-	__u64 words[22]; /* 176 bytes, as bpf/ifaces.bpf.c's struct label */
+	__u64 words[20]; /* 160 bytes, as bpf/ifaces.bpf.c's struct label */
 };
 
 struct {

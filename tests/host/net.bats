@@ -163,6 +163,20 @@ probe() {
 	probe ok "$T/denied" udp 10.78.0.2 7001
 }
 
+@test "two processes sending on one UDP socket at once, to an allowed and a denied port: nothing passes to the denied one" {
+	# The socket's verdict cache is shared by every CPU sending on it: an
+	# answer for one port must never be taken for the other.
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA out udp port 7001"
+	net_start
+	run inA "$T/allowed" udp-race 10.77.0.2 7001 7002 2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^ok=([0-9]+)\ bad=([0-9]+)$ ]]
+	((BASH_REMATCH[1] > 1000))
+	[ "${BASH_REMATCH[2]}" -eq 0 ]
+}
+
 @test "inbound rules: a server may accept only what its rules allow" {
 	net_policy "interface vA default deny" \
 		"allow program $T/allowed on vA in tcp port 7100" \
