@@ -210,33 +210,29 @@ run_config() {
 		progs_on floor ig_fl_
 		measure_all floor
 		progs_off
-		settle
 		;;
 	label)
 		progs_on label ig_lb_
 		measure_all label
 		progs_off
-		settle
 		;;
 	plain)
 		start_daemon plain.conf
 		measure_all plain
 		stop_daemon
-		settle
 		;;
 	rules)
 		start_daemon iotgate.conf
 		measure_all rules
 		stop_daemon
-		settle
 		;;
 	numbered)
 		start_daemon numbered.conf
 		numbered[open]+="$(opens) "
 		stop_daemon
-		settle
 		;;
 	esac
+	[[ $1 == none ]] || settle
 }
 
 CONFIGS=(none floor label plain rules numbered)
