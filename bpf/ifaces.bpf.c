@@ -9,8 +9,9 @@
  * current from rtnetlink.
  *
  * IP (both tiers): every socket gets a label in socket local storage when it
- * is created (ig_sock_create) naming its subject; the iterator ig_sk_iter
- * labels the sockets that existed before the rules were loaded. Every packet
+ * is created (ig_sock_create) naming its subject; the iterators ig_sk_owners,
+ * ig_sk_tcp and ig_sk_udp label the sockets that existed before the rules
+ * were loaded. Every packet
  * is checked at the real egress and ingress interface (ig_skb_egress,
  * ig_skb_ingress) against the label, with the verdict cached per socket until
  * the rules, the interface or the ports change. Accepted TCP connections
@@ -173,6 +174,28 @@ struct {
 	__type(key, __u32);
 	__type(value, struct devcache);
 } ig_dev_cache SEC(".maps");
+
+/*
+ * Who held each socket open before the rules were loaded, by the socket's
+ * address: filled by ig_sk_owners, consumed by ig_sk_tcp and ig_sk_udp
+ * (they delete what they label). The daemon counts and clears what is left.
+ */
+struct owner {
+	struct subj s;
+	__u32 pad;
+	char comm[IG_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct owner);
+} ig_sk_owner SEC(".maps");
+
+/* Sockets ig_sk_owners could not record (ig_sk_owner full). */
+__u64 ig_owner_lost;
 
 /* Keeps the event layout in BTF for tools. */
 const volatile struct ig_net_event ig_btf_nev;
@@ -462,14 +485,10 @@ static __always_inline void refuse_event(const struct subj *s, __u32 verdict, __
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline struct label *new_label(struct sock *sk, struct task_struct *t, __u32 family)
+/* The parts of a new label that come from the socket itself. */
+static __always_inline void label_sock(struct label *l, struct sock *sk, __u32 family)
 {
-	struct label *l = bpf_sk_storage_get(&ig_sk_label, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-
-	if (!l)
-		return NULL;
 	l->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
-	task_subject(t, &l->s);
 	l->family = family;
 	if (family == AF_CAN)
 		l->protos = IG_P_CAN;
@@ -477,6 +496,16 @@ static __always_inline struct label *new_label(struct sock *sk, struct task_stru
 		l->protos = IG_P_PACKET;
 	else
 		l->protos = proto_class(BPF_CORE_READ(sk, sk_type), BPF_CORE_READ(sk, sk_protocol));
+}
+
+static __always_inline struct label *new_label(struct sock *sk, struct task_struct *t, __u32 family)
+{
+	struct label *l = bpf_sk_storage_get(&ig_sk_label, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (!l)
+		return NULL;
+	label_sock(l, sk, family);
+	task_subject(t, &l->s);
 	__builtin_memcpy(l->comm, t->comm, sizeof(l->comm)); /* BTF pointer: plain loads */
 	return l;
 }
@@ -499,6 +528,7 @@ SEC("cgroup/sock_create")
 int ig_sock_create(struct bpf_sock *sk)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
+	struct ig_net_config *cfg;
 	struct label *l;
 	__u64 netns;
 
@@ -506,7 +536,12 @@ int ig_sock_create(struct bpf_sock *sk)
 	if (sk->protocol == IPPROTO_MPTCP && active_cfg())
 		return 0;
 	netns = bpf_get_netns_cookie(sk);
-	if (foreign_netns(netns))
+	/*
+	 * While unlabelled sockets are refused, a foreign socket needs its
+	 * label to tell it apart: its interface indexes are not ours.
+	 */
+	cfg = active_cfg();
+	if (foreign_netns(netns) && !(cfg && (cfg->flags & IG_NCF_UNLABELLED_DENY)))
 		return 1;
 	l = bpf_sk_storage_get(&ig_sk_label, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!l)
@@ -519,37 +554,91 @@ int ig_sock_create(struct bpf_sock *sk)
 	return 1;
 }
 
-/* Labels the sockets open before the rules were loaded. */
+/*
+ * Sockets open before the rules were loaded, in two passes. Only the socket
+ * iterators hand out a socket pointer the verifier trusts for the storage
+ * helper (since 6.x, sock->sk of a task's file is untrusted), and they do
+ * not know which task holds the socket: ig_sk_owners records the first task
+ * found holding each inet socket of the governed namespace, ig_sk_tcp and
+ * ig_sk_udp then label the TCP and UDP sockets from that record. The label
+ * program is attached before the first pass, so a socket made in between is
+ * labeled at creation. Sockets no iterator reaches (raw, ICMP, UDP-Lite)
+ * stay in ig_sk_owner for the daemon to count; in the full tier their first
+ * use labels them.
+ */
 SEC("iter/task_file")
-int ig_sk_iter(struct bpf_iter__task_file *ctx)
+int ig_sk_owners(struct bpf_iter__task_file *ctx)
 {
 	struct task_struct *t = ctx->task;
 	struct file *f = ctx->file;
+	struct owner o = {};
 	struct socket *sock;
-	struct label *l;
-	struct sock *sk;
 	__u32 family;
+	__u64 key;
+	long err;
 
 	if (!t || !f)
 		return 0;
 	sock = bpf_sock_from_file(f);
 	if (!sock)
 		return 0;
-	sk = sock->sk;
-	if (!sk)
+	key = (__u64)BPF_CORE_READ(sock, sk);
+	if (!key)
 		return 0;
-	family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6 && family != AF_CAN && family != AF_PACKET)
+	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	if ((family != AF_INET && family != AF_INET6) ||
+	    foreign_netns(BPF_CORE_READ(sock, sk, __sk_common.skc_net.net, net_cookie)))
 		return 0;
-	if (bpf_sk_storage_get(&ig_sk_label, sk, 0, 0) ||
-	    foreign_netns(BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie)))
+	task_subject(t, &o.s);
+	__builtin_memcpy(o.comm, t->comm, sizeof(o.comm));
+	err = bpf_map_update_elem(&ig_sk_owner, &key, &o, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST: another holder came first */)
+		__sync_fetch_and_add(&ig_owner_lost, 1);
+	return 0;
+}
+
+static __always_inline void label_owned(struct sock *sk, __u32 family, bool listener)
+{
+	struct owner *o;
+	struct label *l;
+	__u64 key = (__u64)sk;
+
+	o = bpf_map_lookup_elem(&ig_sk_owner, &key);
+	if (!o)
+		return; /* no file: the kernel's own socket, as at creation */
+	if (!bpf_sk_storage_get(&ig_sk_label, sk, 0, 0)) {
+		l = bpf_sk_storage_get(&ig_sk_label, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (l) {
+			label_sock(l, sk, family);
+			l->s = o->s;
+			__builtin_memcpy(l->comm, o->comm, sizeof(l->comm));
+			/* Who opened an established connection is not known: either way. */
+			if (l->protos == IG_P_TCP)
+				l->flags |= listener ? LF_FLOW_IN : LF_FLOWS;
+		}
+	}
+	bpf_map_delete_elem(&ig_sk_owner, &key);
+}
+
+SEC("iter/tcp")
+int ig_sk_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+
+	if (!skc)
 		return 0;
-	l = new_label(sk, t, family);
-	if (!l)
+	label_owned((struct sock *)skc, skc->skc_family, skc->skc_state == BPF_TCP_LISTEN);
+	return 0;
+}
+
+SEC("iter/udp")
+int ig_sk_udp(struct bpf_iter__udp *ctx)
+{
+	struct udp_sock *u = ctx->udp_sk;
+
+	if (!u)
 		return 0;
-	if (l->protos == IG_P_TCP)
-		/* Who opened an established connection is not known: either way. */
-		l->flags |= sk->__sk_common.skc_state == BPF_TCP_LISTEN ? LF_FLOW_IN : LF_FLOWS;
+	label_owned(&u->inet.sk, u->inet.sk.__sk_common.skc_family, false);
 	return 0;
 }
 
@@ -642,6 +731,50 @@ static __always_inline void vc_put(struct vcache *c, __u64 epoch, __u64 word)
 	*(volatile __u64 *)&c->epoch = epoch;
 }
 
+/*
+ * A packet of a socket without a label while IG_NCF_UNLABELLED_DENY is set:
+ * an unknown program of an unknown user. Rare (no cache): kernel sockets and
+ * what the iterators could not label.
+ */
+static __noinline int skb_unlabelled(struct __sk_buff *skb, struct ig_net_config *cfg,
+				     struct bpf_sock *sk, int dir)
+{
+	struct subj s = { .uid = IG_ID_NONE, .gid = IG_ID_NONE };
+	char nocomm[IG_COMM_LEN] = {};
+	bool v4 = skb->protocol == bpf_htons(ETH_P_IP), egress = dir == 0;
+	__u16 lport = 0, rport = 0, sp = 0, dp = 0;
+	struct bpf_sock *fs;
+	__u32 protos, fam;
+
+	if (!skb || !cfg || !sk)
+		return 1;
+	fs = bpf_sk_fullsock(sk);
+	if (!fs)
+		return 1;
+	/* The stack's own replies: TCP resets, ICMP errors, neighbour discovery. */
+	if (fs->type == SOCK_RAW && (fs->protocol == IPPROTO_TCP || fs->protocol == IPPROTO_ICMP ||
+				     fs->protocol == IPPROTO_ICMPV6))
+		return 1;
+	protos = proto_class(fs->type, fs->protocol);
+	if (protos & IG_P_TCP) {
+		lport = fs->src_port;
+		rport = bpf_ntohs(fs->dst_port);
+	} else if ((protos & IG_P_UDP) && !udp_ports(skb, v4, &sp, &dp)) {
+		lport = egress ? sp : dp;
+		rport = egress ? dp : sp;
+	}
+	if (allowed_ifindex(cfg, skb->ifindex, &s, protos, egress ? LF_FLOW_OUT : LF_FLOW_IN,
+			    lport, rport)) {
+		return 1;
+	}
+	fam = v4 ? IG_FAM_IPV4 : IG_FAM_IPV6;
+	count(IG_NCNT(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DROPPED : IG_NC_AUDITED));
+	refuse_event(&s, cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT, fam,
+		     egress ? IG_OP_PKT_OUT : IG_OP_PKT_IN, skb->ifindex, protos, lport, rport,
+		     nocomm, false);
+	return cfg->mode == IG_MODE_ENFORCE ? 0 : 1;
+}
+
 static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 {
 	struct ig_net_config *cfg = active_cfg();
@@ -663,8 +796,10 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 	 * helper checks again, so no bpf_sk_fullsock() call per packet.
 	 */
 	l = bpf_sk_storage_get(&ig_sk_label, sk, 0, 0);
-	/* No label: a socket of the kernel itself, not of a program. */
-	if (!l || l->netns != cfg->netns)
+	/* No label: a socket of the kernel itself, or one opened before the rules. */
+	if (!l)
+		return (cfg->flags & IG_NCF_UNLABELLED_DENY) ? skb_unlabelled(skb, cfg, sk, dir) : 1;
+	if (l->netns != cfg->netns)
 		return 1;
 	v4 = skb->protocol == bpf_htons(ETH_P_IP);
 	fam = v4 ? IG_FAM_IPV4 : IG_FAM_IPV6;

@@ -139,6 +139,9 @@ struct ig_memfd_key {
 #define IG_REASON_DIGEST_MISMATCH 11 /* in-kernel digest differs from the manifest's */
 
 #define IG_COMM_LEN 16
+
+/* A uid or gid that no task has ((uid_t)-1): the subject of an unlabelled socket. */
+#define IG_ID_NONE 0xffffffffu
 #define IG_PATH_LEN 256
 
 /* Record in the ring buffer "ig_events". path is NUL-terminated. */
@@ -294,6 +297,15 @@ struct ig_dev_val {
 
 /* ig_net_config.flags */
 #define IG_NCF_ACTIVE 0x01 /* rules are loaded: enforce them */
+/*
+ * A packet of a socket without a label (the kernel's own sockets, and
+ * program sockets opened before the rules that could not be labeled) is
+ * judged as an unknown program of an unknown user: only rules for anyone and
+ * the interface defaults decide. The stack's control sockets (SOCK_RAW with
+ * TCP, ICMP or ICMPv6: resets and ICMP replies) stay exempt. Sockets of
+ * other network namespaces are labeled (as foreign) while this is set.
+ */
+#define IG_NCF_UNLABELLED_DENY 0x02
 
 /* Single-entry array map "ig_net_cfg". */
 struct ig_net_config {

@@ -46,6 +46,9 @@
 /* How a program is attached. */
 enum pkind { PK_CGROUP, PK_CGDEV, PK_LSM, PK_ITER };
 
+/* Indexes into ig_net.progs (list_progs): the first of each kind. */
+enum { PI_SOCK_CREATE = 0, PI_CGDEV = 3, PI_ITER = 4, PI_LSM = 7 };
+
 struct prog {
 	struct bpf_program *p;
 	enum pkind kind;
@@ -81,9 +84,12 @@ struct ig_net {
 	bool active; /* rules loaded and attached */
 	bool lsm; /* BPF LSM programs attached */
 	bool cgdev; /* cgroup device program attached */
-	bool iter; /* existing sockets were labeled */
+	bool iter; /* the socket iterators ran: existing TCP and UDP sockets were labeled */
 	bool readopted;
+	bool unlab_deny; /* IG_NCF_UNLABELLED_DENY in force */
+	__u64 unlabelled; /* program sockets open before the rules that have no label */
 	char why_no_lsm[256];
+	char why_no_iter[256];
 	struct prog progs[16];
 	int nprogs;
 	__u64 netns;
@@ -194,17 +200,39 @@ static int res_devnode(void *ctx, const char *path, unsigned int *type, unsigned
 
 /* --- maps --- */
 
+/* Whether existing sockets of programs may have no label. */
+static bool labels_incomplete(const struct ig_net *n)
+{
+	return !n->readopted && (!n->iter || n->unlabelled);
+}
+
+/*
+ * unlabelled-sockets (iotgate.conf(5)): explicit, or by default refused in
+ * access-mode enforce when not every program socket could be labeled.
+ */
+static bool unlabelled_deny(const struct ig_net *n)
+{
+	if (!n->np || n->np->unlabelled == IG_NP_UNLAB_ALLOW)
+		return false;
+	if (n->np->unlabelled == IG_NP_UNLAB_DENY)
+		return true;
+	return n->np->mode == IG_MODE_ENFORCE && labels_incomplete(n);
+}
+
 static int write_cfg(struct ig_net *n, bool active)
 {
-	struct ig_net_config cfg = {
+	struct ig_net_config cfg;
+	__u32 zero = 0;
+
+	n->unlab_deny = unlabelled_deny(n);
+	cfg = (struct ig_net_config){
 		.netns = n->netns,
 		.epoch = ++n->epoch,
 		.gen = n->gen,
 		.mode = n->np ? n->np->mode : IG_MODE_ENFORCE,
 		.dflt = n->np ? n->np->dflt : IG_RV_ALLOW,
-		.flags = active ? IG_NCF_ACTIVE : 0,
+		.flags = (active ? IG_NCF_ACTIVE : 0) | (n->unlab_deny ? IG_NCF_UNLABELLED_DENY : 0),
 	};
-	__u32 zero = 0;
 
 	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.ig_net_cfg), &zero, &cfg, BPF_ANY))
 		return -errno;
@@ -832,7 +860,9 @@ static void list_progs(struct ig_net *n)
 	add_prog(n, s->progs.ig_skb_egress, PK_CGROUP);
 	add_prog(n, s->progs.ig_skb_ingress, PK_CGROUP);
 	add_prog(n, s->progs.ig_dev, PK_CGDEV);
-	add_prog(n, s->progs.ig_sk_iter, PK_ITER);
+	add_prog(n, s->progs.ig_sk_owners, PK_ITER);
+	add_prog(n, s->progs.ig_sk_tcp, PK_ITER);
+	add_prog(n, s->progs.ig_sk_udp, PK_ITER);
 	add_prog(n, s->progs.ig_sock_post, PK_LSM);
 	add_prog(n, s->progs.ig_sock_bind, PK_LSM);
 	add_prog(n, s->progs.ig_sock_conn, PK_LSM);
@@ -867,6 +897,23 @@ static void unpin_new_maps(struct ig_net *n, const bool reused[8])
 	}
 }
 
+/*
+ * IOTGATE_TEST_REFUSE_PROGS="NAME ...": programs to treat as refused by the
+ * kernel, so that the tests can show what the state says on a kernel that
+ * refuses them (iotgated(8)). Only programs the daemon can do without.
+ */
+static bool refused_by_env(const char *name)
+{
+	const char *list = getenv("IOTGATE_TEST_REFUSE_PROGS");
+	size_t len = strlen(name);
+
+	for (const char *p = list; p && (p = strstr(p, name)); p += len)
+		if ((p == list || p[-1] == ' ' || p[-1] == ',') &&
+		    (p[len] == 0 || p[len] == ' ' || p[len] == ','))
+			return true;
+	return false;
+}
+
 /* One attempt: with_lsm/with_iter select the programs loaded. */
 static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused[8])
 {
@@ -896,6 +943,9 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused
 		link_pin(p, pin, sizeof(pin));
 		p->pinned = p->kind != PK_ITER && access(pin, F_OK) == 0;
 		bpf_program__set_autoload(p->p, p->want && !p->pinned);
+		if (p->want && (p->kind == PK_ITER || p->kind == PK_LSM) &&
+		    refused_by_env(bpf_program__name(p->p)))
+			return -EPERM;
 	}
 	ig_log_libbpf_quiet(with_lsm || with_iter);
 	ret = ig_ifaces__load(n->skel);
@@ -934,10 +984,10 @@ static int attach_one(struct prog *p, int cgfd)
 	return 0;
 }
 
-/* Runs the socket iterator once: labels every socket a task holds. */
-static int label_existing(struct ig_net *n)
+/* Runs one iterator program to its end. */
+static int run_iter(struct bpf_program *prog)
 {
-	struct bpf_link *link = bpf_program__attach_iter(n->skel->progs.ig_sk_iter, NULL);
+	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
 	char buf[256];
 	int fd, ret = 0;
 
@@ -956,6 +1006,37 @@ static int label_existing(struct ig_net *n)
 		close(fd);
 	}
 	bpf_link__destroy(link);
+	return ret;
+}
+
+/*
+ * Labels the sockets open before the rules (bpf/ifaces.bpf.c: who holds
+ * each, then TCP and UDP from that). What the iterators could not label is
+ * counted into n->unlabelled and the owner table emptied.
+ */
+static int label_existing(struct ig_net *n)
+{
+	int fd = bpf_map__fd(n->skel->maps.ig_sk_owner), ret;
+	__u64 key, next;
+	bool first = true;
+
+	n->unlabelled = 0;
+	n->skel->bss->ig_owner_lost = 0;
+	ret = run_iter(n->skel->progs.ig_sk_owners);
+	if (!ret)
+		ret = run_iter(n->skel->progs.ig_sk_tcp);
+	if (!ret)
+		ret = run_iter(n->skel->progs.ig_sk_udp);
+	/* Raw, ICMP and UDP-Lite sockets: no iterator hands them out. */
+	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		n->unlabelled++;
+		key = next;
+		first = false;
+	}
+	n->unlabelled += n->skel->bss->ig_owner_lost;
+	while (!bpf_map_get_next_key(fd, NULL, &key))
+		if (bpf_map_delete_elem(fd, &key))
+			break;
 	return ret;
 }
 
@@ -1012,18 +1093,20 @@ static int load_attach(struct ig_net *n, struct ig_diag *d)
 	}
 	if (ret) {
 		/* Kernels without socket iterators: sockets opened before stay unlabeled. */
+		snprintf(n->why_no_iter, sizeof(n->why_no_iter),
+			 "the kernel refused the socket iterators (%s)", strerror(-ret));
 		unpin_new_maps(n, reused);
 		ig_ifaces__destroy(n->skel);
 		ret = try_load(n, false, false, reused);
 	}
 	if (ret)
 		goto fail;
-	n->lsm = n->progs[5].want;
-	n->iter = n->progs[4].want;
+	n->lsm = n->progs[PI_LSM].want;
+	n->iter = n->progs[PI_ITER].want;
 	if (!want_lsm)
 		snprintf(n->why_no_lsm, sizeof(n->why_no_lsm), "%s",
 			 "BPF LSM is not usable on this kernel (partial tier)");
-	n->readopted = n->progs[0].pinned;
+	n->readopted = n->progs[PI_SOCK_CREATE].pinned;
 	if (!bpf_map_lookup_elem(bpf_map__fd(n->skel->maps.ig_net_cfg), &zero, &cfg) &&
 	    cfg.flags & IG_NCF_ACTIVE) {
 		n->gen = cfg.gen;
@@ -1048,8 +1131,18 @@ static int load_attach(struct ig_net *n, struct ig_diag *d)
 	for (int i = 0; i < n->nprogs && !ret; i++)
 		if (n->progs[i].kind == PK_LSM || i == 0)
 			ret = attach_one(&n->progs[i], cgfd);
-	if (!ret && n->iter && !n->readopted && label_existing(n))
-		n->iter = false;
+	if (!ret && n->iter && !n->readopted) {
+		int r = label_existing(n);
+
+		if (r) {
+			snprintf(n->why_no_iter, sizeof(n->why_no_iter),
+				 "the socket iterators failed (%s)", strerror(-r));
+			n->iter = false;
+		}
+	}
+	/* With every socket labeled or not, the rule for unlabelled ones is now known. */
+	if (!ret)
+		ret = write_cfg(n, true);
 	for (int i = 1; i < n->nprogs && !ret; i++)
 		if (n->progs[i].kind != PK_LSM)
 			ret = attach_one(&n->progs[i], cgfd);
@@ -1064,7 +1157,7 @@ static int load_attach(struct ig_net *n, struct ig_diag *d)
 			unlink(pin);
 		}
 	}
-	n->cgdev = n->progs[3].want;
+	n->cgdev = n->progs[PI_CGDEV].want;
 	close(cgfd);
 	return 0;
 fail:
@@ -1136,6 +1229,25 @@ fail:
 	return ret;
 }
 
+/* The gap left by sockets opened before the rules that have no label. */
+static void unlabelled_msg(const struct ig_net *n, char *buf, size_t len)
+{
+	char what[384];
+
+	if (!n->iter)
+		snprintf(what, sizeof(what),
+			 "sockets opened before the rules were loaded could not be labeled: %s",
+			 n->why_no_iter);
+	else
+		snprintf(what, sizeof(what),
+			 "%llu raw, ICMP or UDP-Lite sockets opened before the rules were loaded could not be labeled",
+			 (unsigned long long)n->unlabelled);
+	snprintf(buf, len, "%s; %s", what,
+		 n->unlab_deny ?
+			 "their packets are judged as an unknown program's (unlabelled-sockets deny)" :
+			 "their packets pass every interface rule until they are closed (unlabelled-sockets allow)");
+}
+
 /* What the operator should know about rules just put in force. */
 static void report_loaded(struct ig_net *n)
 {
@@ -1154,6 +1266,12 @@ static void report_loaded(struct ig_net *n)
 	}
 	if (!n->lsm)
 		ig_warn("net", "CAN and packet sockets are not controlled: %s", n->why_no_lsm);
+	if (labels_incomplete(n)) {
+		char msg[512];
+
+		unlabelled_msg(n, msg, sizeof(msg));
+		ig_warn("net", "%s", msg);
+	}
 }
 
 static int set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_diag *d)
@@ -1493,7 +1611,9 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 	add_str(feat, "devices", n->cgdev ? "cgroup" : "none");
 	add_bool(feat, "can_packet", n->lsm);
 	add_bool(feat, "socket_follows_user", n->lsm);
-	add_bool(feat, "existing_sockets_labeled", n->iter || n->readopted);
+	add_bool(feat, "existing_sockets_labeled", !labels_incomplete(n));
+	add_u64(feat, "existing_sockets_unlabelled", n->unlabelled);
+	add_str(feat, "unlabelled_sockets", n->unlab_deny ? "deny" : "allow");
 	json_object_object_add(o, "features", feat);
 
 	ifs = json_object_new_array();
@@ -1577,6 +1697,10 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 				(unsigned long long)lost);
 			add_reason_net(reasons, "net_events_lost", msg);
 		}
+	}
+	if (labels_incomplete(n)) {
+		unlabelled_msg(n, msg, sizeof(msg));
+		add_reason_net(reasons, "unlabelled_sockets", msg);
 	}
 	if (!n->lsm) {
 		snprintf(

@@ -5,6 +5,12 @@
  *   interface-default allow|deny
  *        verdict for traffic no rule decides on an interface the policy does
  *        not give a default to (default: allow)
+ *   unlabelled-sockets allow|deny
+ *        deny: packets of sockets that carry no label (opened before the
+ *        rules on a kernel where they could not all be labeled, and the
+ *        kernel's own sockets such as tunnels) are judged as an unknown
+ *        program of an unknown user. Default: deny in access-mode enforce
+ *        when not every program socket could be labeled, else allow.
  *   access-mode enforce|audit
  *        audit: refusals are only counted and reported (default: enforce);
  *        independent of 'mode', which is about the manifest
@@ -88,10 +94,14 @@ struct ig_np_iface {
 	unsigned int dflt; /* IG_RV_ALLOW/DENY, or IG_RV_NOMATCH for interface-default */
 };
 
+/* ig_netpolicy.unlabelled */
+enum { IG_NP_UNLAB_AUTO, IG_NP_UNLAB_ALLOW, IG_NP_UNLAB_DENY };
+
 struct ig_netpolicy {
 	unsigned int dflt; /* interface-default */
 	unsigned int mode; /* access-mode: IG_MODE_* */
-	unsigned int dflt_line, mode_line;
+	unsigned int unlabelled; /* unlabelled-sockets: IG_NP_UNLAB_* */
+	unsigned int dflt_line, mode_line, unlab_line;
 	struct ig_np_iface *ifs;
 	size_t nifs;
 	struct ig_np_rule *rules;
