@@ -13,6 +13,7 @@
  *   ignet hold-tcp ADDR PORT FIFO    connect, then for every line read from
  *                                    FIFO send it and read the echo (a socket
  *                                    that exists before the rules are loaded)
+ *   ignet hold-udp ADDR PORT FIFO    the same with a connected UDP socket
  *   ignet can IFNAME|any send|recv   CAN_RAW socket bound to IFNAME (any:
  *                                    index 0); send one frame or wait for one
  *   ignet can-proto bcm|isotp|j1939 IFNAME
@@ -274,7 +275,7 @@ static int cmd_serve(int argc, char **argv)
 	}
 }
 
-static int cmd_hold_tcp(int argc, char **argv)
+static int hold(int argc, char **argv, int type)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -284,7 +285,7 @@ static int cmd_hold_tcp(int argc, char **argv)
 
 	if (argc < 5 || parse_addr(argv[2], argv[3], &ss, &len))
 		return fail(EINVAL);
-	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	fd = socket(ss.ss_family, type, 0);
 	if (fd < 0 || (r = connect_wait(fd, &ss, len)))
 		return fail(fd < 0 ? errno : -r);
 	printf("connected\n");
@@ -298,6 +299,16 @@ static int cmd_hold_tcp(int argc, char **argv)
 		fflush(stdout);
 	}
 	return 0;
+}
+
+static int cmd_hold_tcp(int argc, char **argv)
+{
+	return hold(argc, argv, SOCK_STREAM);
+}
+
+static int cmd_hold_udp(int argc, char **argv)
+{
+	return hold(argc, argv, SOCK_DGRAM);
 }
 
 static int can_socket(const char *ifname, int *fd)
@@ -687,6 +698,7 @@ int main(int argc, char **argv)
 		{ "udp", cmd_udp },
 		{ "serve", cmd_serve },
 		{ "hold-tcp", cmd_hold_tcp },
+		{ "hold-udp", cmd_hold_udp },
 		{ "can", cmd_can },
 		{ "can-proto", cmd_can_proto },
 		{ "packet", cmd_packet },

@@ -200,6 +200,13 @@ __u64 ig_owner_lost;
 /* Keeps the event layout in BTF for tools. */
 const volatile struct ig_net_event ig_btf_nev;
 
+/*
+ * cgroup_skb programs may ask a packet's namespace (bpf_get_netns_cookie,
+ * newer kernels): set by the loader after probing. Without it an unlabelled
+ * socket of another namespace cannot be told from one of ours.
+ */
+const volatile __u32 ig_skb_netns;
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&ig_net_cnt, &idx);
@@ -750,6 +757,9 @@ static __noinline int skb_unlabelled(struct __sk_buff *skb, struct ig_net_config
 		return 1;
 	fs = bpf_sk_fullsock(sk);
 	if (!fs)
+		return 1;
+	/* A dead branch where the kernel lacks the helper: the verifier never sees the call. */
+	if (ig_skb_netns && bpf_get_netns_cookie(skb) != cfg->netns)
 		return 1;
 	/* The stack's own replies: TCP resets, ICMP errors, neighbour discovery. */
 	if (fs->type == SOCK_RAW && (fs->protocol == IPPROTO_TCP || fs->protocol == IPPROTO_ICMP ||

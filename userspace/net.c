@@ -924,6 +924,8 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused
 	if (!n->skel)
 		return -errno;
 	list_progs(n);
+	n->skel->rodata->ig_skb_netns =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, NULL) == 1;
 	ret = pin_maps(n, reused);
 	if (ret)
 		return ret;

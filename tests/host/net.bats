@@ -51,6 +51,7 @@ teardown() {
 	ig_cleanup
 	kill "$SRV1" "$SRV2" 2>/dev/null || true
 	[[ -n ${HOLD:-} ]] && kill "$HOLD" 2>/dev/null
+	for p in ${HOLDS[@]+"${HOLDS[@]}"}; do kill "$p" 2>/dev/null || true; done
 	ip netns del "$NSA" 2>/dev/null || true
 	ip netns del "$NSB" 2>/dev/null || true
 	rm -rf "$T"
@@ -214,6 +215,88 @@ probe() {
 	jget '.net.features.existing_sockets_labeled' | grep -qx true
 }
 
+# hold NAME PROGRAM tcp|udp PORT: PROGRAM in A holds a connected socket to B
+# (made now, before the daemon); hold_round NAME prints the result of one
+# round trip on it.
+hold() {
+	local fd
+	mkfifo "$T/$1.fifo"
+	nsenter --net="/run/netns/$NSA" "$2" "hold-$3" 10.77.0.2 "$4" "$T/$1.fifo" >"$T/$1.out" &
+	HOLDS+=($!)
+	exec {fd}>"$T/$1.fifo"
+	eval "HOLD_FD_$1=$fd"
+	for _ in $(seq 50); do [[ -s $T/$1.out ]] && break; sleep 0.1; done
+	[ "$(head -1 "$T/$1.out")" = connected ]
+}
+
+hold_round() {
+	local fd n
+	eval "fd=\$HOLD_FD_$1"
+	n=$(wc -l <"$T/$1.out")
+	echo x >&"$fd"
+	for _ in $(seq 100); do [[ $(wc -l <"$T/$1.out") -gt $n ]] && break; sleep 0.1; done
+	tail -1 "$T/$1.out"
+}
+
+@test "TCP and UDP sockets opened before the rules: a denied program's are refused, an allowed program's keep working" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	hold at "$T/allowed" tcp 7000
+	hold au "$T/allowed" udp 7001
+	hold dt "$T/denied" tcp 7000
+	hold du "$T/denied" udp 7001
+	[ "$(hold_round du)" = ok ]
+	net_start
+	[ "$(hold_round at)" = ok ]
+	[ "$(hold_round au)" = ok ]
+	[ "$(hold_round dt)" = ETIMEDOUT ]
+	[ "$(hold_round du)" = EPERM ]
+	run "$CTL" status --json
+	echo "$output" | jq -e '.net.features.existing_sockets_labeled == true and .net.features.existing_sockets_unlabelled == 0'
+	echo "$output" | jq -e '.reasons | map(.code) | index("unlabelled_sockets") == null'
+	echo "$output" | jq -e '[.net.violations[] | select(.comm == "denied" and .op == "egress")] | length >= 2'
+}
+
+@test "when the kernel refuses the socket iterators the state names the gap, and enforce mode judges unlabelled sockets as unknown" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	hold dt "$T/denied" tcp 7000
+	hold at "$T/allowed" tcp 7000
+	export IOTGATE_TEST_REFUSE_PROGS=ig_sk_tcp
+	net_start
+	unset IOTGATE_TEST_REFUSE_PROGS
+	# Unknown program, unknown user: vA's default decides, for both.
+	[ "$(hold_round dt)" = ETIMEDOUT ]
+	[ "$(hold_round at)" = ETIMEDOUT ]
+	# Sockets made now are labeled at creation; B's servers (another namespace) are not judged.
+	probe ok "$T/allowed" tcp 10.77.0.2 7000
+	probe ETIMEDOUT "$T/denied" tcp 10.77.0.2 7000
+	probe ok "$T/denied" tcp 10.78.0.2 7000
+	run "$CTL" status --json
+	echo "$output" | jq -e '.net.features.existing_sockets_labeled == false and .net.features.unlabelled_sockets == "deny"'
+	echo "$output" | jq -e '.health == "degraded"'
+	echo "$output" | jq -r '.reasons[] | select(.code == "unlabelled_sockets") | .message' >"$T/reason"
+	grep -q "the kernel refused the socket iterators (Operation not permitted)" "$T/reason"
+	grep -q "unlabelled-sockets deny" "$T/reason"
+	grep -q "could not be labeled" "$T/daemon.log"
+	run "$CTL" status
+	[[ $output == *"could not be labeled"* ]]
+}
+
+@test "unlabelled-sockets allow keeps the gap open, and says so" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA" \
+		"unlabelled-sockets allow"
+	hold dt "$T/denied" tcp 7000
+	export IOTGATE_TEST_REFUSE_PROGS="ig_sk_owners"
+	net_start
+	unset IOTGATE_TEST_REFUSE_PROGS
+	[ "$(hold_round dt)" = ok ]
+	probe ETIMEDOUT "$T/denied" tcp 10.77.0.2 7000
+	jget '.net.features.unlabelled_sockets' | grep -qx allow
+	jget '.reasons[] | select(.code == "unlabelled_sockets") | .message' | grep -q "pass every interface rule"
+}
+
 @test "MPTCP is refused while rules are loaded (its subflows could not be tied to the program)" {
 	probe ok "$T/allowed" mptcp
 	net_policy "interface vA default deny"
@@ -331,7 +414,8 @@ probe() {
 		"allow anyone on vA tcp port 90-80" \
 		"deny anyone device class serial" \
 		"allow uid 0 on vA tcp" \
-		"deny uid 0 on vA"
+		"deny uid 0 on vA" \
+		"unlabelled-sockets maybe"
 	ig_sign "$T/iotgate.conf"
 	ig_sign "$T/manifest.sha256"
 	run inA "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state"
@@ -340,6 +424,7 @@ probe() {
 	[[ $output == *"iotgate.conf:6:"*"bad port range '90-80'"* ]]
 	[[ $output == *"iotgate.conf:7:"*"unknown device class 'serial'"* ]]
 	[[ $output == *"iotgate.conf:9:1: deny rule contradicts line 8"* ]]
+	[[ $output == *"iotgate.conf:10:20: unknown value 'maybe' (expected 'allow' or 'deny')"* ]]
 	[ ! -e "$PIN_DIR/link_ig_skb_egress" ]
 	[ ! -e "$PIN_DIR/ig_rules" ]
 	run "$IOTGATED" --check --policy "$T/iotgate.conf" --keys-dir "$T/keys"
