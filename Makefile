@@ -151,6 +151,12 @@ $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(LDFLAGS) -o $@ $<
 
+# progload loads BPF objects with libbpf.
+$(BUILD)/tests/progload: tests/helpers/progload.c | $(BUILD)/.target-libs-ok
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(LDFLAGS) -o $@ $< \
+		-lbpf -lelf -lz
+
 # Benchmarks that measure the daemon's own code link its library.
 $(BUILD)/bench/mapapply: bench/mapapply.c $(BUILD)/libiotgate.a $(SKELS)
 	@mkdir -p $(@D)
