@@ -14,6 +14,8 @@ NS_PREFIX=ignet$$
 
 setup_file() {
 	"$TOP/scripts/host-setup"
+	# In the VM (scripts/vm-run) veth is a module; here it is built in.
+	modprobe veth 2>/dev/null || true
 }
 
 setup() {
@@ -121,14 +123,14 @@ probe() {
 	probe ok "$T/denied" udp 10.78.0.2 7001
 	run "$CTL" status --json
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e '.net.active and .net.features.ip and .net.features.can_packet == false'
+	# CAN and packet sockets are controlled in the full tier only (this suite also runs in the VM).
+	echo "$output" | jq -e '.net.active and .net.features.ip and .net.features.can_packet == (.tier == "full")'
 	echo "$output" | jq -e '.net.counters.ipv4.dropped >= 2 and .net.counters.ipv6.dropped >= 1'
 	echo "$output" | jq -e '.net.counters.ipv4.allowed >= 1 and .net.counters.ipv6.allowed >= 1'
 	echo "$output" | jq -e '[.net.violations[] | select(.comm == "denied" and .interface == "vA" and .verdict == "deny" and .rport == 7000)] | length >= 1'
 	echo "$output" | jq -e '[.net.violations[] | select(.comm == "allowed")] | length == 0'
 	echo "$output" | jq -e '.net.interfaces[] | select(.name == "vA") | .policy == "vA" and .default == "deny" and (.rules | length) == 1'
-	echo "$output" | jq -e '.reasons | map(.code) | index("can_packet_unavailable") != null'
-	echo "$output" | jq -e '.health == "degraded"'
+	echo "$output" | jq -e '(.reasons | map(.code) | index("can_packet_unavailable") != null) == (.tier != "full")'
 }
 
 @test "the interface is the real one per packet: routing changes and SO_BINDTODEVICE after creation" {
@@ -265,6 +267,18 @@ hold_round() {
 	export IOTGATE_TEST_REFUSE_PROGS=ig_sk_tcp
 	net_start
 	unset IOTGATE_TEST_REFUSE_PROGS
+	# B's servers anew: sockets of another namespace made while unlabelled
+	# sockets are refused are labeled as foreign. (Older ones are judged by
+	# our interface of the same index where the kernel cannot tell a
+	# packet's namespace, e.g. 6.1: iotgate.conf(5).)
+	kill "$SRV1"
+	wait "$SRV1" 2>/dev/null || true
+	ip netns exec "$NSB" "$B/bench/ignet" serve tcp 7000 >/dev/null 2>&1 &
+	SRV1=$!
+	for _ in $(seq 50); do
+		inA "$T/allowed" tcp 10.77.0.2 7000 >/dev/null && break
+		sleep 0.1
+	done
 	# Unknown program, unknown user: vA's default decides, for both.
 	[ "$(hold_round dt)" = ETIMEDOUT ]
 	[ "$(hold_round at)" = ETIMEDOUT ]
