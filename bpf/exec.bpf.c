@@ -13,8 +13,13 @@
  *  - file_open for write, path_truncate, file_permission(MAY_WRITE): a
  *    write to an allowlisted file is refused (protect) or first removes the
  *    file's entry, so changed bytes never run as trusted.
- * Partial tier (no BPF LSM): sched_process_exec sees every successful exec,
- * counts and reports it, but cannot deny.
+ * Kill tier (no BPF LSM, tracing programs load): sched_process_exec checks
+ * the new image and its ELF interpreter, the mmap and mprotect syscall-exit
+ * tracepoints check what was just mapped executable; a refusal in enforce
+ * mode is a SIGKILL of the process, which it meets on its way back to user
+ * space, before an instruction of the refused code runs (IG_CFG_KILL).
+ * Partial tier (the syscall tracepoints missing too): sched_process_exec sees
+ * every successful exec, counts and reports it, but cannot deny.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -438,19 +443,191 @@ int BPF_PROG(ig_ptrace, struct task_struct *child, unsigned int mode)
 	return refuse_self(IG_REASON_PTRACE, &key, "iotgated");
 }
 
+/* --- tracing programs: kill and partial tiers --- */
+
+/*
+ * A refusal seen by a tracing program. The kill tier in enforce mode sends
+ * SIGKILL to the process (every thread); otherwise it is only reported.
+ */
+static __always_inline void refuse_traced(__u32 type, struct ig_file_key *key, __u32 reason,
+					  const void *path, __u32 cnt)
+{
+	struct ig_config *cfg = ig_config_get();
+
+	if (cfg && cfg->mode == IG_MODE_ENFORCE && (cfg->flags & IG_CFG_KILL)) {
+		bpf_send_signal(SIGKILL);
+		count(cnt + 1);
+		emit(type, key, IG_VERDICT_KILL, reason, path, NULL);
+		return;
+	}
+	count(cnt + 2);
+	emit(type, key, IG_VERDICT_AUDIT, reason, path, NULL);
+}
+
+/* What bpf_find_vma found: the mapping's file, checked in the callback. */
+struct vma_check {
+	struct ig_file_key key;
+	__u64 end; /* of the mapping found */
+	__u32 reason;
+	__u32 found; /* an executable file mapping */
+	char name[64];
+};
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_check *c)
+{
+	struct file *file = vma->vm_file;
+	const unsigned char *name;
+
+	c->end = vma->vm_end;
+	c->found = 0;
+	if (!file || !(vma->vm_flags & VM_EXEC))
+		return 0; /* anonymous executable memory has no file to measure */
+	c->found = 1;
+	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	bpf_probe_read_kernel_str(c->name, sizeof(c->name), name);
+	c->reason = check_file(file, &c->key, name);
+	return 0;
+}
+
+/* A range of more mappings than this is refused unchecked. */
+#define VMA_CHECK_MAX 32
+
+/*
+ * One step of check_vmas: the mapping at addr. Returns 0 (allowed or not a
+ * file mapped executable; *next is its end), 1 (refused) or 2 (nothing
+ * mapped at addr). Global: verified once, not per loop iteration.
+ */
+__noinline int ig_vma_step(__u64 addr, __u32 type, __u64 *next)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct vma_check c = {};
+
+	if (!next)
+		return 2;
+	if (bpf_find_vma(t, addr, vma_cb, &c, 0))
+		return 2;
+	*next = c.end;
+	if (!c.found)
+		return 0;
+	if (c.reason == IG_REASON_NONE) {
+		count(IG_CNT_MMAP_ALLOWED);
+		return 0;
+	}
+	refuse_traced(type, &c.key, c.reason, c.name, IG_CNT_MMAP_ALLOWED);
+	return 1;
+}
+
+/*
+ * Checks every executable file mapping of the current task in [addr, end):
+ * one mprotect may span mappings of several files.
+ */
+static __always_inline void check_vmas(__u64 addr, __u64 end, __u32 type)
+{
+	struct ig_file_key none = {};
+	__u64 next = 0;
+	int i;
+
+	for (i = 0; i < VMA_CHECK_MAX && addr < end; i++) {
+		if (ig_vma_step(addr, type, &next) || next <= addr)
+			return;
+		addr = next;
+	}
+	if (addr < end)
+		refuse_traced(type, &none, IG_REASON_NOT_IN_MANIFEST, "(too many mappings)",
+			      IG_CNT_MMAP_ALLOWED);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ig_exec_tp, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	const char *path = BPF_CORE_READ(bprm, filename);
+	struct ig_config *cfg = ig_config_get();
 	struct ig_file_key key;
+	struct pt_regs *regs;
 	__u32 reason;
 
 	reason = check_file(bprm->file, &key, path);
-	if (reason == IG_REASON_NONE) {
-		count(IG_CNT_EXEC_ALLOWED);
+	if (reason != IG_REASON_NONE) {
+		refuse_traced(IG_EV_EXEC, &key, reason, path, IG_CNT_EXEC_ALLOWED);
 		return 0;
 	}
-	count(IG_CNT_EXEC_AUDITED);
-	emit(IG_EV_EXEC, &key, IG_VERDICT_AUDIT, reason, path, NULL);
+	count(IG_CNT_EXEC_ALLOWED);
+	if (!cfg || !(cfg->flags & IG_CFG_KILL))
+		return 0;
+	/*
+	 * The ELF interpreter (ld.so) was mapped by the kernel, not by a
+	 * syscall: the task starts at its entry point, so the mapping there is
+	 * the interpreter (or the program itself when it is static).
+	 */
+	regs = (struct pt_regs *)bpf_task_pt_regs(p);
+	if (regs)
+		check_vmas(PT_REGS_IP_CORE(regs), PT_REGS_IP_CORE(regs) + 1, IG_EV_MMAP);
+	return 0;
+}
+
+/* Syscall tracepoints: the common header, then the syscall number, then the arguments. */
+struct sys_enter_ctx {
+	__u64 common;
+	__s64 nr;
+	__u64 args[6];
+};
+
+struct sys_exit_ctx {
+	__u64 common;
+	__s64 nr;
+	__s64 ret;
+};
+
+#define MAX_ERRNO 4095
+
+/* mmap (and mmap2/mmap_pgoff): what was just mapped, at the address returned. */
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int ig_mmap_tp(struct sys_exit_ctx *ctx)
+{
+	__u64 addr = ctx->ret;
+
+	if (ctx->ret < 0 && ctx->ret >= -MAX_ERRNO)
+		return 0;
+	check_vmas(addr, addr + 1, IG_EV_MMAP);
+	return 0;
+}
+
+/* mprotect ranges with PROT_EXEC, from entry to exit, per thread. */
+struct mprot_range {
+	__u64 start;
+	__u64 end;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct mprot_range);
+} ig_mprot_arg SEC(".maps");
+
+/* mprotect and pkey_mprotect: start, len, prot first. */
+SEC("tracepoint/syscalls/sys_enter_mprotect")
+int ig_mprot_in(struct sys_enter_ctx *ctx)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct mprot_range r = { .start = ctx->args[0], .end = ctx->args[0] + ctx->args[1] };
+
+	if (ctx->args[2] & PROT_EXEC)
+		bpf_map_update_elem(&ig_mprot_arg, &tid, &r, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int ig_mprot_tp(struct sys_exit_ctx *ctx)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct mprot_range *r;
+
+	r = bpf_map_lookup_elem(&ig_mprot_arg, &tid);
+	if (!r)
+		return 0;
+	if (ctx->ret == 0)
+		check_vmas(r->start, r->end, IG_EV_MPROTECT);
+	bpf_map_delete_elem(&ig_mprot_arg, &tid);
 	return 0;
 }

@@ -87,6 +87,14 @@ struct ig_config {
  * get fds of ig_* maps and programs, signal it (init excepted) or ptrace it.
  */
 #define IG_CFG_SELF_PROTECT 0x2
+/*
+ * IG_CFG_KILL (kill tier: no BPF LSM, tracing programs): in enforce mode a
+ * refused exec or executable mapping is a SIGKILL of the process, sent from
+ * the sched_process_exec tracepoint or the mmap/mprotect syscall-exit
+ * tracepoints, which the task cannot get past before it runs user code.
+ * Events say IG_VERDICT_KILL.
+ */
+#define IG_CFG_KILL 0x4
 
 /*
  * Hash map "ig_memfd": names of memfd files (memfd_create(NAME), seen as
@@ -123,6 +131,7 @@ struct ig_memfd_key {
 #define IG_VERDICT_ALLOW 0
 #define IG_VERDICT_DENY 1 /* denied with EPERM */
 #define IG_VERDICT_AUDIT 2 /* would have been denied; audit mode or no LSM */
+#define IG_VERDICT_KILL 3 /* kill tier: the process was sent SIGKILL */
 
 /* ig_event.reason */
 #define IG_REASON_NONE 0

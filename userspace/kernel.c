@@ -96,9 +96,31 @@ static void note_reused(struct ig_exec *skel, bool reused[8])
 	}
 }
 
-static int attach_one(struct bpf_program *prog, const char *pin, struct bpf_link **out)
+bool ig_test_refused(const char *prog)
+{
+	const char *list = getenv("IOTGATE_TEST_REFUSE_PROGS");
+	size_t len = strlen(prog);
+
+	for (const char *p = list; p && (p = strstr(p, prog)); p += len)
+		if ((p == list || p[-1] == ' ' || p[-1] == ',') &&
+		    (p[len] == 0 || p[len] == ' ' || p[len] == ','))
+			return true;
+	return false;
+}
+
+/* Syscall tracepoints named differently on some architectures (32-bit ARM: mmap2). */
+static struct bpf_link *attach_prog(struct bpf_program *prog)
 {
 	struct bpf_link *link = bpf_program__attach(prog);
+
+	if (!link && !strcmp(bpf_program__name(prog), "ig_mmap_tp"))
+		link = bpf_program__attach_tracepoint(prog, "syscalls", "sys_exit_mmap_pgoff");
+	return link;
+}
+
+static int attach_one(struct bpf_program *prog, const char *pin, struct bpf_link **out)
+{
+	struct bpf_link *link = attach_prog(prog);
 	int ret;
 
 	if (!link)
@@ -122,15 +144,19 @@ static int fill(struct ig_kernel *k, const struct ig_kernel_config *cfg, const s
 	return ret ? ret : ig_kernel_set_mode(k, cfg->mode, cfg->flags);
 }
 
+#define T_FULL (1u << IG_TIER_FULL)
+#define T_KILL (1u << IG_TIER_KILL)
+#define T_PARTIAL (1u << IG_TIER_PARTIAL)
+
 struct prog_slot {
 	struct bpf_program *prog;
-	bool lsm; /* needs BPF LSM (full tier) */
+	unsigned int tiers; /* T_*: the tiers that load it */
 	bool pinned; /* a link pinned by an earlier daemon exists */
 	struct bpf_link *link; /* attached by this load */
 	char pin[128];
 };
 
-#define N_PROGS 12
+#define N_PROGS 15
 
 static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 {
@@ -139,12 +165,19 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		skel->progs.ig_file_open,  skel->progs.ig_file_perm,  skel->progs.ig_truncate,
 		skel->progs.ig_inode_perm, skel->progs.ig_bpf_map,    skel->progs.ig_bpf_prog,
 		skel->progs.ig_task_kill,  skel->progs.ig_ptrace,     skel->progs.ig_exec_tp,
+		skel->progs.ig_mmap_tp,	   skel->progs.ig_mprot_in,   skel->progs.ig_mprot_tp,
 	};
 
 	for (int i = 0; i < N_PROGS; i++) {
 		memset(&s[i], 0, sizeof(s[i]));
 		s[i].prog = progs[i];
-		s[i].lsm = progs[i] != skel->progs.ig_exec_tp;
+		if (progs[i] == skel->progs.ig_exec_tp)
+			s[i].tiers = T_KILL | T_PARTIAL;
+		else if (progs[i] == skel->progs.ig_mmap_tp || progs[i] == skel->progs.ig_mprot_in ||
+			 progs[i] == skel->progs.ig_mprot_tp)
+			s[i].tiers = T_KILL;
+		else
+			s[i].tiers = T_FULL;
 		snprintf(s[i].pin, sizeof(s[i].pin), "%s/link_%s", IG_PIN_DIR,
 			 bpf_program__name(progs[i]));
 		s[i].pinned = access(s[i].pin, F_OK) == 0;
@@ -152,19 +185,19 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 }
 
 /*
- * One attempt at a tier. want_lsm: load the LSM programs (full tier), else
- * the tracepoint. Returns 0, or negative errno with *lsm_failed set when the
- * kernel refused an LSM program.
+ * One attempt at a tier: loads and attaches the programs of that tier.
+ * Returns 0, or negative errno with *refused set when the kernel refused one
+ * of the tier's programs (try the next tier).
  */
-static int try_tier(struct ig_kernel *k, bool want_lsm, const struct ig_kernel_config *cfg,
-		    const struct ig_verified *v, size_t n, bool *lsm_failed)
+static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kernel_config *cfg,
+		    const struct ig_verified *v, size_t n, bool *refused)
 {
 	struct prog_slot slot[N_PROGS];
 	bool reused[8] = { 0 };
 	struct ig_exec *skel;
 	int ret;
 
-	*lsm_failed = false;
+	*refused = false;
 	skel = ig_exec__open();
 	if (!skel)
 		return -errno;
@@ -173,18 +206,27 @@ static int try_tier(struct ig_kernel *k, bool want_lsm, const struct ig_kernel_c
 		goto fail;
 	prog_slots(skel, slot);
 	/* A pinned link from an earlier daemon keeps running: do not attach twice. */
-	for (int i = 0; i < N_PROGS; i++)
-		bpf_program__set_autoload(slot[i].prog, slot[i].lsm == want_lsm && !slot[i].pinned);
+	for (int i = 0; i < N_PROGS; i++) {
+		bool want = slot[i].tiers & (1u << tier);
+
+		bpf_program__set_autoload(slot[i].prog, want && !slot[i].pinned);
+		if (want && ig_test_refused(bpf_program__name(slot[i].prog))) {
+			*refused = true;
+			ret = -EPERM;
+			goto fail;
+		}
+	}
 	note_reused(skel, reused);
 
-	ig_log_libbpf_quiet(want_lsm);
+	ig_log_libbpf_quiet(tier != IG_TIER_PARTIAL);
 	ret = ig_exec__load(skel);
 	ig_log_libbpf_quiet(false);
 	if (ret) {
-		*lsm_failed = want_lsm;
+		*refused = tier != IG_TIER_PARTIAL;
 		goto fail;
 	}
 	k->skel = skel;
+	k->tier = tier;
 	{
 		/* Pinned by an earlier daemon: which manifest slot is in force. */
 		struct ig_config cur = {};
@@ -200,7 +242,7 @@ static int try_tier(struct ig_kernel *k, bool want_lsm, const struct ig_kernel_c
 		goto fail;
 	k->readopted = false;
 	for (int i = 0; i < N_PROGS; i++) {
-		if (slot[i].lsm != want_lsm)
+		if (!(slot[i].tiers & (1u << tier)))
 			continue;
 		if (slot[i].pinned) {
 			k->readopted = true;
@@ -208,18 +250,23 @@ static int try_tier(struct ig_kernel *k, bool want_lsm, const struct ig_kernel_c
 		}
 		ret = attach_one(slot[i].prog, slot[i].pin, &slot[i].link);
 		if (ret) {
-			*lsm_failed = want_lsm;
+			*refused = tier != IG_TIER_PARTIAL;
 			goto fail;
 		}
 	}
+	/* Links of another tier an earlier daemon pinned: not what is in force now. */
+	for (int i = 0; i < N_PROGS; i++)
+		if (!(slot[i].tiers & (1u << tier)) && slot[i].pinned)
+			unlink(slot[i].pin);
 	/*
 	 * The pins own the links from here on: destroying our handle only closes
 	 * its fd (a pinned link stays attached), so unpinning later detaches.
 	 */
 	for (int i = 0; i < N_PROGS; i++)
 		bpf_link__destroy(slot[i].link);
-	k->lsm_attached = want_lsm;
-	k->tp_attached = !want_lsm;
+	k->lsm_attached = tier == IG_TIER_FULL;
+	k->tp_attached = tier != IG_TIER_FULL;
+	k->kill_attached = tier == IG_TIER_KILL;
 	return 0;
 fail:
 	for (int i = 0; i < N_PROGS; i++) {
@@ -231,39 +278,49 @@ fail:
 	unpin_new_maps(skel, reused);
 	ig_exec__destroy(skel);
 	k->skel = NULL;
+	k->tier = IG_TIER_PARTIAL;
 	return ret;
 }
 
 int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 		   const struct ig_verified *v, size_t n, ig_event_fn fn, void *ctx)
 {
-	bool lsm_failed = false;
+	char why_lsm[128], why_kill[96] = "";
+	bool refused = false;
 	int ret;
 
 	memset(k, 0, sizeof(*k));
 	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST)
 		return -errno;
 	if (access(LINK_LSM, F_OK) == 0 || lsm_listed()) {
-		ret = try_tier(k, true, cfg, v, n, &lsm_failed);
-		if (!ret) {
-			k->tier = IG_TIER_FULL;
+		ret = try_tier(k, IG_TIER_FULL, cfg, v, n, &refused);
+		if (!ret)
 			goto events;
-		}
-		if (!lsm_failed)
+		if (!refused)
 			return ret;
-		snprintf(
-			k->why_partial, sizeof(k->why_partial),
-			"the kernel refused the BPF LSM program (%s): exec is measured but cannot be denied",
-			strerror(-ret));
+		snprintf(why_lsm, sizeof(why_lsm), "the kernel refused the BPF LSM programs (%s)",
+			 strerror(-ret));
 	} else {
+		snprintf(why_lsm, sizeof(why_lsm), "%s",
+			 "BPF LSM is not active ('bpf' missing from /sys/kernel/security/lsm)");
+	}
+	ret = try_tier(k, IG_TIER_KILL, cfg, v, n, &refused);
+	if (!ret) {
 		snprintf(
 			k->why_partial, sizeof(k->why_partial),
-			"BPF LSM is not active ('bpf' missing from /sys/kernel/security/lsm): exec is measured but cannot be denied");
+			"%s: exec and executable file mappings outside the manifest are stopped with SIGKILL before they run, not refused with EPERM; the write guard and self-protection need BPF LSM",
+			why_lsm);
+		goto events;
 	}
-	ret = try_tier(k, false, cfg, v, n, &lsm_failed);
+	if (!refused)
+		return ret;
+	snprintf(why_kill, sizeof(why_kill), "the kill tier's tracing programs were refused too (%s)",
+		 strerror(-ret));
+	ret = try_tier(k, IG_TIER_PARTIAL, cfg, v, n, &refused);
 	if (ret)
 		return ret;
-	k->tier = IG_TIER_PARTIAL;
+	snprintf(k->why_partial, sizeof(k->why_partial),
+		 "%s; %s: exec is measured but cannot be denied", why_lsm, why_kill);
 events:
 	k->rb = ring_buffer__new(bpf_map__fd(k->skel->maps.ig_events), fn, ctx, NULL);
 	if (!k->rb) {
@@ -371,10 +428,13 @@ int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, siz
 	struct ig_file_val *vals = NULL;
 	bool created = false;
 	int inner, ret = 0;
+	size_t m = n; /* entries, overlayfs aliases included */
 
+	for (size_t i = 0; i < n; i++)
+		m += v[i].has_real;
 	/* The map of the slot not in force, emptied, if it is large enough. */
 	inner = slot_map(k, standby, &cap);
-	if (inner >= 0 && cap < n) {
+	if (inner >= 0 && cap < m) {
 		close(inner);
 		inner = -ENOSPC;
 	}
@@ -384,24 +444,29 @@ int ig_kernel_set_manifest(struct ig_kernel *k, const struct ig_verified *v, siz
 			goto out;
 	} else {
 		/* Room to grow, so that the next manifests fit the same map. */
-		inner = new_files_map(k, n + n / 4);
+		inner = new_files_map(k, m + m / 4);
 		if (inner < 0) {
 			ret = inner;
 			goto out;
 		}
 		created = true;
 	}
-	keys = calloc(n ? n : 1, sizeof(*keys));
-	vals = calloc(n ? n : 1, sizeof(*vals));
+	keys = calloc(m ? m : 1, sizeof(*keys));
+	vals = calloc(m ? m : 1, sizeof(*vals));
 	if (!keys || !vals) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	/* Batch updates take keys and values as two packed arrays. */
-	for (size_t i = 0; i < n; i++) {
+	/* Batch updates take keys and values as two packed arrays; aliases after. */
+	for (size_t i = 0, a = n; i < n; i++) {
 		keys[i] = v[i].key;
 		vals[i] = v[i].val;
+		if (v[i].has_real) {
+			keys[a] = v[i].real;
+			vals[a++] = v[i].val;
+		}
 	}
+	n = m;
 	for (size_t i = 0; i < n; i += count) {
 		count = n - i > 8192 ? 8192 : n - i;
 		if (bpf_map_update_batch(inner, &keys[i], &vals[i], &count, NULL) == 0)
@@ -497,7 +562,7 @@ int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n)
 int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flags)
 {
 	struct ig_config cfg = { .mode = mode,
-				 .flags = flags,
+				 .flags = flags | (k->tier == IG_TIER_KILL ? IG_CFG_KILL : 0),
 				 .abi_version = IG_ABI_VERSION,
 				 .generation = k->generation,
 				 .slot = k->slot };

@@ -12,7 +12,18 @@
 #include "iotgate.h"
 #include "manifest.h"
 
-enum ig_tier { IG_TIER_PARTIAL, IG_TIER_FULL };
+/*
+ * full: BPF LSM (refusals are EPERM); kill: tracing programs only (a refused
+ * exec or executable mapping is a SIGKILL before the code runs); partial:
+ * exec is measured, never denied.
+ */
+enum ig_tier { IG_TIER_PARTIAL, IG_TIER_FULL, IG_TIER_KILL };
+
+/* The tier's name in the state: "full", "kill", "partial". */
+static inline const char *ig_tier_name(enum ig_tier t)
+{
+	return t == IG_TIER_FULL ? "full" : t == IG_TIER_KILL ? "kill" : "partial";
+}
 
 /* Called for each ring buffer record (a struct ig_event); return 0 to go on. */
 typedef int (*ig_event_fn)(void *ctx, void *data, size_t size);
@@ -23,9 +34,10 @@ struct ig_kernel {
 	struct ig_exec *skel;
 	struct ring_buffer *rb;
 	enum ig_tier tier;
-	char why_partial[256]; /* empty in the full tier */
+	char why_partial[384]; /* why not the full tier and what follows; empty in it */
 	bool lsm_attached; /* exec decisions made by the bprm_check_security program */
 	bool tp_attached; /* exec observed by the sched_process_exec tracepoint */
+	bool kill_attached; /* kill tier: the mmap/mprotect tracepoints too */
 	bool readopted; /* links pinned by an earlier daemon were kept */
 	__u64 generation;
 	__u32 slot; /* the ig_manifest slot in force (ig_config.slot) */
@@ -40,6 +52,11 @@ struct ig_kernel_config {
 	size_t nmemfd;
 };
 
+/*
+ * IOTGATE_TEST_REFUSE_PROGS (iotgated(8)) names the program: treat it as
+ * refused by the kernel.
+ */
+bool ig_test_refused(const char *prog);
 /* Is bpffs mounted at /sys/fs/bpf? 0, -ENOENT (not bpffs) or -errno. */
 int ig_kernel_check_bpffs(void);
 /*

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "lex.h"
@@ -50,7 +53,7 @@ static void header(const char *name, unsigned int line, const char *s, size_t le
 	const char *v = s + strlen(HEADER);
 
 	if (len >= sizeof(tmp) || strncmp(v, " version ", 9)) {
-		ig_diag_add(d, name, line, 1, "malformed header: expected '%s version N'", HEADER);
+		ig_diag_add(d, name, line, 1, "malformed header: expected '%-s version N'", HEADER);
 		return;
 	}
 	memcpy(tmp, v + 9, len - strlen(HEADER) - 9);
@@ -76,7 +79,7 @@ static void entry(const char *name, unsigned int line, const char *s, size_t len
 		for (size_t i = 0; i < hl; i++)
 			if (!strchr("0123456789abcdefABCDEF", h[i])) {
 				ig_diag_add(d, name, line, escaped + i + 1,
-					    "bad hex digit '%c' in digest", h[i]);
+					    "bad hex digit '%.1s' in digest", h + i);
 				return;
 			}
 		ig_diag_add(d, name, line, escaped + 1,
@@ -85,8 +88,8 @@ static void entry(const char *name, unsigned int line, const char *s, size_t len
 	}
 	bad = ig_unhex(h, IG_SHA256_LEN, digest);
 	if (bad) {
-		ig_diag_add(d, name, line, escaped + bad, "bad hex digit '%c' in digest",
-			    h[bad - 1]);
+		ig_diag_add(d, name, line, escaped + bad, "bad hex digit '%.1s' in digest",
+			    h + bad - 1);
 		return;
 	}
 	if (escaped + hl + 2 > len || h[hl] != ' ' || (h[hl + 1] != ' ' && h[hl + 1] != '*')) {
@@ -251,6 +254,56 @@ static int identity(int fd, struct ig_file_key *key, struct ig_file_val *val, bo
 	return 0;
 }
 
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#endif
+
+/*
+ * The identity a mapping of fd shows in /proc/self/maps: on overlayfs the
+ * kernel maps the layer's file (before 6.6; later kernels show the overlay's
+ * there too and BPF resolves the backing file itself). 0 with *differs set
+ * when it is not key.
+ */
+static int real_identity(int fd, const struct ig_file_key *key, struct ig_file_key *real,
+			 bool *differs)
+{
+	unsigned long long lo, hi, ino;
+	unsigned int maj, min;
+	struct statfs sfs;
+	char line[4096];
+	void *p;
+	FILE *f;
+	int ret = -ENOENT;
+
+	*differs = false;
+	if (fstatfs(fd, &sfs) < 0)
+		return -errno;
+	if ((unsigned long)sfs.f_type != OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	p = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return errno == EINVAL ? 0 : -errno; /* empty file: nothing can map it */
+	f = fopen("/proc/self/maps", "re");
+	if (!f) {
+		ret = -errno;
+		goto out;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx %*s %*x %x:%x %llu", &lo, &hi, &maj, &min, &ino) == 5 &&
+		    lo == (unsigned long long)(uintptr_t)p) {
+			real->dev = (__u64)maj << 20 | min;
+			real->ino = ino;
+			*differs = real->dev != key->dev || real->ino != key->ino;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+out:
+	munmap(p, 1);
+	return ret;
+}
+
 int ig_file_identity(int fd, struct ig_file_key *key, struct ig_file_val *val)
 {
 	return identity(fd, key, val, false);
@@ -284,6 +337,8 @@ int ig_manifest_verify(const struct ig_manifest *m, struct ig_verified *out, siz
 			continue;
 		}
 		ret = ig_file_identity(fd, &v->key, &v->val);
+		if (!ret)
+			ret = real_identity(fd, &v->key, &v->real, &v->has_real);
 		close(fd);
 		if (ret) {
 			jobs[i].err = ret;

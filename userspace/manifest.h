@@ -37,6 +37,13 @@ struct ig_manifest {
 struct ig_verified {
 	struct ig_file_key key;
 	struct ig_file_val val;
+	/*
+	 * On overlayfs before 6.6, a file mapped into memory is the layer's file,
+	 * not the overlay's: the identity a mapping shows (kill tier). has_real
+	 * says real differs from key.
+	 */
+	struct ig_file_key real;
+	bool has_real;
 	size_t entry; /* index of the manifest entry it came from */
 };
 

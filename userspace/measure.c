@@ -208,7 +208,12 @@ int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unkn
 		/* A measure event from before a manifest swap names a path we no longer index. */
 		return record(ms, ev->digest, hit ? hit->path : ev->path, false);
 	}
-	if (!unknown_too || ev->type != IG_EV_EXEC || ev->verdict != IG_VERDICT_AUDIT)
+	/*
+	 * Unknown code that ran (audit), or that the kill tier loaded and then
+	 * killed: its image was in memory, so it is measured like IMA does.
+	 */
+	if (ev->type != IG_EV_EXEC ||
+	    !((unknown_too && ev->verdict == IG_VERDICT_AUDIT) || ev->verdict == IG_VERDICT_KILL))
 		return 1;
 	ret = hash_unknown(ms, ev, digest);
 	if (ret == 1)

@@ -29,7 +29,8 @@ int ig_measure_set_manifest(struct ig_measure *ms, const struct ig_manifest *m,
 			    const struct ig_verified *v, size_t n);
 /*
  * Handles one event: IG_EV_MEASURE is logged; with unknown_too, an audited
- * exec of a file outside the manifest is hashed and logged as unknown.
+ * exec of a file outside the manifest is hashed and logged as unknown; so is
+ * an exec the kill tier killed, always (its image was loaded).
  * Returns 0, 1 if nothing was logged, or negative errno (log write failure).
  */
 int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unknown_too);

@@ -897,23 +897,6 @@ static void unpin_new_maps(struct ig_net *n, const bool reused[8])
 	}
 }
 
-/*
- * IOTGATE_TEST_REFUSE_PROGS="NAME ...": programs to treat as refused by the
- * kernel, so that the tests can show what the state says on a kernel that
- * refuses them (iotgated(8)). Only programs the daemon can do without.
- */
-static bool refused_by_env(const char *name)
-{
-	const char *list = getenv("IOTGATE_TEST_REFUSE_PROGS");
-	size_t len = strlen(name);
-
-	for (const char *p = list; p && (p = strstr(p, name)); p += len)
-		if ((p == list || p[-1] == ' ' || p[-1] == ',') &&
-		    (p[len] == 0 || p[len] == ' ' || p[len] == ','))
-			return true;
-	return false;
-}
-
 /* One attempt: with_lsm/with_iter select the programs loaded. */
 static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused[8])
 {
@@ -946,7 +929,7 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused
 		p->pinned = p->kind != PK_ITER && access(pin, F_OK) == 0;
 		bpf_program__set_autoload(p->p, p->want && !p->pinned);
 		if (p->want && (p->kind == PK_ITER || p->kind == PK_LSM) &&
-		    refused_by_env(bpf_program__name(p->p)))
+		    ig_test_refused(bpf_program__name(p->p)))
 			return -EPERM;
 	}
 	ig_log_libbpf_quiet(with_lsm || with_iter);

@@ -264,9 +264,10 @@ hold_round() {
 		"allow program $T/allowed on vA"
 	hold dt "$T/denied" tcp 7000
 	hold at "$T/allowed" tcp 7000
-	export IOTGATE_TEST_REFUSE_PROGS=ig_sk_tcp
+	local keep=$IOTGATE_TEST_REFUSE_PROGS
+	IOTGATE_TEST_REFUSE_PROGS="$keep ig_sk_tcp"
 	net_start
-	unset IOTGATE_TEST_REFUSE_PROGS
+	IOTGATE_TEST_REFUSE_PROGS=$keep
 	# B's servers anew: sockets of another namespace made while unlabelled
 	# sockets are refused are labeled as foreign. (Older ones are judged by
 	# our interface of the same index where the kernel cannot tell a
@@ -302,9 +303,10 @@ hold_round() {
 		"allow program $T/allowed on vA" \
 		"unlabelled-sockets allow"
 	hold dt "$T/denied" tcp 7000
-	export IOTGATE_TEST_REFUSE_PROGS="ig_sk_owners"
+	local keep=$IOTGATE_TEST_REFUSE_PROGS
+	IOTGATE_TEST_REFUSE_PROGS="$keep ig_sk_owners"
 	net_start
-	unset IOTGATE_TEST_REFUSE_PROGS
+	IOTGATE_TEST_REFUSE_PROGS=$keep
 	[ "$(hold_round dt)" = ok ]
 	probe ETIMEDOUT "$T/denied" tcp 10.77.0.2 7000
 	jget '.net.features.unlabelled_sockets' | grep -qx allow

@@ -9,6 +9,13 @@ CTL=$B/iotgatectl
 PIN_DIR=/sys/fs/bpf/iotgate
 SOCK=/run/iotgate/iotgate.sock
 
+# Suites that are not about the kill tier pin the partial tier where BPF LSM
+# is refused (this machine's kernel): enforcing in the kill tier kills every
+# exec outside the test's manifest on the whole machine, bats included
+# (tests/host/kill.bats does that, with a guard). With BPF LSM (the VM) this
+# changes nothing. iotgated(8): IOTGATE_TEST_REFUSE_PROGS.
+export IOTGATE_TEST_REFUSE_PROGS=${IOTGATE_TEST_REFUSE_PROGS-ig_mmap_tp}
+
 # Stops any daemon and removes every pin, whatever state a test left.
 ig_cleanup() {
 	if [[ -S $SOCK ]]; then
