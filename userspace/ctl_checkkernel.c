@@ -33,10 +33,10 @@
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 #define JIT_PATH "/proc/sys/net/core/bpf_jit_enable"
 
-enum need { NEED_PARTIAL, NEED_FULL, NEED_OPTIONAL };
+enum need { NEED_PARTIAL, NEED_FULL, NEED_OPTIONAL, NEED_KILL };
 enum state { ST_PRESENT, ST_MISSING, ST_UNKNOWN };
 
-static const char *const need_names[] = { "partial", "full", "optional" };
+static const char *const need_names[] = { "partial", "full", "optional", "kill" };
 static const char *const state_names[] = { "present", "missing", "unknown" };
 
 struct kopt {
@@ -464,6 +464,8 @@ static void config_checks(struct report *r, const struct kconfig *k)
 	config_bool(r, k, "CONFIG_BPF_JIT", NEED_FULL,
 		    "BPF JIT (BPF LSM programs attach through JIT-built trampolines)");
 	config_bool(r, k, "CONFIG_BPF_LSM", NEED_FULL, "BPF LSM hooks (exec denial)");
+	config_bool(r, k, "CONFIG_FTRACE_SYSCALLS", NEED_KILL,
+		    "syscall tracepoints (kill tier: mmap/mprotect seen without BPF LSM)");
 	config_lsm(r, k);
 	config_bool(r, k, "CONFIG_DEBUG_INFO_BTF_MODULES", NEED_OPTIONAL,
 		    "module BTF (kfuncs of the optional iotgate_measure module)");
@@ -722,22 +724,50 @@ static void runtime_checks(struct report *r, const struct kconfig *k)
 		}
 		btf__free(btf);
 	}
+	{
+		/* Kill tier: what its tracing programs call, from a syscall tracepoint. */
+		static const struct {
+			enum bpf_func_id id;
+			const char *name;
+		} helpers[] = { { BPF_FUNC_send_signal, "bpf_send_signal" },
+				{ BPF_FUNC_find_vma, "bpf_find_vma" },
+				{ BPF_FUNC_task_pt_regs, "bpf_task_pt_regs" } };
+
+		c = add(r, "kill-tier helpers", "runtime", NEED_KILL);
+		c->state = ST_PRESENT;
+		snprintf(c->detail, sizeof(c->detail), "%s",
+			 "bpf_send_signal, bpf_find_vma, bpf_task_pt_regs in tracepoint programs");
+		for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
+			if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, helpers[i].id, NULL) ==
+			    1)
+				continue;
+			c->state = ST_MISSING;
+			snprintf(c->detail, sizeof(c->detail), "%s not available to tracepoint programs",
+				 helpers[i].name);
+			snprintf(c->reason, sizeof(c->reason), "the kernel has no %s for tracing programs",
+				 helpers[i].name);
+			snprintf(c->fix, sizeof(c->fix), "%s", "a kernel >= 5.17 with CONFIG_BPF_EVENTS=y");
+			break;
+		}
+	}
 }
 
 /* Tier from the checks: every full and partial need met, or every partial one. */
 static const char *tier_of(const struct report *r)
 {
-	bool full = true, partial = true;
+	bool full = true, kill = true, partial = true;
 
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->c[i].state != ST_MISSING)
 			continue;
 		if (r->c[i].need == NEED_PARTIAL)
-			partial = full = false;
+			partial = kill = full = false;
 		else if (r->c[i].need == NEED_FULL)
 			full = false;
+		else if (r->c[i].need == NEED_KILL)
+			kill = false;
 	}
-	return full ? "full" : partial ? "partial" : "none";
+	return full ? "full" : kill ? "kill" : partial ? "partial" : "none";
 }
 
 /*
@@ -747,13 +777,14 @@ static const char *tier_of(const struct report *r)
  */
 static bool tier_verified(const struct report *r, const char *tier)
 {
-	bool full = !strcmp(tier, "full"), partial = !strcmp(tier, "partial");
+	bool full = !strcmp(tier, "full"), kill = !strcmp(tier, "kill"),
+	     partial = !strcmp(tier, "partial");
 
 	for (size_t i = 0; i < r->n; i++)
 		if (r->c[i].state == ST_UNKNOWN &&
 		    (!r->running || !strcmp(r->c[i].kind, "runtime")) &&
-		    ((r->c[i].need == NEED_FULL && full) ||
-		     (r->c[i].need == NEED_PARTIAL && (full || partial))))
+		    ((r->c[i].need == NEED_FULL && full) || (r->c[i].need == NEED_KILL && kill) ||
+		     (r->c[i].need == NEED_PARTIAL && (full || kill || partial))))
 			return false;
 	return true;
 }
@@ -791,6 +822,7 @@ static void print_json(const struct report *r, const char *tier)
 	if (strcmp(tier, "full")) {
 		add_reasons(r, reasons, NULL, NEED_PARTIAL);
 		add_reasons(r, reasons, NULL, NEED_FULL);
+		add_reasons(r, reasons, NULL, NEED_KILL);
 	}
 	json_object_object_add(o, "reasons", reasons);
 	for (size_t i = 0; i < r->n; i++) {
@@ -851,6 +883,12 @@ static void print_text(const struct report *r, const char *tier)
 		printf("Missing for the full tier (exec denied in the kernel):\n");
 		add_reasons(r, NULL, stdout, NEED_FULL);
 	}
+	if (!strcmp(tier, "partial") || !strcmp(tier, "none")) {
+		printf("Missing for the kill tier (exec and executable mappings killed without BPF LSM):\n");
+		add_reasons(r, NULL, stdout, NEED_KILL);
+	}
+	if (!strcmp(tier, "kill"))
+		printf("In the kill tier exec and executable file mappings outside the manifest are stopped with SIGKILL before they run; interfaces and IP devices are enforced; CAN/packet sockets, the write guard and self-protection need BPF LSM.\n");
 	if (!strcmp(tier, "partial"))
 		printf("In the partial tier interfaces and devices are enforced; exec is measured and logged but not denied.\n");
 	if (r->config_note[0])

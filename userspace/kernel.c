@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -304,6 +305,10 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 		snprintf(why_lsm, sizeof(why_lsm), "%s",
 			 "BPF LSM is not active ('bpf' missing from /sys/kernel/security/lsm)");
 	}
+	/* Syscall tracepoints are found through tracefs; systemd mounts it, a minimal init may not. */
+	if (access("/sys/kernel/tracing/events", F_OK) && errno == ENOENT)
+		mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		      NULL);
 	ret = try_tier(k, IG_TIER_KILL, cfg, v, n, &refused);
 	if (!ret) {
 		snprintf(

@@ -42,10 +42,13 @@ oracle_tier() {
 	for o in BPF_SYSCALL CGROUP_BPF DEBUG_INFO_BTF BPF_EVENTS; do
 		grep -qx "CONFIG_$o=y" "$f" || { echo none; return; }
 	done
+	# Without BPF LSM: the kill tier where syscall tracepoints exist.
+	local below=partial
+	grep -qx "CONFIG_FTRACE_SYSCALLS=y" "$f" && below=kill
 	for o in BPF_JIT BPF_LSM; do
-		grep -qx "CONFIG_$o=y" "$f" || { echo partial; return; }
+		grep -qx "CONFIG_$o=y" "$f" || { echo $below; return; }
 	done
-	grep -Eq '^CONFIG_LSM="([^"]*,)?bpf(,[^"]*)?"$' "$f" || { echo partial; return; }
+	grep -Eq '^CONFIG_LSM="([^"]*,)?bpf(,[^"]*)?"$' "$f" || { echo $below; return; }
 	echo full
 }
 
@@ -95,19 +98,19 @@ oracle_tier() {
 	[ "$(oracle_tier "$T/debian.config")" = full ]
 }
 
-@test "Debian 6.1 configuration without bpf in CONFIG_LSM: partial, with the exact fix" {
+@test "Debian 6.1 configuration without bpf in CONFIG_LSM: kill tier, with the exact fix" {
 	debian_config
 	lsm=$(sed -n 's/^CONFIG_LSM="\(.*\)"$/\1/p' "$T/debian.config")
 	[[ $lsm == *,bpf ]]
 	sed -i "s/^CONFIG_LSM=.*/CONFIG_LSM=\"${lsm%,bpf}\"/" "$T/debian.config"
 	run "$CTL" --json check-kernel "$T/debian.config"
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e '.tier == "partial"'
+	echo "$output" | jq -e '.tier == "kill"'
 	echo "$output" | jq -e '.reasons == ["bpf is not in CONFIG_LSM"]'
 	echo "$output" | jq -e --arg l "$lsm" \
 		'.checks[] | select(.name == "CONFIG_LSM") | .status == "missing" and .fix == "CONFIG_LSM=\"\($l)\" or boot with lsm=\($l)"'
 	run "$CTL" check-kernel "$T/debian.config"
-	[[ $output == *"Tier: partial"* ]]
+	[[ $output == *"Tier: kill"* ]]
 	[[ $output == *"fix: CONFIG_LSM=\"$lsm\" or boot with lsm=$lsm"* ]]
 }
 
@@ -115,8 +118,13 @@ oracle_tier() {
 	debian_config
 	sed 's/^CONFIG_BPF_LSM=y$/# CONFIG_BPF_LSM is not set/' "$T/debian.config" >"$T/nolsm"
 	run "$CTL" --json check-kernel "$T/nolsm"
-	echo "$output" | jq -e '.tier == "partial" and .reasons == ["CONFIG_BPF_LSM is not set"]'
+	echo "$output" | jq -e '.tier == "kill" and .reasons == ["CONFIG_BPF_LSM is not set"]'
 	echo "$output" | jq -e '.checks[] | select(.name == "CONFIG_BPF_LSM") | .fix == "CONFIG_BPF_LSM=y"'
+	# ... and without syscall tracepoints too: partial
+	sed -i 's/^CONFIG_FTRACE_SYSCALLS=y$/# CONFIG_FTRACE_SYSCALLS is not set/' "$T/nolsm"
+	run "$CTL" --json check-kernel "$T/nolsm"
+	echo "$output" | jq -e '.tier == "partial" and .reasons == ["CONFIG_BPF_LSM is not set", "CONFIG_FTRACE_SYSCALLS is not set"]'
+	[ "$(oracle_tier "$T/nolsm")" = partial ]
 
 	sed 's/^CONFIG_CGROUP_BPF=y$/# CONFIG_CGROUP_BPF is not set/' "$T/debian.config" >"$T/nocg"
 	run "$CTL" --json check-kernel "$T/nocg"
@@ -167,12 +175,13 @@ oracle_tier() {
 		grep -q 'Operation not permitted' "$T/bpftool.err"
 		# This machine: bpf is listed, yet the load is refused.
 		[[ ,$lsm, == *,bpf,* ]]
-		echo "$out" | jq -e '.tier == "partial"'
+		echo "$out" | jq -e '.tier == "kill"'
 		echo "$out" | jq -e '.reasons == ["BPF LSM listed but program load refused: EPERM"]'
+		echo "$out" | jq -e '.checks[] | select(.name == "kill-tier helpers") | .status == "present"'
 		echo "$out" | jq -e '.checks[] | select(.name == "BPF LSM") | .status == "missing" and .detail == "program load refused: EPERM"'
 		echo "$out" | jq -e '.checks[] | select(.name == "BTF tracepoint" or .name == "cgroup_skb") | .status == "present"'
 		run "$CTL" check-kernel
-		[[ $output == *"Tier: partial"* ]]
+		[[ $output == *"Tier: kill"* ]]
 		[[ $output == *"  - BPF LSM listed but program load refused: EPERM"* ]]
 	fi
 }
