@@ -3,13 +3,14 @@
 #include <stdio.h>
 #include <json-c/json.h>
 #include "ctl.h"
+#include "esc.h"
 
 bool json_mode;
 const char *sock_override;
 
 int fail(const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], line[IG_ESC_SIZE(sizeof(msg))];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -22,7 +23,7 @@ int fail(const char *fmt, ...)
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	} else {
-		fprintf(stderr, "iotgatectl: %s\n", msg);
+		fprintf(stderr, "iotgatectl: %s\n", ig_esc(line, sizeof(line), msg, IG_ESC_LINE));
 	}
 	return 1;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include "esc.h"
 #include "hash.h"
 #include "ipc.h"
 #include "manifest.h"
@@ -83,6 +84,29 @@ static const char *jstr(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
 }
 
+/*
+ * A string member escaped for human output (names and paths come from
+ * outside the daemon): from a few rotating buffers, enough for one printf.
+ */
+static const char *hstr(struct json_object *o, const char *key, enum ig_esc_style style)
+{
+	static char bufs[8][IG_ESC_SIZE(4096)];
+	static unsigned int next;
+
+	return ig_esc(bufs[next++ % 8], sizeof(bufs[0]), jstr(o, key), style);
+}
+
+/* stderr lines of messages that quote input (a policy's, a request's) */
+static void print_line(const char *msg)
+{
+	size_t size = IG_ESC_SIZE(strlen(msg));
+	char *line = malloc(size);
+
+	if (line)
+		fprintf(stderr, "%s\n", ig_esc(line, size, msg, IG_ESC_LINE));
+	free(line);
+}
+
 static unsigned long long jnum(struct json_object *o, const char *path)
 {
 	char buf[128], *save = NULL;
@@ -137,30 +161,36 @@ static int cmd_status(int argc, char **argv)
 		json_object_put(r);
 		return 0;
 	}
-	printf("iotgate %s on %s (daemon pid %llu, since %s)\n", jstr(r, "version"),
-	       jstr(r, "kernel"), jnum(r, "pid"), jstr(r, "started"));
-	printf("  mode:      %s\n", jstr(r, "mode"));
-	printf("  tier:      %s\n", jstr(r, "tier"));
-	printf("  health:    %s\n", jstr(r, "health"));
+	printf("iotgate %s on %s (daemon pid %llu, since %s)\n", hstr(r, "version", IG_ESC_TEXT),
+	       hstr(r, "kernel", IG_ESC_TEXT), jnum(r, "pid"), hstr(r, "started", IG_ESC_TEXT));
+	printf("  mode:      %s\n", hstr(r, "mode", IG_ESC_TEXT));
+	printf("  tier:      %s\n", hstr(r, "tier", IG_ESC_TEXT));
+	printf("  health:    %s\n", hstr(r, "health", IG_ESC_TEXT));
 	if (json_object_object_get_ex(r, "reasons", &reasons)) {
 		n = json_object_array_length(reasons);
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *x = json_object_array_get_idx(reasons, i);
 
-			printf("    - %s: %s\n", jstr(x, "code"), jstr(x, "message"));
+			printf("    - %s: %s\n", hstr(x, "code", IG_ESC_TEXT),
+			       hstr(x, "message", IG_ESC_TEXT));
 		}
 	}
 	if (json_object_object_get_ex(r, "hooks", &hooks)) {
 		printf("  hooks:    ");
-		json_object_object_foreach(hooks, key, val)
-			printf(" %s=%s", key, json_object_get_boolean(val) ? "attached" : "off");
+		json_object_object_foreach(hooks, key, val) {
+			char k[IG_ESC_SIZE(64)];
+
+			printf(" %s=%s", ig_esc(k, sizeof(k), key, IG_ESC_FIELD),
+			       json_object_get_boolean(val) ? "attached" : "off");
+		}
 		printf("\n");
 	}
 	if (json_object_object_get_ex(r, "policy", &pol))
-		printf("  policy:    %s (version %llu)\n", jstr(pol, "path"), jnum(pol, "version"));
+		printf("  policy:    %s (version %llu)\n", hstr(pol, "path", IG_ESC_FIELD),
+		       jnum(pol, "version"));
 	if (json_object_object_get_ex(r, "manifest", &man))
 		printf("  manifest:  %s (version %llu): %llu entries, %llu verified, %llu rejected\n",
-		       jstr(man, "path"), jnum(man, "version"), jnum(man, "entries"),
+		       hstr(man, "path", IG_ESC_FIELD), jnum(man, "version"), jnum(man, "entries"),
 		       jnum(man, "verified"), jnum(man, "rejected"));
 	printf("  exec:      %llu allowed, %llu denied, %llu audited\n",
 	       jnum(r, "counters.exec.allowed"), jnum(r, "counters.exec.denied"),
@@ -171,9 +201,10 @@ static int cmd_status(int argc, char **argv)
 		for (size_t i = n > 10 ? n - 10 : 0; i < n; i++) {
 			struct json_object *x = json_object_array_get_idx(viol, i);
 
-			printf("    %s %-5s %s (%s, pid %llu, uid %llu, %s)\n", jstr(x, "time"),
-			       jstr(x, "verdict"), jstr(x, "path"), jstr(x, "comm"), jnum(x, "pid"),
-			       jnum(x, "uid"), jstr(x, "reason"));
+			printf("    %s %-5s %s (%s, pid %llu, uid %llu, %s)\n",
+			       hstr(x, "time", IG_ESC_FIELD), hstr(x, "verdict", IG_ESC_FIELD),
+			       hstr(x, "path", IG_ESC_FIELD), hstr(x, "comm", IG_ESC_FIELD),
+			       jnum(x, "pid"), jnum(x, "uid"), hstr(x, "reason", IG_ESC_FIELD));
 		}
 	}
 	json_object_put(r);
@@ -231,13 +262,15 @@ static int cmd_events(int argc, char **argv)
 			if (json_mode)
 				printf("%s\n", line);
 			else if (!strcmp(jstr(o, "event"), "violation"))
-				printf("%s %-8s %-5s %s (%s, pid %llu, uid %llu, %s)\n", jstr(o, "time"),
-				       jstr(o, "type"), jstr(o, "verdict"), jstr(o, "path"),
-				       jstr(o, "comm"), jnum(o, "pid"), jnum(o, "uid"),
-				       jstr(o, "reason"));
+				printf("%s %-8s %-5s %s (%s, pid %llu, uid %llu, %s)\n",
+				       hstr(o, "time", IG_ESC_FIELD), hstr(o, "type", IG_ESC_FIELD),
+				       hstr(o, "verdict", IG_ESC_FIELD), hstr(o, "path", IG_ESC_FIELD),
+				       hstr(o, "comm", IG_ESC_FIELD), jnum(o, "pid"), jnum(o, "uid"),
+				       hstr(o, "reason", IG_ESC_FIELD));
 			else if (!strcmp(jstr(o, "event"), "policy"))
 				printf("policy %s by %s: mode %s, policy version %llu, manifest version %llu\n",
-				       jstr(o, "op"), jstr(o, "by"), jstr(o, "mode"),
+				       hstr(o, "op", IG_ESC_FIELD), hstr(o, "by", IG_ESC_TEXT),
+				       hstr(o, "mode", IG_ESC_FIELD),
 				       jnum(o, "policy_version"), jnum(o, "manifest_version"));
 			json_object_put(o);
 		}
@@ -264,7 +297,7 @@ static int cmd_metrics(int argc, char **argv)
 	static const char *const caps[] = { "exec", "mmap" };
 	static const char *const verdicts[] = { "allowed", "denied", "audited" };
 	struct json_object *r, *reasons;
-	char labels[256], key[64];
+	char labels[1024], key[64];
 
 	if (want_help(argc, argv)) {
 		printf("Usage: iotgatectl metrics\n"
@@ -295,14 +328,14 @@ static int cmd_metrics(int argc, char **argv)
 	       jnum(r, "counters.events_lost"));
 	metric("iotgate_measurements", "gauge", "Entries in the measurement log.", "",
 	       jnum(r, "measurement_log.entries"));
-	snprintf(labels, sizeof(labels), "tier=\"%s\",mode=\"%s\"", jstr(r, "tier"),
-		 jstr(r, "mode"));
+	snprintf(labels, sizeof(labels), "tier=\"%s\",mode=\"%s\"", hstr(r, "tier", IG_ESC_PROM),
+		 hstr(r, "mode", IG_ESC_PROM));
 	metric("iotgate_healthy", "gauge", "1 if operating as expected, 0 if degraded.", labels,
 	       !strcmp(jstr(r, "health"), "ok"));
 	if (json_object_object_get_ex(r, "reasons", &reasons))
 		for (size_t i = 0; i < json_object_array_length(reasons); i++) {
 			snprintf(labels, sizeof(labels), "reason=\"%s\"",
-				 jstr(json_object_array_get_idx(reasons, i), "code"));
+				 hstr(json_object_array_get_idx(reasons, i), "code", IG_ESC_PROM));
 			metric("iotgate_degraded", "gauge", "Reasons the device is degraded.", labels,
 			       1);
 		}
@@ -387,8 +420,7 @@ static int lifecycle(const char *op, int argc, char **argv)
 		return 1;
 	if (json_object_object_get_ex(r, "errors", &errs) && !json_mode) {
 		for (size_t i = 0; i < json_object_array_length(errs); i++)
-			fprintf(stderr, "%s\n",
-				json_object_get_string(json_object_array_get_idx(errs, i)));
+			print_line(json_object_get_string(json_object_array_get_idx(errs, i)));
 		json_object_put(r);
 		return 1;
 	}
@@ -457,7 +489,7 @@ static int cmd_policy(int argc, char **argv)
 			json_object_put(o);
 		} else {
 			for (size_t i = 0; i < diag.n; i++)
-				fprintf(stderr, "%s\n", diag.msgs[i]);
+				print_line(diag.msgs[i]);
 		}
 		ig_diag_free(&diag);
 		if (!ret)

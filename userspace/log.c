@@ -4,6 +4,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <bpf/libbpf.h>
+#include "esc.h"
 #include "log.h"
 
 static const char *log_ident = "iotgate";
@@ -24,7 +25,7 @@ static void vlog(enum ig_log_level level, const char *subsys, const char *fmt, v
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *const name[] = { "error", "warning", "info", "debug" };
-	char msg[1024];
+	char msg[1024], line[IG_ESC_SIZE(sizeof(msg))];
 	size_t n;
 
 	if (level > log_level)
@@ -33,10 +34,12 @@ static void vlog(enum ig_log_level level, const char *subsys, const char *fmt, v
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
+	/* One message, one line, whatever text from outside it carries. */
+	ig_esc(line, sizeof(line), msg, IG_ESC_LINE);
 	if (log_syslog)
-		syslog(prio[level], "%s: %s", subsys, msg);
+		syslog(prio[level], "%s: %s", subsys, line);
 	else
-		fprintf(stderr, "%s: %s: %s: %s\n", log_ident, name[level], subsys, msg);
+		fprintf(stderr, "%s: %s: %s: %s\n", log_ident, name[level], subsys, line);
 }
 
 void ig_log(enum ig_log_level level, const char *subsys, const char *fmt, ...)

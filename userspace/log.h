@@ -2,6 +2,11 @@
 /*
  * One logger for the daemon, the command and libbpf. Only the top layer
  * logs: library functions return negative errno and let callers decide.
+ *
+ * Each message is one line: control characters and bytes that are not
+ * UTF-8 are written as \xNN (esc.h, IG_ESC_LINE). Text from outside that
+ * makes a field of the message (a path, a process name) is the caller's to
+ * escape with ig_esc(IG_ESC_FIELD), so that it cannot forge another field.
  */
 #ifndef IG_LOG_H
 #define IG_LOG_H
