@@ -7,6 +7,8 @@
 #ifndef IG_IPC_H
 #define IG_IPC_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <json-c/json.h>
 
 #define IG_SOCKET_PATH "/run/iotgate/iotgate.sock"
@@ -19,5 +21,31 @@ const char *ig_socket_path(const char *override);
 int ig_request(const char *path, struct json_object *req, struct json_object **reply);
 /* Connects only (for streaming commands). Returns fd or negative errno. */
 int ig_connect(const char *path);
+
+/* A member a request may carry besides "cmd", and the JSON type it must have. */
+struct ig_req_key {
+	const char *name;
+	enum json_type type;
+	bool required;
+};
+
+/* A command: the members it accepts (ending with a NULL name) and who may send it. */
+struct ig_req_cmd {
+	const char *cmd;
+	const struct ig_req_key *keys;
+	bool root; /* changes something: root only (else root and group iotgate) */
+};
+
+/*
+ * Reads one request line strictly; every request goes through it. The line
+ * must be one JSON object (json-c's strict mode, valid UTF-8) with no member
+ * given twice in any spelling, a string "cmd" naming one of the n commands,
+ * and only the members that command accepts, of their types. Returns the
+ * object with the command in *cmd, or NULL with the reason in err (for an
+ * {"error": ...} reply; names from the request in it are escaped).
+ */
+struct json_object *ig_request_parse(const char *line, size_t len, const struct ig_req_cmd *cmds,
+				     size_t n, const struct ig_req_cmd **cmd, char *err,
+				     size_t errlen);
 
 #endif
