@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +19,59 @@ void ig_diag_free(struct ig_diag *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/*
+ * The format with every quoted %s ('%s', not '%-s') written as "...%.0s"
+ * (the argument is still consumed). False for a format it cannot rewrite
+ * that way (%c, '*').
+ */
+static bool redact_fmt(const char *fmt, char *out, size_t size)
+{
+	size_t o = 0;
+
+	while (*fmt) {
+		size_t n = 1;
+		bool left = false;
+
+		if (*fmt == '%' && fmt[1] != '%') {
+			while (fmt[n] && strchr("-+ #0'", fmt[n]))
+				left |= fmt[n++] == '-';
+			n += strspn(fmt + n, "0123456789.hlLqjzt*");
+			if (!fmt[n] || fmt[n] == 'c' || memchr(fmt, '*', n))
+				return false;
+			n++;
+			if (fmt[n - 1] == 's' && !left && o && out[o - 1] == '\'') {
+				if (o + 9 > size)
+					return false;
+				memcpy(out + o, "...%.0s", 7);
+				o += 7;
+				fmt += n;
+				continue;
+			}
+		} else if (*fmt == '%') {
+			n = 2;
+		}
+		if (o + n + 1 > size)
+			return false;
+		memcpy(out + o, fmt, n);
+		o += n;
+		fmt += n;
+	}
+	out[o] = '\0';
+	return true;
+}
+
 void ig_diag_add(struct ig_diag *d, const char *file, unsigned int line, unsigned int col,
 		 const char *fmt, ...)
 {
-	char body[768], *msg = NULL;
+	char body[768], rfmt[512], *msg = NULL;
+	const char *f = fmt;
 	va_list ap;
 	int r;
 
+	if (d->redact && line)
+		f = redact_fmt(fmt, rfmt, sizeof(rfmt)) ? rfmt : "invalid input";
 	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
+	vsnprintf(body, sizeof(body), f, ap);
 	va_end(ap);
 	if (line)
 		r = asprintf(&msg, "%s:%u:%u: %s", file, line, col ? col : 1, body);

@@ -7,12 +7,22 @@
 #ifndef IG_DIAG_H
 #define IG_DIAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct ig_diag {
 	char **msgs;
 	size_t n;
 	size_t cap;
+	/*
+	 * Leave the input's text out of messages about a place in it (line
+	 * not 0), for replies to someone who may not read the file. The
+	 * parsers quote the input's text, '%s': each such %s is written as
+	 * '...'. A quoted %s that is never the input's text (a usage, a known
+	 * keyword) is written '%-s' and kept; so is an unquoted %s (a
+	 * description, a strerror()), which must never be the input's text.
+	 */
+	bool redact;
 };
 
 void ig_diag_init(struct ig_diag *d);

@@ -30,7 +30,7 @@ const char *ig_mode_name(unsigned int mode)
 static bool once(struct pstate *st, int which, unsigned int line, const struct ig_tok *t)
 {
 	if (st->seen_line[which]) {
-		ig_diag_add(st->d, st->name, line, t->col, "'%s' given again (first on line %u)",
+		ig_diag_add(st->d, st->name, line, t->col, "'%-s' given again (first on line %u)",
 			    t->s, st->seen_line[which]);
 		return false;
 	}
@@ -45,10 +45,10 @@ static bool nargs(struct pstate *st, unsigned int line, const struct ig_line *l,
 		return true;
 	if (l->ntok < n + 1)
 		ig_diag_add(st->d, st->name, line, l->tok[0].col + strlen(l->tok[0].s) + 1,
-			    "missing argument: usage is '%s'", usage);
+			    "missing argument: usage is '%-s'", usage);
 	else
 		ig_diag_add(st->d, st->name, line, l->tok[n + 1].col,
-			    "unexpected '%s': usage is '%s'", l->tok[n + 1].s, usage);
+			    "unexpected '%s': usage is '%-s'", l->tok[n + 1].s, usage);
 	return false;
 }
 
