@@ -20,6 +20,8 @@
  *                                    a socket of that CAN protocol on IFNAME
  *                                    (bcm: connect, the others: bind)
  *   ignet packet IFNAME|any send     AF_PACKET socket bound to IFNAME, send one frame
+ *   ignet spkt IFNAME                obsolete SOCK_PACKET socket, unbound: sendto
+ *                                    with a sockaddr_pkt naming IFNAME
  *   ignet scm-give PATH can IFNAME   bind a CAN socket, send a frame on it and
  *                                    hand it over the unix socket PATH
  *   ignet scm-give PATH udp ADDR PORT  the same with a connected UDP socket
@@ -420,6 +422,25 @@ static int cmd_packet(int argc, char **argv)
 	return ok();
 }
 
+static int cmd_spkt(int argc, char **argv)
+{
+	struct sockaddr_pkt sp = { .spkt_family = AF_PACKET, .spkt_protocol = htons(0x88b5) };
+	unsigned char frame[64] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5
+	};
+	int fd;
+
+	if (argc < 3 || strlen(argv[2]) >= sizeof(sp.spkt_device))
+		return fail(EINVAL);
+	memcpy(sp.spkt_device, argv[2], strlen(argv[2]));
+	fd = socket(AF_PACKET, SOCK_PACKET, htons(0x88b5));
+	if (fd < 0)
+		return fail(errno);
+	if (sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sp, sizeof(sp)) < 0)
+		return fail(errno);
+	return ok();
+}
+
 static int unix_addr(const char *path, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
@@ -702,6 +723,7 @@ int main(int argc, char **argv)
 		{ "can", cmd_can },
 		{ "can-proto", cmd_can_proto },
 		{ "packet", cmd_packet },
+		{ "spkt", cmd_spkt },
 		{ "scm-give", cmd_scm_give },
 		{ "scm-take", cmd_scm_take },
 		{ "open", cmd_open },

@@ -1077,6 +1077,12 @@ int BPF_PROG(ig_sock_send, struct socket *sock, struct msghdr *msg, int size, in
 	if (!is_gated(family))
 		return 0;
 	ifindex = addr_ifindex(BPF_CORE_READ(msg, msg_name), BPF_CORE_READ(msg, msg_namelen));
+	/*
+	 * SOCK_PACKET: a sockaddr_pkt names the device by name, not index;
+	 * judged as every interface, as at bind.
+	 */
+	if (family == AF_PACKET && sock->type == SOCK_PACKET)
+		return if_check(sock, family, IG_OP_SEND, 0, LF_FLOW_OUT);
 	if (!ifindex) {
 		l = sock_label(sock, family);
 		ifindex = l ? l->bound_ifindex : 0;
@@ -1232,4 +1238,25 @@ int ig_dev(struct bpf_cgroup_dev_ctx *ctx)
 			 ctx->minor, acc) ?
 		       0 :
 		       1;
+}
+
+/*
+ * Side doors to physical memory and I/O ports that open no device node:
+ * /proc/kcore, ioperm(2) and iopl(2) ask the kernel's lockdown check. They
+ * are judged as an open of /dev/mem (kcore) or /dev/port (I/O ports), so
+ * device class mem (iotgate.conf(5)) covers them (full tier).
+ */
+SEC("lsm/locked_down")
+int BPF_PROG(ig_locked_down, enum lockdown_reason what, int ret)
+{
+	if (ret)
+		return ret;
+	/* Reading kernel memory: a read of /dev/mem. */
+	if (what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_KCORE) ||
+	    what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_DEV_MEM))
+		return dev_check(DEVCG_DEV_CHAR, 1, 1, IG_ACC_READ) ? -EPERM : 0;
+	/* I/O port access is read and write: as /dev/port opened rw. */
+	if (what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_IOPORT))
+		return dev_check(DEVCG_DEV_CHAR, 1, 4, IG_ACC_READ | IG_ACC_WRITE) ? -EPERM : 0;
+	return 0;
 }

@@ -869,6 +869,7 @@ static void list_progs(struct ig_net *n)
 	add_prog(n, s->progs.ig_sock_send, PK_LSM);
 	add_prog(n, s->progs.ig_sock_recv, PK_LSM);
 	add_prog(n, s->progs.ig_sock_accept, PK_LSM);
+	add_prog(n, s->progs.ig_locked_down, PK_LSM);
 }
 
 static int pin_maps(struct ig_net *n, bool reused[8])
@@ -1031,7 +1032,7 @@ static void remove_pins(void)
 	static const char *const progs[] = { "ig_sock_create", "ig_skb_egress", "ig_skb_ingress",
 					     "ig_dev",	       "ig_sock_post",	"ig_sock_bind",
 					     "ig_sock_conn",   "ig_sock_send",	"ig_sock_recv",
-					     "ig_sock_accept" };
+					     "ig_sock_accept", "ig_locked_down" };
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", LINK_PREFIX, progs[i]);

@@ -93,6 +93,31 @@ probe() {
 	probe EPERM "$T/allowed" open "$T/full" r
 }
 
+# ioport OP: ioperm(0x80) or iopl(3) through python3's ctypes; prints ok or the error
+ioport() {
+	python3 -c 'import ctypes, os, sys
+l = ctypes.CDLL(None, use_errno=True)
+r = l.ioperm(0x80, 1, 1) if sys.argv[1] == "ioperm" else l.iopl(3)
+print("ok" if r == 0 else os.strerror(ctypes.get_errno()))' "$1"
+}
+
+@test "device class mem covers the side doors: /proc/kcore, ioperm and iopl, as root" {
+	probe ok "$T/denied" open /proc/kcore r
+	[ "$(ioport ioperm)" = ok ]
+	[ "$(ioport iopl)" = ok ]
+	dev_policy "deny anyone device class mem" \
+		"allow program $T/allowed device char 1:1 read"
+	dev_start
+	probe EPERM "$T/denied" open /proc/kcore r
+	probe ok "$T/allowed" open /proc/kcore r
+	[ "$(ioport ioperm)" = "Operation not permitted" ]
+	[ "$(ioport iopl)" = "Operation not permitted" ]
+	run "$CTL" status --json
+	echo "$output" | jq -e '[.net.violations[] | select(.type == "device" and .major == 1 and .minor == 4)] | length >= 1'
+	echo "$output" | jq -e '[.net.violations[] | select(.type == "device" and .major == 1 and .minor == 1 and .comm == "denied")] | length >= 1'
+	[ -e "$PIN_DIR/link_ig_locked_down" ]
+}
+
 @test "a path named by the policy that appears later (hotplug) is gated once it exists" {
 	dev_policy "allow program $T/allowed device $T/dev/ttyHOT"
 	dev_start

@@ -258,6 +258,10 @@ make_vcan() {
 	# pk1 is not named (default allow), but every interface includes pk0.
 	probe ok "$T/denied" packet pk1 send
 	probe EPERM "$T/denied" packet any send
+	# Obsolete SOCK_PACKET names the device in sockaddr_pkt: judged as every interface.
+	probe EPERM "$T/denied" spkt pk0
+	probe EPERM "$T/denied" spkt pk1
+	probe ok "$T/allowed" spkt pk0
 	# A protocol-specific rule does not open packet sockets.
 	net_stop
 	net_policy "interface pk0 default deny" \
