@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "hash.h"
 #include "identity.h"
 #include "crypto.h"
+#include "esc.h"
 #include "ipc.h"
 #include "isolate.h"
 #include "kernel.h"
@@ -45,6 +47,16 @@ extern char **environ;
 
 #define LOCK_PATH IG_RUN_DIR "/iotgated.lock"
 #define MAX_CLIENTS 1024
+/* Connections only root may take: root always gets in. */
+#define ROOT_RESERVED_CLIENTS 8
+/* Connections one user other than root may hold at once. */
+#define MAX_CLIENTS_PER_UID 32
+/* A connection not subscribed to events is closed this long after its last request. */
+#define CLIENT_IDLE_MS 10000
+/* With no file descriptor left for a connection, accepting pauses this long. */
+#define ACCEPT_PAUSE_MS 250
+/* Refused connections are logged at most once in this long (and counted). */
+#define REFUSAL_LOG_MS 10000
 #define MAX_PENDING_OUT (1u << 20)
 #define N_VIOLATIONS 64
 /* A subscriber further behind than this is dropped, never waited for. */
@@ -60,6 +72,8 @@ struct client {
 	char *out; /* pending reply bytes, freed once sent */
 	size_t outlen;
 	bool subscribed; /* 'events': violations and state changes are pushed */
+	bool closed; /* fd closed; the slot is freed after the current events (reap) */
+	long long idle_deadline; /* monotonic ms: closed then unless subscribed */
 };
 
 struct violation {
@@ -91,6 +105,12 @@ struct daemon {
 	struct ig_measure *ms; /* measurement log */
 	bool log_failing; /* last log write failed (logged once per episode) */
 	unsigned long long subscribers_dropped;
+	int reserve_fd; /* kept open to accept (and answer) one connection at EMFILE */
+	long long accept_paused_until; /* monotonic ms; 0: accepting */
+	long long next_idle_check; /* monotonic ms; 0: no connection can go idle */
+	unsigned int nclosed; /* slots waiting for reap() */
+	unsigned long long clients_refused, clients_idle_closed;
+	long long refusal_logged; /* monotonic ms of the last refusal logged */
 	struct json_object *identity; /* cached "device" object */
 	struct ig_kmeasure *km; /* in-kernel measurement (kmod or IMA), if available */
 };
@@ -199,21 +219,27 @@ static struct json_object *violation_json(const struct violation *v)
 }
 
 /*
- * Violations go to syslog (authpriv) as one structured line, whatever the
- * daemon's own logging, so rsyslog can forward them to a log server.
+ * Violations go to syslog (authpriv) as one line, whatever the daemon's own
+ * logging, so rsyslog can forward them to a log server. The fields are an
+ * RFC 5424 SD-ELEMENT (32473 is the documentation enterprise number), the
+ * program's name and path escaped so that they cannot forge a field.
  */
 static void syslog_violation(const struct violation *v)
 {
+	char comm[IG_ESC_SIZE(IG_COMM_LEN)], path[IG_ESC_SIZE(IG_PATH_LEN)];
+
 	syslog(LOG_AUTHPRIV | (v->ev.verdict == IG_VERDICT_DENY ? LOG_WARNING : LOG_NOTICE),
-	       "iotgate-violation type=%s verdict=%s reason=%s pid=%u uid=%u gid=%u comm=\"%s\" path=\"%s\"",
+	       "[iotgate@32473 type=\"%s\" verdict=\"%s\" reason=\"%s\" pid=\"%u\" uid=\"%u\" gid=\"%u\" comm=\"%s\" path=\"%s\"] iotgate-violation",
 	       type_name(v->ev.type), verdict_name(v->ev.verdict), reason_name(v->ev.reason),
-	       v->ev.pid, v->ev.uid, v->ev.gid, v->ev.comm, v->ev.path);
+	       v->ev.pid, v->ev.uid, v->ev.gid, ig_esc(comm, sizeof(comm), v->ev.comm, IG_ESC_SD),
+	       ig_esc(path, sizeof(path), v->ev.path, IG_ESC_SD));
 }
 
 /* A digest computed in the kernel at exec/mmap time (kmod or IMA). */
 static int on_kmeas(void *ctx, const struct ig_kmeas_event *ev)
 {
 	struct daemon *d = ctx;
+	char path[IG_ESC_SIZE(IG_PATH_LEN)];
 	bool mismatch = false;
 	int ret;
 
@@ -240,7 +266,7 @@ static int on_kmeas(void *ctx, const struct ig_kmeas_event *ev)
 		if (d->nviol < N_VIOLATIONS)
 			d->nviol++;
 		ig_warn("measure", "%s: content measured in the kernel differs from the manifest",
-			v->ev.path);
+			ig_esc(path, sizeof(path), v->ev.path, IG_ESC_FIELD));
 		syslog_violation(v);
 	}
 	return 0;
@@ -249,6 +275,7 @@ static int on_kmeas(void *ctx, const struct ig_kmeas_event *ev)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
+	char comm[IG_ESC_SIZE(IG_COMM_LEN)], path[IG_ESC_SIZE(IG_PATH_LEN)];
 	struct violation *v;
 	struct ig_event *ev;
 
@@ -268,8 +295,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (d->nviol < N_VIOLATIONS)
 		d->nviol++;
 	ig_log(ev->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, type_name(ev->type),
-	       "%s %s pid=%u uid=%u comm=%s reason=%s", verdict_name(ev->verdict), ev->path,
-	       ev->pid, ev->uid, ev->comm, reason_name(ev->reason));
+	       "%s %s pid=%u uid=%u comm=%s reason=%s", verdict_name(ev->verdict),
+	       ig_esc(path, sizeof(path), ev->path, IG_ESC_FIELD), ev->pid, ev->uid,
+	       ig_esc(comm, sizeof(comm), ev->comm, IG_ESC_FIELD), reason_name(ev->reason));
 	syslog_violation(v);
 	{
 		struct json_object *e = violation_json(v);
@@ -419,6 +447,8 @@ static struct json_object *status_json(struct daemon *d)
 			subs += d->clients[i] && d->clients[i]->subscribed;
 		add_u64(o, "subscribers", subs);
 		add_u64(o, "subscribers_dropped", d->subscribers_dropped);
+		add_u64(o, "connections_refused", d->clients_refused);
+		add_u64(o, "connections_idle_closed", d->clients_idle_closed);
 	}
 	iso_time(d->started, ts, sizeof(ts));
 	add_str(o, "started", ts);
@@ -426,23 +456,75 @@ static struct json_object *status_json(struct daemon *d)
 	return o;
 }
 
-static void client_free(struct daemon *d, int slot)
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* A connection that is open and not being closed. */
+static struct client *client_live(struct daemon *d, int slot)
 {
 	struct client *c = d->clients[slot];
 
+	return c && !c->closed ? c : NULL;
+}
+
+/*
+ * Closes a connection, wherever the caller is: the struct and its buffers
+ * stay until reap() after the current batch of events, so a caller up the
+ * stack (a request whose handling published an event to its own, departed
+ * client) and a stale event of this batch find it closed, never freed or
+ * reused.
+ */
+static void client_close(struct daemon *d, int slot)
+{
+	struct client *c = client_live(d, slot);
+
+	if (!c)
+		return;
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	free(c->in);
-	free(c->out);
-	free(c);
-	d->clients[slot] = NULL;
+	c->fd = -1;
+	c->closed = true;
+	c->subscribed = false;
+	d->nclosed++;
+}
+
+static void reserve_fd_open(struct daemon *d)
+{
+	if (d->reserve_fd < 0)
+		d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Frees the slots of closed connections (between batches of events). */
+static void reap(struct daemon *d)
+{
+	if (!d->nclosed)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = d->clients[i];
+
+		if (!c || !c->closed)
+			continue;
+		free(c->in);
+		free(c->out);
+		free(c);
+		d->clients[i] = NULL;
+	}
+	d->nclosed = 0;
+	reserve_fd_open(d); /* if a connection took it */
 }
 
 static int client_flush(struct daemon *d, int slot)
 {
-	struct client *c = d->clients[slot];
+	struct client *c = client_live(d, slot);
 	struct epoll_event ev = { .data.u32 = slot + 3 };
 
+	if (!c)
+		return -EPIPE;
 	while (c->outlen) {
 		ssize_t n = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -466,11 +548,13 @@ static int client_flush(struct daemon *d, int slot)
 
 static int client_send(struct daemon *d, int slot, struct json_object *reply)
 {
-	struct client *c = d->clients[slot];
+	struct client *c = client_live(d, slot);
 	const char *s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
 	size_t len = strlen(s);
 	char *nb;
 
+	if (!c)
+		return -EPIPE;
 	/* A peer that does not read its replies is dropped, never waited for. */
 	if (c->outlen + len + 1 > MAX_PENDING_OUT)
 		return -ENOBUFS;
@@ -484,20 +568,27 @@ static int client_send(struct daemon *d, int slot, struct json_object *reply)
 	return client_flush(d, slot);
 }
 
-/* Pushes an event to every subscriber; one that cannot keep up is dropped. */
+/*
+ * Pushes an event to every subscriber; one that cannot keep up is dropped,
+ * one that left is closed. Either may be the client whose request is being
+ * handled: client_close() frees nothing under its feet.
+ */
 static void publish(struct daemon *d, struct json_object *ev)
 {
 	for (int i = 0; i < MAX_CLIENTS; i++) {
-		struct client *c = d->clients[i];
+		struct client *c = client_live(d, i);
+		int ret;
 
 		if (!c || !c->subscribed)
 			continue;
-		if (c->outlen > MAX_SUBSCRIBER_BACKLOG || client_send(d, i, ev)) {
+		ret = c->outlen > MAX_SUBSCRIBER_BACKLOG ? -ENOBUFS : client_send(d, i, ev);
+		if (ret == -ENOBUFS) {
 			ig_warn("events", "dropped subscriber uid %u pid %d: not reading its events",
 				c->uid, c->pid);
 			d->subscribers_dropped++;
-			client_free(d, i);
 		}
+		if (ret)
+			client_close(d, i);
 	}
 	json_object_put(ev);
 }
@@ -520,21 +611,44 @@ static int activate(struct daemon *d, struct ig_set *set, const char *who, bool 
 static bool stored(struct daemon *d, const char *sub);
 static void log_rejected(const struct ig_set *set);
 
+/* Members of a request that ig_request_parse() let through (so of their types). */
 static const char *jarg(struct json_object *req, const char *key)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(req, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	return req && json_object_object_get_ex(req, key, &v) ? json_object_get_string(v) : NULL;
 }
 
 static bool jflag(struct json_object *req, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(req, key, &v) && json_object_get_boolean(v);
+	return req && json_object_object_get_ex(req, key, &v) && json_object_get_boolean(v);
 }
+
+static const struct ig_req_key apply_keys[] = {
+	{ "path", json_type_string, true },
+	{ "sig", json_type_string, false },
+	{ "force", json_type_boolean, false },
+	{ NULL, json_type_null, false },
+};
+
+static const struct ig_req_key force_key[] = {
+	{ "force", json_type_boolean, false },
+	{ NULL, json_type_null, false },
+};
+
+/* Every command of the socket, the members it accepts besides "cmd", and who may send it. */
+static const struct ig_req_cmd commands[] = {
+	{ "ping", NULL, false },
+	{ "status", NULL, false },
+	{ "events", NULL, false },
+	{ "policy-apply", apply_keys, true },
+	{ "manifest-apply", apply_keys, true },
+	{ "rollback", force_key, true },
+	{ "factory", force_key, true },
+	{ "stop-enforcing", NULL, true },
+};
 
 static struct json_object *diag_reply(const struct ig_diag *diag, const char *fallback)
 {
@@ -567,13 +681,14 @@ static int check_versions(struct daemon *d, const struct ig_set *set, bool force
 /*
  * The one path by which configuration changes: load and verify a complete
  * set, refuse downgrades unless forced, then put it in force. On any error
- * the active set stays exactly as it was.
+ * the active set stays exactly as it was. req: the request (policy-apply and
+ * manifest-apply carry "path"), NULL for SIGHUP.
  */
 static struct json_object *change(struct daemon *d, const char *op, const char *who,
 				  struct json_object *req)
 {
-	const char *path = req ? jarg(req, "path") : NULL, *sig = req ? jarg(req, "sig") : NULL;
-	bool force = req && jflag(req, "force");
+	const char *path = jarg(req, "path"), *sig = jarg(req, "sig");
+	bool force = jflag(req, "force");
 	char pol[4096], psig[4096];
 	struct json_object *reply;
 	struct ig_diag diag;
@@ -581,17 +696,15 @@ static struct json_object *change(struct daemon *d, const char *op, const char *
 	int ret;
 
 	ig_diag_init(&diag);
+	/* A client may name any file: what is wrong, and where, but not its text. */
+	diag.redact = req != NULL;
 	if (!strcmp(op, "policy-apply")) {
-		ret = path ? load_set(d, &set, NULL, path, sig, NULL, NULL, &diag) : -EINVAL;
-		if (!path)
-			ig_diag_add(&diag, op, 0, 0, "missing string member \"path\"");
+		ret = load_set(d, &set, NULL, path, sig, NULL, NULL, &diag);
 	} else if (!strcmp(op, "manifest-apply")) {
 		/* The active policy with a new manifest. */
 		snprintf(pol, sizeof(pol), "%s/active/policy.conf", d->state_dir);
 		snprintf(psig, sizeof(psig), "%s/active/policy.conf.sig", d->state_dir);
-		ret = path ? load_set(d, &set, NULL, pol, psig, path, sig, &diag) : -EINVAL;
-		if (!path)
-			ig_diag_add(&diag, op, 0, 0, "missing string member \"path\"");
+		ret = load_set(d, &set, NULL, pol, psig, path, sig, &diag);
 	} else if (!strcmp(op, "rollback")) {
 		force = true; /* going back is the point */
 		if (!stored(d, "previous")) {
@@ -655,33 +768,24 @@ static struct json_object *change(struct daemon *d, const char *op, const char *
 	return reply;
 }
 
-static struct json_object *handle(struct daemon *d, struct client *c, const char *line)
+static struct json_object *handle(struct daemon *d, struct client *c, const char *line,
+				  size_t len)
 {
-	static const char *const writes[] = { "policy-apply", "manifest-apply", "rollback",
-					      "factory", "stop-enforcing" };
-	struct json_object *req = json_tokener_parse(line), *cmdo, *reply;
-	char who[64];
+	const struct ig_req_cmd *rc;
+	struct json_object *req, *reply;
+	char who[64], err[256];
 	const char *cmd;
-	bool write = false;
 
-	if (!req || !json_object_is_type(req, json_type_object)) {
-		json_object_put(req);
-		return error_reply("malformed request: expected one JSON object per line%s", "");
-	}
-	if (!json_object_object_get_ex(req, "cmd", &cmdo) ||
-	    !json_object_is_type(cmdo, json_type_string)) {
-		json_object_put(req);
-		return error_reply("malformed request: missing string member \"cmd\"%s", "");
-	}
-	cmd = json_object_get_string(cmdo);
-	for (size_t i = 0; i < sizeof(writes) / sizeof(*writes); i++)
-		write |= !strcmp(cmd, writes[i]);
+	req = ig_request_parse(line, len, commands, sizeof(commands) / sizeof(*commands), &rc, err,
+			       sizeof(err));
+	if (!req)
+		return error_reply("%s", err);
+	cmd = rc->cmd;
 	snprintf(who, sizeof(who), "uid %u pid %d", c->uid, c->pid);
-	if (write && c->uid != 0) {
+	if (rc->root && c->uid != 0) {
 		ig_warn("socket", "refused '%s' from %s: not root", cmd, who);
 		reply = error_reply("permission denied: '%s' needs root", cmd);
-	} else if (!write && !c->can_read &&
-		   (!strcmp(cmd, "status") || !strcmp(cmd, "ping") || !strcmp(cmd, "events"))) {
+	} else if (!rc->root && !c->can_read) {
 		ig_warn("socket", "refused '%s' from %s: not root or group iotgate", cmd, who);
 		reply = error_reply("permission denied: '%s' needs root or group iotgate", cmd);
 	} else if (!strcmp(cmd, "ping")) {
@@ -706,10 +810,8 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 		else
 			json_object_object_add(reply, "ok", json_object_new_boolean(1));
 		d->stop = true;
-	} else if (write) {
-		reply = change(d, cmd, who, req);
 	} else {
-		reply = error_reply("unknown command '%s'", cmd);
+		reply = change(d, cmd, who, req);
 	}
 	json_object_put(req);
 	return reply;
@@ -717,10 +819,12 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 
 static void client_read(struct daemon *d, int slot)
 {
-	struct client *c = d->clients[slot];
+	struct client *c = client_live(d, slot);
 	char *nl;
 	ssize_t n;
 
+	if (!c)
+		return;
 	if (c->incap - c->inlen < 4096 && c->incap < IG_REQUEST_MAX + 2) {
 		size_t cap = c->incap ? 2 * c->incap : 4096;
 		char *nb;
@@ -729,7 +833,7 @@ static void client_read(struct daemon *d, int slot)
 			cap = IG_REQUEST_MAX + 2;
 		nb = realloc(c->in, cap);
 		if (!nb) {
-			client_free(d, slot);
+			client_close(d, slot);
 			return;
 		}
 		c->in = nb;
@@ -739,7 +843,7 @@ static void client_read(struct daemon *d, int slot)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		client_free(d, slot);
+		client_close(d, slot);
 		return;
 	}
 	c->inlen += n;
@@ -748,14 +852,15 @@ static void client_read(struct daemon *d, int slot)
 		size_t used = nl - c->in + 1;
 		int ret;
 
-		*nl = '\0';
-		reply = handle(d, c, c->in);
+		/* Handling may close this very client (an event published to it after it left). */
+		reply = handle(d, c, c->in, used - 1);
 		ret = client_send(d, slot, reply);
 		json_object_put(reply);
 		if (ret) {
-			client_free(d, slot);
+			client_close(d, slot);
 			return;
 		}
+		c->idle_deadline = now_ms() + CLIENT_IDLE_MS;
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
 	}
@@ -769,7 +874,7 @@ static void client_read(struct daemon *d, int slot)
 
 		client_send(d, slot, reply);
 		json_object_put(reply);
-		client_free(d, slot);
+		client_close(d, slot);
 	}
 }
 
@@ -803,26 +908,126 @@ static bool peer_in_group(pid_t pid, gid_t gid, gid_t want)
 	return found;
 }
 
+/* Answers a connection that is not served, and closes it; logged at most every 10 s. */
+static void refuse(struct daemon *d, int fd, const struct ucred *cred, const char *why)
+{
+	struct json_object *o = error_reply("%s", why);
+	char line[320];
+	long long now = now_ms();
+	int n;
+
+	/* A new socket's buffer takes one short line; a peer that left is no matter. */
+	n = snprintf(line, sizeof(line), "%s\n",
+		     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	if (n > 0 && (size_t)n < sizeof(line) && send(fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		ig_dbg("socket", "cannot answer a refused connection: %s", strerror(errno));
+	close(fd);
+	json_object_put(o);
+	d->clients_refused++;
+	if (!d->refusal_logged || now - d->refusal_logged >= REFUSAL_LOG_MS) {
+		ig_warn("socket", "refused a connection from uid %u pid %d: %s (%llu refused so far)",
+			cred->uid, cred->pid, why, d->clients_refused);
+		d->refusal_logged = now;
+	}
+}
+
+/*
+ * Why a connection from uid gets no slot now, or NULL with a free slot in
+ * *slot: each user but root has at most MAX_CLIENTS_PER_UID connections, and
+ * the last ROOT_RESERVED_CLIENTS slots are root's.
+ */
+static const char *admit(struct daemon *d, uid_t uid, int *slot, char *why, size_t len)
+{
+	unsigned int open = 0, mine = 0;
+
+	*slot = -1;
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = d->clients[i];
+
+		if (!c && *slot < 0)
+			*slot = i;
+		if (!c || c->closed)
+			continue;
+		open++;
+		mine += c->uid == uid;
+	}
+	if (*slot < 0)
+		snprintf(why, len, "too many connections (%d)", MAX_CLIENTS);
+	else if (uid != 0 && mine >= MAX_CLIENTS_PER_UID)
+		snprintf(why, len, "too many connections from uid %u (at most %d)", uid,
+			 MAX_CLIENTS_PER_UID);
+	else if (uid != 0 && open >= MAX_CLIENTS - ROOT_RESERVED_CLIENTS)
+		snprintf(why, len, "too many connections (the last %d are kept for root)",
+			 ROOT_RESERVED_CLIENTS);
+	else
+		return NULL;
+	return why;
+}
+
+/*
+ * No descriptor left for a connection: the listening socket stays readable,
+ * so stop watching it for a moment rather than spin on accept().
+ */
+static void accept_pause(struct daemon *d, int err)
+{
+	long long now = now_ms();
+
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->lfd, NULL);
+	d->accept_paused_until = now + ACCEPT_PAUSE_MS;
+	if (!d->refusal_logged || now - d->refusal_logged >= REFUSAL_LOG_MS) {
+		ig_warn("socket", "cannot accept connections: %s (pausing %d ms)", strerror(err),
+			ACCEPT_PAUSE_MS);
+		d->refusal_logged = now;
+	}
+}
+
+static void accept_resume(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 1 };
+
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev);
+	d->accept_paused_until = 0;
+}
+
 static void client_accept(struct daemon *d)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	const char *why;
 	struct client *c;
+	char buf[128];
+	bool spare = false;
 	int fd, slot;
 
 	fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (slot = 0; slot < MAX_CLIENTS && d->clients[slot]; slot++)
-		;
-	if (slot == MAX_CLIENTS || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		close(fd);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && d->reserve_fd >= 0) {
+		/* The reserve descriptor takes it: to answer it, or to serve root. */
+		close(d->reserve_fd);
+		d->reserve_fd = -1;
+		spare = true;
+		fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	}
+	if (fd < 0) {
+		int err = errno;
+
+		reserve_fd_open(d);
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+			accept_pause(d, err);
 		return;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		close(fd);
+		reserve_fd_open(d);
+		return;
+	}
+	why = admit(d, cred.uid, &slot, buf, sizeof(buf));
+	if (!why && spare && cred.uid != 0)
+		why = "the daemon has no file descriptor left";
+	c = why ? NULL : calloc(1, sizeof(*c));
+	if (!c) {
+		refuse(d, fd, &cred, why ? why : "out of memory");
+		reserve_fd_open(d);
 		return;
 	}
 	c->fd = fd;
@@ -830,9 +1035,74 @@ static void client_accept(struct daemon *d)
 	c->pid = cred.pid;
 	c->can_read = cred.uid == 0 ||
 		      (d->have_gid && peer_in_group(cred.pid, cred.gid, d->iotgate_gid));
+	c->idle_deadline = now_ms() + CLIENT_IDLE_MS;
+	if (!d->next_idle_check || c->idle_deadline < d->next_idle_check)
+		d->next_idle_check = c->idle_deadline;
 	d->clients[slot] = c;
 	ev.data.u32 = slot + 3;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Closes connections without a request for CLIENT_IDLE_MS (subscribers excepted). */
+static void idle_check(struct daemon *d, long long now)
+{
+	struct json_object *bye = NULL;
+
+	d->next_idle_check = 0;
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = client_live(d, i);
+
+		if (!c || c->subscribed)
+			continue;
+		if (c->idle_deadline > now) {
+			if (!d->next_idle_check || c->idle_deadline < d->next_idle_check)
+				d->next_idle_check = c->idle_deadline;
+			continue;
+		}
+		if (!bye)
+			bye = error_reply("closed: no request for %s s", "10");
+		ig_dbg("socket", "closed the idle connection of uid %u pid %d", c->uid, c->pid);
+		client_send(d, i, bye);
+		client_close(d, i);
+		d->clients_idle_closed++;
+	}
+	json_object_put(bye);
+}
+
+/* What is due: accepting again after a pause, idle connections. */
+static void timers(struct daemon *d)
+{
+	long long now = now_ms();
+
+	if (d->accept_paused_until && now >= d->accept_paused_until)
+		accept_resume(d);
+	if (d->next_idle_check && now >= d->next_idle_check)
+		idle_check(d, now);
+}
+
+/* epoll_wait()'s timeout: until the next of timers(), or none. */
+static int timers_timeout(struct daemon *d)
+{
+	long long next = d->accept_paused_until, now = now_ms();
+
+	if (d->next_idle_check && (!next || d->next_idle_check < next))
+		next = d->next_idle_check;
+	if (!next)
+		return -1;
+	return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
+}
+
+/* Enough descriptors for every connection (systemd's default soft limit is 1024). */
+static void raise_fd_limit(void)
+{
+	const rlim_t want = MAX_CLIENTS + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		ig_dbg("socket", "cannot raise the descriptor limit: %s", strerror(errno));
 }
 
 /*
@@ -939,8 +1209,14 @@ static int take_lock(void)
 
 static void print_diag(struct ig_diag *diag)
 {
-	for (size_t i = 0; i < diag->n; i++)
-		fprintf(stderr, "%s\n", diag->msgs[i]);
+	for (size_t i = 0; i < diag->n; i++) {
+		size_t size = IG_ESC_SIZE(strlen(diag->msgs[i]));
+		char *line = malloc(size);
+
+		if (line)
+			fprintf(stderr, "%s\n", ig_esc(line, size, diag->msgs[i], IG_ESC_LINE));
+		free(line);
+	}
 }
 
 static unsigned int cfg_flags(const struct ig_policy *p)
@@ -1183,7 +1459,7 @@ static int event_loop(struct daemon *d)
 	}
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, evs, 64, -1);
+		int n = epoll_wait(d->epfd, evs, 64, timers_timeout(d));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1213,17 +1489,19 @@ static int event_loop(struct daemon *d)
 				if (r)
 					ig_warn("net", "interface, device or event update failed: %s",
 						strerror(-r));
-			} else if (d->clients[id - 3]) {
+			} else if (client_live(d, id - 3)) {
 				int slot = id - 3;
 
 				if (evs[i].events & EPOLLOUT && client_flush(d, slot)) {
-					client_free(d, slot);
+					client_close(d, slot);
 					continue;
 				}
 				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR))
 					client_read(d, slot);
 			}
 		}
+		timers(d);
+		reap(d);
 	}
 	return 0;
 }
@@ -1392,6 +1670,9 @@ int main(int argc, char **argv)
 		ig_err("daemon", "cannot set up the event loop: %s", strerror(errno));
 		return 1;
 	}
+	raise_fd_limit();
+	d->reserve_fd = -1;
+	reserve_fd_open(d);
 	ret = listen_socket(d);
 	if (ret) {
 		ig_err("socket", "cannot listen on %s: %s", d->sock_path, strerror(-ret));
@@ -1459,8 +1740,8 @@ int main(int argc, char **argv)
 
 	ret = event_loop(d);
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (d->clients[i])
-			client_free(d, i);
+		client_close(d, i);
+	reap(d);
 	unlink(d->sock_path);
 	ig_kmeasure_close(d->km);
 	ig_net_close(d->net);

@@ -54,10 +54,11 @@ teardown() {
 	for o in $opts; do
 		grep -qE "^\.It .*Fl -${o#--}( |$)" "$MAN/iotgated.8" || { echo "missing $o"; false; }
 	done
-	# the commands the daemon answers: tested by name, and those that change something
+	# the commands the daemon answers: its table of commands, and those tested by name
 	cmds=$( {
 		grep -oE '!strcmp\(cmd, "[a-z-]+"\)' "$TOP/userspace/iotgated.c"
-		sed -n '/writes\[\] = {/,/};/p' "$TOP/userspace/iotgated.c" | grep -oE '"[a-z-]+"'
+		sed -n '/ig_req_cmd commands\[\] = {/,/};/p' "$TOP/userspace/iotgated.c" |
+			grep -oE '\{ "[a-z-]+"'
 	} | grep -oE '"[a-z-]+"' | tr -d '"' | sort -u)
 	[[ $cmds == *status* ]]
 	for c in $cmds; do

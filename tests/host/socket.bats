@@ -107,7 +107,8 @@ with open(sys.argv[1], "ab") as f:
 	"$T/stranger"
 	for _ in $(seq 50); do grep -q "$T/stranger" "$T/syslog" 2>/dev/null && break; sleep 0.1; done
 	# <PRI>: facility authpriv (10) * 8 + notice (5) = 85
-	grep -q "^<85>.*iotgate-violation type=exec verdict=audit reason=not_in_manifest pid=[0-9]* uid=0 gid=0 comm=\"stranger\" path=\"$T/stranger\"" "$T/syslog"
+	# RFC 5424 structured data (32473: the documentation enterprise number)
+	grep -q "^<85>.* \[iotgate@32473 type=\"exec\" verdict=\"audit\" reason=\"not_in_manifest\" pid=\"[0-9]*\" uid=\"0\" gid=\"0\" comm=\"stranger\" path=\"$T/stranger\"\] iotgate-violation$" "$T/syslog"
 }
 
 @test "metrics: Prometheus text exposition of the state" {
