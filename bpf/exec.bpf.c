@@ -29,7 +29,10 @@
 #include "inode_ctime.bpf.h"
 
 #define EPERM 1
+#define PROT_WRITE 0x2
 #define PROT_EXEC 0x4
+#define PTRACE_MODE_ATTACH 0x02
+#define VM_WRITE 0x2
 #define VM_EXEC 0x4
 #define FMODE_WRITE 0x2
 #define MAY_WRITE 0x2
@@ -245,6 +248,57 @@ static __always_inline int decide(struct file *file, __u32 type, __u32 cnt, cons
 	return 0;
 }
 
+/*
+ * IG_FILE_F_* of the task's executable if it is an unchanged manifest entry,
+ * else 0: allow-jit and allow-ptrace follow the measured program.
+ */
+static __always_inline __u32 task_file_flags(struct task_struct *task)
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct ig_file_val *val;
+	struct ig_file_key key;
+	void *files;
+	__s64 sec;
+	__u32 nsec;
+
+	if (!exe)
+		return 0;
+	files = manifest();
+	if (!files)
+		return 0;
+	file_key(exe, &key);
+	val = bpf_map_lookup_elem(files, &key);
+	if (!val)
+		return 0;
+	ig_inode_ctime(BPF_CORE_READ(exe, f_inode), &sec, &nsec);
+	return val->ctime_sec == sec && val->ctime_nsec == nsec ? val->flags : 0;
+}
+
+/*
+ * W^X: memory that is or was writable becoming executable, for a program
+ * not named allow-jit. Returns 0 or -EPERM (enforce mode).
+ */
+static __always_inline int refuse_wx(__u32 type, struct file *file)
+{
+	struct ig_file_key key = {};
+	const void *name = "(anonymous)";
+
+	if (task_file_flags(bpf_get_current_task_btf()) & IG_FILE_F_JIT)
+		return 0;
+	if (file) {
+		file_key(file, &key);
+		name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	}
+	if (current_mode() == IG_MODE_ENFORCE) {
+		count(IG_CNT_MMAP_DENIED);
+		emit(type, &key, IG_VERDICT_DENY, IG_REASON_WX, name, NULL);
+		return -EPERM;
+	}
+	count(IG_CNT_MMAP_AUDITED);
+	emit(type, &key, IG_VERDICT_AUDIT, IG_REASON_WX, name, NULL);
+	return 0;
+}
+
 SEC("lsm/bprm_check_security")
 int BPF_PROG(ig_bprm_check, struct linux_binprm *bprm)
 {
@@ -255,9 +309,11 @@ SEC("lsm/mmap_file")
 int BPF_PROG(ig_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags)
 {
-	/* Anonymous executable memory (JITs) has no file to measure. */
-	if (!file || !(prot & PROT_EXEC))
+	if (!(prot & PROT_EXEC))
 		return 0;
+	/* Anonymous executable memory, or a mapping writable and executable at once. */
+	if (!file || (prot & PROT_WRITE))
+		return refuse_wx(IG_EV_MMAP, file);
 	return decide(file, IG_EV_MMAP, IG_CNT_MMAP_ALLOWED,
 		      BPF_CORE_READ(file, f_path.dentry, d_name.name));
 }
@@ -267,7 +323,15 @@ int BPF_PROG(ig_mprotect, struct vm_area_struct *vma, unsigned long reqprot, uns
 {
 	struct file *file = BPF_CORE_READ(vma, vm_file);
 
-	if (!file || !(prot & PROT_EXEC) || (BPF_CORE_READ(vma, vm_flags) & VM_EXEC))
+	if (!(prot & PROT_EXEC))
+		return 0;
+	/*
+	 * Anonymous memory, W+X, or a private file mapping with pages of its
+	 * own (anon_vma: written since it was mapped, RX -> RW -> RX).
+	 */
+	if (!file || (prot & PROT_WRITE) || BPF_CORE_READ(vma, anon_vma))
+		return refuse_wx(IG_EV_MPROTECT, file);
+	if (BPF_CORE_READ(vma, vm_flags) & VM_EXEC)
 		return 0;
 	return decide(file, IG_EV_MPROTECT, IG_CNT_MMAP_ALLOWED,
 		      BPF_CORE_READ(file, f_path.dentry, d_name.name));
@@ -432,15 +496,44 @@ int BPF_PROG(ig_task_kill, struct task_struct *p, struct kernel_siginfo *info, i
 	return refuse_self(IG_REASON_SIGNAL, &key, "iotgated");
 }
 
-SEC("lsm/ptrace_access_check")
-int BPF_PROG(ig_ptrace, struct task_struct *child, unsigned int mode)
+/*
+ * Injection: writing into another process (ptrace attach, /proc/PID/mem,
+ * process_vm_writev: all PTRACE_MODE_ATTACH) runs code the manifest never
+ * saw. In enforce mode only a tracer named allow-ptrace may.
+ */
+static __always_inline int refuse_inject(struct task_struct *target, struct task_struct *tracer)
 {
 	struct ig_file_key key = {};
 
-	if (!self_protect() || !runs_daemon(child) || runs_daemon(bpf_get_current_task_btf()))
+	if (current_mode() != IG_MODE_ENFORCE || (task_file_flags(tracer) & IG_FILE_F_PTRACE))
 		return 0;
-	key.ino = BPF_CORE_READ(child, tgid);
-	return refuse_self(IG_REASON_PTRACE, &key, "iotgated");
+	key.ino = BPF_CORE_READ(target, tgid);
+	count(IG_CNT_SELF_DENIED);
+	emit(IG_EV_INJECT, &key, IG_VERDICT_DENY, IG_REASON_NOT_TRACER,
+	     BPF_CORE_READ(target, comm), NULL);
+	return -EPERM;
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(ig_ptrace, struct task_struct *child, unsigned int mode)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ig_file_key key = {};
+
+	if (self_protect() && runs_daemon(child) && !runs_daemon(cur)) {
+		key.ino = BPF_CORE_READ(child, tgid);
+		return refuse_self(IG_REASON_PTRACE, &key, "iotgated");
+	}
+	if (!(mode & PTRACE_MODE_ATTACH) || BPF_CORE_READ(child, tgid) == cur->tgid)
+		return 0;
+	return refuse_inject(child, cur);
+}
+
+/* PTRACE_TRACEME: the parent becomes the tracer. */
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(ig_traceme, struct task_struct *parent)
+{
+	return refuse_inject(bpf_get_current_task_btf(), parent);
 }
 
 /* --- tracing programs: kill and partial tiers --- */
@@ -480,11 +573,26 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct 
 
 	c->end = vma->vm_end;
 	c->found = 0;
-	if (!file || !(vma->vm_flags & VM_EXEC))
-		return 0; /* anonymous executable memory has no file to measure */
+	if (!(vma->vm_flags & VM_EXEC))
+		return 0;
+	if (!file) {
+		/* Anonymous executable memory (not the vdso: it has vm_ops): W^X. */
+		if (!vma->vm_ops) {
+			c->found = 1;
+			c->reason = IG_REASON_WX;
+			__builtin_memcpy(c->name, "(anonymous)", 12);
+		}
+		return 0;
+	}
 	c->found = 1;
 	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
 	bpf_probe_read_kernel_str(c->name, sizeof(c->name), name);
+	/* Writable and executable, or a private mapping written since (its own pages). */
+	if ((vma->vm_flags & VM_WRITE) || vma->anon_vma) {
+		file_key(file, &c->key);
+		c->reason = IG_REASON_WX;
+		return 0;
+	}
 	c->reason = check_file(file, &c->key, name);
 	return 0;
 }
@@ -509,7 +617,8 @@ __noinline int ig_vma_step(__u64 addr, __u32 type, __u64 *next)
 	*next = c.end;
 	if (!c.found)
 		return 0;
-	if (c.reason == IG_REASON_NONE) {
+	if (c.reason == IG_REASON_NONE ||
+	    (c.reason == IG_REASON_WX && (task_file_flags(t) & IG_FILE_F_JIT))) {
 		count(IG_CNT_MMAP_ALLOWED);
 		return 0;
 	}

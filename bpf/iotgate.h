@@ -64,6 +64,10 @@ struct ig_file_val {
  * at the same path): processes running it are "the daemon" for self-protection.
  */
 #define IG_FILE_F_DAEMON 0x2
+/* The policy names the program allow-jit: it may make anonymous or written memory executable. */
+#define IG_FILE_F_JIT 0x4
+/* The policy names the program allow-ptrace: it may trace and write into other processes. */
+#define IG_FILE_F_PTRACE 0x8
 
 /* Single-entry array map "ig_cfg": the mode and policy generation in force. */
 struct ig_config {
@@ -126,6 +130,7 @@ struct ig_memfd_key {
 #define IG_EV_WRITE 6 /* write access to an allowlisted file (denied or trust dropped) */
 #define IG_EV_MEASURE 7 /* first exec/executable mapping of a manifest entry: log it */
 #define IG_EV_SELF 8 /* an access to the daemon or its kernel objects was refused */
+#define IG_EV_INJECT 9 /* ptrace attach, PTRACE_TRACEME, /proc/PID/mem or process_vm_writev */
 
 /* ig_event.verdict */
 #define IG_VERDICT_ALLOW 0
@@ -146,6 +151,14 @@ struct ig_memfd_key {
 #define IG_REASON_SIGNAL 9 /* IG_EV_SELF: signal to the daemon */
 #define IG_REASON_PTRACE 10 /* IG_EV_SELF: ptrace of the daemon */
 #define IG_REASON_DIGEST_MISMATCH 11 /* in-kernel digest differs from the manifest's */
+/*
+ * IG_EV_MMAP/IG_EV_MPROTECT: memory that is or was writable made executable
+ * (anonymous, W+X, or a private file mapping written since it was mapped),
+ * by a program the policy does not name allow-jit.
+ */
+#define IG_REASON_WX 12
+/* IG_EV_INJECT: the tracer is not named allow-ptrace. */
+#define IG_REASON_NOT_TRACER 13
 
 #define IG_COMM_LEN 16
 

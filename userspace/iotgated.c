@@ -140,6 +140,10 @@ static const char *reason_name(__u32 r)
 		return "ptrace";
 	case IG_REASON_DIGEST_MISMATCH:
 		return "digest_mismatch";
+	case IG_REASON_WX:
+		return "writable_made_executable";
+	case IG_REASON_NOT_TRACER:
+		return "not_allowed_to_trace";
 	default:
 		return "none";
 	}
@@ -160,14 +164,25 @@ static const char *type_name(__u32 t)
 		return "measure";
 	case IG_EV_SELF:
 		return "self";
+	case IG_EV_INJECT:
+		return "inject";
 	default:
 		return "unknown";
 	}
 }
 
+/* Denied with EPERM or killed: the action did not happen. */
+static bool refused(__u32 v)
+{
+	return v == IG_VERDICT_DENY || v == IG_VERDICT_KILL;
+}
+
 static const char *verdict_name(__u32 v)
 {
-	return v == IG_VERDICT_DENY ? "deny" : v == IG_VERDICT_AUDIT ? "audit" : "allow";
+	return v == IG_VERDICT_DENY  ? "deny" :
+	       v == IG_VERDICT_KILL  ? "kill" :
+	       v == IG_VERDICT_AUDIT ? "audit" :
+				       "allow";
 }
 
 /* First use of a manifest entry: the measurement log records it. */
@@ -228,7 +243,7 @@ static void syslog_violation(const struct violation *v)
 {
 	char comm[IG_ESC_SIZE(IG_COMM_LEN)], path[IG_ESC_SIZE(IG_PATH_LEN)];
 
-	syslog(LOG_AUTHPRIV | (v->ev.verdict == IG_VERDICT_DENY ? LOG_WARNING : LOG_NOTICE),
+	syslog(LOG_AUTHPRIV | (refused(v->ev.verdict) ? LOG_WARNING : LOG_NOTICE),
 	       "[iotgate@32473 type=\"%s\" verdict=\"%s\" reason=\"%s\" pid=\"%u\" uid=\"%u\" gid=\"%u\" comm=\"%s\" path=\"%s\"] iotgate-violation",
 	       type_name(v->ev.type), verdict_name(v->ev.verdict), reason_name(v->ev.reason),
 	       v->ev.pid, v->ev.uid, v->ev.gid, ig_esc(comm, sizeof(comm), v->ev.comm, IG_ESC_SD),
@@ -294,7 +309,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	d->viol_head = (d->viol_head + 1) % N_VIOLATIONS;
 	if (d->nviol < N_VIOLATIONS)
 		d->nviol++;
-	ig_log(ev->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, type_name(ev->type),
+	ig_log(refused(ev->verdict) ? IG_LOG_WARN : IG_LOG_INFO, type_name(ev->type),
 	       "%s %s pid=%u uid=%u comm=%s reason=%s", verdict_name(ev->verdict),
 	       ig_esc(path, sizeof(path), ev->path, IG_ESC_FIELD), ev->pid, ev->uid,
 	       ig_esc(comm, sizeof(comm), ev->comm, IG_ESC_FIELD), reason_name(ev->reason));
@@ -355,10 +370,11 @@ static struct json_object *status_json(struct daemon *d)
 	json_object_object_add(o, "device", json_object_get(d->identity));
 	add_str(o, "kernel", un.release);
 	add_str(o, "mode", ig_mode_name(d->set.policy.mode));
-	add_str(o, "tier", d->k.tier == IG_TIER_FULL ? "full" : "partial");
+	add_str(o, "tier", ig_tier_name(d->k.tier));
 
 	if (d->k.tier != IG_TIER_FULL)
-		add_reason(reasons, "partial_tier", d->k.why_partial);
+		add_reason(reasons, d->k.tier == IG_TIER_KILL ? "kill_tier" : "partial_tier",
+			   d->k.why_partial);
 	if (d->set.rejected.n) {
 		snprintf(msg, sizeof(msg),
 			 "%zu manifest entries were not loaded (missing file or digest mismatch)",
@@ -393,6 +409,7 @@ static struct json_object *status_json(struct daemon *d)
 			       json_object_new_boolean(d->k.lsm_attached && d->set.policy.self_protect &&
 						       d->set.policy.mode == IG_MODE_ENFORCE));
 	json_object_object_add(hooks, "exec_tracepoint", json_object_new_boolean(d->k.tp_attached));
+	json_object_object_add(hooks, "mmap_tracepoint", json_object_new_boolean(d->k.kill_attached));
 	json_object_object_add(o, "hooks", hooks);
 	json_object_object_add(o, "readopted", json_object_new_boolean(d->k.readopted));
 
@@ -1297,8 +1314,10 @@ static int load_set(struct daemon *d, struct ig_set *set, const char *sub, const
 		ret = ig_set_load(set, policy, &o, diag);
 	}
 	ig_keyring_free(kr);
-	if (!ret)
+	if (!ret) {
 		mark_daemon(set);
+		ig_policy_mark(&set->policy, &set->manifest, set->verified, set->nverified);
+	}
 	return ret;
 }
 
@@ -1732,7 +1751,7 @@ int main(int argc, char **argv)
 	ig_set_compact(&d->set);
 	malloc_trim(0);
 	ig_info("daemon", "mode %s, tier %s, %zu of %zu manifest entries loaded%s", ig_mode_name(d->set.policy.mode),
-		d->k.tier == IG_TIER_FULL ? "full" : "partial", d->set.nverified, d->set.manifest.n,
+		ig_tier_name(d->k.tier), d->set.nverified, d->set.manifest.n,
 		d->k.readopted ? ", pinned state re-adopted" : "");
 	if (d->k.tier != IG_TIER_FULL)
 		ig_warn("daemon", "degraded: %s", d->k.why_partial);

@@ -157,7 +157,7 @@ struct prog_slot {
 	char pin[128];
 };
 
-#define N_PROGS 15
+#define N_PROGS 16
 
 static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 {
@@ -167,6 +167,7 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		skel->progs.ig_inode_perm, skel->progs.ig_bpf_map,    skel->progs.ig_bpf_prog,
 		skel->progs.ig_task_kill,  skel->progs.ig_ptrace,     skel->progs.ig_exec_tp,
 		skel->progs.ig_mmap_tp,	   skel->progs.ig_mprot_in,   skel->progs.ig_mprot_tp,
+		skel->progs.ig_traceme,
 	};
 
 	for (int i = 0; i < N_PROGS; i++) {

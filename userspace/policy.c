@@ -6,6 +6,7 @@
 #include <string.h>
 #include "iotgate.h"
 #include "lex.h"
+#include "manifest.h"
 #include "policy.h"
 
 #define POLICY_MAX_BYTES (1u << 20)
@@ -60,6 +61,27 @@ static int resolve(struct pstate *st, const char *arg, char **out)
 	else if (asprintf(out, "%s/%s", st->basedir, arg) < 0)
 		*out = NULL;
 	return *out ? 0 : -ENOMEM;
+}
+
+static bool listed(char *const *list, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], path))
+			return true;
+	return false;
+}
+
+void ig_policy_mark(const struct ig_policy *p, const struct ig_manifest *m, struct ig_verified *v,
+		    size_t n)
+{
+	for (size_t i = 0; i < n && m->e; i++) {
+		const char *path = m->e[v[i].entry].path;
+
+		if (listed(p->jit, p->njit, path))
+			v[i].val.flags |= IG_FILE_F_JIT;
+		if (listed(p->tracers, p->ntracers, path))
+			v[i].val.flags |= IG_FILE_F_PTRACE;
+	}
 }
 
 bool ig_policy_allows_unsigned_manifest(const struct ig_policy *p)
@@ -162,6 +184,26 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 		else
 			ig_diag_add(st->d, st->name, line, l->tok[1].col,
 				    "expected 'refuse' or 'allow', not '%s'", l->tok[1].s);
+	} else if (!strcmp(kw, "allow-jit") || !strcmp(kw, "allow-ptrace")) {
+		bool jit = !strcmp(kw, "allow-jit");
+		char ***list = jit ? &st->p->jit : &st->p->tracers;
+		size_t *n = jit ? &st->p->njit : &st->p->ntracers;
+		char **nl;
+
+		if (!nargs(st, line, l, 1, jit ? "allow-jit PROGRAM" : "allow-ptrace PROGRAM"))
+			return;
+		if (l->tok[1].s[0] != '/') {
+			ig_diag_add(st->d, st->name, line, l->tok[1].col,
+				    "program must be an absolute path, as in the manifest");
+			return;
+		}
+		nl = realloc(*list, (*n + 1) * sizeof(*nl));
+		if (!nl)
+			return;
+		*list = nl;
+		nl[*n] = strdup(l->tok[1].s);
+		if (nl[*n])
+			(*n)++;
 	} else if (!strcmp(kw, "allow-memfd")) {
 		const char *name = l->tok[1].s;
 		char **nm;
@@ -272,6 +314,12 @@ void ig_policy_free(struct ig_policy *p)
 	free(p->manifest);
 	for (size_t i = 0; i < p->nmemfd; i++)
 		free(p->memfd[i]);
+	for (size_t i = 0; i < p->njit; i++)
+		free(p->jit[i]);
+	free(p->jit);
+	for (size_t i = 0; i < p->ntracers; i++)
+		free(p->tracers[i]);
+	free(p->tracers);
 	for (size_t i = 0; i < p->ntrusted_keys; i++)
 		free(p->trusted_keys[i]);
 	free(p->trusted_keys);

@@ -8,6 +8,10 @@
  *   protect on|off     on: writes to allowlisted files are refused; off (default):
  *                      a write first removes the file from the allowlist
  *   allow-memfd NAME   code from memfd_create(NAME) may run (repeatable)
+ *   allow-jit PROGRAM  the manifest's PROGRAM (absolute path) may make memory
+ *                      executable that is or was writable (JITs); others may not (W^X)
+ *   allow-ptrace PROGRAM  the manifest's PROGRAM may trace other processes and
+ *                      write into them (debuggers); in enforce mode others may not
  *   trusted-key PATH   public key (PEM, Ed25519) trusted to sign manifests (repeatable;
  *                      none: the keys in /etc/iotgate/keys)
  *   self-protect on|off  on (default): in enforce mode only the daemon may touch its
@@ -39,6 +43,10 @@ struct ig_policy {
 	int unsigned_manifests; /* -1 default (by mode), 0 refuse, 1 allow */
 	char **memfd; /* allow-memfd names */
 	size_t nmemfd;
+	char **jit; /* allow-jit programs */
+	size_t njit;
+	char **tracers; /* allow-ptrace programs */
+	size_t ntracers;
 	struct ig_netpolicy *net; /* NULL when the policy has no interface/device rules */
 };
 
@@ -61,6 +69,11 @@ int ig_policy_parse(const char *name, const char *buf, size_t len, const char *b
 int ig_policy_load(const char *path, struct ig_policy *p, struct ig_diag *d);
 void ig_policy_free(struct ig_policy *p);
 const char *ig_mode_name(unsigned int mode);
+struct ig_manifest;
+struct ig_verified;
+/* Sets IG_FILE_F_JIT and IG_FILE_F_PTRACE on the verified entries the policy names. */
+void ig_policy_mark(const struct ig_policy *p, const struct ig_manifest *m, struct ig_verified *v,
+		    size_t n);
 /* Whether this policy accepts a manifest without a valid signature. */
 bool ig_policy_allows_unsigned_manifest(const struct ig_policy *p);
 

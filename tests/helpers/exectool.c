@@ -13,6 +13,15 @@
  *   exectool kill PID SIG        send a signal
  *   exectool unlink PATH         unlink a file (a pin)
  *   exectool objget PATH         BPF_OBJ_GET a pinned object
+ *   exectool wx anon|rwx|w2x     W^X: anonymous RWX memory; a file mapping that
+ *                                is writable and executable (rwx FILE); anonymous
+ *                                RW memory made RX (w2x)
+ *   exectool rxrwrx FILE         map FILE private RX, make it RW, write, make it RX
+ *   exectool inject poke|mem|vm|traceme
+ *                                write into a child (PTRACE_POKETEXT after attach,
+ *                                /proc/PID/mem, process_vm_writev) or have the child
+ *                                ask to be traced (PTRACE_TRACEME); prints nothing
+ *                                if the write succeeded
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +36,8 @@
 #include <linux/bpf.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -50,6 +61,115 @@ static int map(const char *path, bool via_mprotect)
 	if (via_mprotect && mprotect(p, 4096, PROT_READ | PROT_EXEC))
 		return fail();
 	return 0;
+}
+
+static int wx(const char *how, const char *file)
+{
+	void *p;
+
+	if (!strcmp(how, "anon")) {
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		return p == MAP_FAILED ? fail() : 0;
+	}
+	if (!strcmp(how, "w2x")) {
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return fail();
+		*(volatile char *)p = (char)0xc3;
+		return mprotect(p, 4096, PROT_READ | PROT_EXEC) ? fail() : 0;
+	}
+	if (!strcmp(how, "rwx") && file) {
+		int fd = open(file, O_RDONLY);
+
+		if (fd < 0)
+			return fail();
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE, fd, 0);
+		return p == MAP_FAILED ? fail() : 0;
+	}
+	return 2;
+}
+
+static int rxrwrx(const char *file)
+{
+	int fd = open(file, O_RDONLY);
+	char *p;
+
+	if (fd < 0)
+		return fail();
+	p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED || mprotect(p, 4096, PROT_READ | PROT_WRITE))
+		return fail();
+	p[0] ^= 1;
+	return mprotect(p, 4096, PROT_READ | PROT_EXEC) ? fail() : 0;
+}
+
+/* A child that waits; the parent writes into it one way. */
+static int inject(const char *how)
+{
+	static volatile long target = 1;
+	int pipefd[2], ret = 0;
+	pid_t pid;
+	char c;
+
+	if (pipe(pipefd))
+		return fail();
+	pid = fork();
+	if (pid < 0)
+		return fail();
+	if (pid == 0) {
+		if (!strcmp(how, "traceme")) {
+			if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+				printf("errno=%s\n", strerrorname_np(errno));
+				_exit(1);
+			}
+			_exit(0);
+		}
+		close(pipefd[1]);
+		if (read(pipefd[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pipefd[0]);
+	if (!strcmp(how, "traceme")) {
+		int st;
+
+		waitpid(pid, &st, 0);
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+	}
+	if (!strcmp(how, "poke")) {
+		if (ptrace(PTRACE_ATTACH, pid, NULL, NULL)) {
+			ret = fail();
+		} else {
+			waitpid(pid, NULL, 0);
+			if (ptrace(PTRACE_POKEDATA, pid, (void *)&target, (void *)2L))
+				ret = fail();
+			ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		}
+	} else if (!strcmp(how, "mem")) {
+		char path[64];
+		long v = 2;
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+		fd = open(path, O_RDWR);
+		if (fd < 0 || pwrite(fd, &v, sizeof(v), (off_t)(unsigned long)&target) != sizeof(v))
+			ret = fail();
+		if (fd >= 0)
+			close(fd);
+	} else if (!strcmp(how, "vm")) {
+		long v = 2;
+		struct iovec local = { .iov_base = &v, .iov_len = sizeof(v) };
+		struct iovec remote = { .iov_base = (void *)&target, .iov_len = sizeof(v) };
+
+		if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != sizeof(v))
+			ret = fail();
+	} else {
+		ret = 2;
+	}
+	close(pipefd[1]);
+	waitpid(pid, NULL, 0);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -79,6 +199,12 @@ int main(int argc, char **argv)
 		attr.pathname = (__u64)(unsigned long)argv[2];
 		return syscall(__NR_bpf, BPF_OBJ_GET, &attr, sizeof(attr)) < 0 ? fail() : 0;
 	}
+	if (!strcmp(argv[1], "wx"))
+		return wx(argv[2], argc > 3 ? argv[3] : NULL);
+	if (!strcmp(argv[1], "rxrwrx"))
+		return rxrwrx(argv[2]);
+	if (!strcmp(argv[1], "inject"))
+		return inject(argv[2]);
 	if (!strcmp(argv[1], "writefd"))
 		return write(atoi(argv[2]), "x", 1) == 1 ? 0 : fail();
 	if (!strcmp(argv[1], "memfd")) {

@@ -125,3 +125,26 @@ scenario() {
 	jq -e --arg p "$T/denied" '[.violations[] | select(.path == $p and .verdict == "audit")] | length == 1' "$T/status.json"
 	jq -e '.counters.exec.audited >= 1 and .counters.mmap.audited >= 1' "$T/status.json"
 }
+
+@test "enforce: W^X, anonymous or written memory made executable is killed; allow-jit names who may" {
+	ig_policy enforce
+	cp "$EXECTOOL" "$T/jit"
+	ig_manifest "$T/allowed" "$EXECTOOL" "$T/jit" "$CTL" "$IOTGATED"
+	printf 'allow-jit %s\n' "$T/jit" >>"$T/iotgate.conf"
+	cat >"$T/s.sh" <<-EOS
+		run_rc anon "$EXECTOOL" wx anon
+		run_rc w2x "$EXECTOOL" wx w2x
+		run_rc rwx "$EXECTOOL" wx rwx "$T/allowed"
+		run_rc rxrwrx "$EXECTOOL" rxrwrx "$T/allowed"
+		run_rc jit_anon "$T/jit" wx anon
+		run_rc jit_w2x "$T/jit" wx w2x
+		"$CTL" status --json >"$T/status.json"
+	EOS
+	scenario "$T/s.sh"
+	for a in anon w2x rwx rxrwrx; do
+		[[ $output == *"$a=137"* ]]
+	done
+	[[ $output == *"jit_anon=0"* ]]
+	[[ $output == *"jit_w2x=0"* ]]
+	jq -e '[.violations[] | select(.reason == "writable_made_executable" and .verdict == "kill")] | length >= 4' "$T/status.json"
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Full tier (Debian 6.1 kernel with BPF LSM, inside scripts/vm-run): code
+# that no manifest measured cannot be made in memory (W^X) or written into
+# another process (injection) in enforce mode, except by the programs the
+# policy names (allow-jit, allow-ptrace). Each attack runs as root and as
+# uid 65534 in one shell under enforcement (tests/vm/lib/enforce.sh).
+
+load ../lib/common
+
+setup() {
+	ig_cleanup
+	T=$(mktemp -d)
+	chmod 755 "$T"
+	cp "$EXECTOOL" "$T/tool"
+	cp "$EXECTOOL" "$T/jit"
+	cp "$EXECTOOL" "$T/tracer"
+	cp /usr/bin/true "$T/lib"
+	chmod 644 "$T/lib"
+	ig_manifest "$T/tool" "$T/jit" "$T/tracer" "$T/lib" /usr/bin/setpriv "$CTL" "$IOTGATED"
+}
+
+teardown() {
+	ig_cleanup
+	rm -rf "$T"
+}
+
+scenario() {
+	run bash "$TOP/tests/vm/lib/enforce.sh" "$T" "$1"
+	echo "$output"
+	[[ $output == *"daemon=started"* ]]
+	[[ $output == *"stopped=0"* ]]
+}
+
+# attacks PREFIX: every attack, as root and as nobody, results as PREFIX_NAME=rc
+attacks() {
+	local who pre
+	for who in root nobody; do
+		pre=()
+		[[ $who == nobody ]] && pre=(/usr/bin/setpriv --reuid 65534 --regid 65534 --clear-groups)
+		cat <<-EOS
+			run_rc ${who}_anon ${pre[*]} "$T/tool" wx anon
+			run_rc ${who}_w2x ${pre[*]} "$T/tool" wx w2x
+			run_rc ${who}_rwx ${pre[*]} "$T/tool" wx rwx "$T/lib"
+			run_rc ${who}_rxrwrx ${pre[*]} "$T/tool" rxrwrx "$T/lib"
+			run_rc ${who}_poke ${pre[*]} "$T/tool" inject poke
+			run_rc ${who}_mem ${pre[*]} "$T/tool" inject mem
+			run_rc ${who}_vm ${pre[*]} "$T/tool" inject vm
+			run_rc ${who}_traceme ${pre[*]} "$T/tool" inject traceme
+		EOS
+	done
+}
+
+@test "without iotgate every one of the attacks works (the baseline)" {
+	for a in "wx anon" "wx w2x" "wx rwx $T/lib" "rxrwrx $T/lib" "inject poke" "inject mem" "inject vm" "inject traceme"; do
+		# shellcheck disable=SC2086
+		run "$T/tool" $a
+		[ "$status" -eq 0 ]
+		run setpriv --reuid 65534 --regid 65534 --clear-groups "$T/tool" $a
+		[ "$status" -eq 0 ]
+	done
+}
+
+@test "enforce: W^X and injection refused with EPERM, as root and as nobody, and reported" {
+	ig_policy enforce
+	attacks >"$T/s.sh"
+	echo "\"\$CTL\" status --json >\"$T/status.json\"" >>"$T/s.sh"
+	scenario "$T/s.sh"
+	for who in root nobody; do
+		for a in anon w2x rwx rxrwrx poke mem vm traceme; do
+			[[ $output == *"${who}_$a=1"* ]]
+		done
+	done
+	grep -q "errno=EPERM" "$T/root_anon.out"
+	grep -q "errno=EPERM" "$T/nobody_w2x.out"
+	grep -q "errno=EPERM" "$T/root_poke.out"
+	# /proc/PID/mem turns the refusal into EACCES (mm_access); without iotgate it works
+	grep -q "errno=EACCES" "$T/nobody_mem.out"
+	jq -e '[.violations[] | select(.reason == "writable_made_executable" and .verdict == "deny")] | length >= 2' "$T/status.json"
+	jq -e '[.violations[] | select(.type == "inject" and .reason == "not_allowed_to_trace")] | length >= 1' "$T/status.json"
+	jq -e '.health == "ok"' "$T/status.json"
+}
+
+@test "enforce: the programs the policy names may (allow-jit, allow-ptrace); others still may not" {
+	ig_policy enforce
+	printf 'allow-jit %s\nallow-ptrace %s\n' "$T/jit" "$T/tracer" >>"$T/iotgate.conf"
+	cat >"$T/s.sh" <<-EOS
+		run_rc jit_anon "$T/jit" wx anon
+		run_rc jit_w2x "$T/jit" wx w2x
+		run_rc tracer_poke "$T/tracer" inject poke
+		run_rc tracer_mem "$T/tracer" inject mem
+		run_rc jit_poke "$T/jit" inject poke
+		run_rc tracer_anon "$T/tracer" wx anon
+	EOS
+	scenario "$T/s.sh"
+	[[ $output == *"jit_anon=0"* ]]
+	[[ $output == *"jit_w2x=0"* ]]
+	[[ $output == *"tracer_poke=0"* ]]
+	[[ $output == *"tracer_mem=0"* ]]
+	[[ $output == *"jit_poke=1"* ]]
+	[[ $output == *"tracer_anon=1"* ]]
+}
+
+@test "audit: the attacks work and are reported" {
+	ig_policy audit
+	cat >"$T/s.sh" <<-EOS
+		run_rc anon "$T/tool" wx anon
+		run_rc rxrwrx "$T/tool" rxrwrx "$T/lib"
+		"\$CTL" status --json >"$T/status.json"
+	EOS
+	scenario "$T/s.sh"
+	[[ $output == *"anon=0"* ]]
+	[[ $output == *"rxrwrx=0"* ]]
+	jq -e '[.violations[] | select(.reason == "writable_made_executable" and .verdict == "audit")] | length >= 2' "$T/status.json"
+}
+
+@test "bad input: allow-jit needs an absolute program path" {
+	ig_policy enforce
+	echo "allow-jit tool" >>"$T/iotgate.conf"
+	run "$IOTGATED" --check --policy "$T/iotgate.conf" --keys-dir "$T/keys"
+	[ "$status" -ne 0 ]
+	[[ $output == *"iotgate.conf:4:11: program must be an absolute path, as in the manifest"* ]]
+}
