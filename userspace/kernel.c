@@ -314,7 +314,7 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 	if (!ret) {
 		snprintf(
 			k->why_partial, sizeof(k->why_partial),
-			"%s: exec and executable file mappings outside the manifest are stopped with SIGKILL before they run, not refused with EPERM; the write guard and self-protection need BPF LSM",
+			"%s: exec and executable file mappings outside the manifest are stopped with SIGKILL before they run, not refused with EPERM; the write guard, self-protection and the refusal of ptrace and /proc/PID/mem writes need BPF LSM",
 			why_lsm);
 		goto events;
 	}
