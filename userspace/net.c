@@ -29,6 +29,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "net.h"
+#include "esc.h"
 #include "netpolicy.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -762,6 +763,7 @@ static const char *program_name(struct ig_net *n, __u64 dev, __u64 ino)
 
 static int on_event(void *ctx, void *data, size_t size)
 {
+	char comm[IG_ESC_SIZE(IG_COMM_LEN)], pname[IG_ESC_SIZE(PATH_MAX)], ifn[IG_ESC_SIZE(IFNAMSIZ + 16)];
 	struct ig_net *n = ctx;
 	struct ig_net_event *e;
 	struct viol *v;
@@ -781,6 +783,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (n->nviol < N_VIOL)
 		n->nviol++;
 	prog = program_name(n, e->exe_dev, e->exe_ino);
+	/* Names are the attacker's (prctl(PR_SET_NAME), file names, interface names). */
+	ig_esc(comm, sizeof(comm), e->comm, IG_ESC_FIELD);
+	ig_esc(pname, sizeof(pname), prog ? prog : "program", IG_ESC_FIELD);
+	ig_esc(ifn, sizeof(ifn), e->ifindex ? v->ifname : "every interface", IG_ESC_FIELD);
 	if (e->type == IG_EV_DEV) {
 		ig_log(e->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "dev",
 		       "%s open of %s %u:%u for %s%s%s by %s (uid %u pid %u comm %s)",
@@ -788,16 +794,14 @@ static int on_event(void *ctx, void *data, size_t size)
 		       e->proto == IG_DEV_BLOCK ? "block" : "char", e->major, e->minor,
 		       e->access & IG_ACC_READ ? "read" : "",
 		       e->access == (IG_ACC_READ | IG_ACC_WRITE) ? "+" : "",
-		       e->access & IG_ACC_WRITE ? "write" : "", prog ? prog : "program", e->uid,
-		       e->pid, e->comm);
+		       e->access & IG_ACC_WRITE ? "write" : "", pname, e->uid, e->pid, comm);
 		return 0;
 	}
 	proto_names(e->proto, protos, sizeof(protos));
 	ig_log(e->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "net",
 	       "%s %s %s on %s (index %u) %s ports %u/%u by %s (uid %u comm %s)",
 	       e->verdict == IG_VERDICT_DENY ? "denied" : "audit:", fam_name(e->family),
-	       op_name(e->op), e->ifindex ? v->ifname : "every interface", e->ifindex, protos,
-	       e->lport, e->rport, prog ? prog : "program", e->uid, e->comm);
+	       op_name(e->op), ifn, e->ifindex, protos, e->lport, e->rport, pname, e->uid, comm);
 	return 0;
 }
 
