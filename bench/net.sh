@@ -23,8 +23,21 @@
 #   bench <name>-label-floor: ... ratio=<label only / no iotgate> target=info
 # (for the open benchmark the ratio is of the time per open: lower is better,
 # and there is no label line but a -by-number line).
-# Needs root, iproute2, iperf3, openssl and a built tree (make).
-# Environment: ROUNDS=7 SECS=3 (per throughput run)
+# Timing ratios come with the interquartile range of the rounds' ratios, and
+# are marked "noisy" when the floor's own ratio is more than 2 points from
+# 1.00 in the same run (the machine's noise, not iotgate, then decides them).
+#
+# After the timed rounds, one counter pass runs a fixed number of operations
+# in each configuration (bench/counters.bash) and prints, per figure with a
+# target, a deterministic companion with the same target:
+#   bench <name>-instructions: ...  kernel+user instructions per operation
+#                                   (perf stat), where the PMU is usable;
+#   bench <name>-bpf: ...           otherwise: the run time of the programs
+#                                   per operation (bpf_stats) added to the
+#                                   median time per operation without iotgate.
+# Needs root, iproute2, iperf3, openssl, jq, bpftool and a built tree (make).
+# Environment: ROUNDS=7 SECS=3 (per throughput run); counter pass:
+# CN_TCP=1G (bytes) CN_CRR=20000 CN_UDP=500000 CN_OPEN=100000
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,6 +83,7 @@ stop_daemon() {
 cleanup() {
 	stop_daemon
 	if declare -F progs_off >/dev/null; then progs_off; fi
+	if declare -F bpf_stats_restore >/dev/null; then bpf_stats_restore; fi
 	for p in "${SRV[@]}"; do kill "$p" 2>/dev/null || true; done
 	ip netns del "$NSA" 2>/dev/null || true
 	ip netns del "$NSB" 2>/dev/null || true
@@ -78,7 +92,7 @@ cleanup() {
 trap cleanup EXIT
 
 [[ $(id -u) == 0 ]] || die "must run as root (network namespaces, BPF)"
-for t in ip iperf3 openssl jq nsenter; do
+for t in ip iperf3 openssl jq nsenter bpftool; do
 	command -v "$t" >/dev/null || die "'$t' is missing (scripts/install-deps)"
 done
 for f in iotgated iotgatectl bench/ignet; do
@@ -249,23 +263,97 @@ for ((r = 0; r < ROUNDS; r++)); do
 	done
 done
 
-# report NAME UNIT KEY TARGET HIGHER_IS_BETTER: the ratios are the medians of
-# the rounds' ratios (the three configurations of a round run within seconds
-# of each other, so the machine's drift between rounds cancels out).
+# --- the counter pass: a fixed number of operations per configuration -------
+# shellcheck source=bench/counters.bash
+source "$TOP/bench/counters.bash"
+counters_mode
+CN_TCP=${CN_TCP:-1G}
+CN_CRR=${CN_CRR:-20000}
+CN_UDP=${CN_UDP:-500000}
+CN_OPEN=${CN_OPEN:-100000}
+# cnt[CONFIG KEY]: per operation, "kernel user" instructions (perf) or
+# "BPF run time in ns, program runs" (bpf); for tcp an operation is a MB.
+declare -A cnt
+# count_one CONFIG KEY OPS|tcp CMD...: OPS operations (tcp: read from iperf3)
+count_one() {
+	local c=$1 k=$2 ops=$3 s0 s1 out
+	shift 3
+	if [[ $CMODE == perf ]]; then
+		out=$(perf_count "$T/perf" "$@")
+	else
+		s0=$(bpf_sum)
+		out=$("$@")
+		s1=$(bpf_sum)
+	fi
+	[[ $ops == tcp ]] && ops=$(jq '.end.sum_sent.bytes / 1e6' <<<"$out")
+	if [[ $CMODE == perf ]]; then
+		cnt[$c $k]=$(awk -v n="$ops" '{ print $1 / n, $2 / n }' "$T/perf")
+	else
+		cnt[$c $k]=$(awk -v n="$ops" -v a="$s0" -v b="$s1" 'BEGIN {
+			split(a, x, " "); split(b, y, " "); print (y[1] - x[1]) / n, (y[2] - x[2]) / n }')
+	fi
+}
+count_all() {
+	local c=$1
+	if [[ $c != numbered ]]; then
+		count_one "$c" tcp tcp inA "$IPERF" -c 10.88.0.2 -n "$CN_TCP" -J
+		count_one "$c" crr "$CN_CRR" inA "$T/ignet" bench-crr 10.88.0.2 7000 0 "$CN_CRR"
+		count_one "$c" udp "$CN_UDP" inA "$T/ignet" bench-udp 10.88.0.2 7001 0 "$CN_UDP"
+	fi
+	count_one "$c" open "$CN_OPEN" inA "$T/ignet" bench-open "$T/full" "$CN_OPEN"
+}
+[[ $CMODE == bpf ]] && bpf_stats_on
+for c in "${CONFIGS[@]}"; do
+	case $c in
+	none) count_all none ;;
+	floor | label)
+		if [[ $c == floor ]]; then progs_on floor ig_fl_; else progs_on label ig_lb_; fi
+		count_all "$c"
+		progs_off
+		;;
+	plain | rules | numbered)
+		case $c in plain) start_daemon plain.conf ;; rules) start_daemon iotgate.conf ;;
+		numbered) start_daemon numbered.conf ;; esac
+		count_all "$c"
+		stop_daemon
+		;;
+	esac
+	[[ $c == none ]] || settle
+done
+bpf_stats_restore
+
+# report NAME UNIT KEY TARGET HIGHER_IS_BETTER OPUNIT: the ratios are the
+# medians of the rounds' ratios (the configurations of a round run within
+# seconds of each other, so the machine's drift between rounds cancels out),
+# with their interquartile range; then the counter pass's companions.
 report() {
-	local n=$1 u=$2 k=$3 t=$4 hib=$5 lab=1
+	local n=$1 u=$2 k=$3 t=$4 hib=$5 ou=$6 lab=1
 	[[ $k == open ]] && lab=0 # no device program in the label configuration
 	awk -v lab="$lab" -v n="$n" -v u="$u" -v A="${none[$k]}" -v P="${plain[$k]}" -v R="${rules[$k]}" \
 		-v F="${floor[$k]}" -v L="${label[$k]}" -v NB="${numbered[$k]}" \
-		-v t="$t" -v hib="$hib" -v rounds="$ROUNDS" '
-	function med(v, k,   i, j, x) {
+		-v t="$t" -v hib="$hib" -v rounds="$ROUNDS" -v key="$k" -v ou="$ou" -v mode="$CMODE" \
+		-v why="${COUNTERS_WHY:-}" -v cA="${cnt[none $k]}" -v cF="${cnt[floor $k]:-}" \
+		-v cL="${cnt[label $k]:-}" -v cP="${cnt[plain $k]}" -v cR="${cnt[rules $k]}" \
+		-v cN="${cnt[numbered $k]:-}" '
+	function sortv(v, k,   i, j, x) {
 		for (i = 2; i <= k; i++) {
 			x = v[i]
 			for (j = i - 1; j >= 1 && v[j] > x; j--)
 				v[j + 1] = v[j]
 			v[j + 1] = x
 		}
-		return v[int((k + 1) / 2)]
+	}
+	function med(v, k) { sortv(v, k); return v[int((k + 1) / 2)] }
+	function q(v, k, p) { sortv(v, k); return v[1 + int((k - 1) * p + 0.5)] }
+	function spread(v, k) { return sprintf("iqr=%.3f-%.3f", q(v, k, 0.25), q(v, k, 0.75)) }
+	# tot(C): kernel+user instructions (perf) or BPF ns (bpf) per operation
+	function tot(c,   x) { split(c, x, " "); return mode == "perf" ? x[1] + x[2] : x[1] }
+	function kern(c,   x) { split(c, x, " "); return x[1] }
+	function runs(c,   x) { split(c, x, " "); return x[2] }
+	# cratio(BASE, WITH): the companion ratio, oriented like the timing one
+	function cratio(b, w) {
+		if (mode == "bpf") { b += t0; w += t0 }
+		return hib == 1 ? b / w : w / b
 	}
 	BEGIN {
 		k = split(A, a, " "); split(P, p, " "); split(R, r, " "); split(F, f, " ")
@@ -284,17 +372,34 @@ report() {
 			r[i] = hib == 1 ? r[i] : 1e6 / r[i]
 		}
 		va = med(a, k); vp = med(p, k); vr = med(r, k); vf = med(f, k); vl = med(l, k)
+		fl = med(rf, k)
+		noisy = (fl > 1.02 || fl < 0.98) ? sprintf(" noisy (floor ratio %.3f)", fl) : ""
 		printf "# %s: without iotgate %.3f %s, iotgate without interface rules %.3f %s, with the rules %.3f %s (medians of %d rounds)\n", n, va, u, vp, u, vr, u, rounds
-		printf "bench %s: %.3f %s ratio=%.3f target=%s\n", n, vr, u, med(ra, k), t
-		printf "bench %s-rules-only: %.3f %s ratio=%.3f target=%s\n", n, vr, u, med(rp, k), t
-		printf "bench %s-floor: %.3f %s ratio=%.3f target=info (do-nothing programs on the same hooks)\n", n, vf, u, med(rf, k)
+		printf "bench %s: %.3f %s ratio=%.3f target=%s %s%s\n", n, vr, u, med(ra, k), t, spread(ra, k), noisy
+		printf "bench %s-rules-only: %.3f %s ratio=%.3f target=%s %s%s\n", n, vr, u, med(rp, k), t, spread(rp, k), noisy
+		printf "bench %s-floor: %.3f %s ratio=%.3f target=info %s (do-nothing programs on the same hooks)\n", n, vf, u, fl, spread(rf, k)
 		if (lab == 1)
-			printf "bench %s-label-floor: %.3f %s ratio=%.3f target=info (programs that only label each socket and look the label up per packet)\n", n, vl, u, med(rl, k)
+			printf "bench %s-label-floor: %.3f %s ratio=%.3f target=info %s (programs that only label each socket and look the label up per packet)\n", n, vl, u, med(rl, k), spread(rl, k)
 		if (lab == 0)
-			printf "bench %s-by-number: %.3f %s ratio=%.3f target=info (the same rules with the device named by major:minor: no watch on its directory)\n", n, med(nb, k), u, med(rn, k)
+			printf "bench %s-by-number: %.3f %s ratio=%.3f target=info %s (the same rules with the device named by major:minor: no watch on its directory)\n", n, med(nb, k), u, med(rn, k), spread(rn, k)
+		# ns per operation without iotgate, from the timed rounds
+		t0 = key == "tcp" ? 8e6 / va : key == "open" ? va * 1000 : 1e9 / va
+		if (mode == "perf") {
+			printf "# %s counted: instructions per %s, kernel+user (kernel): without iotgate %.0f (%.0f), do-nothing programs %.0f (%.0f), label only %.0f (%.0f), iotgate without rules %.0f (%.0f), with the rules %.0f (%.0f)%s\n", n, ou, tot(cA), kern(cA), tot(cF), kern(cF), tot(cL), kern(cL), tot(cP), kern(cP), tot(cR), kern(cR), cN == "" ? "" : sprintf(", by number %.0f (%.0f)", tot(cN), kern(cN))
+			printf "bench %s-instructions: %.0f instr/%s ratio=%.3f target=%s (kernel+user instructions per %s, perf stat, without iotgate %.0f)\n", n, tot(cR), ou, cratio(tot(cA), tot(cR)), t, ou, tot(cA)
+			printf "bench %s-rules-only-instructions: %.0f instr/%s ratio=%.3f target=%s (against iotgate without rules: %.0f)\n", n, tot(cR), ou, cratio(tot(cP), tot(cR)), t, tot(cP)
+			if (cN != "")
+				printf "bench %s-by-number-instructions: %.0f instr/%s ratio=%.3f target=info\n", n, tot(cN), ou, cratio(tot(cA), tot(cN))
+		} else {
+			printf "# %s counted: BPF run time per %s (program runs per %s): do-nothing programs %.0f ns (%.2f), label only %.0f ns (%.2f), iotgate without rules %.0f ns (%.2f), with the rules %.0f ns (%.2f)%s; without iotgate one %s takes %.0f ns (timed median)\n", n, ou, ou, tot(cF), runs(cF), tot(cL), runs(cL), tot(cP), runs(cP), tot(cR), runs(cR), cN == "" ? "" : sprintf(", by number %.0f ns (%.2f)", tot(cN), runs(cN)), ou, t0
+			printf "bench %s-bpf: %.0f ns/%s ratio=%.3f target=%s (%s: BPF run time of the programs per %s from bpf_stats, added to the %.0f ns one %s takes without iotgate; costs outside the programs are not in it, the clock reads of bpf_stats are (see the do-nothing programs))\n", n, tot(cR), ou, cratio(0, tot(cR)), t, why, ou, t0, ou
+			printf "bench %s-rules-only-bpf: %.0f ns/%s ratio=%.3f target=%s (against iotgate without rules: %.0f ns/%s)\n", n, tot(cR), ou, cratio(tot(cP), tot(cR)), t, tot(cP), ou
+			if (cN != "")
+				printf "bench %s-by-number-bpf: %.0f ns/%s ratio=%.3f target=info\n", n, tot(cN), ou, cratio(0, tot(cN))
+		}
 	}'
 }
-report net-tcp-throughput Gbit/s tcp ">=0.97" 1
-report net-tcp-connections conn/s crr ">=0.95" 1
-report net-udp-64b-pps pkt/s udp ">=0.95" 1
-report dev-open-allowed us/open open "<=1.05" 0
+report net-tcp-throughput Gbit/s tcp ">=0.97" 1 MB
+report net-tcp-connections conn/s crr ">=0.95" 1 conn
+report net-udp-64b-pps pkt/s udp ">=0.95" 1 pkt
+report dev-open-allowed us/open open "<=1.05" 0 open
