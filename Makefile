@@ -200,8 +200,9 @@ vm-test: all
 
 test: all unit sanitize host-test vm-test
 
+# BENCH="net exec": only those groups of bench/run
 bench: all
-	bench/run
+	bench/run $(BENCH)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/iotgate/keys \
