@@ -52,7 +52,8 @@ static void header(const char *name, unsigned int line, const char *s, size_t le
 	char tmp[64];
 	const char *v = s + strlen(HEADER);
 
-	if (len >= sizeof(tmp) || strncmp(v, " version ", 9)) {
+	/* The line is not NUL-terminated: compare only what it holds. */
+	if (len >= sizeof(tmp) || len < strlen(HEADER) + 9 || strncmp(v, " version ", 9)) {
 		ig_diag_add(d, name, line, 1, "malformed header: expected '%-s version N'", HEADER);
 		return;
 	}
