@@ -192,6 +192,41 @@ unit: $(BUILD)/unit-tests
 sanitize:
 	$(MAKE) BUILD=$(BUILD)/san SANITIZE=1 unit
 
+# libFuzzer targets (tests/fuzz/README.md), built with clang under ASan and UBSan
+# against their own build of the library; 'make fuzz' runs each for FUZZ_SECONDS
+# (FUZZ_TARGETS=NAME...: a subset).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# identity.c ends an ethtool request with a flexible array, which clang calls a GNU extension.
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Wno-gnu-variable-sized-type-not-at-end
+FUZZ_LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+
+$(BUILD)/fuzz/.fuzzer-ok:
+	@mkdir -p $(@D)
+	@printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)\n{\n\treturn d && n;\n}\n' >$@.c
+	@$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $@.c -o $@.out >$@.log 2>&1 || { \
+		echo "Makefile: '$(FUZZ_CC) -fsanitize=fuzzer' cannot link: install libclang-rt-dev (scripts/install-deps)" >&2; \
+		rm -f $@.c $@.out $@.log; exit 1; }
+	@rm -f $@.c $@.out $@.log; touch $@
+
+$(BUILD)/fuzz/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/iotgate.h $(SKELS) \
+		| $(BUILD)/.target-libs-ok $(BUILD)/fuzz/.fuzzer-ok
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(IG_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/libiotgate.a: $(FUZZ_LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libiotgate.a \
+		$(wildcard userspace/*.[ch]) | $(BUILD)/fuzz/.fuzzer-ok
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(IG_CFLAGS) -o $@ $< $(BUILD)/fuzz/libiotgate.a $(LIBS)
+
+.PHONY: fuzz
+fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+	tests/fuzz/run $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_TARGETS)
+
 host-test: all
 	bats tests/host
 
