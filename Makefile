@@ -162,6 +162,11 @@ $(BUILD)/bench/mapapply: bench/mapapply.c $(BUILD)/libiotgate.a $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libiotgate.a $(LIBS)
 
+# bench/exec.sh's floor attaches LSM programs, which takes libbpf.
+$(BUILD)/bench/progs: bench/progs.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(LDFLAGS) -o $@ $< -lbpf -lelf -lz
+
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(LDFLAGS) -o $@ $<
