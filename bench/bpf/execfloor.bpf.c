@@ -10,44 +10,17 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-SEC("lsm/bprm_check_security")
-int ig_xf_bprm(unsigned long long *ctx)
-{
-	return 0;
-}
+/* one program that allows, per hook */
+#define NOTHING(sec, name)                     \
+	SEC(sec) int name(unsigned long long *ctx) \
+	{                                          \
+		return 0;                              \
+	}
 
-SEC("lsm/mmap_file")
-int ig_xf_mmap(unsigned long long *ctx)
-{
-	return 0;
-}
-
-SEC("lsm/file_mprotect")
-int ig_xf_mprotect(unsigned long long *ctx)
-{
-	return 0;
-}
-
-SEC("lsm/file_open")
-int ig_xf_open(unsigned long long *ctx)
-{
-	return 0;
-}
-
-SEC("lsm/file_permission")
-int ig_xf_perm(unsigned long long *ctx)
-{
-	return 0;
-}
-
-SEC("lsm/inode_permission")
-int ig_xf_iperm(unsigned long long *ctx)
-{
-	return 0;
-}
-
-SEC("tp_btf/sched_process_exec")
-int ig_xf_exec(unsigned long long *ctx)
-{
-	return 0;
-}
+NOTHING("lsm/bprm_check_security", ig_xf_bprm)
+NOTHING("lsm/mmap_file", ig_xf_mmap)
+NOTHING("lsm/file_mprotect", ig_xf_mprotect)
+NOTHING("lsm/file_open", ig_xf_open)
+NOTHING("lsm/file_permission", ig_xf_perm)
+NOTHING("lsm/inode_permission", ig_xf_iperm)
+NOTHING("tp_btf/sched_process_exec", ig_xf_exec)
