@@ -157,6 +157,12 @@ $(BUILD)/tests/progload: tests/helpers/progload.c | $(BUILD)/.target-libs-ok
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(LDFLAGS) -o $@ $< \
 		-lbpf -lelf -lz
 
+# netdiff runs the BPF programs against the reference model (tests/unit/netmodel.c).
+$(BUILD)/tests/netdiff: tests/helpers/netdiff.c $(BUILD)/tests/unit/netmodel.o $(BUILD)/libiotgate.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
+		$(BUILD)/tests/unit/netmodel.o $(BUILD)/libiotgate.a $(LIBS)
+
 # Benchmarks that measure the daemon's own code link its library.
 $(BUILD)/bench/mapapply: bench/mapapply.c $(BUILD)/libiotgate.a $(SKELS)
 	@mkdir -p $(@D)
