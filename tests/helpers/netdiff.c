@@ -243,6 +243,10 @@ static void cleanup(void)
 {
 	char pid[32];
 
+	if (env.devdir[0]) {
+		umount2(env.devdir, MNT_DETACH);
+		rmdir(env.devdir); /* the mount point, which the host's namespace sees too */
+	}
 	for (int i = 0; i < 3; i++)
 		bpf_link__destroy(env.links[i]);
 	bpf_object__close(env.obj);
@@ -365,6 +369,7 @@ static void setup(const char *objpath)
 	snprintf(env.devdir, sizeof(env.devdir), "/tmp/iotgate-netdiff.%d", (int)getpid());
 	if (mkdir(env.devdir, 0755) || mount("netdiff", env.devdir, "tmpfs", 0, "mode=755"))
 		die("%s: %s", env.devdir, strerror(errno));
+	atexit(cleanup);
 
 	env.obj = bpf_object__open_file(objpath, NULL);
 	if (!env.obj)
@@ -393,7 +398,6 @@ static void setup(const char *objpath)
 	find_cgroup();
 	if (mkdir(env.cgroup, 0755))
 		die("%s: %s", env.cgroup, strerror(errno));
-	atexit(cleanup);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", env.cgroup);
 	write_file(procs, pid);
