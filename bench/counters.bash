@@ -27,7 +27,8 @@ counters_mode() {
 			return 0
 		fi
 		COUNTERS_WHY="perf stat -e instructions: not supported (no usable PMU"
-		if dmesg 2>/dev/null | grep -q 'PMU not available due to virtualization'; then
+		# (the boot message may have left dmesg's ring; the missing PMU device stays)
+		if [[ ! -e /sys/bus/event_source/devices/cpu ]] && grep -qw hypervisor /proc/cpuinfo; then
 			COUNTERS_WHY+=": hidden by the hypervisor"
 		fi
 		COUNTERS_WHY+=")"
