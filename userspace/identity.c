@@ -48,7 +48,12 @@ static int placeholder(const char *s)
 	return 0;
 }
 
-/* Permanent (burned-in) MAC through ETHTOOL_GPERMADDR, so a changed address does not fool it. */
+/*
+ * Permanent (burned-in) MAC through ETHTOOL_GPERMADDR, so a changed address
+ * does not fool it. SIOCETHTOOL is a device ioctl that the kernel serves on
+ * a socket of any family: an AF_UNIX one works where the service may not
+ * open AF_INET sockets (the systemd unit's RestrictAddressFamilies).
+ */
 static int perm_mac(const char *ifname, char *out, size_t len)
 {
 	struct {
@@ -58,7 +63,7 @@ static int perm_mac(const char *ifname, char *out, size_t len)
 	struct ifreq ifr = { 0 };
 	int fd, ret = 0;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (strlen(ifname) >= sizeof(ifr.ifr_name)) {
