@@ -524,7 +524,7 @@ static int nl_read(struct ig_net *n, bool log, bool *done)
 
 	if (len < 0)
 		return -errno;
-	for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+	for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 		if (h->nlmsg_type == NLMSG_DONE) {
 			if (done)
 				*done = true;
