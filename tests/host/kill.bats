@@ -36,14 +36,6 @@ teardown() {
 	rm -rf "$T"
 }
 
-# scenario FILE: the scenario in one shell under enforcement; output in $output
-scenario() {
-	run bash "$TOP/tests/vm/lib/enforce.sh" "$T" "$1"
-	echo "$output"
-	[[ $output == *"daemon=started"* ]]
-	[[ $output == *"stopped=0"* ]]
-}
-
 @test "kill tier: chosen when BPF LSM is refused; the state says what it enforces and how" {
 	ig_policy audit
 	ig_start

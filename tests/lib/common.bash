@@ -97,6 +97,16 @@ ig_start() {
 	return 1
 }
 
+# scenario FILE: runs FILE under enforcement in one shell
+# (tests/vm/lib/enforce.sh); its output in $output, checked to have started
+# the daemon and stopped enforcement at the end.
+scenario() {
+	run bash "$TOP/tests/vm/lib/enforce.sh" "$T" "$1"
+	echo "$output"
+	[[ $output == *"daemon=started"* ]]
+	[[ $output == *"stopped=0"* ]]
+}
+
 # jget EXPR : reads status JSON and prints a jq expression's value
 jget() {
 	"$CTL" status --json | jq -r "$1"

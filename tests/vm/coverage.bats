@@ -24,13 +24,6 @@ teardown() {
 	rm -rf "$T"
 }
 
-scenario() {
-	run bash "$TOP/tests/vm/lib/enforce.sh" "$T" "$1"
-	echo "$output"
-	[[ $output == *"daemon=started"* ]]
-	[[ $output == *"stopped=0"* ]]
-}
-
 @test "exec of an fd (AT_EMPTY_PATH) and of /proc/self/fd/N is checked" {
 	ig_policy enforce
 	cat >"$T/s.sh" <<-EOS

@@ -19,14 +19,6 @@ teardown() {
 	rm -rf "$T"
 }
 
-# scenario FILE: runs tests/vm/lib/enforce.sh with FILE, output in $output
-scenario() {
-	run bash "$TOP/tests/vm/lib/enforce.sh" "$T" "$1"
-	echo "$output"
-	[[ $output == *"daemon=started"* ]]
-	[[ $output == *"stopped=0"* ]]
-}
-
 @test "full tier: BPF LSM attached, health ok" {
 	ig_policy audit
 	ig_start

@@ -25,13 +25,6 @@ teardown() {
 	rm -rf "$T"
 }
 
-scenario() {
-	run bash "$TOP/tests/vm/lib/enforce.sh" "$T" "$1"
-	echo "$output"
-	[[ $output == *"daemon=started"* ]]
-	[[ $output == *"stopped=0"* ]]
-}
-
 # attacks PREFIX: every attack, as root and as nobody, results as PREFIX_NAME=rc
 attacks() {
 	local who pre
