@@ -79,6 +79,9 @@ SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS := $(filter-out userspace/iotgated.c userspace/iotgatectl.c,$(wildcard userspace/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/userspace/%.o,$(LIB_SRCS))
+# The daemon's own modules (userspace/daemon/daemon.h), linked into iotgated only.
+DAEMON_OBJS := $(patsubst userspace/%.c,$(BUILD)/userspace/%.o,userspace/iotgated.c \
+	$(wildcard userspace/daemon/*.c))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%.o,$(UNIT_SRCS))
 # Small programs the bats suites run (test-only, never installed).
@@ -137,10 +140,10 @@ $(BUILD)/.target-libs-ok:
 		fi; \
 	done; rm -f $@.c $@.out $@.log; touch $@
 
-$(BUILD)/userspace/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/iotgate.h $(SKELS) \
-		| $(BUILD)/.target-libs-ok
+$(BUILD)/userspace/%.o: userspace/%.c $(wildcard userspace/*.h userspace/daemon/*.h) bpf/iotgate.h \
+		$(SKELS) | $(BUILD)/.target-libs-ok
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(IG_CFLAGS) -Iuserspace/daemon -c $< -o $@
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c $(wildcard userspace/*.h tests/unit/*.h) $(SKELS) \
 		| $(BUILD)/.target-libs-ok
@@ -180,7 +183,7 @@ $(BUILD)/bench/%: bench/%.c
 $(BUILD)/libiotgate.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/iotgated: $(BUILD)/userspace/iotgated.o $(BUILD)/libiotgate.a
+$(BUILD)/iotgated: $(DAEMON_OBJS) $(BUILD)/libiotgate.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/iotgatectl: $(BUILD)/userspace/iotgatectl.o $(BUILD)/libiotgate.a
@@ -209,7 +212,7 @@ sanitize:
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-# identity.c ends an ethtool request with a flexible array, which clang calls a GNU extension.
+# deviceid.c ends an ethtool request with a flexible array, which clang calls a GNU extension.
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-Wno-gnu-variable-sized-type-not-at-end
 FUZZ_LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))

@@ -20,7 +20,7 @@
 #include "iotgate.h"
 #include "exec.skel.h"
 #include "hash.h"
-#include "kernel.h"
+#include "exec.h"
 #include "manifest.h"
 
 static long long now(void)

@@ -192,7 +192,7 @@ IG_ASSERT_SIZE(struct ig_event, 352);
 
 /* --- interface and device rules --- */
 /*
- * bpf/ifaces.bpf.c and userspace/net.c. The daemon compiles the policy's
+ * bpf/ifaces.bpf.c and userspace/ifaces.c. The daemon compiles the policy's
  * interface and device rules into "rule sets": for one target (an interface
  * or a device the policy names) and one subject (a measured program, a uid,
  * a gid or anyone) the list of rules that apply, most specific first.

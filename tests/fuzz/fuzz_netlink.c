@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libFuzzer target: the rtnetlink link messages iotgated follows
- * (userspace/net.c nl_read and link_msg, which are static: the file is
+ * (userspace/ifaces.c nl_read and link_msg, which are static: the file is
  * compiled into this target). The input is one datagram as the kernel would
  * queue it on the netlink socket, read through a socket pair. The first
  * byte of the input picks whether a policy naming interfaces is in force
@@ -18,7 +18,7 @@
  */
 #include <sys/socket.h>
 #include "fuzz.h"
-#include "../../userspace/net.c"
+#include "../../userspace/ifaces.c"
 #include "policy.h"
 
 static struct ig_policy policy;

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: what iotgate reads from /proc. The input is given as
  * /proc/self/mountinfo to the three readers of the mount table (the
- * superblock of a file in manifest.c, the cgroup v2 root in net.c and in
+ * superblock of a file in manifest.c, the cgroup v2 root in ifaces.c and in
  * check-kernel), all static: their files are compiled into this target with
  * fopen() of that path answered from the input. The same text is then
  * /proc/devices for the device classes of the interface rules.
@@ -22,7 +22,7 @@ static FILE *fuzz_fopen(const char *path, const char *mode)
 
 #define fopen fuzz_fopen
 #include "../../userspace/manifest.c"
-#include "../../userspace/net.c"
+#include "../../userspace/ifaces.c"
 #define try_load ck_try_load
 #include "../../userspace/ctl_checkkernel.c"
 #undef try_load

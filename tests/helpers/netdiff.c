@@ -7,7 +7,7 @@
  *
  * Random policies are written as iotgate.conf(5) text, parsed and compiled by
  * the daemon's own code (ig_policy_parse, ig_netpolicy_compile) and loaded
- * into the maps of ifaces.bpf.o the way userspace/net.c fills them (rules
+ * into the maps of ifaces.bpf.o the way userspace/ifaces.c fills them (rules
  * and devices under a generation, the interface's entry, the configuration;
  * replicated here, see fill()). Then random sockets and packets, and random
  * device opens, go through the real programs and each verdict is compared
@@ -621,7 +621,7 @@ static void gen_policy(struct nm_policy *p)
 	}
 }
 
-/* --- loading a policy the way userspace/net.c does --- */
+/* --- loading a policy the way userspace/ifaces.c does --- */
 
 struct loaded {
 	struct ig_policy pol;
@@ -690,7 +690,7 @@ static void write_cfg(const struct loaded *l)
 		.gen = env.gen,
 		.mode = l->pol.net->mode,
 		.dflt = l->pol.net->dflt,
-		/* net.c unlabelled_deny(): explicit 'unlabelled-sockets deny' */
+		/* ifaces.c unlabelled_deny(): explicit 'unlabelled-sockets deny' */
 		.flags = IG_NCF_ACTIVE |
 			 (l->pol.net->unlabelled == IG_NP_UNLAB_DENY ? IG_NCF_UNLABELLED_DENY : 0),
 	};
@@ -700,7 +700,7 @@ static void write_cfg(const struct loaded *l)
 		die("ig_net_cfg: %s", strerror(errno));
 }
 
-/* The interface entry of lo as net.c's iface_val() and put_iface() make it. */
+/* The interface entry of lo as ifaces.c's iface_val() and put_iface() make it. */
 static void put_link(const struct loaded *l, const struct nm_link *lk)
 {
 	struct ig_if_key k = { .netns = env.netns, .ifindex = 1, .gen = env.gen };
@@ -753,7 +753,7 @@ static int load(const struct nm_policy *p, struct loaded *l, char **why)
 	ig_diag_free(&notes);
 	if (ret)
 		return ret;
-	/* net.c fill_gen(): the rules and devices under a generation, then the configuration. */
+	/* ifaces.c fill_gen(): the rules and devices under a generation, then the configuration. */
 	clear_map(env.rules, sizeof(struct ig_rule_key));
 	clear_map(env.devs, sizeof(struct ig_dev_key));
 	clear_map(env.ifaces, sizeof(struct ig_if_key));

@@ -8,12 +8,12 @@
  * watches the directories of device paths the policy names, and reports the
  * state for the status.
  */
-#ifndef IG_NET_H
-#define IG_NET_H
+#ifndef IG_IFACES_H
+#define IG_IFACES_H
 
 #include <json-c/json.h>
 #include "diag.h"
-#include "kernel.h"
+#include "exec.h"
 #include "policy.h"
 
 struct ig_net;

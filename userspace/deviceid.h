@@ -4,8 +4,8 @@
  * /etc/machine-id) and physical ids (DMI or device-tree serial, the permanent
  * MAC address of the first physical network interface).
  */
-#ifndef IG_IDENTITY_H
-#define IG_IDENTITY_H
+#ifndef IG_DEVICEID_H
+#define IG_DEVICEID_H
 
 #include <json-c/json.h>
 

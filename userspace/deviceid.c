@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
-#include "identity.h"
+#include "deviceid.h"
 
 /* First line of a small file, trimmed; "" if unreadable or empty. */
 static void first_line(const char *root, const char *path, char *buf, size_t len)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Interface and device rules: loader, rtnetlink follower, status (see net.h). */
+/* Interface and device rules: loader, rtnetlink follower, status (see ifaces.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -28,7 +28,7 @@
 #include "lex.h"
 #include "log.h"
 #include "manifest.h"
-#include "net.h"
+#include "ifaces.h"
 #include "esc.h"
 #include "netpolicy.h"
 

@@ -4,8 +4,8 @@
  * kernel allows, pins its maps and links under IG_PIN_DIR so enforcement
  * outlives the daemon, and re-adopts what an earlier daemon pinned.
  */
-#ifndef IG_KERNEL_H
-#define IG_KERNEL_H
+#ifndef IG_EXEC_H
+#define IG_EXEC_H
 
 #include <stdbool.h>
 #include <stddef.h>

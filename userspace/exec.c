@@ -14,7 +14,7 @@
 #include <bpf/libbpf.h>
 #include "iotgate.h" /* before the skeleton: it names our structs */
 #include "exec.skel.h"
-#include "kernel.h"
+#include "exec.h"
 #include "log.h"
 
 #ifndef BPF_FS_MAGIC

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The policy set's lifecycle: load and verify, refuse downgrades, put in
+ * force, store as active (and previous) for the next start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <grp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "hash.h"
+#include "deviceid.h"
+#include "crypto.h"
+#include "esc.h"
+#include "ipc.h"
+#include "isolate.h"
+#include "exec.h"
+#include "log.h"
+#include "manifest.h"
+#include "measlog.h"
+#include "measure.h"
+#include "kmeasure.h"
+#include "ifaces.h"
+#include "policy.h"
+#include "pset.h"
+#include "lex.h"
+#include "daemon.h"
+
+/* Members of a request that ig_request_parse() let through (so of their types). */
+static const char *jarg(struct json_object *req, const char *key)
+{
+	struct json_object *v;
+
+	return req && json_object_object_get_ex(req, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static bool jflag(struct json_object *req, const char *key)
+{
+	struct json_object *v;
+
+	return req && json_object_object_get_ex(req, key, &v) && json_object_get_boolean(v);
+}
+
+static struct json_object *diag_reply(const struct ig_diag *diag, const char *fallback)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	jadd_str(o, "error", diag->n ? diag->msgs[0] : fallback);
+	for (size_t i = 0; i < diag->n; i++)
+		json_object_array_add(a, json_object_new_string(diag->msgs[i]));
+	json_object_object_add(o, "errors", a);
+	return o;
+}
+
+/* Refuses a downgrade: 0, or an error added to diag. */
+static int check_versions(struct daemon *d, const struct ig_set *set, bool force,
+			  struct ig_diag *diag)
+{
+	if (force)
+		return 0;
+	if (set->policy.version < d->set.policy.version)
+		ig_diag_add(
+			diag, set->policy.path, 0, 0,
+			"policy version %u is older than the active version %u (force to downgrade)",
+			set->policy.version, d->set.policy.version);
+	if (set->manifest.version < d->set.manifest.version)
+		ig_diag_add(
+			diag, set->manifest.path, 0, 0,
+			"manifest version %u is older than the active version %u (force to downgrade)",
+			set->manifest.version, d->set.manifest.version);
+	return diag->n ? -EINVAL : 0;
+}
+
+/*
+ * The one path by which configuration changes: load and verify a complete
+ * set, refuse downgrades unless forced, then put it in force. On any error
+ * the active set stays exactly as it was. req: the request (policy-apply and
+ * manifest-apply carry "path"), NULL for SIGHUP.
+ */
+struct json_object *change(struct daemon *d, const char *op, const char *who,
+			   struct json_object *req)
+{
+	const char *path = jarg(req, "path"), *sig = jarg(req, "sig");
+	bool force = jflag(req, "force");
+	char pol[4096], psig[4096];
+	struct json_object *reply;
+	struct ig_diag diag;
+	struct ig_set set;
+	int ret;
+
+	ig_diag_init(&diag);
+	/* A client may name any file: what is wrong, and where, but not its text. */
+	diag.redact = req != NULL;
+	if (!strcmp(op, "policy-apply")) {
+		ret = load_set(d, &set, NULL, path, sig, NULL, NULL, &diag);
+	} else if (!strcmp(op, "manifest-apply")) {
+		/* The active policy with a new manifest. */
+		snprintf(pol, sizeof(pol), "%s/active/policy.conf", d->state_dir);
+		snprintf(psig, sizeof(psig), "%s/active/policy.conf.sig", d->state_dir);
+		ret = load_set(d, &set, NULL, pol, psig, path, sig, &diag);
+	} else if (!strcmp(op, "rollback")) {
+		force = true; /* going back is the point */
+		if (!stored(d, "previous")) {
+			ig_diag_add(&diag, d->state_dir, 0, 0,
+				    "no previous policy set to roll back to");
+			ret = -ENOENT;
+		} else {
+			ret = load_set(d, &set, "previous", NULL, NULL, NULL, NULL, &diag);
+		}
+	} else if (!strcmp(op, "factory")) {
+		force = true;
+		ret = load_set(d, &set, NULL, d->factory_path, NULL, NULL, NULL, &diag);
+	} else { /* reload (SIGHUP): the policy file on disk, same checks as apply */
+		ret = load_set(d, &set, NULL, d->factory_path, NULL, NULL, NULL, &diag);
+	}
+	if (!ret) {
+		ret = check_versions(d, &set, force, &diag);
+		if (ret)
+			ig_set_free(&set);
+	}
+	if (ret) {
+		ig_warn("policy", "%s by %s refused: %s", op, who,
+			diag.n ? diag.msgs[0] : strerror(-ret));
+		reply = diag_reply(&diag, strerror(-ret));
+		ig_diag_free(&diag);
+		return reply;
+	}
+	log_rejected(&set);
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	jadd_u64(reply, "policy_version", set.policy.version);
+	jadd_u64(reply, "manifest_version", set.manifest.version);
+	jadd_u64(reply, "verified", set.nverified);
+	jadd_u64(reply, "rejected", set.rejected.n);
+	ret = activate(d, &set, who, true,
+		       !strcmp(op, "factory") || !strcmp(op, "reload") ? "file" : "applied");
+	if (ret && set.source) {
+		/* The kernel refused the new maps: the old set is still in force. */
+		ig_err("policy", "%s by %s failed in the kernel: %s", op, who, strerror(-ret));
+		json_object_put(reply);
+		ig_set_free(&set);
+		ig_diag_free(&diag);
+		return error_reply("the kernel refused the new policy: %s", strerror(-ret));
+	}
+	if (ret)
+		ig_warn("policy", "%s: in force, but not stored: %s", op, strerror(-ret));
+	ig_info("policy", "%s by %s: policy version %u, manifest version %u, mode %s", op, who,
+		d->set.policy.version, d->set.manifest.version, ig_mode_name(d->set.policy.mode));
+	{
+		struct json_object *e = json_object_new_object();
+
+		jadd_str(e, "event", "policy");
+		jadd_str(e, "op", op);
+		jadd_str(e, "by", who);
+		jadd_str(e, "mode", ig_mode_name(d->set.policy.mode));
+		jadd_u64(e, "policy_version", d->set.policy.version);
+		jadd_u64(e, "manifest_version", d->set.manifest.version);
+		publish(d, e);
+	}
+	ig_diag_free(&diag);
+	malloc_trim(0);
+	return reply;
+}
+
+void print_diag(struct ig_diag *diag)
+{
+	for (size_t i = 0; i < diag->n; i++) {
+		size_t size = IG_ESC_SIZE(strlen(diag->msgs[i]));
+		char *line = malloc(size);
+
+		if (line)
+			fprintf(stderr, "%s\n", ig_esc(line, size, diag->msgs[i], IG_ESC_LINE));
+		free(line);
+	}
+}
+
+unsigned int cfg_flags(const struct ig_policy *p)
+{
+	return (p->protect ? IG_CFG_PROTECT : 0) | (p->self_protect ? IG_CFG_SELF_PROTECT : 0);
+}
+
+/*
+ * Marks the manifest entries that are the daemon: its own executable, and
+ * whatever file now sits at its path (an updated binary, so a restart after
+ * an update is still recognized). Self-protection exempts only these.
+ */
+static void mark_daemon(struct ig_set *set)
+{
+	static char self[4096];
+	static struct ig_file_key self_key;
+	static bool known;
+	struct ig_file_val val;
+
+	if (!known) {
+		int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			ig_file_identity(fd, &self_key, &val);
+			close(fd);
+		}
+		if (!realpath("/proc/self/exe", self))
+			self[0] = '\0';
+		known = true;
+	}
+	for (size_t i = 0; i < set->nverified; i++) {
+		struct ig_verified *v = &set->verified[i];
+
+		if ((v->key.dev == self_key.dev && v->key.ino == self_key.ino) ||
+		    !strcmp(set->manifest.e[v->entry].path, self))
+			v->val.flags |= IG_FILE_F_DAEMON;
+	}
+}
+
+void log_rejected(const struct ig_set *set)
+{
+	for (size_t i = 0; i < set->rejected.n; i++)
+		ig_warn("manifest", "rejected %s", set->rejected.msgs[i]);
+}
+
+static int load_keys(struct daemon *d, struct ig_keyring **kr, struct ig_diag *diag)
+{
+	return ig_keyring_load(kr, d->keys_dir, NULL, 0, diag);
+}
+
+/*
+ * Loads a complete, verified set: from a stored state subdirectory (sub) or
+ * from a policy file (+ optional manifest/signature paths). Errors go to diag.
+ */
+int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *policy,
+	     const char *policy_sig, const char *manifest, const char *manifest_sig,
+	     struct ig_diag *diag)
+{
+	struct ig_set_opts o = { .allow_unsigned_policy = d->allow_unsigned_policy,
+				 .policy_sig_path = policy_sig,
+				 .manifest_path = manifest,
+				 .manifest_sig_path = manifest_sig };
+	struct ig_keyring *kr = NULL;
+	char *dir = NULL;
+	int ret;
+
+	ret = load_keys(d, &kr, diag);
+	if (ret)
+		return ret;
+	o.keys = kr;
+	if (sub) {
+		if (asprintf(&dir, "%s/%s", d->state_dir, sub) < 0)
+			ret = -ENOMEM;
+		else
+			ret = ig_set_load_stored(set, dir, &o, diag);
+		free(dir);
+	} else {
+		ret = ig_set_load(set, policy, &o, diag);
+	}
+	ig_keyring_free(kr);
+	if (!ret) {
+		mark_daemon(set);
+		ig_policy_mark(&set->policy, &set->manifest, set->verified, set->nverified);
+	}
+	return ret;
+}
+
+/* Does state/<sub>/policy.conf exist? */
+bool stored(struct daemon *d, const char *sub)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s/policy.conf", d->state_dir, sub);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Was state/active put there by 'apply' or 'rollback' (it then wins over the
+ * policy file at start), or is it a copy of the policy file (which then wins,
+ * so that editing the file and restarting does what one expects)?
+ */
+bool applied(struct daemon *d)
+{
+	char path[4096], buf[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/active/origin", d->state_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return !strncmp(buf, "applied", 7);
+}
+
+static int write_origin(const char *dir, const char *origin)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/origin", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", origin);
+	return fclose(f) ? -errno : 0;
+}
+
+/*
+ * Makes `set` the stored active set: written to state/next, then previous is
+ * replaced by active and active by next (keep_previous false: previous is
+ * left alone, e.g. on rollback where the caller swaps them).
+ */
+int store_active(struct daemon *d, const struct ig_set *set, bool keep_previous, const char *origin)
+{
+	char next[4096], act[4096], prev[4096], cmd[8192 + 64];
+	int ret;
+
+	snprintf(next, sizeof(next), "%s/next", d->state_dir);
+	snprintf(act, sizeof(act), "%s/active", d->state_dir);
+	snprintf(prev, sizeof(prev), "%s/previous", d->state_dir);
+	if (mkdir(d->state_dir, 0750) && errno != EEXIST)
+		return -errno;
+	ret = ig_set_store(set, next);
+	if (!ret)
+		ret = write_origin(next, origin);
+	if (ret)
+		return ret;
+	if (keep_previous && access(act, F_OK) == 0) {
+		snprintf(cmd, sizeof(cmd), "%s.old", prev);
+		if (access(prev, F_OK) == 0 && rename(prev, cmd))
+			return -errno;
+		if (rename(act, prev))
+			return -errno;
+		ig_rmtree(cmd);
+	} else {
+		ig_rmtree(act);
+	}
+	return rename(next, act) ? -errno : 0;
+}
+
+/*
+ * Puts a verified set in force: the kernel maps first (the stricter of the
+ * two modes goes in first, so a moment between the two updates is never
+ * more permissive than either policy), then the log index, then storage.
+ */
+int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous,
+	     const char *origin)
+{
+	unsigned int mode = set->policy.mode, flags = cfg_flags(&set->policy);
+	int ret;
+
+	if (mode == IG_MODE_ENFORCE) {
+		ret = ig_kernel_set_mode(&d->k, mode, flags | cfg_flags(&d->set.policy));
+		if (ret)
+			return ret;
+	}
+	ret = ig_kernel_set_manifest(&d->k, set->verified, set->nverified);
+	if (!ret)
+		ret = ig_kernel_set_memfd(&d->k, set->policy.memfd, set->policy.nmemfd);
+	if (!ret)
+		ret = ig_kernel_set_mode(&d->k, mode, flags);
+	if (!ret && d->net) /* after the manifest: rules name measured programs */
+		ret = ig_net_set_policy(d->net, &set->policy, NULL);
+	if (ret) {
+		/* Put the old set back as it was. */
+		ig_kernel_restore_manifest(&d->k);
+		ig_kernel_commit_manifest(&d->k);
+		ig_kernel_set_memfd(&d->k, d->set.policy.memfd, d->set.policy.nmemfd);
+		ig_kernel_set_mode(&d->k, d->set.policy.mode, cfg_flags(&d->set.policy));
+		return ret;
+	}
+	ig_kernel_commit_manifest(&d->k);
+	ig_measure_set_manifest(d->ms, &set->manifest, set->verified, set->nverified);
+	ret = store_active(d, set, keep_previous, origin);
+	ig_set_free(&d->set);
+	ig_set_compact(set);
+	d->set = *set;
+	json_object_put(d->identity);
+	d->identity = NULL;
+	memset(set, 0, sizeof(*set));
+	d->set_loaded = time(NULL);
+	snprintf(d->set_loaded_by, sizeof(d->set_loaded_by), "%s", who);
+	return ret;
+}
