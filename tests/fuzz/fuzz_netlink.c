@@ -8,13 +8,10 @@
  * (the messages are then described in the log) and whether the table holds
  * interfaces before the message.
  *
- * The kernel pads every message to NLMSG_ALIGNTO, so a datagram from it is
- * a multiple of 4 bytes long: the input is padded likewise. Only a sender
- * with CAP_NET_ADMIN can send anything else to the socket, and nl_read()
- * then reads past its buffer: NLMSG_OK(h, (size_t)len) takes the negative
- * remainder NLMSG_NEXT leaves after an unaligned last message for a huge
- * length (corpus/netlink/unaligned-last-message; IG_FUZZ_NL_UNALIGNED=1
- * sends inputs as they are).
+ * The kernel pads every message to NLMSG_ALIGNTO, but a sender with
+ * CAP_NET_ADMIN can send a datagram of any length to the socket: inputs are
+ * sent as they are, unaligned last messages included (nl_read() once read
+ * past its buffer there: corpus/netlink/unaligned-last-message).
  */
 #include <sys/socket.h>
 #include "fuzz.h"
@@ -42,7 +39,6 @@ static void load_policy(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int unaligned = -1;
 	struct ig_net n;
 	bool done = false;
 	uint8_t *msg;
@@ -72,9 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv))
 		abort();
 	n.nlfd = sv[0];
-	if (unaligned < 0)
-		unaligned = getenv("IG_FUZZ_NL_UNALIGNED") != NULL;
-	len = unaligned ? size - 1 : NLMSG_ALIGN(size - 1);
+	len = size - 1;
 	msg = calloc(1, len + 1);
 	if (!msg)
 		abort();
