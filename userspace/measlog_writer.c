@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Measurement log in IMA ima-ng ASCII format: see measlog.h for the format. */
+/* Measurement log: the daemon's writer, generations and rotation (see measlog.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,18 +13,7 @@
 #include <sys/stat.h>
 #include "lex.h"
 #include "isolate.h"
-#include "measlog.h"
-
-#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
-#define DNG_LEN (sizeof("sha256:") + IG_SHA256_LEN) /* "sha256:" '\0' digest = 40 */
-#define CHAIN_LINE (IG_SHA256_HEX + 1)
-#define PATHBUF (PATH_MAX + 64)
-
-/* A set of template hashes (open addressing; all-zero marks a free slot). */
-struct tset {
-	uint8_t (*v)[IG_SHA256_LEN];
-	size_t cap, n;
-};
+#include "measlog_int.h"
 
 struct ig_measlog {
 	int dirfd, fd, chain_fd, unk_fd;
@@ -41,56 +30,6 @@ struct ig_measlog {
 	char p_new[PATHBUF], p_chain_new[PATHBUF];
 	char p_old[PATHBUF], p_old_chain[PATHBUF], p_old_unknown[PATHBUF];
 };
-
-static const uint8_t zero[IG_SHA256_LEN];
-
-/* ---- hashes and the line format ---------------------------------------- */
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
-void ig_measlog_template_hash(const uint8_t digest[IG_SHA256_LEN], const char *name,
-			      uint8_t out[IG_SHA256_LEN])
-{
-	size_t nlen = strlen(name) + 1;
-	size_t total = 4 + DNG_LEN + 4 + nlen;
-	uint8_t stackbuf[4 + DNG_LEN + 4 + IG_MEASLOG_NAME_MAX + 1];
-	uint8_t *b = total <= sizeof(stackbuf) ? stackbuf : malloc(total);
-	uint8_t *p;
-
-	if (!b) {
-		/* Cannot happen for names the log accepts; never match anything. */
-		memset(out, 0, IG_SHA256_LEN);
-		return;
-	}
-	p = b;
-	put_le32(p, DNG_LEN);
-	p += 4;
-	memcpy(p, "sha256:", 8); /* with its '\0' */
-	p += 8;
-	memcpy(p, digest, IG_SHA256_LEN);
-	p += IG_SHA256_LEN;
-	put_le32(p, nlen);
-	p += 4;
-	memcpy(p, name, nlen); /* with its '\0' */
-	ig_sha256_buf(b, total, out);
-	if (b != stackbuf)
-		free(b);
-}
-
-void ig_measlog_extend(uint8_t aggregate[IG_SHA256_LEN], const uint8_t template_hash[IG_SHA256_LEN])
-{
-	uint8_t buf[2 * IG_SHA256_LEN];
-
-	memcpy(buf, aggregate, IG_SHA256_LEN);
-	memcpy(buf + IG_SHA256_LEN, template_hash, IG_SHA256_LEN);
-	ig_sha256_buf(buf, sizeof(buf), aggregate);
-}
 
 struct record_job {
 	const uint8_t *digest;
@@ -131,522 +70,6 @@ static int record_hashes(const uint8_t digest[IG_SHA256_LEN], const char *name,
 	}
 	ig_shared_free(j.io, len);
 	return ret;
-}
-
-size_t ig_measlog_format(char *buf, const uint8_t template_hash[IG_SHA256_LEN],
-			 const uint8_t digest[IG_SHA256_LEN], const char *name)
-{
-	char th[IG_SHA256_HEX + 1], dg[IG_SHA256_HEX + 1];
-	size_t n;
-
-	if (strlen(name) > IG_MEASLOG_NAME_MAX)
-		return 0;
-	ig_hex(template_hash, IG_SHA256_LEN, th);
-	ig_hex(digest, IG_SHA256_LEN, dg);
-	n = (size_t)snprintf(buf, IG_MEASLOG_LINE_MAX, "%d %s ima-ng sha256:%s ", IG_MEASLOG_PCR,
-			     th, dg);
-	for (const char *s = name; *s; s++) {
-		if (*s == '\\' || *s == '\n') {
-			buf[n++] = '\\';
-			buf[n++] = *s == '\n' ? 'n' : '\\';
-		} else {
-			buf[n++] = *s;
-		}
-	}
-	buf[n++] = '\n';
-	buf[n] = '\0';
-	return n;
-}
-
-static int lowhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Exactly 64 lowercase hex digits (IMA prints lowercase). */
-static bool parse_hex32(const char *s, uint8_t out[IG_SHA256_LEN])
-{
-	for (int i = 0; i < IG_SHA256_LEN; i++) {
-		int hi = lowhex(s[2 * i]), lo = hi < 0 ? -1 : lowhex(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = hi << 4 | lo;
-	}
-	return true;
-}
-
-struct pline {
-	uint8_t th[IG_SHA256_LEN];
-	uint8_t digest[IG_SHA256_LEN];
-	char *name; /* unescaped in place, NUL-terminated */
-};
-
-/* Offsets in "10 <th> ima-ng sha256:<digest> <name>". */
-#define OFF_TH 3
-#define OFF_TMPL (OFF_TH + IG_SHA256_HEX)
-#define OFF_DIGEST (OFF_TMPL + sizeof(" ima-ng sha256:") - 1)
-#define OFF_NAME (OFF_DIGEST + IG_SHA256_HEX + 1)
-
-/* Parses one line (without its '\n'). Returns NULL or why it is malformed. */
-static const char *parse_line(char *s, size_t len, struct pline *p)
-{
-	char *w;
-
-	if (memchr(s, '\0', len))
-		return "malformed line: NUL byte";
-	if (strncmp(s, "10 ", 3))
-		return "malformed line: PCR is not 10";
-	if (len < OFF_TMPL || !parse_hex32(s + OFF_TH, p->th))
-		return "malformed line: template hash is not 64 lowercase hex digits";
-	if (strncmp(s + OFF_TMPL, " ima-ng ", 8))
-		return "malformed line: template is not ima-ng";
-	if (strncmp(s + OFF_TMPL + 8, "sha256:", 7) || len < OFF_NAME - 1 ||
-	    !parse_hex32(s + OFF_DIGEST, p->digest) || (len >= OFF_NAME && s[OFF_NAME - 1] != ' '))
-		return "malformed line: digest is not sha256:<64 lowercase hex digits>";
-	if (len <= OFF_NAME)
-		return "malformed line: no name";
-	p->name = w = s + OFF_NAME;
-	for (const char *r = w; *r; r++) {
-		if (*r == ' ')
-			return "malformed line: space in name";
-		if (*r == '\\') {
-			r++;
-			if (*r == 'n')
-				*w++ = '\n';
-			else if (*r == '\\')
-				*w++ = '\\';
-			else
-				return "malformed line: bad escape in name (only \\\\ and \\n)";
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-	if ((size_t)(w - p->name) > IG_MEASLOG_NAME_MAX)
-		return "malformed line: name longer than 4095 bytes";
-	return NULL;
-}
-
-/* ---- line reader -------------------------------------------------------- */
-
-struct lreader {
-	FILE *f;
-	char *buf;
-	size_t cap;
-	unsigned int line;
-	off_t bytes; /* bytes of the complete lines read */
-};
-
-/* 1: a line in r->buf (its '\n' removed), 0: end, -EBADMSG: last line has no '\n'. */
-static int next_line(struct lreader *r, size_t *len)
-{
-	ssize_t n;
-
-	errno = 0;
-	n = getline(&r->buf, &r->cap, r->f);
-	if (n < 0) {
-		if (ferror(r->f))
-			return errno ? -errno : -EIO;
-		return 0;
-	}
-	r->line++;
-	if (r->buf[n - 1] != '\n')
-		return -EBADMSG;
-	r->buf[n - 1] = '\0';
-	*len = n - 1;
-	r->bytes += n;
-	return 1;
-}
-
-static void lreader_close(struct lreader *r)
-{
-	if (r->f)
-		fclose(r->f);
-	free(r->buf);
-}
-
-/* ---- verification ------------------------------------------------------- */
-
-static int bad(struct ig_measlog_verify_result *res, const char *file, unsigned int line, int ret,
-	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int bad(struct ig_measlog_verify_result *res, const char *file, unsigned int line, int ret,
-	       const char *fmt, ...)
-{
-	va_list ap;
-
-	snprintf(res->file, sizeof(res->file), "%s", file);
-	res->line = line;
-	va_start(ap, fmt);
-	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
-static int tset_reserve(struct tset *s, size_t n)
-{
-	uint8_t(*nv)[IG_SHA256_LEN];
-	size_t ncap;
-
-	if (2 * n <= s->cap)
-		return 0;
-	ncap = s->cap ? s->cap : 64;
-	while (2 * n > ncap)
-		ncap *= 2;
-	nv = calloc(ncap, sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->cap; i++) {
-		size_t j;
-
-		if (!memcmp(s->v[i], zero, IG_SHA256_LEN))
-			continue;
-		memcpy(&j, s->v[i], sizeof(j));
-		for (j &= ncap - 1; memcmp(nv[j], zero, IG_SHA256_LEN); j = (j + 1) & (ncap - 1))
-			;
-		memcpy(nv[j], s->v[i], IG_SHA256_LEN);
-	}
-	free(s->v);
-	s->v = nv;
-	s->cap = ncap;
-	return 0;
-}
-
-/* Slot of th, or of the free slot where it belongs. */
-static size_t tset_slot(const struct tset *s, const uint8_t th[IG_SHA256_LEN])
-{
-	size_t j;
-
-	memcpy(&j, th, sizeof(j));
-	for (j &= s->cap - 1; memcmp(s->v[j], zero, IG_SHA256_LEN); j = (j + 1) & (s->cap - 1))
-		if (!memcmp(s->v[j], th, IG_SHA256_LEN))
-			break;
-	return j;
-}
-
-static bool tset_has(const struct tset *s, const uint8_t th[IG_SHA256_LEN])
-{
-	return s->cap && !memcmp(s->v[tset_slot(s, th)], th, IG_SHA256_LEN);
-}
-
-static int tset_add(struct tset *s, const uint8_t th[IG_SHA256_LEN])
-{
-	size_t j;
-
-	if (tset_reserve(s, s->n + 1))
-		return -ENOMEM;
-	j = tset_slot(s, th);
-	if (memcmp(s->v[j], th, IG_SHA256_LEN)) {
-		memcpy(s->v[j], th, IG_SHA256_LEN);
-		s->n++;
-	}
-	return 0;
-}
-
-static void tset_clear(struct tset *s)
-{
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
-struct walk {
-	/* in */
-	const char *path;
-	bool cont; /* a file precedes this one and ended with aggregate prev */
-	uint8_t prev[IG_SHA256_LEN];
-	const uint8_t *expected;
-	struct tset *set; /* collects the template hashes */
-	bool collect; /* collects the aggregates the chain file lacks */
-	/* out */
-	uint8_t agg[IG_SHA256_LEN];
-	unsigned long long n;
-	off_t size;
-	bool have_chain;
-	off_t chain_size; /* bytes of the chain's lines that matched */
-	uint8_t (*missing)[IG_SHA256_LEN];
-	size_t nmissing, capmissing;
-	unsigned int matched_line; /* last line whose aggregate equals expected */
-};
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
-}
-
-static int push_missing(struct walk *w)
-{
-	if (w->nmissing == w->capmissing) {
-		size_t nc = w->capmissing ? 2 * w->capmissing : 16;
-		void *nv = realloc(w->missing, nc * sizeof(*w->missing));
-
-		if (!nv)
-			return -ENOMEM;
-		w->missing = nv;
-		w->capmissing = nc;
-	}
-	memcpy(w->missing[w->nmissing++], w->agg, IG_SHA256_LEN);
-	return 0;
-}
-
-/* Verifies one log file and its chain file; fills w and res. */
-static int walk_file(struct walk *w, struct ig_measlog_verify_result *res)
-{
-	char chain[PATHBUF];
-	struct lreader lr = { 0 }, cr = { 0 };
-	bool chain_end = false;
-	struct pline p;
-	size_t len;
-	int ret;
-
-	snprintf(chain, sizeof(chain), "%s.chain", w->path);
-	lr.f = fopen(w->path, "re");
-	if (!lr.f) {
-		ret = -errno;
-		return bad(res, w->path, 0, ret, "%s", strerror(-ret));
-	}
-	cr.f = fopen(chain, "re");
-	if (!cr.f && errno != ENOENT) {
-		ret = -errno;
-		ret = bad(res, chain, 0, ret, "%s", strerror(-ret));
-		goto out;
-	}
-	w->have_chain = cr.f != NULL;
-	w->n = 0;
-	while ((ret = next_line(&lr, &len)) == 1) {
-		uint8_t th[IG_SHA256_LEN];
-		const char *why = parse_line(lr.buf, len, &p);
-		bool boot, carry;
-
-		if (why) {
-			ret = bad(res, w->path, lr.line, -EBADMSG, "%s", why);
-			goto out;
-		}
-		ig_measlog_template_hash(p.digest, p.name, th);
-		if (memcmp(th, p.th, IG_SHA256_LEN)) {
-			ret = bad(res, w->path, lr.line, -EBADMSG,
-				  "template hash does not match its fields");
-			goto out;
-		}
-		boot = !strcmp(p.name, IG_MEASLOG_BOOT_NAME);
-		carry = !strcmp(p.name, IG_MEASLOG_CARRY_NAME);
-		if (w->n == 0) {
-			if (carry && w->cont && memcmp(p.digest, w->prev, IG_SHA256_LEN)) {
-				ret = bad(
-					res, w->path, lr.line, -EBADMSG,
-					"carry-over does not continue the aggregate of the previous file");
-				goto out;
-			}
-			if (!carry && !boot) {
-				ret = bad(
-					res, w->path, lr.line, -EBADMSG,
-					"log does not begin with boot_aggregate or a carry-over entry");
-				goto out;
-			}
-			memcpy(w->agg, carry ? p.digest : zero, IG_SHA256_LEN);
-		} else if (boot || carry) {
-			ret = bad(res, w->path, lr.line, -EBADMSG, "%s entry after the first line",
-				  boot ? "boot_aggregate" : "carry-over");
-			goto out;
-		}
-		ig_measlog_extend(w->agg, th);
-		w->n++;
-		if (w->set && tset_add(w->set, th)) {
-			ret = bad(res, w->path, lr.line, -ENOMEM, "%s", strerror(ENOMEM));
-			goto out;
-		}
-		if (w->expected && !memcmp(w->agg, w->expected, IG_SHA256_LEN))
-			w->matched_line = lr.line;
-		if (cr.f && !chain_end) {
-			uint8_t want[IG_SHA256_LEN];
-			size_t clen;
-
-			ret = next_line(&cr, &clen);
-			if (ret == 0 || ret == -EBADMSG) {
-				/* Shorter, or a line being written: checked up to here. */
-				chain_end = true;
-			} else if (ret < 0) {
-				ret = bad(res, chain, cr.line, ret, "%s", strerror(-ret));
-				goto out;
-			} else if (clen != IG_SHA256_HEX || !parse_hex32(cr.buf, want)) {
-				ret = bad(
-					res, chain, cr.line, -EBADMSG,
-					"malformed line: expected the 64 lowercase hex digits of an aggregate");
-				goto out;
-			} else if (memcmp(want, w->agg, IG_SHA256_LEN)) {
-				ret = bad(
-					res, w->path, lr.line, -EBADMSG,
-					"aggregate differs from %s: entry deleted, inserted or moved",
-					base_name(chain));
-				goto out;
-			} else {
-				w->chain_size = cr.bytes;
-			}
-		}
-		if ((!cr.f || chain_end) && w->collect && push_missing(w)) {
-			ret = bad(res, w->path, lr.line, -ENOMEM, "%s", strerror(ENOMEM));
-			goto out;
-		}
-		res->entries++;
-	}
-	if (ret == -EBADMSG) {
-		ret = bad(res, w->path, lr.line, ret, "malformed line: no newline at the end");
-		goto out;
-	}
-	if (ret < 0) {
-		ret = bad(res, w->path, lr.line, ret, "%s", strerror(-ret));
-		goto out;
-	}
-	if (w->n == 0) {
-		ret = bad(res, w->path, 0, -EBADMSG, "empty log (no boot_aggregate entry)");
-		goto out;
-	}
-	if (cr.f && !chain_end && next_line(&cr, &len) == 1) {
-		ret = bad(res, w->path, lr.line + 1, -EBADMSG,
-			  "entry missing: %s records more entries than the log", base_name(chain));
-		goto out;
-	}
-	w->size = lr.bytes;
-	ret = 0;
-out:
-	lreader_close(&lr);
-	lreader_close(&cr);
-	return ret;
-}
-
-int ig_measlog_verify_files(const char *const *paths, size_t n, const uint8_t *expected_aggregate,
-			    struct ig_measlog_verify_result *res)
-{
-	struct walk w = { 0 };
-	int ret;
-
-	memset(res, 0, sizeof(*res));
-	if (!n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		w.path = paths[i];
-		w.cont = i > 0;
-		memcpy(w.prev, w.agg, IG_SHA256_LEN);
-		w.expected = i == n - 1 ? expected_aggregate : NULL;
-		w.matched_line = 0;
-		ret = walk_file(&w, res);
-		if (ret)
-			return ret;
-	}
-	memcpy(res->aggregate, w.agg, IG_SHA256_LEN);
-	if (expected_aggregate && memcmp(w.agg, expected_aggregate, IG_SHA256_LEN)) {
-		if (w.matched_line)
-			return bad(
-				res, w.path, w.matched_line + 1, -EBADMSG,
-				"aggregate differs from the daemon's: it ends at the line before");
-		return bad(res, w.path, 0, -EBADMSG, "aggregate differs from the daemon's");
-	}
-	return 0;
-}
-
-int ig_measlog_verify(const char *path, const uint8_t *expected_aggregate,
-		      struct ig_measlog_verify_result *res)
-{
-	return ig_measlog_verify_files(&path, 1, expected_aggregate, res);
-}
-
-/* ---- reading for display ------------------------------------------------ */
-
-void ig_measlog_entries_free(struct ig_measlog_entry *entries, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(entries[i].name);
-	free(entries);
-}
-
-/* Marks entries listed in PATH.unknown ("<number> <digest hex>" lines). */
-static void read_unknown(const char *path, struct ig_measlog_entry *v, size_t n)
-{
-	char side[PATHBUF];
-	struct lreader r = { 0 };
-	size_t len;
-
-	snprintf(side, sizeof(side), "%s.unknown", path);
-	r.f = fopen(side, "re");
-	if (!r.f)
-		return;
-	while (next_line(&r, &len) == 1) {
-		uint8_t d[IG_SHA256_LEN];
-		unsigned long long k;
-		char *end;
-
-		errno = 0;
-		k = strtoull(r.buf, &end, 10);
-		if (errno || end == r.buf || *end != ' ' || strlen(end + 1) != IG_SHA256_HEX ||
-		    !parse_hex32(end + 1, d))
-			continue;
-		if (k >= 1 && k <= n && !memcmp(v[k - 1].digest, d, IG_SHA256_LEN))
-			v[k - 1].unknown = true;
-	}
-	lreader_close(&r);
-}
-
-int ig_measlog_read(const char *path, struct ig_measlog_entry **entries, size_t *n,
-		    struct ig_measlog_verify_result *res)
-{
-	struct ig_measlog_entry *v = NULL;
-	struct lreader lr = { 0 };
-	size_t cnt = 0, cap = 0, len;
-	struct pline p;
-	int ret;
-
-	memset(res, 0, sizeof(*res));
-	*entries = NULL;
-	*n = 0;
-	lr.f = fopen(path, "re");
-	if (!lr.f) {
-		ret = -errno;
-		return bad(res, path, 0, ret, "%s", strerror(-ret));
-	}
-	while ((ret = next_line(&lr, &len)) == 1) {
-		const char *why = parse_line(lr.buf, len, &p);
-
-		if (why) {
-			ret = bad(res, path, lr.line, -EBADMSG, "%s", why);
-			break;
-		}
-		if (cnt == cap) {
-			size_t nc = cap ? 2 * cap : 64;
-			struct ig_measlog_entry *nv = realloc(v, nc * sizeof(*nv));
-
-			if (!nv) {
-				ret = bad(res, path, 0, -ENOMEM, "%s", strerror(ENOMEM));
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		memset(&v[cnt], 0, sizeof(v[cnt]));
-		v[cnt].line = lr.line;
-		memcpy(v[cnt].template_hash, p.th, IG_SHA256_LEN);
-		memcpy(v[cnt].digest, p.digest, IG_SHA256_LEN);
-		v[cnt].name = strdup(p.name);
-		if (!v[cnt].name) {
-			ret = bad(res, path, 0, -ENOMEM, "%s", strerror(ENOMEM));
-			break;
-		}
-		cnt++;
-		res->entries++;
-	}
-	if (ret == -EBADMSG && !res->file[0])
-		ret = bad(res, path, lr.line, ret, "malformed line: no newline at the end");
-	else if (ret < 0 && !res->file[0])
-		ret = bad(res, path, lr.line, ret, "%s", strerror(-ret));
-	lreader_close(&lr);
-	read_unknown(path, v, cnt);
-	*entries = v;
-	*n = cnt;
-	return ret < 0 ? ret : 0;
 }
 
 /* ---- the writer --------------------------------------------------------- */
@@ -785,7 +208,7 @@ static int walk_job(void *arg)
 	struct walk_out *o = j->out;
 	struct walk *w = j->w;
 
-	o->ret = walk_file(w, &o->res);
+	o->ret = ml_walk_file(w, &o->res);
 	memcpy(o->agg, w->agg, IG_SHA256_LEN);
 	o->n = w->n;
 	o->size = w->size;
@@ -803,7 +226,7 @@ static int walk_job(void *arg)
 }
 
 /*
- * walk_file() for load(), in an isolated child: the daemon itself never
+ * ml_walk_file() for load(), in an isolated child: the daemon itself never
  * hashes the log (isolate.h). Template hashes are collected apart.
  */
 static int walk_isolated(struct walk *w, struct ig_measlog_verify_result *res, off_t file_size)
@@ -853,16 +276,16 @@ static int collect(const char *path, struct tset *set)
 	lr.f = fopen(path, "re");
 	if (!lr.f)
 		return -errno;
-	while ((ret = next_line(&lr, &len)) == 1) {
-		if (parse_line(lr.buf, len, &p)) {
+	while ((ret = ml_next_line(&lr, &len)) == 1) {
+		if (ml_parse_line(lr.buf, len, &p)) {
 			ret = -EBADMSG;
 			break;
 		}
-		ret = tset_add(set, p.th);
+		ret = ml_tset_add(set, p.th);
 		if (ret)
 			break;
 	}
-	lreader_close(&lr);
+	ml_lreader_close(&lr);
 	return ret;
 }
 
@@ -1030,8 +453,8 @@ static int new_generation(struct ig_measlog *l, bool carry, bool keep_old)
 	l->unsynced = 0;
 	l->dirty = false;
 	memcpy(l->agg, agg, IG_SHA256_LEN);
-	tset_clear(&l->set);
-	ret = tset_add(&l->set, th);
+	ml_tset_clear(&l->set);
+	ret = ml_tset_add(&l->set, th);
 	if (fsync(l->dirfd) < 0 && !ret)
 		ret = -errno;
 	return ret;
@@ -1058,7 +481,7 @@ static int reload(struct ig_measlog *l)
 	close_fd(&l->fd);
 	close_fd(&l->chain_fd);
 	close_fd(&l->unk_fd);
-	tset_clear(&l->set);
+	ml_tset_clear(&l->set);
 	l->dirty = false;
 	ret = load(l);
 	if (ret == 1)
@@ -1258,13 +681,13 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 	ret = record_hashes(digest, name, base, th, agg);
 	if (ret)
 		return ret;
-	if (tset_has(&l->set, th))
+	if (ml_tset_has(&l->set, th))
 		return 1;
 	if (l->reload) {
 		ret = reload(l);
 		if (ret)
 			return ret;
-		if (tset_has(&l->set, th))
+		if (ml_tset_has(&l->set, th))
 			return 1;
 	}
 	ret = check_files(l);
@@ -1276,7 +699,7 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 		if (ret)
 			return ret;
 	}
-	if (tset_reserve(&l->set, l->set.n + 1))
+	if (ml_tset_reserve(&l->set, l->set.n + 1))
 		return -ENOMEM;
 	/* A reload or rotation moved the aggregate on. */
 	if (memcmp(base, l->agg, IG_SHA256_LEN)) {
@@ -1321,7 +744,7 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 	l->unk_size += ulen;
 	l->count++;
 	memcpy(l->agg, agg, IG_SHA256_LEN);
-	tset_add(&l->set, th); /* room reserved above */
+	ml_tset_add(&l->set, th); /* room reserved above */
 	if (++l->unsynced >= IG_MEASLOG_SYNC_EVERY)
 		return ig_measlog_sync(l);
 	return 0;
@@ -1363,7 +786,7 @@ void ig_measlog_close(struct ig_measlog *l)
 	close_fd(&l->chain_fd);
 	close_fd(&l->unk_fd);
 	close_fd(&l->dirfd);
-	tset_clear(&l->set);
+	ml_tset_clear(&l->set);
 	free(l);
 }
 
