@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Exec overhead of measured execution, inside the VM (full tier), as
+# Exec overhead of measured execution, inside the VM (full tier; with --kill
+# on this machine in the kill tier), as
 #   bench <name>: <value> <unit> ratio=<with/without> target=<max>
 # Without and with iotgate enforcing are measured alternately in the same
 # boot, 2,000 posix_spawn+wait of each binary per configuration in rounds
@@ -15,16 +16,31 @@
 # added to the time per exec without iotgate.
 #   bench/exec.sh          runs itself in scripts/vm-run
 #   bench/exec.sh --in-vm  the measurement
+#   bench/exec.sh --kill   the same on this machine's own kernel in the kill
+#                          tier (exec_small_kill, exec_10libs_kill): tracing
+#                          programs only, LSM programs refused by the test
+#                          switch where the kernel would take them
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-if [[ ${1:-} != --in-vm ]]; then
-	VM_TIMEOUT=${VM_TIMEOUT:-3600} exec "$TOP/scripts/vm-run" "$TOP/bench/exec.sh" --in-vm
-fi
+KILL=
+case ${1:-} in
+--in-vm) ;;
+--kill)
+	KILL=_kill
+	# Enforcing in the kill tier kills every other exec on this machine
+	# that is not in the bench's manifest: run this alone.
+	export IOTGATE_TEST_REFUSE_PROGS=ig_bprm_check
+	;;
+*) VM_TIMEOUT=${VM_TIMEOUT:-3600} exec "$TOP/scripts/vm-run" "$TOP/bench/exec.sh" --in-vm ;;
+esac
 source "$TOP/tests/lib/common.bash"
 T=$(mktemp -d)
 # Private copies: a rebuild of the tree while this runs must not change them.
 mkdir "$T/bin"
-cp "$CTL" "$IOTGATED" "$B/bench/spawn" "$B/bench/progs" "$B/bench/execfloor.bpf.o" "$T/bin/"
+cp "$CTL" "$IOTGATED" "$B/bench/spawn" "$B/bench/progs" "$B/bench/execfloor.bpf.o" \
+	"$B/bench/killfloor.bpf.o" "$T/bin/"
+FLOOR_OBJ=$T/bin/execfloor.bpf.o
+[[ -z $KILL ]] || FLOOR_OBJ=$T/bin/killfloor.bpf.o
 CTL=$T/bin/iotgatectl
 IOTGATED=$T/bin/iotgated
 B_SPAWN=$T/bin/spawn
@@ -44,6 +60,28 @@ ig_manifest "$SMALL" "$HEAVY" "$SPAWN" "$CTL" "$IOTGATED" "$(command -v sleep)" 
 ig_policy enforce
 ig_sign "$T/iotgate.conf"
 ig_sign "$T/manifest.sha256"
+
+# In the kill tier a dead man's switch (tests/lib/kill-guard.py) removes
+# the pins if this script dies while iotgate enforces; started before
+# enforcement, stopped (quietly) after it.
+GUARD=
+guard_start() {
+	[[ -n $KILL ]] || return 0
+	/usr/bin/python3 "$TOP/tests/lib/kill-guard.py" 1800 &
+	GUARD=$!
+}
+guard_stop() {
+	[[ -n $GUARD ]] || return 0
+	kill -TERM "$GUARD" 2>/dev/null || true
+	GUARD=
+}
+trap '[[ -n $GUARD ]] && kill -USR1 "$GUARD" 2>/dev/null' EXIT
+tier_check() { # status.json: the tier measured is the one named
+	local want=full
+	[[ -z $KILL ]] || want=kill
+	jq -e --arg t "$want" '.tier == $t' "$1" >/dev/null ||
+		{ echo "bench: iotgate ran in tier $(jq -r .tier "$1"), not $want" >&2; exit 1; }
+}
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
@@ -80,7 +118,7 @@ run() { # off|floor|on
 	local dpid i
 	[[ $1 == floor ]] && ((FLOOR == 0)) && return 0
 	if [[ $1 == floor ]]; then
-		"$T/bin/progs" "$T/bin/execfloor.bpf.o" >"$T/floor.out" 2>&1 &
+		"$T/bin/progs" "$FLOOR_OBJ" >"$T/floor.out" 2>&1 &
 		dpid=$!
 		for ((i = 0; i < 100; i++)); do grep -q '^ready' "$T/floor.out" && break; sleep 0.1; done
 		grep -q '^ready' "$T/floor.out" || {
@@ -91,6 +129,7 @@ run() { # off|floor|on
 		}
 	fi
 	if [[ $1 == on ]]; then
+		guard_start
 		"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
 			>"$T/daemon.log" 2>&1 &
 		dpid=$!
@@ -108,7 +147,9 @@ run() { # off|floor|on
 	if [[ $1 == on ]]; then
 		"$CTL" status --json >"$T/status.json" # jq is not in the manifest: read it afterwards
 		"$CTL" stop-enforcing >/dev/null
+		guard_stop
 		wait
+		tier_check "$T/status.json"
 		denied=$(jq '.counters.exec.denied + .counters.mmap.denied' "$T/status.json")
 		[[ $denied == 0 ]] || { echo "bench: $denied execs were denied: the manifest is incomplete" >&2; exit 1; }
 	fi
@@ -140,9 +181,9 @@ count_exec() {
 	if [[ $CMODE == perf ]]; then
 		perf stat -x, -o "$out.raw" -e instructions:k,instructions:u -- "$SPAWN" "$CN" "$@" >/dev/null
 	else
-		bpf_sum lsm tracing >"$out"
+		bpf_sum lsm tracing tracepoint >"$out"
 		"$SPAWN" "$CN" "$@" >/dev/null
-		bpf_sum lsm tracing >>"$out"
+		bpf_sum lsm tracing tracepoint >>"$out"
 	fi
 }
 # per_exec OUT: per exec, "kernel user" instructions or "BPF ns, program runs"
@@ -160,6 +201,7 @@ if [[ $CMODE == perf ]]; then
 	cnt[off small]=$(per_exec "$T/c-off-small")
 	cnt[off heavy]=$(per_exec "$T/c-off-heavy")
 fi
+guard_start
 "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" >"$T/daemon.log" 2>&1 &
 dpid=$!
 for ((i = 0; i < 300; i++)); do "$CTL" status >/dev/null 2>&1 && break; sleep 0.1; done
@@ -169,6 +211,7 @@ wait_idle "$dpid"
 count_exec "$T/c-on-small" "$SMALL"
 count_exec "$T/c-on-heavy" "$HEAVY" "${HEAVY_ARGS[@]}"
 "$CTL" stop-enforcing >/dev/null
+guard_stop
 wait "$dpid" || true
 bpf_stats_restore
 cnt[on small]=$(per_exec "$T/c-on-small")
@@ -201,6 +244,6 @@ report() { # name binary target
 				n, c[1], (t0 + c[1]) / t0, t, why, c[2], t0
 	}'
 }
-report exec_small small 1.03
-report exec_10libs heavy 1.05
+report "exec_small$KILL" small 1.03
+report "exec_10libs$KILL" heavy 1.05
 rm -rf "$T"
