@@ -154,8 +154,8 @@ $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(LDFLAGS) -o $@ $<
 
-# progload loads BPF objects with libbpf.
-$(BUILD)/tests/progload: tests/helpers/progload.c | $(BUILD)/.target-libs-ok
+# progload loads BPF objects with libbpf; bpfls lists the kernel's programs and links.
+$(BUILD)/tests/progload $(BUILD)/tests/bpfls: $(BUILD)/tests/%: tests/helpers/%.c | $(BUILD)/.target-libs-ok
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(LDFLAGS) -o $@ $< \
 		-lbpf -lelf -lz

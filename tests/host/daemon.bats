@@ -72,7 +72,7 @@ teardown() {
 	[ -e "$PIN_DIR/link_ig_exec_tp" ]
 	[ -e "$PIN_DIR/ig_manifest" ]
 	[ -e "$PIN_DIR/ig_counters" ]
-	bpftool prog show | grep -q ig_exec_tp
+	"$B/tests/bpfls" progs | grep -q ' ig_exec_tp '
 	"$T/allowed"
 	before=$(jget .counters.exec.allowed)
 	kill -KILL "$DPID"
@@ -84,7 +84,7 @@ teardown() {
 	[ "$(jget .counters.exec.audited)" -ge 1 ]
 	[ "$(jget .counters.exec.allowed)" -ge "$before" ]
 	# not attached twice
-	[ "$(bpftool -j link show | jq '[.[] | select(.tp_name == "sched_process_exec")] | length')" -eq 1 ]
+	[ "$("$B/tests/bpfls" links | grep -c ' sched_process_exec$')" -eq 1 ]
 }
 
 @test "stop-enforcing detaches everything and removes the pins" {
@@ -98,8 +98,8 @@ teardown() {
 	! kill -0 "$DPID" 2>/dev/null
 	[ ! -e "$PIN_DIR" ]
 	# programs are freed after an RCU grace period
-	for _ in $(seq 50); do bpftool prog show | grep -q ig_exec_tp || break; sleep 0.1; done
-	! bpftool prog show | grep -q ig_exec_tp
+	for _ in $(seq 50); do "$B/tests/bpfls" progs | grep -q ' ig_exec_tp ' || break; sleep 0.1; done
+	! "$B/tests/bpfls" progs | grep -q ' ig_exec_tp '
 }
 
 @test "a manifest entry whose digest differs or whose file is missing is reported by path" {
