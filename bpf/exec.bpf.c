@@ -406,8 +406,53 @@ static __always_inline bool self_protect(void)
 	return cfg && cfg->mode == IG_MODE_ENFORCE && (cfg->flags & IG_CFG_SELF_PROTECT);
 }
 
-/* Does the task run the daemon's executable (a manifest entry marked daemon)? */
+/*
+ * The daemon process, recorded by itself (iotgate.h: ig_daemon). Self-protection
+ * exempts this process only, never its executable file.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ig_daemon);
+} ig_daemon SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ig_dexit);
+} ig_dexit SEC(".maps");
+
+/* Thread ids of the recorded daemon (cgroup.procs and /proc take any of them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} ig_dtids SEC(".maps");
+
+static __always_inline struct ig_daemon *daemon_rec(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&ig_daemon, &zero);
+}
+
+static __always_inline bool is_daemon(const struct ig_daemon *d, struct task_struct *task)
+{
+	return d && BPF_CORE_READ(task, tgid) == d->tgid &&
+	       BPF_CORE_READ(task, group_leader, start_time) == d->start_ns;
+}
+
+/* Is the task a thread of the daemon process iotgate recorded? */
 static __always_inline bool runs_daemon(struct task_struct *task)
+{
+	return is_daemon(daemon_rec(), task);
+}
+
+/* Runs the daemon's executable (a manifest entry marked daemon): may become the daemon. */
+static __always_inline bool runs_daemon_file(struct task_struct *task)
 {
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 	struct ig_file_val *val;
@@ -475,10 +520,16 @@ int BPF_PROG(ig_bpf_prog, struct bpf_prog *prog)
 {
 	struct ig_file_key key = {};
 
-	if (!self_protect() || !ours(BPF_CORE_READ(prog, aux, name)) ||
-	    runs_daemon(bpf_get_current_task_btf()))
+	/*
+	 * The name's address in the kernel's bpf_prog_aux: BPF_CORE_READ of the
+	 * char array would copy it to this stack frame and return a pointer that
+	 * dies with the macro's statement.
+	 */
+	const char *name = prog->aux->name;
+
+	if (!self_protect() || !ours(name) || runs_daemon(bpf_get_current_task_btf()))
 		return 0;
-	return refuse_self(IG_REASON_BPF_OBJ, &key, BPF_CORE_READ(prog, aux, name));
+	return refuse_self(IG_REASON_BPF_OBJ, &key, name);
 }
 
 SEC("lsm/task_kill")
@@ -509,8 +560,7 @@ static __always_inline int refuse_inject(struct task_struct *target, struct task
 		return 0;
 	key.ino = BPF_CORE_READ(target, tgid);
 	count(IG_CNT_SELF_DENIED);
-	emit(IG_EV_INJECT, &key, IG_VERDICT_DENY, IG_REASON_NOT_TRACER,
-	     BPF_CORE_READ(target, comm), NULL);
+	emit(IG_EV_INJECT, &key, IG_VERDICT_DENY, IG_REASON_NOT_TRACER, target->comm, NULL);
 	return -EPERM;
 }
 
@@ -534,6 +584,484 @@ SEC("lsm/ptrace_traceme")
 int BPF_PROG(ig_traceme, struct task_struct *parent)
 {
 	return refuse_inject(bpf_get_current_task_btf(), parent);
+}
+
+/*
+ * --- self-protection bound to the daemon process (IG_CFG_SELF_PROTECT) ---
+ *
+ * The daemon records itself in ig_daemon at its first bpf() call (iotgate.h);
+ * the hooks below refuse, for anyone but that process, what would end
+ * enforcement or silence the daemon without a trace: unmounting, moving or
+ * mounting over the bpffs with the pins, fds of iotgate's links by id,
+ * moving the daemon to another cgroup, freezing or killing its cgroup,
+ * raising its OOM score, changing an exe link and registering binfmt_misc
+ * handlers. Each refusal is EPERM and an IG_EV_SELF event.
+ */
+
+#define CLONE_THREAD 0x00010000
+#define MNT_DETACH 0x2
+#define PR_SET_MM 35
+#define PR_SET_MM_EXE_FILE 13
+#define PR_SET_MM_MAP 14
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#define PROC_SUPER_MAGIC 0x9fa0
+#define BINFMTFS_MAGIC 0x42494e4d
+#define NAME_MAX_CMP 16
+
+/* Link ids of iotgate's links, listed by the daemon (value unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} ig_links SEC(".maps");
+
+static __always_inline void add_tid(__u32 tid)
+{
+	__u32 one = 1;
+
+	bpf_map_update_elem(&ig_dtids, &tid, &one, BPF_ANY);
+}
+
+/* Records the current process as the daemon unless one is recorded. */
+static __always_inline void claim(struct task_struct *cur)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(cur, cgroups, dfl_cgrp, kn);
+	struct ig_daemon d = {};
+	__u32 zero = 0;
+
+	d.tgid = BPF_CORE_READ(cur, tgid);
+	d.start_ns = BPF_CORE_READ(cur, group_leader, start_time);
+	for (int i = 0; i < IG_DAEMON_CGROUPS && kn; i++) {
+		d.cgroup_ids[i] = BPF_CORE_READ(kn, id);
+		d.nr_cgroups = i + 1;
+		kn = BPF_CORE_READ(kn, parent);
+	}
+	if (bpf_map_update_elem(&ig_daemon, &zero, &d, BPF_NOEXIST))
+		return;
+	add_tid(d.tgid);
+	add_tid(BPF_CORE_READ(cur, pid));
+}
+
+SEC("lsm/bpf")
+int BPF_PROG(ig_bpf_cmd, int cmd, union bpf_attr *attr, unsigned int size)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct ig_daemon *d = daemon_rec();
+	struct ig_file_key key = {};
+	__u32 id;
+
+	if (d) {
+		if (is_daemon(d, cur))
+			return 0;
+	} else if (!BPF_CORE_READ(cur, ptrace) && runs_daemon_file(cur)) {
+		/* No daemon recorded: an untraced process of the daemon's file becomes it. */
+		claim(cur);
+		return 0;
+	}
+	/* BPF_LINK_DETACH and BPF_LINK_UPDATE need an fd: from a pin or from here. */
+	if (cmd != BPF_LINK_GET_FD_BY_ID || !self_protect())
+		return 0;
+	id = attr->link_id;
+	if (!bpf_map_lookup_elem(&ig_links, &id))
+		return 0;
+	key.ino = id;
+	return refuse_self(IG_REASON_BPF_LINK, &key, "link");
+}
+
+SEC("tp_btf/task_newtask")
+int BPF_PROG(ig_daemon_thr, struct task_struct *task, unsigned long clone_flags)
+{
+	if ((clone_flags & CLONE_THREAD) && runs_daemon(task))
+		add_tid(task->pid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ig_daemon_exit, struct task_struct *p)
+{
+	struct ig_daemon *d = daemon_rec();
+	struct ig_dexit x = {};
+	__u32 tid = p->pid, zero = 0;
+
+	if (!is_daemon(d, p))
+		return 0;
+	bpf_map_delete_elem(&ig_dtids, &tid);
+	if (p->pid != p->tgid)
+		return 0;
+	x.tgid = d->tgid;
+	x.start_ns = d->start_ns;
+	x.exit_code = p->exit_code;
+	x.exit_ns = bpf_ktime_get_boot_ns();
+	bpf_map_update_elem(&ig_dexit, &zero, &x, BPF_ANY);
+	bpf_map_delete_elem(&ig_daemon, &zero);
+	return 0;
+}
+
+/* The bpffs holding the pins: the daemon lists its superblock as {s_dev, 0} in ig_pins. */
+static __always_inline bool pins_sb(struct super_block *sb)
+{
+	struct ig_file_key key = { .ino = 0 };
+
+	if (!sb || BPF_CORE_READ(sb, s_magic) != BPF_FS_MAGIC)
+		return false;
+	key.dev = BPF_CORE_READ(sb, s_dev);
+	return bpf_map_lookup_elem(&ig_pins, &key) != NULL;
+}
+
+static __always_inline int refuse_mount(void)
+{
+	struct ig_file_key key = {};
+
+	return refuse_self(IG_REASON_MOUNT, &key, IG_PIN_DIR);
+}
+
+static __always_inline struct mount *real_mount(struct vfsmount *mnt)
+{
+	return (void *)mnt - bpf_core_field_offset(struct mount, mnt);
+}
+
+#define MOUNTS_SCANNED 32
+
+/* Is a child mount of m the pins' bpffs? (m's children list, bounded) */
+static __always_inline bool child_pins(struct mount *m, struct mount **first)
+{
+	struct list_head *head = (void *)m + bpf_core_field_offset(struct mount, mnt_mounts);
+	struct list_head *pos = BPF_CORE_READ(head, next);
+	unsigned long off = bpf_core_field_offset(struct mount, mnt_child);
+
+	*first = NULL;
+	for (int i = 0; i < MOUNTS_SCANNED && pos && pos != head; i++) {
+		struct mount *c = (void *)pos - off;
+
+		if (pins_sb(BPF_CORE_READ(c, mnt.mnt_sb)))
+			return true;
+		if (i == 0)
+			*first = c;
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return false;
+}
+
+/*
+ * umount -l of a mount above the bpffs (/sys, /) takes it along: refused when
+ * a child or grandchild is the pins' bpffs.
+ */
+static __always_inline bool pins_below(struct vfsmount *vmnt)
+{
+	struct mount *m = real_mount(vmnt), *c;
+	struct list_head *head, *pos;
+	unsigned long off = bpf_core_field_offset(struct mount, mnt_child);
+
+	if (child_pins(m, &c))
+		return true;
+	head = (void *)m + bpf_core_field_offset(struct mount, mnt_mounts);
+	pos = BPF_CORE_READ(head, next);
+	for (int i = 0; i < MOUNTS_SCANNED && pos && pos != head; i++) {
+		struct mount *child = (void *)pos - off, *unused;
+
+		if (child_pins(child, &unused))
+			return true;
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return false;
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(ig_umount, struct vfsmount *mnt, int flags)
+{
+	if (!self_protect())
+		return 0;
+	if (pins_sb(mnt->mnt_sb) || ((flags & MNT_DETACH) && pins_below(mnt)))
+		return refuse_mount();
+	return 0;
+}
+
+#define MS_MOVE 8192
+
+/* "/sys/fs/bpf" or below, as a string (the old API's move names its source so). */
+static __always_inline bool names_bpffs(const char *dev_name)
+{
+	static const char dir[] = "/sys/fs/bpf";
+	char s[sizeof(dir)] = {};
+
+	if (bpf_probe_read_kernel_str(s, sizeof(s), dev_name) < (long)sizeof(dir) - 1)
+		return false;
+	for (int i = 0; i < (int)sizeof(dir) - 1; i++)
+		if (s[i] != dir[i])
+			return false;
+	return true;
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(ig_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data)
+{
+	if (!self_protect())
+		return 0;
+	/* onto it (overmount, remount), or mount --move of it by the old API */
+	if (pins_sb(BPF_CORE_READ(path, dentry, d_sb)) ||
+	    ((flags & MS_MOVE) && dev_name && names_bpffs(dev_name)))
+		return refuse_mount();
+	return 0;
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(ig_move_mount, const struct path *from_path, const struct path *to_path)
+{
+	if (self_protect() && (pins_sb(BPF_CORE_READ(from_path, dentry, d_sb)) ||
+			       pins_sb(BPF_CORE_READ(to_path, dentry, d_sb))))
+		return refuse_mount();
+	return 0;
+}
+
+/* The exe link names the program for allow-jit/allow-ptrace and the daemon's file. */
+SEC("lsm/task_prctl")
+int BPF_PROG(ig_prctl, int option, unsigned long arg2, unsigned long arg3, unsigned long arg4,
+	     unsigned long arg5)
+{
+	struct ig_file_key key = {};
+
+	if (option != PR_SET_MM || (arg2 != PR_SET_MM_EXE_FILE && arg2 != PR_SET_MM_MAP) ||
+	    !self_protect())
+		return 0;
+	return refuse_self(IG_REASON_EXE_LINK, &key, "PR_SET_MM_EXE_FILE");
+}
+
+/* a NUL-terminated name read from the kernel equals lit (at most NAME_MAX_CMP bytes) */
+static __always_inline bool name_is(const char *n, const char *lit)
+{
+	for (int i = 0; i < NAME_MAX_CMP; i++) {
+		if (n[i] != lit[i])
+			return false;
+		if (!lit[i])
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool is_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+#define PID_WRITE_MAX 32
+#define PID_UNKNOWN (-1) /* not a write(2) we can read: refused */
+#define PID_INVALID (-2) /* the kernel refuses it too */
+
+struct pid_parse {
+	char s[PID_WRITE_MAX];
+	unsigned long v, base;
+	int st; /* 0: leading space, 1: number, 2: trailing space */
+	int digits;
+	int lead0, bad; /* not bool: a callback must return exactly 0 or 1 */
+};
+
+/*
+ * A zero the verifier cannot know (.bss is writable): 6.1 verifies a
+ * bpf_loop callback once, from the state at the call, and removes the
+ * branches not taken then. The parser's state starts from it, so every
+ * branch stays.
+ */
+volatile __u32 ig_unknown_zero;
+
+/* bpf_loop step: one character. */
+static long pid_step(__u32 i, struct pid_parse *p)
+{
+	unsigned long dv;
+	char c;
+
+	if (i >= PID_WRITE_MAX)
+		return 1;
+	c = p->s[i];
+	if (!c)
+		return 1;
+	if (p->st == 0 && is_space(c))
+		return 0;
+	if (p->st == 0) {
+		p->st = 1;
+		if (c == '+')
+			return 0;
+	}
+	if (p->st == 2 || is_space(c)) {
+		p->st = 2;
+		if (is_space(c))
+			return 0;
+		p->bad = 1;
+		return 1;
+	}
+	if (p->lead0 && p->digits == 1 && (c | 0x20) == 'x') {
+		p->base = 16;
+		p->digits = 0;
+		p->lead0 = 0;
+		return 0;
+	}
+	if (c >= '0' && c <= '9')
+		dv = c - '0';
+	else if (p->base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		dv = (c | 0x20) - 'a' + 10;
+	else
+		dv = 99;
+	if (!p->digits && p->base == 10 && dv == 0) {
+		p->base = 8;
+		p->lead0 = 1;
+		p->digits = 1;
+		return 0;
+	}
+	if (dv >= p->base || p->v > 0x7fffffff / 16) {
+		p->bad = 1;
+		return 1;
+	}
+	p->v = p->v * p->base + dv;
+	p->digits++;
+	return 0;
+}
+
+/*
+ * The pid a write(2) to cgroup.procs names, parsed as the kernel does
+ * (strstrip, then kstrtoint with base 0: 0x hex, leading 0 octal, a '+'),
+ * from the caller's buffer (the syscall's arguments; file_permission has no
+ * buffer).
+ */
+static __always_inline long written_pid(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u32 z = ig_unknown_zero;
+	struct pid_parse p = {};
+	unsigned long nr, buf, cnt;
+
+	if (!regs)
+		return PID_UNKNOWN;
+#if defined(__TARGET_ARCH_x86)
+	nr = BPF_CORE_READ(regs, orig_ax);
+	buf = BPF_CORE_READ(regs, si);
+	cnt = BPF_CORE_READ(regs, dx);
+	if (nr != 1 && nr != 18) /* write, pwrite64 */
+		return PID_UNKNOWN;
+#elif defined(__TARGET_ARCH_arm64)
+	nr = BPF_CORE_READ(regs, syscallno);
+	buf = BPF_CORE_READ(regs, regs[1]);
+	cnt = BPF_CORE_READ(regs, regs[2]);
+	if (nr != 64 && nr != 68) /* write, pwrite64 */
+		return PID_UNKNOWN;
+#else
+	return PID_UNKNOWN;
+#endif
+	if (cnt >= PID_WRITE_MAX)
+		return PID_UNKNOWN;
+	if (bpf_probe_read_user(p.s, cnt & (PID_WRITE_MAX - 1), (void *)buf))
+		return PID_UNKNOWN;
+	p.base = 10 + z;
+	p.v = z;
+	p.st = z;
+	p.digits = z;
+	p.lead0 = z;
+	p.bad = z;
+	bpf_loop(PID_WRITE_MAX, pid_step, &p, 0);
+	if (p.bad || !p.digits)
+		return PID_INVALID;
+	return p.v;
+}
+
+static __always_inline bool daemon_tid(__u32 tid)
+{
+	return bpf_map_lookup_elem(&ig_dtids, &tid) != NULL;
+}
+
+static __always_inline int refuse_cgroup(struct kernfs_node *kn, const char *name)
+{
+	struct ig_file_key key = {};
+
+	key.ino = BPF_CORE_READ(kn, id);
+	return refuse_self(IG_REASON_CGROUP, &key, name);
+}
+
+/* A write to a cgroup file: moving a daemon thread, freezing or killing its cgroup. */
+static __always_inline int cgroup_write(struct file *file, const char *n, struct ig_daemon *d,
+					struct task_struct *cur)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(file, f_inode, i_private), *cg;
+	const char *name = (const char *)BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	__u64 id;
+	long pid;
+
+	if (name_is(n, "cgroup.procs") || name_is(n, "cgroup.threads") || name_is(n, "tasks")) {
+		/* The daemon lives in the initial pid namespace: others cannot name it. */
+		if (BPF_CORE_READ(cur, thread_pid, level))
+			return 0;
+		pid = written_pid();
+		if (pid == PID_UNKNOWN || (pid > 0 && (pid == d->tgid || daemon_tid(pid))))
+			return refuse_cgroup(kn, name);
+		return 0;
+	}
+	if (!name_is(n, "cgroup.freeze") && !name_is(n, "cgroup.kill"))
+		return 0;
+	/* init may kill the service it stops, as with signals */
+	if (name_is(n, "cgroup.kill") && BPF_CORE_READ(cur, tgid) == 1)
+		return 0;
+	cg = BPF_CORE_READ(kn, parent);
+	id = BPF_CORE_READ(cg, id);
+	for (int i = 0; i < IG_DAEMON_CGROUPS; i++)
+		if (i < d->nr_cgroups && d->cgroup_ids[i] == id)
+			return refuse_cgroup(cg, name);
+	return 0;
+}
+
+/* /proc/PID/oom_score_adj and oom_adj of a daemon thread. */
+static __always_inline int proc_write(struct file *file, const char *n)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct proc_inode *pi;
+	struct ig_file_key key = {};
+	__u32 pid;
+
+	if (!name_is(n, "oom_score_adj") && !name_is(n, "oom_adj"))
+		return 0;
+	pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	pid = BPF_CORE_READ(pi, pid, numbers[0].nr);
+	if (!daemon_tid(pid))
+		return 0;
+	key.ino = pid;
+	return refuse_self(IG_REASON_OOM, &key, BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
+/*
+ * Writes to cgroupfs and procfs files: at write time, so a descriptor opened
+ * before enforcement started is checked too. A separate program from the
+ * guard of allowlisted files on the same hook.
+ */
+SEC("lsm/file_permission")
+int BPF_PROG(ig_self_write, struct file *file, int mask)
+{
+	struct task_struct *cur;
+	char n[NAME_MAX_CMP] = {};
+	struct ig_daemon *d;
+	unsigned long magic;
+
+	if (!(mask & MAY_WRITE))
+		return 0;
+	magic = BPF_CORE_READ(file, f_inode, i_sb, s_magic);
+	if (magic != CGROUP2_SUPER_MAGIC && magic != CGROUP_SUPER_MAGIC &&
+	    magic != PROC_SUPER_MAGIC && magic != BINFMTFS_MAGIC)
+		return 0;
+	if (!self_protect())
+		return 0;
+	cur = bpf_get_current_task_btf();
+	d = daemon_rec();
+	if (!d || is_daemon(d, cur))
+		return 0;
+	if (magic == BINFMTFS_MAGIC) {
+		struct ig_file_key key = {};
+
+		/* register (and status: enabling disabled handlers) */
+		return refuse_self(IG_REASON_BINFMT, &key,
+				   BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	}
+	bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (magic == PROC_SUPER_MAGIC)
+		return proc_write(file, n);
+	return cgroup_write(file, n, d, cur);
 }
 
 /* --- tracing programs: kill and partial tiers --- */

@@ -159,6 +159,18 @@ struct ig_memfd_key {
 #define IG_REASON_WX 12
 /* IG_EV_INJECT: the tracer is not named allow-ptrace. */
 #define IG_REASON_NOT_TRACER 13
+/* IG_EV_SELF: unmount, move or mount over the bpffs that holds the pins. */
+#define IG_REASON_MOUNT 20
+/* IG_EV_SELF: an fd of one of iotgate's links by id (BPF_LINK_GET_FD_BY_ID). */
+#define IG_REASON_BPF_LINK 21
+/* IG_EV_SELF: moving, freezing or killing the daemon through its cgroup. */
+#define IG_REASON_CGROUP 22
+/* IG_EV_SELF: a write to the daemon's oom_score_adj or oom_adj. */
+#define IG_REASON_OOM 23
+/* IG_EV_SELF: prctl(PR_SET_MM, PR_SET_MM_EXE_FILE or PR_SET_MM_MAP). */
+#define IG_REASON_EXE_LINK 24
+/* IG_EV_SELF: binfmt_misc registration (a handler would run before the manifest check). */
+#define IG_REASON_BINFMT 25
 
 #define IG_COMM_LEN 16
 
@@ -189,6 +201,39 @@ IG_ASSERT_SIZE(struct ig_file_val, 48);
 IG_ASSERT_SIZE(struct ig_config, 24);
 IG_ASSERT_SIZE(struct ig_memfd_key, 64);
 IG_ASSERT_SIZE(struct ig_event, 352);
+
+/*
+ * Self-protection is bound to the running daemon process, not to its file.
+ *
+ * Hash map "ig_daemon" (one entry, key 0): the daemon process. A process
+ * records itself there at its first bpf() call when no daemon is recorded,
+ * it runs the manifest entry marked IG_FILE_F_DAEMON and it is not traced;
+ * the insert is BPF_NOEXIST, so one process holds it. The entry is removed
+ * when that process's group leader exits (sched_process_exit), and the exit
+ * is kept in "ig_dexit" for the next daemon's previous_daemon. The exemptions
+ * of IG_CFG_SELF_PROTECT are for the recorded process only (matched by tgid
+ * and the leader's start time): another process running the same binary, a
+ * traced one or one whose exe link changed is not the daemon.
+ */
+#define IG_DAEMON_CGROUPS 8
+struct ig_daemon {
+	__u32 tgid;
+	__u32 nr_cgroups; /* valid entries in cgroup_ids */
+	__u64 start_ns; /* the group leader's start_time (CLOCK_MONOTONIC ns) */
+	/* kernfs ids of its cgroup v2 (cgroup_ids[0]) and of the ancestors up to the root */
+	__u64 cgroup_ids[IG_DAEMON_CGROUPS];
+};
+
+/* Array map "ig_dexit" (one entry): how the last recorded daemon ended. */
+struct ig_dexit {
+	__u32 tgid; /* 0: no recorded daemon has exited since the maps were created */
+	__s32 exit_code; /* task->exit_code: wait(2) status (signal in the low 7 bits) */
+	__u64 start_ns;
+	__u64 exit_ns; /* bpf_ktime_get_boot_ns() */
+};
+
+IG_ASSERT_SIZE(struct ig_daemon, 80);
+IG_ASSERT_SIZE(struct ig_dexit, 24);
 
 /* --- interface and device rules --- */
 /*

@@ -157,7 +157,7 @@ struct prog_slot {
 	char pin[128];
 };
 
-#define N_PROGS 16
+#define N_PROGS 24
 
 static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 {
@@ -168,6 +168,10 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		skel->progs.ig_task_kill,  skel->progs.ig_ptrace,     skel->progs.ig_exec_tp,
 		skel->progs.ig_mmap_tp,	   skel->progs.ig_mprot_in,   skel->progs.ig_mprot_tp,
 		skel->progs.ig_traceme,
+		/* the daemon's exit and threads are tracked before it can record itself */
+		skel->progs.ig_daemon_exit, skel->progs.ig_daemon_thr, skel->progs.ig_bpf_cmd,
+		skel->progs.ig_umount,	   skel->progs.ig_mount,      skel->progs.ig_move_mount,
+		skel->progs.ig_prctl,	   skel->progs.ig_self_write,
 	};
 
 	for (int i = 0; i < N_PROGS; i++) {
@@ -579,9 +583,32 @@ int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flag
 	return 0;
 }
 
+/* Records a link pin of IG_PIN_DIR: its id for ig_links and the state check. */
+static void note_link(struct ig_kernel *k, int links_fd, const char *name, const char *path)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info), one = 1;
+	struct ig_link_rec *r;
+	int fd;
+
+	if (k->nlinks >= IG_MAX_LINKS)
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		r = &k->links[k->nlinks++];
+		snprintf(r->name, sizeof(r->name), "%s", name + 5);
+		r->id = info.id;
+		r->type = info.type;
+		bpf_map_update_elem(links_fd, &info.id, &one, BPF_ANY);
+	}
+	close(fd);
+}
+
 int ig_kernel_protect_pins(struct ig_kernel *k)
 {
-	int fd = bpf_map__fd(k->skel->maps.ig_pins);
+	int fd = bpf_map__fd(k->skel->maps.ig_pins), links_fd = bpf_map__fd(k->skel->maps.ig_links);
 	struct ig_file_key key, next;
 	struct ig_file_val val;
 	struct dirent *de;
@@ -597,6 +624,7 @@ int ig_kernel_protect_pins(struct ig_kernel *k)
 		bpf_map_delete_elem(fd, &key);
 		key = next;
 	}
+	k->nlinks = 0;
 	dir = opendir(IG_PIN_DIR);
 	if (!dir)
 		return -errno;
@@ -613,10 +641,97 @@ int ig_kernel_protect_pins(struct ig_kernel *k)
 		if (ig_file_identity_any(f, &key, &val) == 0 &&
 		    bpf_map_update_elem(fd, &key, &one, BPF_ANY))
 			ret = -errno;
+		/* the directory's superblock too: no unmount or mount over it ({dev, 0}) */
+		if (!strcmp(de->d_name, ".") && !ret) {
+			k->pin_dir = key;
+			key.ino = 0;
+			if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+				ret = -errno;
+		}
 		close(f);
+		if (!strncmp(de->d_name, "link_", 5))
+			note_link(k, links_fd, de->d_name, path);
 	}
 	closedir(dir);
 	return ret;
+}
+
+/*
+ * What the kernel says, not what this daemon remembers: every link listed by
+ * ig_kernel_protect_pins still exists, is attached (a cgroup link detached
+ * by id has no cgroup), and its pin still holds it; the pin directory is the
+ * one listed; this process is the recorded daemon.
+ */
+int ig_kernel_check(struct ig_kernel *k, bool self_protect, char *why, size_t len)
+{
+	struct ig_file_key key;
+	struct ig_file_val val;
+	int fd, problems = 0;
+
+#define PROBLEM(...)                                         \
+	do {                                                 \
+		if (!problems++)                             \
+			snprintf(why, len, __VA_ARGS__); \
+	} while (0)
+
+	*why = '\0';
+	if (!k->skel || !k->nlinks)
+		return 0;
+	fd = open(IG_PIN_DIR, O_PATH | O_CLOEXEC | O_DIRECTORY);
+	if (fd < 0 || ig_file_identity_any(fd, &key, &val) || key.dev != k->pin_dir.dev ||
+	    key.ino != k->pin_dir.ino)
+		PROBLEM("pin directory %s: not the one the daemon made (unmounted, moved or "
+			"covered)",
+			IG_PIN_DIR);
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; i < k->nlinks; i++) {
+		struct ig_link_rec *r = &k->links[i];
+		struct bpf_link_info info = {};
+		__u32 ilen = sizeof(info);
+		char path[256];
+
+		fd = bpf_link_get_fd_by_id(r->id);
+		if (fd < 0) {
+			PROBLEM("hook %s: link %u is gone", r->name, r->id);
+			continue;
+		}
+		if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+			PROBLEM("hook %s: link %u: no info", r->name, r->id);
+		else if (info.type == BPF_LINK_TYPE_CGROUP && !info.cgroup.cgroup_id)
+			PROBLEM("hook %s: link %u detached from its cgroup", r->name, r->id);
+		close(fd);
+		snprintf(path, sizeof(path), "%s/link_%s", IG_PIN_DIR, r->name);
+		fd = bpf_obj_get(path);
+		memset(&info, 0, sizeof(info));
+		ilen = sizeof(info);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen) || info.id != r->id)
+			PROBLEM("hook %s: pin %s does not hold link %u", r->name, path, r->id);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (k->tier == IG_TIER_FULL && self_protect) {
+		struct ig_daemon dr;
+		__u32 zero = 0;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.ig_daemon), &zero, &dr) ||
+		    dr.tgid != (__u32)getpid())
+			PROBLEM("hook ig_bpf_cmd: this process is not the recorded daemon");
+	}
+#undef PROBLEM
+	return problems;
+}
+
+int ig_kernel_previous(struct ig_kernel *k, struct ig_dexit *out)
+{
+	__u32 zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!k->skel || k->tier != IG_TIER_FULL)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.ig_dexit), &zero, out))
+		return -errno;
+	return out->tgid ? 0 : -ENOENT;
 }
 
 int ig_kernel_counters(struct ig_kernel *k, __u64 out[IG_CNT_MAX])
@@ -658,6 +773,7 @@ int ig_kernel_stop_enforcing(struct ig_kernel *k)
 	int ret = 0;
 	DIR *dir;
 
+	k->nlinks = 0; /* nothing the state check should find attached any more */
 	/* Links first: removing their pins detaches the programs. */
 	dir = opendir(IG_PIN_DIR);
 	if (dir) {

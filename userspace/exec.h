@@ -30,6 +30,14 @@ typedef int (*ig_event_fn)(void *ctx, void *data, size_t size);
 
 struct ig_exec;
 
+/* A link pinned in IG_PIN_DIR, as the kernel numbered it. */
+#define IG_MAX_LINKS 48
+struct ig_link_rec {
+	char name[48]; /* the program's name (pin link_NAME) */
+	__u32 id;
+	__u32 type; /* BPF_LINK_TYPE_* */
+};
+
 struct ig_kernel {
 	struct ig_exec *skel;
 	struct ring_buffer *rb;
@@ -42,6 +50,9 @@ struct ig_kernel {
 	__u64 generation;
 	__u32 slot; /* the ig_manifest slot in force (ig_config.slot) */
 	bool restorable; /* the other slot holds the manifest before the last swap */
+	struct ig_link_rec links[IG_MAX_LINKS]; /* listed by ig_kernel_protect_pins */
+	size_t nlinks;
+	struct ig_file_key pin_dir; /* IG_PIN_DIR when the links were listed */
 };
 
 /* What the programs are configured with, besides the manifest. */
@@ -76,8 +87,20 @@ int ig_kernel_restore_manifest(struct ig_kernel *k);
 void ig_kernel_commit_manifest(struct ig_kernel *k);
 int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flags);
 int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n);
-/* Lists IG_PIN_DIR and everything in it in ig_pins (for IG_CFG_SELF_PROTECT). */
+/*
+ * Lists IG_PIN_DIR, everything in it and its superblock in ig_pins, and the
+ * link pins' ids in ig_links (for IG_CFG_SELF_PROTECT and ig_kernel_check).
+ */
 int ig_kernel_protect_pins(struct ig_kernel *k);
+/*
+ * Asks the kernel whether every listed link is still attached and pinned,
+ * the pin directory unchanged and (self_protect) this process the recorded
+ * daemon, which self-protection exempts. Returns
+ * the number of problems, the first described in why (naming the hook).
+ */
+int ig_kernel_check(struct ig_kernel *k, bool self_protect, char *why, size_t len);
+/* How the last recorded daemon ended (full tier): 0, or -ENOENT if none did. */
+int ig_kernel_previous(struct ig_kernel *k, struct ig_dexit *out);
 int ig_kernel_counters(struct ig_kernel *k, __u64 out[IG_CNT_MAX]);
 int ig_kernel_events_fd(struct ig_kernel *k);
 int ig_kernel_poll_events(struct ig_kernel *k);

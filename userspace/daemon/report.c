@@ -73,6 +73,18 @@ const char *reason_name(__u32 r)
 		return "writable_made_executable";
 	case IG_REASON_NOT_TRACER:
 		return "not_allowed_to_trace";
+	case IG_REASON_MOUNT:
+		return "bpffs_mount";
+	case IG_REASON_BPF_LINK:
+		return "bpf_link";
+	case IG_REASON_CGROUP:
+		return "cgroup";
+	case IG_REASON_OOM:
+		return "oom_score";
+	case IG_REASON_EXE_LINK:
+		return "exe_link";
+	case IG_REASON_BINFMT:
+		return "binfmt_misc";
 	default:
 		return "none";
 	}
