@@ -272,6 +272,9 @@ static int cmd_events(int argc, char **argv)
 				       hstr(o, "op", IG_ESC_FIELD), hstr(o, "by", IG_ESC_TEXT),
 				       hstr(o, "mode", IG_ESC_FIELD),
 				       jnum(o, "policy_version"), jnum(o, "manifest_version"));
+			else if (!strcmp(jstr(o, "event"), "health"))
+				printf("health %s%s%s\n", hstr(o, "health", IG_ESC_FIELD),
+				       *jstr(o, "reason") ? ": " : "", hstr(o, "reason", IG_ESC_TEXT));
 			json_object_put(o);
 		}
 	}
@@ -332,6 +335,9 @@ static int cmd_metrics(int argc, char **argv)
 		 hstr(r, "mode", IG_ESC_PROM));
 	metric("iotgate_healthy", "gauge", "1 if operating as expected, 0 if degraded.", labels,
 	       !strcmp(jstr(r, "health"), "ok"));
+	metric("iotgate_compromised", "gauge",
+	       "1 if something the daemon attached is no longer attached (health compromised).",
+	       labels, !strcmp(jstr(r, "health"), "compromised"));
 	if (json_object_object_get_ex(r, "reasons", &reasons))
 		for (size_t i = 0; i < json_object_array_length(reasons); i++) {
 			snprintf(labels, sizeof(labels), "reason=\"%s\"",

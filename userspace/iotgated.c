@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 	}
 	raise_fd_limit();
 	d->reserve_fd = -1;
+	d->marker_fd = -1;
 	reserve_fd_open(d);
 	ret = listen_socket(d);
 	if (ret) {
@@ -402,6 +403,8 @@ int main(int argc, char **argv)
 	ret = ig_kernel_protect_pins(&d->k);
 	if (ret)
 		ig_warn("bpf", "cannot list the pins for self-protection: %s", strerror(-ret));
+	previous_daemon_start(d);
+	health_tick(d);
 	if (!applied(d) || d->active_unusable) {
 		ret = store_active(d, &d->set, stored(d, "active") && applied(d), "file");
 		if (ret)
@@ -418,6 +421,8 @@ int main(int argc, char **argv)
 	sd_notify_ready();
 
 	ret = event_loop(d);
+	if (!ret)
+		previous_daemon_clean_exit(d);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		client_close(d, i);
 	reap(d);

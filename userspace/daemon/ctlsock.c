@@ -526,6 +526,8 @@ void timers(struct daemon *d)
 		accept_resume(d);
 	if (d->next_idle_check && now >= d->next_idle_check)
 		idle_check(d, now);
+	if (now >= d->next_health_check)
+		health_tick(d);
 }
 
 /* epoll_wait()'s timeout: until the next of timers(), or none. */
@@ -535,6 +537,8 @@ int timers_timeout(struct daemon *d)
 
 	if (d->next_idle_check && (!next || d->next_idle_check < next))
 		next = d->next_idle_check;
+	if (!next || d->next_health_check < next)
+		next = d->next_health_check;
 	if (!next)
 		return -1;
 	return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);

@@ -87,6 +87,11 @@ struct daemon {
 	long long refusal_logged; /* monotonic ms of the last refusal logged */
 	struct json_object *identity; /* cached "device" object */
 	struct ig_kmeasure *km; /* in-kernel measurement (kmod or IMA), if available */
+	bool compromised; /* the kernel no longer has what the daemon attached (health.c) */
+	char compromised_why[256];
+	long long next_health_check; /* monotonic ms */
+	int marker_fd; /* IG_RUN_DIR/daemon.alive: this daemon runs (heartbeat) */
+	char previous_daemon[16]; /* clean, killed, frozen or unclean */
 };
 
 /* report.c */
@@ -101,6 +106,14 @@ void jadd_str(struct json_object *o, const char *k, const char *v);
 void jadd_u64(struct json_object *o, const char *k, __u64 v);
 void jadd_reason(struct json_object *arr, const char *code, const char *msg);
 void iso_time(time_t t, char *buf, size_t len);
+
+/* health.c */
+/* The kernel state is checked this often (and at every status). */
+#define HEALTH_CHECK_MS 1000
+void health_check(struct daemon *d);
+void health_tick(struct daemon *d);
+void previous_daemon_start(struct daemon *d);
+void previous_daemon_clean_exit(struct daemon *d);
 
 /* status.c */
 struct json_object *status_json(struct daemon *d);

@@ -93,7 +93,14 @@ struct json_object *status_json(struct daemon *d)
 	if (d->km)
 		ig_kmeasure_status(d->km, o);
 	ig_measure_status(d->ms, o, reasons);
-	jadd_str(o, "health", json_object_array_length(reasons) ? "degraded" : "ok");
+	health_check(d);
+	if (d->compromised)
+		jadd_reason(reasons, "compromised", d->compromised_why);
+	jadd_str(o, "health",
+		 d->compromised		       ? "compromised" :
+		 json_object_array_length(reasons) ? "degraded" :
+						     "ok");
+	jadd_str(o, "previous_daemon", d->previous_daemon);
 	json_object_object_add(o, "reasons", reasons);
 
 	json_object_object_add(hooks, "exec_lsm", json_object_new_boolean(d->k.lsm_attached));
@@ -106,6 +113,19 @@ struct json_object *status_json(struct daemon *d)
 	json_object_object_add(hooks, "exec_tracepoint", json_object_new_boolean(d->k.tp_attached));
 	json_object_object_add(hooks, "mmap_tracepoint",
 			       json_object_new_boolean(d->k.kill_attached));
+	{
+		/* the links the state check watches, as the kernel numbers them */
+		struct json_object *links = json_object_new_array();
+
+		for (size_t i = 0; i < d->k.nlinks; i++) {
+			struct json_object *l = json_object_new_object();
+
+			jadd_str(l, "hook", d->k.links[i].name);
+			jadd_u64(l, "id", d->k.links[i].id);
+			json_object_array_add(links, l);
+		}
+		json_object_object_add(hooks, "links", links);
+	}
 	json_object_object_add(o, "hooks", hooks);
 	json_object_object_add(o, "readopted", json_object_new_boolean(d->k.readopted));
 
