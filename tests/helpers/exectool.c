@@ -22,6 +22,12 @@
  *                                /proc/PID/mem, process_vm_writev) or have the child
  *                                ask to be traced (PTRACE_TRACEME); prints nothing
  *                                if the write succeeded
+ *   exectool traced-unlink BIN PATH
+ *                                a child asks to be traced (PTRACE_TRACEME) and execs
+ *                                BIN; stopped after the exec, its tracer makes it call
+ *                                unlink(PATH) (x86-64) and prints that call's errno
+ *   exectool exe-file FILE       prctl(PR_SET_MM, PR_SET_MM_EXE_FILE) to FILE
+ *   exectool linkfd ID           BPF_LINK_GET_FD_BY_ID
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +37,9 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
 #include <sys/sendfile.h>
@@ -68,8 +76,8 @@ static int wx(const char *how, const char *file)
 	void *p;
 
 	if (!strcmp(how, "anon")) {
-		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		return p == MAP_FAILED ? fail() : 0;
 	}
 	if (!strcmp(how, "w2x")) {
@@ -172,6 +180,76 @@ static int inject(const char *how)
 	return ret;
 }
 
+/*
+ * The issue's attack: a traced process running the daemon's binary, whose
+ * tracer makes it unlink a pin. The tracer writes "syscall" at the stopped
+ * child's instruction pointer and sets the registers for unlink(PATH).
+ */
+static int traced_unlink(const char *bin, const char *path)
+{
+#if defined(__x86_64__)
+	struct user_regs_struct r, call;
+	size_t n = strlen(path) + 1;
+	unsigned long addr;
+	long text;
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	if (pid < 0)
+		return fail();
+	if (pid == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+			printf("traceme errno=%s\n", strerrorname_np(errno));
+			fflush(stdout);
+			_exit(1);
+		}
+		execl(bin, bin, "--version", (char *)NULL);
+		printf("exec errno=%s\n", strerrorname_np(errno));
+		fflush(stdout);
+		_exit(1);
+	}
+	if (waitpid(pid, &st, 0) != pid || WIFEXITED(st))
+		return WIFEXITED(st) ? WEXITSTATUS(st) : fail();
+	if (ptrace(PTRACE_GETREGS, pid, NULL, &r))
+		return fail();
+	addr = (r.rsp - 1024) & ~7ul;
+	for (size_t i = 0; i < n; i += sizeof(long)) {
+		long w = 0;
+
+		memcpy(&w, path + i, n - i < sizeof(long) ? n - i : sizeof(long));
+		if (ptrace(PTRACE_POKEDATA, pid, (void *)(addr + i), (void *)w))
+			return fail();
+	}
+	errno = 0;
+	text = ptrace(PTRACE_PEEKTEXT, pid, (void *)r.rip, NULL);
+	if (errno ||
+	    ptrace(PTRACE_POKETEXT, pid, (void *)r.rip, (void *)((text & ~0xffffl) | 0x050f)))
+		return fail();
+	call = r;
+	call.rax = SYS_unlink;
+	call.orig_rax = -1;
+	call.rdi = addr;
+	if (ptrace(PTRACE_SETREGS, pid, NULL, &call) || ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL))
+		return fail();
+	waitpid(pid, &st, 0);
+	if (ptrace(PTRACE_GETREGS, pid, NULL, &call))
+		return fail();
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if ((long)call.rax < 0) {
+		printf("errno=%s\n", strerrorname_np(-(long)call.rax));
+		return 1;
+	}
+	return 0;
+#else
+	(void)bin;
+	(void)path;
+	printf("errno=ENOSYS\n");
+	return 2;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	char *args[] = { argv[argc > 3 ? 3 : 2], argc > 3 ? argv[3] : NULL, NULL };
@@ -198,6 +276,23 @@ int main(int argc, char **argv)
 		memset(&attr, 0, sizeof(attr));
 		attr.pathname = (__u64)(unsigned long)argv[2];
 		return syscall(__NR_bpf, BPF_OBJ_GET, &attr, sizeof(attr)) < 0 ? fail() : 0;
+	}
+	if (!strcmp(argv[1], "linkfd")) {
+		union bpf_attr attr;
+		int lfd;
+
+		memset(&attr, 0, sizeof(attr));
+		attr.link_id = atoi(argv[2]);
+		lfd = syscall(__NR_bpf, BPF_LINK_GET_FD_BY_ID, &attr, sizeof(attr));
+		return lfd < 0 ? fail() : 0;
+	}
+	if (!strcmp(argv[1], "traced-unlink"))
+		return argc < 4 ? 2 : traced_unlink(argv[2], argv[3]);
+	if (!strcmp(argv[1], "exe-file")) {
+		fd = open(argv[2], O_RDONLY);
+		if (fd < 0)
+			return fail();
+		return prctl(PR_SET_MM, PR_SET_MM_EXE_FILE, fd, 0, 0) ? fail() : 0;
 	}
 	if (!strcmp(argv[1], "wx"))
 		return wx(argv[2], argc > 3 ? argv[3] : NULL);
