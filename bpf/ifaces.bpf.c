@@ -389,6 +389,19 @@ static __always_inline bool allowed_on(__u32 gen, __u32 target, __u32 dflt, __u3
 	return false;
 }
 
+/*
+ * The device's own declaration and, when its current name falls under
+ * another one (IG_IF_ALSO), that one too: the stricter of the two.
+ */
+static __always_inline bool allowed_dev(__u32 gen, const struct ig_if_val *iv, const struct subj *s,
+					__u32 proto, __u32 flows, __u16 lport, __u16 rport)
+{
+	if (!allowed_on(gen, iv->target, iv->dflt, iv->flags, s, proto, flows, lport, rport))
+		return false;
+	return !(iv->flags & IG_IF_ALSO) ||
+	       allowed_on(gen, iv->target2, iv->dflt2, 0, s, proto, flows, lport, rport);
+}
+
 static __always_inline bool allowed_ifindex(struct ig_net_config *cfg, __u32 ifindex,
 					    const struct subj *s, __u32 proto, __u32 flows,
 					    __u16 lport, __u16 rport)
@@ -399,7 +412,7 @@ static __always_inline bool allowed_ifindex(struct ig_net_config *cfg, __u32 ifi
 	if (!iv)
 		return allowed_on(cfg->gen, IG_TARGET_ANYIF, cfg->dflt, 0, s, proto, flows, lport,
 				  rport);
-	return allowed_on(cfg->gen, iv->target, iv->dflt, iv->flags, s, proto, flows, lport, rport);
+	return allowed_dev(cfg->gen, iv, s, proto, flows, lport, rport);
 }
 
 struct allctx {
@@ -420,8 +433,7 @@ static long all_cb(struct bpf_map *map, struct ig_if_key *key, struct ig_if_val 
 		return 0;
 	if (c->can_only && !(val->flags & IG_IF_CAN))
 		return 0;
-	if (!allowed_on(c->gen, val->target, val->dflt, val->flags, &c->s, c->proto, c->flows, 0,
-			0)) {
+	if (!allowed_dev(c->gen, val, &c->s, c->proto, c->flows, 0, 0)) {
 		c->denied = 1;
 		return 1;
 	}
@@ -773,8 +785,8 @@ static __noinline int skb_unlabelled(struct __sk_buff *skb, struct ig_net_config
 		lport = egress ? sp : dp;
 		rport = egress ? dp : sp;
 	}
-	if (allowed_ifindex(cfg, skb->ifindex, &s, protos, egress ? LF_FLOW_OUT : LF_FLOW_IN,
-			    lport, rport)) {
+	if (allowed_ifindex(cfg, skb->ifindex, &s, protos, egress ? LF_FLOW_OUT : LF_FLOW_IN, lport,
+			    rport)) {
 		return 1;
 	}
 	fam = v4 ? IG_FAM_IPV4 : IG_FAM_IPV6;
@@ -808,7 +820,8 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 	l = bpf_sk_storage_get(&ig_sk_label, sk, 0, 0);
 	/* No label: a socket of the kernel itself, or one opened before the rules. */
 	if (!l)
-		return (cfg->flags & IG_NCF_UNLABELLED_DENY) ? skb_unlabelled(skb, cfg, sk, dir) : 1;
+		return (cfg->flags & IG_NCF_UNLABELLED_DENY) ? skb_unlabelled(skb, cfg, sk, dir) :
+							       1;
 	if (l->netns != cfg->netns)
 		return 1;
 	v4 = skb->protocol == bpf_htons(ETH_P_IP);

@@ -325,11 +325,19 @@ struct ig_rule_key {
 /* ig_if_val.flags */
 #define IG_IF_DISABLED 0x01 /* "interface NAME disable": nothing passes */
 #define IG_IF_CAN 0x02 /* ARPHRD_CAN: counts for "bind to every CAN interface" */
+#define IG_IF_ALSO 0x04 /* target2/dflt2 apply as well: both must allow */
+#define IG_IF_BOUND 0x08 /* a declaration governs it: renames are refused (full tier) */
 
 /*
  * Hash map "ig_ifaces": the interfaces of the governed network namespace,
  * kept current by the daemon from rtnetlink. An interface missing here is
  * treated as IG_TARGET_ANYIF with the global default.
+ *
+ * Rules bind to the device (iotgate.conf(5), RENAMES): target is the
+ * declaration the device fell under when it was first governed (by name or
+ * MAC address), kept across renames; when its current name falls under
+ * another declaration, that one is target2 (IG_IF_ALSO) and a packet must
+ * be allowed by both. name is the device's name as the daemon last saw it.
  */
 struct ig_if_key {
 	__u64 netns; /* network namespace cookie */
@@ -341,7 +349,10 @@ struct ig_if_val {
 	__u32 target;
 	__u32 flags; /* IG_IF_* */
 	__u32 dflt; /* IG_RV_ALLOW or IG_RV_DENY when no rule matches */
+	__u32 target2; /* with IG_IF_ALSO */
+	__u32 dflt2;
 	__u32 pad;
+	char name[16]; /* IFNAMSIZ */
 };
 
 /* ig_dev_key.type: as in BPF_DEVCG_DEV_* */
@@ -444,7 +455,7 @@ IG_ASSERT_SIZE(struct ig_rule, 8);
 IG_ASSERT_SIZE(struct ig_rule_set, 152);
 IG_ASSERT_SIZE(struct ig_rule_key, 32);
 IG_ASSERT_SIZE(struct ig_if_key, 16);
-IG_ASSERT_SIZE(struct ig_if_val, 16);
+IG_ASSERT_SIZE(struct ig_if_val, 40);
 IG_ASSERT_SIZE(struct ig_dev_key, 16);
 IG_ASSERT_SIZE(struct ig_dev_val, 8);
 IG_ASSERT_SIZE(struct ig_net_config, 32);

@@ -64,6 +64,8 @@ struct nif {
 	uint8_t mac[6];
 	bool has_mac;
 	bool can;
+	/* The declaration the device was first governed by ("": none); survives renames. */
+	char bound[IFNAMSIZ];
 };
 
 struct viol {
@@ -105,6 +107,8 @@ struct ig_net {
 	struct ring_buffer *rb;
 	struct nif *ifs;
 	size_t nifs;
+	const struct nif *prev_ifs; /* during a full dump: the table before it */
+	size_t nprev;
 	struct watch watches[MAX_WATCH];
 	int nwatch;
 	struct ig_np_compiled comp;
@@ -232,7 +236,8 @@ static int write_cfg(struct ig_net *n, bool active)
 		.gen = n->gen,
 		.mode = n->np ? n->np->mode : IG_MODE_ENFORCE,
 		.dflt = n->np ? n->np->dflt : IG_RV_ALLOW,
-		.flags = (active ? IG_NCF_ACTIVE : 0) | (n->unlab_deny ? IG_NCF_UNLABELLED_DENY : 0),
+		.flags =
+			(active ? IG_NCF_ACTIVE : 0) | (n->unlab_deny ? IG_NCF_UNLABELLED_DENY : 0),
 	};
 
 	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.ig_net_cfg), &zero, &cfg, BPF_ANY))
@@ -298,14 +303,58 @@ static const uint8_t *nif_mac(const struct nif *f)
 	return f->has_mac ? f->mac : NULL;
 }
 
+/* The declaration the device's current name (or MAC address) falls under. */
+static const struct ig_np_iface *name_decl(const struct ig_net *n, const struct nif *f)
+{
+	return ig_netpolicy_iface(n->np, f->name, nif_mac(f));
+}
+
+/* The declaration bound to the device (iotgate.conf(5), RENAMES), else its name's. */
+static const struct ig_np_iface *own_decl(const struct ig_net *n, const struct nif *f)
+{
+	const struct ig_np_iface *pi = f->bound[0] ? ig_netpolicy_decl(n->np, f->bound) : NULL;
+
+	return pi ? pi : name_decl(n, f);
+}
+
+/*
+ * Rules bind to the device: the first declaration that governs it stays its
+ * own through renames (a declaration the policy no longer has is dropped).
+ * Called whenever the device or the policy changes.
+ */
+static void bind_nif(const struct ig_net *n, struct nif *f)
+{
+	const struct ig_np_iface *pi;
+
+	if (!n->np)
+		return;
+	if (f->bound[0] && ig_netpolicy_decl(n->np, f->bound))
+		return;
+	pi = name_decl(n, f);
+	snprintf(f->bound, sizeof(f->bound), "%s", pi ? pi->name : "");
+}
+
+static unsigned int decl_dflt(const struct ig_net *n, const struct ig_np_iface *pi)
+{
+	return pi && pi->dflt != IG_RV_NOMATCH ? pi->dflt : n->np->dflt;
+}
+
 static void iface_val(struct ig_net *n, const struct nif *f, struct ig_if_val *v)
 {
-	const struct ig_np_iface *pi = ig_netpolicy_iface(n->np, f->name, nif_mac(f));
+	const struct ig_np_iface *pi = own_decl(n, f), *cur = name_decl(n, f);
 
 	memset(v, 0, sizeof(*v));
 	v->target = ig_netpolicy_target(n->np, pi);
-	v->flags = (pi && pi->disabled ? IG_IF_DISABLED : 0) | (f->can ? IG_IF_CAN : 0);
-	v->dflt = pi && pi->dflt != IG_RV_NOMATCH ? pi->dflt : n->np->dflt;
+	v->flags = (pi && pi->disabled ? IG_IF_DISABLED : 0) | (f->can ? IG_IF_CAN : 0) |
+		   (pi ? IG_IF_BOUND : 0);
+	v->dflt = decl_dflt(n, pi);
+	/* Renamed to a name the policy declares as well: the stricter of the two. */
+	if (cur && cur != pi) {
+		v->flags |= IG_IF_ALSO | (cur->disabled ? IG_IF_DISABLED : 0);
+		v->target2 = ig_netpolicy_target(n->np, cur);
+		v->dflt2 = decl_dflt(n, cur);
+	}
+	memcpy(v->name, f->name, sizeof(v->name));
 }
 
 static int put_iface(struct ig_net *n, const struct nif *f, __u32 gen)
@@ -343,6 +392,7 @@ static int fill_gen(struct ig_net *n, __u32 gen)
 			return -errno;
 	}
 	for (size_t i = 0; i < n->nifs; i++) {
+		bind_nif(n, &n->ifs[i]);
 		ret = put_iface(n, &n->ifs[i], gen);
 		if (ret)
 			return ret;
@@ -415,18 +465,39 @@ static const char *ifname_of(struct ig_net *n, int ifindex)
 
 static void describe_iface(struct ig_net *n, const struct nif *f, char *buf, size_t len)
 {
-	const struct ig_np_iface *pi = ig_netpolicy_iface(n->np, f->name, nif_mac(f));
+	const struct ig_np_iface *pi = own_decl(n, f), *cur = name_decl(n, f);
 	struct ig_if_val v;
+	char also[64] = "";
 
 	iface_val(n, f, &v);
+	if (cur && cur != pi)
+		snprintf(also, sizeof(also), " and of '%s' (its name; the stricter wins)",
+			 cur->name);
 	if (!pi)
 		snprintf(buf, len, "not named by the policy, default %s", verdict_str(v.dflt));
-	else if (pi->disabled)
-		snprintf(buf, len, "disabled by the policy ('%s')", pi->name);
+	else if (v.flags & IG_IF_DISABLED)
+		snprintf(buf, len, "disabled by the policy ('%s'%s%s)", pi->name,
+			 also[0] ? ", " : "", also[0] ? cur->name : "");
 	else
-		snprintf(buf, len, "rules of '%s'%s, default %s", pi->name,
-			 strcmp(pi->name, f->name) ? " (matched by MAC address)" : "",
-			 verdict_str(v.dflt));
+		snprintf(buf, len, "rules of '%s'%s%s, default %s", pi->name,
+			 cur == pi && strcmp(pi->name, f->name) ? " (matched by MAC address)" :
+			 cur != pi				? " (kept from before a rename)" :
+								  "",
+			 also, verdict_str(v.dflt));
+}
+
+/* Whether the device is governed by the declaration, as its own or by its name. */
+static bool decl_present(const struct ig_net *n, const struct nif *f, const struct ig_np_iface *pi)
+{
+	return own_decl(n, f) == pi || name_decl(n, f) == pi;
+}
+
+/* A device seen again in a full dump keeps its binding. */
+static void inherit_binding(struct ig_net *n, struct nif *f)
+{
+	for (size_t i = 0; i < n->nprev; i++)
+		if (n->prev_ifs[i].ifindex == f->ifindex)
+			memcpy(f->bound, n->prev_ifs[i].bound, sizeof(f->bound));
 }
 
 /* Applies one RTM_NEWLINK/RTM_DELLINK; log: report the change. */
@@ -484,6 +555,8 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 
 		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6))
 			return 0; /* nothing the rules look at changed */
+		memcpy(nf.bound, f->bound, sizeof(nf.bound));
+		bind_nif(n, &nf);
 		if (log && renamed && n->np) {
 			describe_iface(n, &nf, what, sizeof(what));
 			ig_info("net", "interface %s (index %d) renamed to %s: %s", f->name,
@@ -501,6 +574,8 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 		n->ifs = ni;
 		f = &n->ifs[n->nifs++];
 		*f = nf;
+		inherit_binding(n, f);
+		bind_nif(n, f);
 		if (log && n->np) {
 			describe_iface(n, f, what, sizeof(what));
 			ig_info("net", "interface %s (index %d) appeared: %s", f->name, f->ifindex,
@@ -561,6 +636,8 @@ static int nl_dump(struct ig_net *n, bool log)
 
 	n->ifs = NULL;
 	n->nifs = 0;
+	n->prev_ifs = old;
+	n->nprev = nold;
 	if (send(n->nlfd, &req, sizeof(req), 0) < 0) {
 		ret = -errno;
 		goto out;
@@ -591,6 +668,8 @@ static int nl_dump(struct ig_net *n, bool log)
 	if (n->active)
 		ret = write_cfg(n, true);
 out:
+	n->prev_ifs = NULL;
+	n->nprev = 0;
 	free(old);
 	return ret;
 }
@@ -763,7 +842,8 @@ static const char *program_name(struct ig_net *n, __u64 dev, __u64 ino)
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	char comm[IG_ESC_SIZE(IG_COMM_LEN)], pname[IG_ESC_SIZE(PATH_MAX)], ifn[IG_ESC_SIZE(IFNAMSIZ + 16)];
+	char comm[IG_ESC_SIZE(IG_COMM_LEN)], pname[IG_ESC_SIZE(PATH_MAX)],
+		ifn[IG_ESC_SIZE(IFNAMSIZ + 16)];
 	struct ig_net *n = ctx;
 	struct ig_net_event *e;
 	struct viol *v;
@@ -913,7 +993,8 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused
 		return -errno;
 	list_progs(n);
 	n->skel->rodata->ig_skb_netns =
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, NULL) == 1;
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie,
+					NULL) == 1;
 	ret = pin_maps(n, reused);
 	if (ret)
 		return ret;
@@ -1229,13 +1310,15 @@ static void unlabelled_msg(const struct ig_net *n, char *buf, size_t len)
 			 "sockets opened before the rules were loaded could not be labeled: %s",
 			 n->why_no_iter);
 	else
-		snprintf(what, sizeof(what),
-			 "%llu raw, ICMP or UDP-Lite sockets opened before the rules were loaded could not be labeled",
-			 (unsigned long long)n->unlabelled);
-	snprintf(buf, len, "%s; %s", what,
-		 n->unlab_deny ?
-			 "their packets are judged as an unknown program's (unlabelled-sockets deny)" :
-			 "their packets pass every interface rule until they are closed (unlabelled-sockets allow)");
+		snprintf(
+			what, sizeof(what),
+			"%llu raw, ICMP or UDP-Lite sockets opened before the rules were loaded could not be labeled",
+			(unsigned long long)n->unlabelled);
+	snprintf(
+		buf, len, "%s; %s", what,
+		n->unlab_deny ?
+			"their packets are judged as an unknown program's (unlabelled-sockets deny)" :
+			"their packets pass every interface rule until they are closed (unlabelled-sockets allow)");
 }
 
 /* What the operator should know about rules just put in force. */
@@ -1247,8 +1330,7 @@ static void report_loaded(struct ig_net *n)
 		bool found = false;
 
 		for (size_t k = 0; k < n->nifs && !found; k++)
-			found = ig_netpolicy_iface(n->np, n->ifs[k].name, nif_mac(&n->ifs[k])) ==
-				&n->np->ifs[i];
+			found = decl_present(n, &n->ifs[k], &n->np->ifs[i]);
 		if (!found)
 			ig_info("net",
 				"interface %s named by the policy is not present: its rules apply when it appears",
@@ -1515,7 +1597,7 @@ static void add_reason_net(struct json_object *arr, const char *code, const char
 
 static struct json_object *iface_json(struct ig_net *n, const struct nif *f)
 {
-	const struct ig_np_iface *pi = ig_netpolicy_iface(n->np, f->name, nif_mac(f));
+	const struct ig_np_iface *pi = own_decl(n, f), *cur = name_decl(n, f);
 	struct json_object *o = json_object_new_object(), *rules = json_object_new_array();
 	struct ig_if_val v;
 	char buf[PATH_MAX + 128];
@@ -1528,12 +1610,16 @@ static struct json_object *iface_json(struct ig_net *n, const struct nif *f)
 		add_str(o, "policy", pi->name);
 	else
 		json_object_object_add(o, "policy", NULL);
+	/* Its name falls under another declaration too: both apply. */
+	if (cur && cur != pi)
+		add_str(o, "also", cur->name);
 	add_bool(o, "disabled", v.flags & IG_IF_DISABLED);
 	add_str(o, "default", verdict_str(v.dflt));
 	for (size_t i = 0; i < n->np->nrules; i++) {
 		const struct ig_np_rule *r = &n->np->rules[i];
 
-		if (r->dev || (r->iface && (!pi || strcmp(r->iface, pi->name))))
+		if (r->dev || (r->iface && (!pi || strcmp(r->iface, pi->name)) &&
+			       (!cur || strcmp(r->iface, cur->name))))
 			continue;
 		rule_text(r, buf, sizeof(buf));
 		json_object_array_add(rules, json_object_new_string(buf));
@@ -1616,8 +1702,7 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 		bool found = false;
 
 		for (size_t k = 0; k < n->nifs && !found; k++)
-			found = ig_netpolicy_iface(n->np, n->ifs[k].name, nif_mac(&n->ifs[k])) ==
-				&n->np->ifs[i];
+			found = decl_present(n, &n->ifs[k], &n->np->ifs[i]);
 		if (!found)
 			json_object_array_add(absent, json_object_new_string(n->np->ifs[i].name));
 	}

@@ -698,7 +698,8 @@ bool ig_netpolicy_directive(struct ig_netpolicy **npp, const char *file, unsigne
 	struct ig_netpolicy *np;
 
 	if (strcmp(kw, "interface-default") && strcmp(kw, "access-mode") &&
-	    strcmp(kw, "unlabelled-sockets") && strcmp(kw, "interface") && strcmp(kw, "allow") && strcmp(kw, "deny"))
+	    strcmp(kw, "unlabelled-sockets") && strcmp(kw, "interface") && strcmp(kw, "allow") &&
+	    strcmp(kw, "deny"))
 		return false;
 	np = np_get(npp);
 	if (!np) {
@@ -879,6 +880,14 @@ const struct ig_np_iface *ig_netpolicy_iface(const struct ig_netpolicy *np, cons
 	for (size_t i = 0; i < np->nifs; i++)
 		if (!strcmp(np->ifs[i].name, name))
 			return np->ifs[i].has_mac ? NULL : &np->ifs[i];
+	return NULL;
+}
+
+const struct ig_np_iface *ig_netpolicy_decl(const struct ig_netpolicy *np, const char *decl)
+{
+	for (size_t i = 0; np && i < np->nifs; i++)
+		if (!strcmp(np->ifs[i].name, decl))
+			return &np->ifs[i];
 	return NULL;
 }
 

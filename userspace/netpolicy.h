@@ -133,6 +133,8 @@ size_t ig_dev_class_nums(const struct ig_dev_class *c, const char *proc_devices,
 /* Which declaration an interface falls under: MAC first, then name. */
 const struct ig_np_iface *ig_netpolicy_iface(const struct ig_netpolicy *np, const char *name,
 					     const uint8_t *mac);
+/* The declaration called decl (its own name, whatever device it matches), or NULL. */
+const struct ig_np_iface *ig_netpolicy_decl(const struct ig_netpolicy *np, const char *decl);
 /* Target id of a declaration (IG_TARGET_ANYIF for NULL). */
 unsigned int ig_netpolicy_target(const struct ig_netpolicy *np, const struct ig_np_iface *i);
 

@@ -80,9 +80,12 @@
 
 static const uint16_t local_ports[NLOCAL] = { 2000, 2001, 2002 };
 static const uint16_t peer_ports[NPEER] = { 3000, 3001, 3002 };
-static const uint16_t port_marks[] = { 1, 1999, 2000, 2001, 2002, 2003, 2999, 3000, 3001, 3002, 65535 };
+static const uint16_t port_marks[] = { 1,    1999, 2000, 2001, 2002, 2003,
+				       2999, 3000, 3001, 3002, 65535 };
 static const char *const ifnames[] = { "eth0", "wlan0", "can0", "lo" };
-static const uint8_t macs[3][6] = { { 2, 0, 0, 0, 0, 1 }, { 2, 0, 0, 0, 0, 2 }, { 2, 0, 0, 0, 0, 3 } };
+static const uint8_t macs[3][6] = { { 2, 0, 0, 0, 0, 1 },
+				    { 2, 0, 0, 0, 0, 2 },
+				    { 2, 0, 0, 0, 0, 3 } };
 static const unsigned int uids[] = { 0, 1000, 1001 }, gids[] = { 0, 100, 101 };
 
 static bool verbose;
@@ -159,7 +162,8 @@ static size_t member_off(const struct btf *btf, __u32 id, const char *path)
 			continue;
 		if (btf_member_bitfield_size(t, i))
 			die("label layout: %s is a bitfield", path);
-		return btf_member_bit_offset(t, i) / 8 + (dot ? member_off(btf, m->type, dot + 1) : 0);
+		return btf_member_bit_offset(t, i) / 8 +
+		       (dot ? member_off(btf, m->type, dot + 1) : 0);
 	}
 	die("label layout: no member %s (bpf/ifaces.bpf.c changed?)", path);
 	return 0;
@@ -263,9 +267,11 @@ static void cleanup(void)
 static int udp_socket(bool v6, uint16_t port)
 {
 	int one = 1, fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6,
+				   .sin6_port = htons(port),
 				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in a4 = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
 	if (fd < 0)
@@ -314,7 +320,9 @@ static bool major_used(const char *devices, bool chr, unsigned int major)
 /* Majors no driver has here ("local/experimental use" first). */
 static void free_majors(void)
 {
-	static const unsigned int cand[] = { 60, 61, 62, 63, 120, 121, 122, 123, 124, 125, 126, 127 };
+	static const unsigned int cand[] = {
+		60, 61, 62, 63, 120, 121, 122, 123, 124, 125, 126, 127
+	};
 	char devices[16384] = "";
 	int fd = open("/proc/devices", O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, devices, sizeof(devices) - 1) : -1;
@@ -374,7 +382,8 @@ static void setup(const char *objpath)
 	env.obj = bpf_object__open_file(objpath, NULL);
 	if (!env.obj)
 		die("%s: %s", objpath, strerror(errno));
-	bpf_object__for_each_program(p, env.obj) {
+	bpf_object__for_each_program(p, env.obj)
+	{
 		bool want = false;
 
 		for (int i = 0; i < 3; i++)
@@ -412,7 +421,8 @@ static void setup(const char *objpath)
 	}
 	env.have_dev = env.links[2] != NULL;
 	if (!env.have_dev)
-		fprintf(stderr, "netdiff: the cgroup device program does not attach: no device cases\n");
+		fprintf(stderr,
+			"netdiff: the cgroup device program does not attach: no device cases\n");
 	close(cgfd);
 }
 
@@ -705,17 +715,26 @@ static void put_link(const struct loaded *l, const struct nm_link *lk)
 {
 	struct ig_if_key k = { .netns = env.netns, .ifindex = 1, .gen = env.gen };
 	const struct ig_netpolicy *np = l->pol.net;
-	const struct ig_np_iface *pi;
+	const struct ig_np_iface *pi, *cur;
 	struct ig_if_val v = { 0 };
 
 	if (!lk->known) {
 		bpf_map_delete_elem(env.ifaces, &k);
 		return;
 	}
-	pi = ig_netpolicy_iface(np, lk->name, lk->has_mac ? lk->mac : NULL);
+	cur = ig_netpolicy_iface(np, lk->name, lk->has_mac ? lk->mac : NULL);
+	/* bind_nif(): the declaration of its first name stays its own. */
+	pi = lk->was[0] ? ig_netpolicy_iface(np, lk->was, lk->has_mac ? lk->mac : NULL) : NULL;
+	if (!pi)
+		pi = cur;
 	v.target = ig_netpolicy_target(np, pi);
 	v.flags = pi && pi->disabled ? IG_IF_DISABLED : 0;
 	v.dflt = pi && pi->dflt != IG_RV_NOMATCH ? pi->dflt : np->dflt;
+	if (cur && cur != pi) {
+		v.flags |= IG_IF_ALSO | (cur->disabled ? IG_IF_DISABLED : 0);
+		v.target2 = ig_netpolicy_target(np, cur);
+		v.dflt2 = cur->dflt != IG_RV_NOMATCH ? cur->dflt : np->dflt;
+	}
 	if (bpf_map_update_elem(env.ifaces, &k, &v, BPF_ANY))
 		die("ig_ifaces: %s", strerror(errno));
 }
@@ -816,8 +835,9 @@ struct nresult {
 
 static void gen_ncase(const struct nm_policy *p, struct ncase *c)
 {
-	static const unsigned int classes[] = { IG_P_TCP, IG_P_UDP,	IG_P_UDP,  IG_P_ICMP,
-						IG_P_RAW, IG_P_RAW | IG_P_ICMP, IG_P_OTHER };
+	static const unsigned int classes[] = { IG_P_TCP,  IG_P_UDP, IG_P_UDP,
+						IG_P_ICMP, IG_P_RAW, IG_P_RAW | IG_P_ICMP,
+						IG_P_OTHER };
 
 	memset(c, 0, sizeof(*c));
 	c->link.known = chance(85);
@@ -828,6 +848,15 @@ static void gen_ncase(const struct nm_policy *p, struct ncase *c)
 	if (chance(50)) {
 		c->link.has_mac = true;
 		memcpy(c->link.mac, macs[pick(3)], 6);
+	}
+	/* Renamed since the daemon first saw it. */
+	if (c->link.known && chance(25)) {
+		if (p->nifs && chance(70))
+			snprintf(c->link.was, sizeof(c->link.was), "%s",
+				 p->ifs[pick(p->nifs)].name);
+		else
+			snprintf(c->link.was, sizeof(c->link.was), "%s",
+				 chance(50) ? "eth7" : "usb0");
 	}
 	c->v6 = chance(30);
 	c->local = pick(NLOCAL);
@@ -931,8 +960,8 @@ static void expect_ncase(const struct nm_policy *p, const struct ncase *c, struc
 				r->want[i] = O_PASS;
 				continue;
 			}
-			nm_ports(IG_P_UDP, k->egress, 0, 0, k->egress ? lp : pp, k->egress ? pp : lp,
-				 &lport, &rport);
+			nm_ports(IG_P_UDP, k->egress, 0, 0, k->egress ? lp : pp,
+				 k->egress ? pp : lp, &lport, &rport);
 			ok = nm_packet_allowed(p, &nobody, &c->link, IG_P_UDP,
 					       k->egress ? IG_DIR_OUT : IG_DIR_IN, lport, rport);
 			r->want[i] = ok ? O_PASS : p->audit ? O_AUDITED : O_DROPPED;
@@ -992,14 +1021,15 @@ static void run_ncase(const struct loaded *l, const struct ncase *c, struct nres
 			drain(peer);
 			/* An egress drop must also be the sender's error. */
 			if ((r->got[i] == O_DROPPED) != (r->err[i] == EPERM))
-				r->got[i] = (enum outcome)-1;
+				r->got[i] = (enum outcome) - 1;
 		} else {
 			struct pollfd pf = { .fd = fd, .events = POLLIN };
 			struct timespec t0, t1;
 
 			sockaddr_of(c->v6, local_ports[c->local], &ss, &sl);
 			if (c->ipopt)
-				setsockopt(peer, IPPROTO_IP, IP_OPTIONS, (uint8_t[]){ 1, 1, 1, 0 }, 4);
+				setsockopt(peer, IPPROTO_IP, IP_OPTIONS, (uint8_t[]){ 1, 1, 1, 0 },
+					   4);
 			if (sendto(peer, buf, 8, 0, (void *)&ss, sl) < 0)
 				die("peer sendto: %s", strerror(errno));
 			if (c->ipopt)
@@ -1019,7 +1049,7 @@ static void run_ncase(const struct loaded *l, const struct ncase *c, struct nres
 			r->got[i] = moved(before, after);
 			drain(fd);
 			if (r->delivered[i] == (r->got[i] == O_DROPPED))
-				r->got[i] = (enum outcome)-1;
+				r->got[i] = (enum outcome) - 1;
 		}
 		seen[r->want[i]]++;
 		if (r->got[i] != r->want[i] && !r->bad)
@@ -1028,8 +1058,8 @@ static void run_ncase(const struct loaded *l, const struct ncase *c, struct nres
 	close(fd);
 }
 
-static bool ncase_agrees(const struct nm_policy *p, const struct loaded *l,
-			 const struct ncase *c, struct nresult *r)
+static bool ncase_agrees(const struct nm_policy *p, const struct loaded *l, const struct ncase *c,
+			 struct nresult *r)
 {
 	memset(r, 0, sizeof(*r));
 	expect_ncase(p, c, r);
@@ -1055,10 +1085,10 @@ static void gen_dcase(const struct nm_policy *p, struct dcase *c)
 
 		c->type = r->dev && r->devname <= NM_DEV_MAJOR ? r->type : IG_DEV_CHAR;
 		c->major = r->dev && r->devname <= NM_DEV_MAJOR ? r->major :
-			   r->dev && r->devname == NM_DEV_PATH ? p->devpaths[r->index].major :
+			   r->dev && r->devname == NM_DEV_PATH	? p->devpaths[r->index].major :
 			   r->dev && r->devname == NM_DEV_CLASS && p->class_major[r->index] ?
-								  p->class_major[r->index] :
-								  env.chr_major[pick(NDEVMAJ)];
+								 p->class_major[r->index] :
+								 env.chr_major[pick(NDEVMAJ)];
 	} else {
 		c->type = chance(80) ? IG_DEV_CHAR : IG_DEV_BLOCK;
 		c->major = c->type == IG_DEV_CHAR ? env.chr_major[pick(NDEVMAJ)] :
@@ -1072,8 +1102,9 @@ static void gen_dcase(const struct nm_policy *p, struct dcase *c)
 static bool run_dcase(const struct dcase *c, int *err)
 {
 	char path[128];
-	int fd, flags = c->access == IG_ACC_READ ? O_RDONLY : c->access == IG_ACC_WRITE ? O_WRONLY :
-										 O_RDWR;
+	int fd, flags = c->access == IG_ACC_READ  ? O_RDONLY :
+			c->access == IG_ACC_WRITE ? O_WRONLY :
+						    O_RDWR;
 
 	snprintf(path, sizeof(path), "%s/%c%u-%u", env.devdir, c->type == IG_DEV_CHAR ? 'c' : 'b',
 		 c->major, c->minor);
@@ -1123,7 +1154,8 @@ static void print_policy(const struct nm_policy *p)
 	printf("  programs:");
 	for (unsigned int i = 0; i < p->nprogs; i++)
 		printf(" %s=%s%s(%llu:%llu ctime %lld.%u)", p->progs[i].path,
-		       p->progs[i].exists ? "" : "missing,", p->progs[i].measured ? "measured" : "unmeasured",
+		       p->progs[i].exists ? "" : "missing,",
+		       p->progs[i].measured ? "measured" : "unmeasured",
 		       (unsigned long long)p->progs[i].dev, (unsigned long long)p->progs[i].ino,
 		       (long long)p->progs[i].csec, p->progs[i].cnsec);
 	printf("\n");
@@ -1131,10 +1163,13 @@ static void print_policy(const struct nm_policy *p)
 
 static void print_ncase(const struct ncase *c, const struct nresult *r)
 {
-	printf("  interface: %s%s", c->link.known ? "" : "(not known to the daemon) ", c->link.name);
+	printf("  interface: %s%s", c->link.known ? "" : "(not known to the daemon) ",
+	       c->link.name);
 	if (c->link.has_mac)
 		printf(" mac %02x:%02x:%02x:%02x:%02x:%02x", c->link.mac[0], c->link.mac[1],
 		       c->link.mac[2], c->link.mac[3], c->link.mac[4], c->link.mac[5]);
+	if (c->link.was[0])
+		printf(" (renamed from %s)", c->link.was);
 	printf("\n  socket: %s UDP port %u%s%s", c->v6 ? "IPv6" : "IPv4", local_ports[c->local],
 	       c->connected ? " connected to port " : "", "");
 	if (c->connected)
@@ -1169,7 +1204,8 @@ static void minimize(struct nm_policy *p, bool (*still)(const struct nm_policy *
 		for (unsigned int i = 0; i < p->nrules; i++) {
 			struct nm_policy q = *p;
 
-			memmove(&q.rules[i], &q.rules[i + 1], (q.nrules - i - 1) * sizeof(q.rules[0]));
+			memmove(&q.rules[i], &q.rules[i + 1],
+				(q.nrules - i - 1) * sizeof(q.rules[0]));
 			q.nrules--;
 			if (still(&q, c)) {
 				*p = q;
@@ -1180,8 +1216,8 @@ static void minimize(struct nm_policy *p, bool (*still)(const struct nm_policy *
 		for (unsigned int i = 0; i < p->nifs; i++) {
 			struct nm_policy q = *p;
 
-			if (q.ifs[i].implicit || (!q.ifs[i].has_mac && !q.ifs[i].disabled &&
-						  q.ifs[i].dflt == NM_NONE))
+			if (q.ifs[i].implicit ||
+			    (!q.ifs[i].has_mac && !q.ifs[i].disabled && q.ifs[i].dflt == NM_NONE))
 				continue;
 			memset(&q.ifs[i], 0, sizeof(q.ifs[i]));
 			snprintf(q.ifs[i].name, sizeof(q.ifs[i].name), "%s", p->ifs[i].name);
@@ -1296,11 +1332,13 @@ int main(int argc, char **argv)
 				}
 				printf("  open %s %u:%u for %s as uid %u gid %u (exe %llu:%llu): model %s, kernel %s (%s)\n",
 				       c.type == IG_DEV_CHAR ? "char" : "block", c.major, c.minor,
-				       c.access == IG_ACC_READ ? "read" :
-				       c.access == IG_ACC_WRITE ? "write" : "read+write",
+				       c.access == IG_ACC_READ	? "read" :
+				       c.access == IG_ACC_WRITE ? "write" :
+								  "read+write",
 				       c.uid, c.gid, (unsigned long long)env.self_key.dev,
-				       (unsigned long long)env.self_key.ino, want ? "allowed" : "refused",
-				       want ? "refused" : "allowed", strerror(err));
+				       (unsigned long long)env.self_key.ino,
+				       want ? "allowed" : "refused", want ? "refused" : "allowed",
+				       strerror(err));
 				if (load(&p, &l, &why))
 					die("reload");
 			} else {

@@ -96,6 +96,13 @@ net_start() {
 	return 1
 }
 
+# rename_in_A OLD NEW: a device cannot be renamed while up
+rename_in_A() {
+	inA ip link set "$1" down
+	inA ip link set "$1" name "$2"
+	inA ip link set "$2" up
+}
+
 # probe EXPECTED PROGRAM ARGS... : runs bench/ignet in A, compares its one-word result
 probe() {
 	local want=$1
@@ -366,13 +373,45 @@ hold_round() {
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
 	probe ok "$T/allowed" udp 10.77.0.2 7001
 	jget '.net.interfaces[] | select(.name == "free0") | .policy' | grep -qx vA
-	# And back: wan9 is vA2 again, not named by the policy.
+	# And back: the device stays bound to wan9's declaration (off) under any name.
 	inA ip link set wan9 down
 	inA ip link set wan9 name vA2
 	inA ip link set vA2 up
 	sleep 0.1
-	probe ok "$T/denied" udp 10.78.0.2 7001
+	probe EPERM "$T/denied" udp 10.78.0.2 7001
+	jget '.net.interfaces[] | select(.name == "vA2") | .policy' | grep -qx wan9
 	grep -q "renamed to wan9" "$T/daemon.log"
+}
+
+@test "a rename does not lift the rules: renamed away keeps them, renamed to an allowed name gets the stricter of both" {
+	# vA is controlled by name only (no MAC); vA2 is declared and open.
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA" \
+		"interface vA2 default allow"
+	chmod 755 "$T" "$T/allowed" "$T/denied"
+	net_start
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	# The attack: rename the controlled device away from its name.
+	rename_in_A vA rt9
+	sleep 0.1
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	jget '.net.interfaces[] | select(.name == "rt9") | .policy' | grep -qx vA
+	# And to the allowed one's name (after moving that one out of the way).
+	rename_in_A vA2 spare
+	rename_in_A rt9 vA2
+	sleep 0.1
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	jget '.net.interfaces[] | select(.name == "vA2") | .policy + "," + .also' | grep -qx vA,vA2
+	# The open device renamed keeps its own (open) rules; nobody gains the controlled ones' rights.
+	probe ok "$T/denied" udp 10.78.0.2 7001
+	probe EPERM setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" udp 10.77.0.2 7001
+	# A device that takes the controlled name later gets its rules too.
+	rename_in_A spare vA
+	sleep 0.1
+	probe EPERM "$T/denied" udp 10.78.0.2 7001
+	grep -q "kept from before a rename\|and of 'vA2'" "$T/daemon.log"
 }
 
 @test "an interface that appears later gets its rules; names not present are reported" {

@@ -67,8 +67,7 @@ static bool counts(const struct nm_policy *p, const struct nm_rule *r, const str
 	return pg->measured && pg->csec == s->csec && pg->cnsec == s->cnsec;
 }
 
-static bool net_match(const struct nm_rule *r, unsigned int dir, unsigned int proto,
-		      uint16_t port)
+static bool net_match(const struct nm_rule *r, unsigned int dir, unsigned int proto, uint16_t port)
 {
 	if (!(r->dirs & dir) || !(r->protos & proto))
 		return false;
@@ -123,11 +122,10 @@ static enum nm_verdict net_rules(const struct nm_policy *p, const struct nm_subj
 	return NM_NONE;
 }
 
-bool nm_packet_allowed(const struct nm_policy *p, const struct nm_subject *s,
-		       const struct nm_link *l, unsigned int proto, unsigned int flows,
-		       uint16_t lport, uint16_t rport)
+static bool decl_allowed(const struct nm_policy *p, const struct nm_subject *s,
+			 const struct nm_iface *decl, unsigned int proto, unsigned int flows,
+			 uint16_t lport, uint16_t rport)
 {
-	const struct nm_iface *decl = nm_declaration(p, l);
 	/* "Traffic that no rule decides gets the interface's default, then interface-default" */
 	enum nm_verdict dflt = decl && decl->dflt != NM_NONE ? decl->dflt : p->dflt;
 
@@ -148,6 +146,28 @@ bool nm_packet_allowed(const struct nm_policy *p, const struct nm_subject *s,
 			return true;
 	}
 	return false;
+}
+
+/*
+ * RENAMES: "the declaration that first governs a device stays with it
+ * through renames; when its new name falls under another declaration, both
+ * apply and the stricter wins."
+ */
+bool nm_packet_allowed(const struct nm_policy *p, const struct nm_subject *s,
+		       const struct nm_link *l, unsigned int proto, unsigned int flows,
+		       uint16_t lport, uint16_t rport)
+{
+	const struct nm_iface *cur = nm_declaration(p, l), *own = cur;
+	struct nm_link first = *l;
+
+	if (l->was[0]) {
+		memcpy(first.name, l->was, sizeof(first.name));
+		if (nm_declaration(p, &first))
+			own = nm_declaration(p, &first);
+	}
+	if (!decl_allowed(p, s, own, proto, flows, lport, rport))
+		return false;
+	return !cur || cur == own || decl_allowed(p, s, cur, proto, flows, lport, rport);
 }
 
 unsigned int nm_flows(unsigned int proto, bool first_egress, bool listening)
@@ -250,8 +270,7 @@ bool nm_device_allowed(const struct nm_policy *p, const struct nm_subject *s, un
 
 /* --- text --- */
 
-static void subject_text(const struct nm_policy *p, const struct nm_rule *r, char *buf,
-			 size_t size)
+static void subject_text(const struct nm_policy *p, const struct nm_rule *r, char *buf, size_t size)
 {
 	switch (r->subj) {
 	case NM_PROGRAM:
@@ -273,20 +292,21 @@ void nm_rule_text(const struct nm_policy *p, const struct nm_rule *r, char *buf,
 	static const struct {
 		unsigned int bit;
 		const char *name;
-	} pn[] = { { IG_P_TCP, "tcp" },	  { IG_P_UDP, "udp" }, { IG_P_ICMP, "icmp" },
-		   { IG_P_RAW, "raw" },	  { IG_P_CAN, "can" }, { IG_P_PACKET, "packet" } };
+	} pn[] = { { IG_P_TCP, "tcp" }, { IG_P_UDP, "udp" }, { IG_P_ICMP, "icmp" },
+		   { IG_P_RAW, "raw" }, { IG_P_CAN, "can" }, { IG_P_PACKET, "packet" } };
 	char subj[80], tail[160] = "";
 	size_t o = 0;
 
 	subject_text(p, r, subj, sizeof(subj));
 	if (r->dev) {
-		const char *acc = r->access == IG_ACC_READ ? " read" :
+		const char *acc = r->access == IG_ACC_READ  ? " read" :
 				  r->access == IG_ACC_WRITE ? " write" :
 							      " rw";
 
 		if (r->devname == NM_DEV_NODE)
 			snprintf(tail, sizeof(tail), "%s %u:%u%s",
-				 r->type == IG_DEV_CHAR ? "char" : "block", r->major, r->minor, acc);
+				 r->type == IG_DEV_CHAR ? "char" : "block", r->major, r->minor,
+				 acc);
 		else if (r->devname == NM_DEV_MAJOR)
 			snprintf(tail, sizeof(tail), "%s %u:*%s",
 				 r->type == IG_DEV_CHAR ? "char" : "block", r->major, acc);
@@ -299,7 +319,8 @@ void nm_rule_text(const struct nm_policy *p, const struct nm_rule *r, char *buf,
 		return;
 	}
 	if (r->dirs != (IG_DIR_IN | IG_DIR_OUT))
-		o += snprintf(tail + o, sizeof(tail) - o, " %s", r->dirs == IG_DIR_IN ? "in" : "out");
+		o += snprintf(tail + o, sizeof(tail) - o, " %s",
+			      r->dirs == IG_DIR_IN ? "in" : "out");
 	if (r->protos == IG_P_ANY) {
 		o += snprintf(tail + o, sizeof(tail) - o, " any");
 	} else {
@@ -328,12 +349,12 @@ int nm_policy_text(const struct nm_policy *p, char *buf, size_t size)
 	size_t o = 0;
 	int n;
 
-#define PUT(...)                                                   \
-	do {                                                       \
-		n = snprintf(buf + o, size - o, __VA_ARGS__);      \
-		if (n < 0 || (size_t)n >= size - o)                \
-			return -1;                                 \
-		o += n;                                            \
+#define PUT(...)                                              \
+	do {                                                  \
+		n = snprintf(buf + o, size - o, __VA_ARGS__); \
+		if (n < 0 || (size_t)n >= size - o)           \
+			return -1;                            \
+		o += n;                                       \
 	} while (0)
 	PUT("mode audit\nmanifest m\ninterface-default %s\naccess-mode %s\nunlabelled-sockets %s\n",
 	    p->dflt == NM_DENY ? "deny" : "allow", p->audit ? "audit" : "enforce",

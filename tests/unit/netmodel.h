@@ -104,6 +104,7 @@ struct nm_link {
 	char name[NM_NAME];
 	bool has_mac;
 	uint8_t mac[6];
+	char was[NM_NAME]; /* its name when the daemon first saw it, if renamed since */
 };
 
 /* Which declaration of the policy an interface falls under (NULL: none). */
