@@ -1064,6 +1064,173 @@ int BPF_PROG(ig_self_write, struct file *file, int mask)
 	return cgroup_write(file, n, d, cur);
 }
 
+/*
+ * --- what the daemon reads and writes (IG_CFG_SELF_PROTECT) ---
+ *
+ * ig_prot lists the state directory and the trusted-keys directory
+ * (IG_PROT_DIR: nothing in them or below may change) and the policy,
+ * manifest and signature files (IG_PROT_FILE). Only the daemon may change
+ * them while self-protection is on: writes, truncation, attribute changes,
+ * creating or removing entries, renames over or away, hard links out, and
+ * mounts over them are refused.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct ig_file_key);
+	__type(value, __u32);
+} ig_prot SEC(".maps");
+
+#define PROT_PARENTS 4
+
+static __always_inline __u32 prot_flags(struct dentry *de)
+{
+	struct inode *inode = BPF_CORE_READ(de, d_inode);
+	struct ig_file_key key;
+	__u32 *f;
+
+	if (!inode)
+		return 0;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	f = bpf_map_lookup_elem(&ig_prot, &key);
+	if (!f)
+		return 0;
+	/*
+	 * Directories as directories, files as files: on overlayfs a directory's
+	 * inode number and a file's come from different counters and may meet.
+	 */
+	return ((*f & IG_PROT_DIR) != 0) == ((BPF_CORE_READ(inode, i_mode) & S_IFMT) == 0040000) ?
+		       *f :
+		       0;
+}
+
+/* Listed itself, or below a listed directory. */
+static __always_inline bool prot_dentry(struct dentry *de)
+{
+	if (prot_flags(de))
+		return true;
+	for (int i = 0; i < PROT_PARENTS; i++) {
+		struct dentry *up = BPF_CORE_READ(de, d_parent);
+
+		if (!up || up == de)
+			return false;
+		de = up;
+		if (prot_flags(de) & IG_PROT_DIR)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool prot_enforced(void)
+{
+	return self_protect() && !runs_daemon(bpf_get_current_task_btf());
+}
+
+static __always_inline int refuse_prot(struct dentry *de)
+{
+	struct inode *inode = BPF_CORE_READ(de, d_inode);
+	struct ig_file_key key = {};
+
+	if (inode) {
+		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		key.ino = BPF_CORE_READ(inode, i_ino);
+	}
+	return refuse_self(IG_REASON_PROTECTED_PATH, &key, BPF_CORE_READ(de, d_name.name));
+}
+
+/* Creating, removing or renaming entries in a listed directory (or below: its MAY_WRITE). */
+SEC("lsm/inode_permission")
+int BPF_PROG(ig_prot_perm, struct inode *inode, int mask)
+{
+	struct ig_file_key key = {};
+	__u32 *f;
+
+	if (!(mask & MAY_WRITE) || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != 0040000)
+		return 0;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	f = bpf_map_lookup_elem(&ig_prot, &key);
+	if (!f || !(*f & IG_PROT_DIR) || !prot_enforced())
+		return 0;
+	return refuse_self(IG_REASON_PROTECTED_PATH, &key, "(directory)");
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(ig_prot_open, struct file *file)
+{
+	struct dentry *de;
+
+	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+		return 0;
+	de = BPF_CORE_READ(file, f_path.dentry);
+	if (!prot_dentry(de) || !prot_enforced())
+		return 0;
+	return refuse_prot(de);
+}
+
+/* truncate (also open with O_TRUNC), chmod, chown, utimes */
+SEC("lsm/inode_setattr")
+int BPF_PROG(ig_prot_attr, struct dentry *dentry, struct iattr *attr)
+{
+	if (!prot_dentry(dentry) || !prot_enforced())
+		return 0;
+	return refuse_prot(dentry);
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(ig_prot_unlink, struct inode *dir, struct dentry *dentry)
+{
+	if (!prot_flags(dentry) || !prot_enforced())
+		return 0;
+	return refuse_prot(dentry);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(ig_prot_rmdir, struct inode *dir, struct dentry *dentry)
+{
+	if (!prot_flags(dentry) || !prot_enforced())
+		return 0;
+	return refuse_prot(dentry);
+}
+
+/* away (the listed entry moves) or over (something replaces it) */
+SEC("lsm/inode_rename")
+int BPF_PROG(ig_prot_rename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry)
+{
+	struct dentry *hit = NULL;
+
+	if (prot_flags(old_dentry))
+		hit = old_dentry;
+	else if (prot_flags(new_dentry))
+		hit = new_dentry;
+	if (!hit || !prot_enforced())
+		return 0;
+	return refuse_prot(hit);
+}
+
+/* a mount over a listed path or one below a listed directory */
+SEC("lsm/sb_mount")
+int BPF_PROG(ig_prot_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data)
+{
+	struct dentry *de = BPF_CORE_READ(path, dentry);
+
+	if (!prot_dentry(de) || !prot_enforced())
+		return 0;
+	return refuse_prot(de);
+}
+
+/* a hard link outside would be a name the directory's protection does not cover */
+SEC("lsm/inode_link")
+int BPF_PROG(ig_prot_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry)
+{
+	if (!prot_dentry(old_dentry) || !prot_enforced())
+		return 0;
+	return refuse_prot(old_dentry);
+}
+
 /* --- tracing programs: kill and partial tiers --- */
 
 /*

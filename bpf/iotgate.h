@@ -171,6 +171,12 @@ struct ig_memfd_key {
 #define IG_REASON_EXE_LINK 24
 /* IG_EV_SELF: binfmt_misc registration (a handler would run before the manifest check). */
 #define IG_REASON_BINFMT 25
+/* IG_EV_SELF: a change to the state or keys directory or to the policy/manifest files. */
+#define IG_REASON_PROTECTED_PATH 26
+
+/* Hash map "ig_prot" (key struct ig_file_key): what only the daemon may change. */
+#define IG_PROT_DIR 0x1 /* a directory: its entries and everything below */
+#define IG_PROT_FILE 0x2 /* one file (or directory entry itself) */
 
 #define IG_COMM_LEN 16
 

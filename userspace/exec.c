@@ -157,7 +157,7 @@ struct prog_slot {
 	char pin[128];
 };
 
-#define N_PROGS 24
+#define N_PROGS 32
 
 static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 {
@@ -172,6 +172,9 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		skel->progs.ig_daemon_exit, skel->progs.ig_daemon_thr, skel->progs.ig_bpf_cmd,
 		skel->progs.ig_umount,	   skel->progs.ig_mount,      skel->progs.ig_move_mount,
 		skel->progs.ig_prctl,	   skel->progs.ig_self_write,
+		skel->progs.ig_prot_perm,  skel->progs.ig_prot_open,  skel->progs.ig_prot_attr,
+		skel->progs.ig_prot_unlink, skel->progs.ig_prot_rmdir, skel->progs.ig_prot_rename,
+		skel->progs.ig_prot_link,  skel->progs.ig_prot_mount,
 	};
 
 	for (int i = 0; i < N_PROGS; i++) {
@@ -720,6 +723,36 @@ int ig_kernel_check(struct ig_kernel *k, bool self_protect, char *why, size_t le
 	}
 #undef PROBLEM
 	return problems;
+}
+
+int ig_kernel_protect_paths(struct ig_kernel *k, const char *const *paths, const __u32 *flags,
+			    size_t n)
+{
+	struct ig_file_key key, next;
+	struct ig_file_val val;
+	int fd, ret = 0;
+	bool more;
+
+	if (!k->skel || k->tier != IG_TIER_FULL)
+		return 0;
+	fd = bpf_map__fd(k->skel->maps.ig_prot);
+	more = bpf_map_get_next_key(fd, NULL, &key) == 0;
+	while (more) {
+		more = bpf_map_get_next_key(fd, &key, &next) == 0;
+		bpf_map_delete_elem(fd, &key);
+		key = next;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int f = paths[i] ? open(paths[i], O_PATH | O_CLOEXEC) : -1;
+
+		if (f < 0)
+			continue; /* not there (yet): nothing to change */
+		if (!ig_file_identity_any(f, &key, &val) &&
+		    bpf_map_update_elem(fd, &key, &flags[i], BPF_ANY))
+			ret = -errno;
+		close(f);
+	}
+	return ret;
 }
 
 int ig_kernel_previous(struct ig_kernel *k, struct ig_dexit *out)

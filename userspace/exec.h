@@ -99,6 +99,13 @@ int ig_kernel_protect_pins(struct ig_kernel *k);
  * the number of problems, the first described in why (naming the hook).
  */
 int ig_kernel_check(struct ig_kernel *k, bool self_protect, char *why, size_t len);
+/*
+ * Lists what only the daemon may change (full tier, IG_CFG_SELF_PROTECT):
+ * paths[i] with flags[i] (IG_PROT_DIR or IG_PROT_FILE); missing paths are
+ * skipped. Replaces the earlier list.
+ */
+int ig_kernel_protect_paths(struct ig_kernel *k, const char *const *paths, const __u32 *flags,
+			    size_t n);
 /* How the last recorded daemon ended (full tier): 0, or -ENOENT if none did. */
 int ig_kernel_previous(struct ig_kernel *k, struct ig_dexit *out);
 int ig_kernel_counters(struct ig_kernel *k, __u64 out[IG_CNT_MAX]);

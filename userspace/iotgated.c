@@ -403,6 +403,7 @@ int main(int argc, char **argv)
 	ret = ig_kernel_protect_pins(&d->k);
 	if (ret)
 		ig_warn("bpf", "cannot list the pins for self-protection: %s", strerror(-ret));
+	protect_paths(d);
 	previous_daemon_start(d);
 	health_tick(d);
 	if (!applied(d) || d->active_unusable) {

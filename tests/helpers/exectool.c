@@ -28,6 +28,8 @@
  *                                unlink(PATH) (x86-64) and prints that call's errno
  *   exectool exe-file FILE       prctl(PR_SET_MM, PR_SET_MM_EXE_FILE) to FILE
  *   exectool linkfd ID           BPF_LINK_GET_FD_BY_ID
+ *   exectool rename FROM TO      rename(2)
+ *   exectool link FROM TO        link(2)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -286,6 +288,10 @@ int main(int argc, char **argv)
 		lfd = syscall(__NR_bpf, BPF_LINK_GET_FD_BY_ID, &attr, sizeof(attr));
 		return lfd < 0 ? fail() : 0;
 	}
+	if (!strcmp(argv[1], "rename"))
+		return argc < 4 || rename(argv[2], argv[3]) ? fail() : 0;
+	if (!strcmp(argv[1], "link"))
+		return argc < 4 || link(argv[2], argv[3]) ? fail() : 0;
 	if (!strcmp(argv[1], "traced-unlink"))
 		return argc < 4 ? 2 : traced_unlink(argv[2], argv[3]);
 	if (!strcmp(argv[1], "exe-file")) {

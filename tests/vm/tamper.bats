@@ -61,7 +61,8 @@ refused() {
 logged() {
 	jq -e --arg r "$1" --argjson n "$2" \
 		'[.violations[] | select(.type == "self" and .verdict == "deny" and .reason == $r)] | length >= $n' \
-		"$T/after.json"
+		"$T/after.json" ||
+		{ jq -c '.violations[] | [.type, .reason, .path, .comm]' "$T/after.json" >&2; return 1; }
 }
 
 @test "the daemon is a process, not a file: a traced or renamed copy of its binary gets nothing" {
@@ -222,6 +223,38 @@ logged() {
 	[ ! -e "$bm/igtamper" ]
 	ok_around
 	logged binfmt_misc 1
+}
+
+@test "files: the state and keys directories and the policy files change only through the daemon" {
+	tpolicy enforce
+	cat >"$T/s.sh" <<-'EOS'
+		"$CTL" status --json >"$T/before.json"
+		w() { local n=$1; shift; { "$@"; } 2>"$T/$n.err"; echo "$n=$?"; : >"$T/$n.out"; }
+		w append eval 'echo "mode audit" >>"$T/iotgate.conf"'
+		w truncate eval ': >"$T/iotgate.conf.sig"'
+		w manifest eval 'echo >>"$T/manifest.sha256"'
+		w create eval 'echo x >"$T/state/evil"'
+		w keyadd eval 'echo x >"$T/keys/evil.pem"'
+		run_rc keyrm "$EXECTOOL" unlink "$T/keys/test.pem"
+		run_rc staterename "$EXECTOOL" rename "$T/state" "$T/state.old"
+		run_rc over "$EXECTOOL" rename "$T/allowed" "$T/iotgate.conf"
+		run_rc hardlink "$EXECTOOL" link "$T/iotgate.conf" "$T/conf.link"
+		run_rc mountover mount -t tmpfs none "$T/state"
+		# next to the policy, other files are not the daemon's
+		w other eval 'echo x >"$T/other.txt"'
+		"$CTL" status --json >"$T/after.json"
+	EOS
+	scenario "$T/s.sh"
+	for n in append truncate manifest create keyadd keyrm staterename over hardlink; do
+		[[ $output == *"$n=1"* ]]
+	done
+	[[ $output == *"mountover=32"* ]]
+	[[ $output == *"other=0"* ]]
+	refused append truncate manifest create keyadd keyrm staterename over hardlink mountover
+	ok_around
+	logged protected_path 10
+	grep -q '^mode enforce' "$T/iotgate.conf"
+	[ ! -e "$T/state/evil" ]
 }
 
 @test "state: a link detached as the daemon never would turns health compromised (self-protect off)" {

@@ -114,6 +114,7 @@ void health_check(struct daemon *d);
 void health_tick(struct daemon *d);
 void previous_daemon_start(struct daemon *d);
 void previous_daemon_clean_exit(struct daemon *d);
+void protect_paths(struct daemon *d);
 
 /* status.c */
 struct json_object *status_json(struct daemon *d);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -113,4 +114,47 @@ void previous_daemon_clean_exit(struct daemon *d)
 	close(d->marker_fd);
 	d->marker_fd = -1;
 	unlink(MARKER);
+}
+
+/*
+ * What only the daemon may change while self-protection is on: its state
+ * and trusted-keys directories, the shipped policy and the policy and
+ * manifest in force with their signatures. Not the directory of the
+ * policy as a whole: other files may live next to it.
+ */
+void protect_paths(struct daemon *d)
+{
+	char *p[8] = { 0 };
+	__u32 f[8];
+	size_t n = 0;
+	int ret;
+
+	f[n] = IG_PROT_DIR;
+	p[n++] = strdup(d->state_dir);
+	f[n] = IG_PROT_DIR;
+	p[n++] = d->keys_dir ? strdup(d->keys_dir) : NULL;
+	f[n] = IG_PROT_FILE;
+	p[n++] = strdup(d->factory_path);
+	f[n] = IG_PROT_FILE;
+	if (asprintf(&p[n++], "%s.sig", d->factory_path) < 0)
+		p[n - 1] = NULL;
+	if (d->set.policy.path && strcmp(d->set.policy.path, d->factory_path)) {
+		f[n] = IG_PROT_FILE;
+		p[n++] = strdup(d->set.policy.path);
+		f[n] = IG_PROT_FILE;
+		if (asprintf(&p[n++], "%s.sig", d->set.policy.path) < 0)
+			p[n - 1] = NULL;
+	}
+	if (d->set.manifest.path) {
+		f[n] = IG_PROT_FILE;
+		p[n++] = strdup(d->set.manifest.path);
+		f[n] = IG_PROT_FILE;
+		if (asprintf(&p[n++], "%s.sig", d->set.manifest.path) < 0)
+			p[n - 1] = NULL;
+	}
+	ret = ig_kernel_protect_paths(&d->k, (const char *const *)p, f, n);
+	if (ret)
+		ig_warn("bpf", "cannot list the protected paths: %s", strerror(-ret));
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
 }

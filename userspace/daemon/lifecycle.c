@@ -165,6 +165,7 @@ struct json_object *change(struct daemon *d, const char *op, const char *who,
 	/* links attached or removed by the change: the state check and self-protection follow */
 	if (ig_kernel_protect_pins(&d->k))
 		ig_warn("bpf", "cannot list the pins for self-protection");
+	protect_paths(d);
 	health_check(d);
 	ig_info("policy", "%s by %s: policy version %u, manifest version %u, mode %s", op, who,
 		d->set.policy.version, d->set.manifest.version, ig_mode_name(d->set.policy.mode));

@@ -85,6 +85,8 @@ const char *reason_name(__u32 r)
 		return "exe_link";
 	case IG_REASON_BINFMT:
 		return "binfmt_misc";
+	case IG_REASON_PROTECTED_PATH:
+		return "protected_path";
 	default:
 		return "none";
 	}
