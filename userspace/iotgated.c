@@ -326,6 +326,17 @@ int main(int argc, char **argv)
 	}
 	ig_diag_free(&diag);
 	log_rejected(&d->set);
+	floor_load(d);
+	if (locked(d) && (d->set.policy.version < d->floor_policy ||
+			  d->set.manifest.version < d->floor_manifest)) {
+		/* the pinned enforcement stays; the state says the set is older than it may be */
+		ig_err("policy", "locked device: policy set below the version floor (policy %u, "
+				 "manifest %u)",
+		       d->floor_policy, d->floor_manifest);
+		d->below_floor = true;
+	}
+	floor_update(d, false);
+	lock_keys(d);
 	d->set_loaded = time(NULL);
 	/* The log never blocks enforcement: a failure here is reported as degraded. */
 	ret = ig_measure_open(&d->ms, state_dir, log_max);

@@ -11,15 +11,26 @@
 
 #define POLICY_MAX_BYTES (1u << 20)
 
+enum {
+	SEEN_VERSION,
+	SEEN_MODE,
+	SEEN_MANIFEST,
+	SEEN_PROTECT,
+	SEEN_UNSIGNED,
+	SEEN_SELF,
+	SEEN_ID,
+	SEEN_LOCK,
+	SEEN_N
+};
+
 struct pstate {
 	const char *name;
 	const char *basedir;
 	struct ig_policy *p;
 	struct ig_diag *d;
-	unsigned int seen_line[7];
+	unsigned int seen_line[SEEN_N];
 };
 
-enum { SEEN_VERSION, SEEN_MODE, SEEN_MANIFEST, SEEN_PROTECT, SEEN_UNSIGNED, SEEN_SELF, SEEN_ID };
 
 #define MEMFD_NAME_MAX 63 /* IG_MEMFD_NAME_LEN - 1; memfd_create allows 249 */
 
@@ -156,6 +167,14 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 		if (!strcmp(l->tok[1].s, "off"))
 			st->p->self_protect = false;
 		else if (strcmp(l->tok[1].s, "on"))
+			ig_diag_add(st->d, st->name, line, l->tok[1].col,
+				    "expected 'on' or 'off', not '%s'", l->tok[1].s);
+	} else if (!strcmp(kw, "lock")) {
+		if (!once(st, SEEN_LOCK, line, &l->tok[0]) || !nargs(st, line, l, 1, "lock on|off"))
+			return;
+		if (!strcmp(l->tok[1].s, "on"))
+			st->p->lock = true;
+		else if (strcmp(l->tok[1].s, "off"))
 			ig_diag_add(st->d, st->name, line, l->tok[1].col,
 				    "expected 'on' or 'off', not '%s'", l->tok[1].s);
 	} else if (!strcmp(kw, "trusted-key")) {

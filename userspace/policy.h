@@ -16,6 +16,9 @@
  *                      none: the keys in /etc/iotgate/keys)
  *   self-protect on|off  on (default): in enforce mode only the daemon may touch its
  *                      pins and BPF objects, signal (init excepted) or ptrace it
+ *   lock on|off        on: stop-enforcing, rollback, factory, --force are refused and a
+ *                      mode change or unlocking needs a signed policy above the version
+ *                      floor (iotgate.conf(5): LOCKED DEVICE); default off
  *   device-id ID       the device's logical id in the state (default /etc/machine-id)
  *   unsigned-manifests refuse|allow
  *                      default: refuse in enforce mode, allow in audit mode
@@ -37,6 +40,7 @@ struct ig_policy {
 	char *manifest; /* resolved path */
 	bool protect;
 	bool self_protect; /* default on; acts in enforce mode, full tier */
+	bool lock; /* locked device: changes only by signed policies above the floor */
 	char *device_id; /* logical device id (default: /etc/machine-id) */
 	char **trusted_keys; /* resolved paths */
 	size_t ntrusted_keys;

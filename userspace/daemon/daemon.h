@@ -92,6 +92,10 @@ struct daemon {
 	long long next_health_check; /* monotonic ms */
 	int marker_fd; /* IG_RUN_DIR/daemon.alive: this daemon runs (heartbeat) */
 	char previous_daemon[16]; /* clean, killed, frozen or unclean */
+	/* highest versions in force, persisted in state/version-floor (lifecycle.c) */
+	unsigned int floor_policy, floor_manifest;
+	bool below_floor; /* locked, and started with a set below the floor */
+	struct ig_keyring *locked_keys; /* trusted keys read when lock came on, kept */
 };
 
 /* report.c */
@@ -136,6 +140,10 @@ void raise_fd_limit(void);
 int listen_socket(struct daemon *d);
 
 /* lifecycle.c */
+void floor_load(struct daemon *d);
+void floor_update(struct daemon *d, bool lower);
+void lock_keys(struct daemon *d);
+bool locked(const struct daemon *d);
 struct json_object *change(struct daemon *d, const char *op, const char *who,
 			   struct json_object *req);
 void print_diag(struct ig_diag *diag);

@@ -70,23 +70,106 @@ static struct json_object *diag_reply(const struct ig_diag *diag, const char *fa
 	return o;
 }
 
-/* Refuses a downgrade: 0, or an error added to diag. */
+bool locked(const struct daemon *d)
+{
+	return d->set.policy.lock;
+}
+
+#define FLOOR_FILE "version-floor"
+
+/* state/version-floor: "policy N manifest M", the highest versions in force. */
+void floor_load(struct daemon *d)
+{
+	unsigned int p = 0, m = 0;
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" FLOOR_FILE, d->state_dir);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "policy %u manifest %u", &p, &m) != 2) {
+			ig_err("policy", "%s: unreadable; the floor is the policy in force", path);
+			p = m = 0;
+		}
+		fclose(f);
+	}
+	d->floor_policy = p;
+	d->floor_manifest = m;
+}
+
+/*
+ * Raises the floor to the set in force (lower: a forced downgrade, possible
+ * only unlocked, sets it) and writes it atomically.
+ */
+void floor_update(struct daemon *d, bool lower)
+{
+	unsigned int p = d->set.policy.version, m = d->set.manifest.version;
+	char path[4096], tmp[4200];
+	FILE *f;
+
+	if (!lower) {
+		p = p > d->floor_policy ? p : d->floor_policy;
+		m = m > d->floor_manifest ? m : d->floor_manifest;
+	}
+	if (p == d->floor_policy && m == d->floor_manifest && !lower)
+		return;
+	d->floor_policy = p;
+	d->floor_manifest = m;
+	if (mkdir(d->state_dir, 0750) && errno != EEXIST)
+		return;
+	snprintf(path, sizeof(path), "%s/" FLOOR_FILE, d->state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f || fprintf(f, "policy %u manifest %u\n", p, m) < 0 || fflush(f) ||
+	    fsync(fileno(f)) || fclose(f) || rename(tmp, path)) {
+		ig_err("policy", "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* Refuses a downgrade: 0, or an error added to diag. Locked: below the floor too. */
 static int check_versions(struct daemon *d, const struct ig_set *set, bool force,
 			  struct ig_diag *diag)
 {
+	unsigned int pv = d->set.policy.version, mv = d->set.manifest.version;
+
 	if (force)
 		return 0;
-	if (set->policy.version < d->set.policy.version)
+	if (locked(d)) {
+		pv = pv > d->floor_policy ? pv : d->floor_policy;
+		mv = mv > d->floor_manifest ? mv : d->floor_manifest;
+	}
+	if (set->policy.version < pv)
 		ig_diag_add(
 			diag, set->policy.path, 0, 0,
 			"policy version %u is older than the active version %u (force to downgrade)",
-			set->policy.version, d->set.policy.version);
-	if (set->manifest.version < d->set.manifest.version)
+			set->policy.version, pv);
+	if (set->manifest.version < mv)
 		ig_diag_add(
 			diag, set->manifest.path, 0, 0,
 			"manifest version %u is older than the active version %u (force to downgrade)",
-			set->manifest.version, d->set.manifest.version);
+			set->manifest.version, mv);
 	return diag->n ? -EINVAL : 0;
+}
+
+/*
+ * A locked device changes only by a signed set; a mode change or unlocking
+ * needs a policy version above the floor. 0, or an error added to diag.
+ */
+static int check_lock(struct daemon *d, const struct ig_set *set, struct ig_diag *diag)
+{
+	if (!locked(d))
+		return 0;
+	if (!set->policy_signer[0])
+		ig_diag_add(diag, set->policy.path, 0, 0,
+			    "the device is locked: the policy must be signed by a trusted key");
+	else if ((set->policy.mode != d->set.policy.mode || !set->policy.lock) &&
+		 set->policy.version <= d->floor_policy)
+		ig_diag_add(diag, set->policy.path, 0, 0,
+			    "the device is locked: %s needs a policy version above %u, not %u",
+			    !set->policy.lock ? "'lock off'" : "a mode change", d->floor_policy,
+			    set->policy.version);
+	return diag->n ? -EPERM : 0;
 }
 
 /*
@@ -107,6 +190,13 @@ struct json_object *change(struct daemon *d, const char *op, const char *who,
 	int ret;
 
 	ig_diag_init(&diag);
+	if (locked(d) && (!strcmp(op, "rollback") || !strcmp(op, "factory") || force)) {
+		ig_warn("policy", "%s%s by %s refused: the device is locked", op,
+			force ? " --force" : "", who);
+		return error_reply("%s is refused: the device is locked (lock on); apply a signed "
+				   "policy with a higher version instead",
+				   force ? "--force" : op);
+	}
 	/* A client may name any file: what is wrong, and where, but not its text. */
 	diag.redact = req != NULL;
 	if (!strcmp(op, "policy-apply")) {
@@ -133,6 +223,8 @@ struct json_object *change(struct daemon *d, const char *op, const char *who,
 	}
 	if (!ret) {
 		ret = check_versions(d, &set, force, &diag);
+		if (!ret)
+			ret = check_lock(d, &set, &diag);
 		if (ret)
 			ig_set_free(&set);
 	}
@@ -162,6 +254,8 @@ struct json_object *change(struct daemon *d, const char *op, const char *who,
 	}
 	if (ret)
 		ig_warn("policy", "%s: in force, but not stored: %s", op, strerror(-ret));
+	floor_update(d, force);
+	lock_keys(d);
 	/* links attached or removed by the change: the state check and self-protection follow */
 	if (ig_kernel_protect_pins(&d->k))
 		ig_warn("bpf", "cannot list the pins for self-protection");
@@ -246,6 +340,27 @@ static int load_keys(struct daemon *d, struct ig_keyring **kr, struct ig_diag *d
 }
 
 /*
+ * Locked: the trusted keys are the ones read when the lock came on, kept in
+ * memory; the directory is not read again until a signed policy unlocks.
+ */
+void lock_keys(struct daemon *d)
+{
+	struct ig_diag diag;
+
+	if (!locked(d)) {
+		ig_keyring_free(d->locked_keys);
+		d->locked_keys = NULL;
+		return;
+	}
+	if (d->locked_keys)
+		return;
+	ig_diag_init(&diag);
+	if (load_keys(d, &d->locked_keys, &diag))
+		d->locked_keys = NULL;
+	ig_diag_free(&diag);
+}
+
+/*
  * Loads a complete, verified set: from a stored state subdirectory (sub) or
  * from a policy file (+ optional manifest/signature paths). Errors go to diag.
  */
@@ -261,10 +376,14 @@ int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *
 	char *dir = NULL;
 	int ret;
 
-	ret = load_keys(d, &kr, diag);
-	if (ret)
-		return ret;
-	o.keys = kr;
+	if (d->locked_keys) {
+		o.keys = d->locked_keys;
+	} else {
+		ret = load_keys(d, &kr, diag);
+		if (ret)
+			return ret;
+		o.keys = kr;
+	}
 	if (sub) {
 		if (asprintf(&dir, "%s/%s", d->state_dir, sub) < 0)
 			ret = -ENOMEM;

@@ -93,6 +93,9 @@ struct json_object *status_json(struct daemon *d)
 	if (d->km)
 		ig_kmeasure_status(d->km, o);
 	ig_measure_status(d->ms, o, reasons);
+	if (d->below_floor)
+		jadd_reason(reasons, "below_version_floor",
+			    "locked device started with a policy set older than the version floor");
 	health_check(d);
 	if (d->compromised)
 		jadd_reason(reasons, "compromised", d->compromised_why);
@@ -101,6 +104,14 @@ struct json_object *status_json(struct daemon *d)
 		 json_object_array_length(reasons) ? "degraded" :
 						     "ok");
 	jadd_str(o, "previous_daemon", d->previous_daemon);
+	json_object_object_add(o, "locked", json_object_new_boolean(locked(d)));
+	{
+		struct json_object *fl = json_object_new_object();
+
+		jadd_u64(fl, "policy", d->floor_policy);
+		jadd_u64(fl, "manifest", d->floor_manifest);
+		json_object_object_add(o, "version_floor", fl);
+	}
 	json_object_object_add(o, "reasons", reasons);
 
 	json_object_object_add(hooks, "exec_lsm", json_object_new_boolean(d->k.lsm_attached));
