@@ -53,7 +53,8 @@ static int check_sig(const struct ig_keyring *kr, const struct ig_blob *data, co
 		return ret;
 	if (!sig->data)
 		return 1;
-	return ig_sig_verify(kr, data->data, data->len, sig_path, signer);
+	/* the bytes read once: the signature stored is the one verified */
+	return ig_sig_verify_mem(kr, data->data, data->len, sig->data, sig->len, signer);
 }
 
 int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_opts *o,

@@ -243,7 +243,6 @@ static int verify_keys(void *arg)
 int ig_sig_verify(const struct ig_keyring *kr, const void *data, size_t len, const char *sig_path,
 		  char keyid[IG_KEYID_LEN + 1])
 {
-	struct verify_job j = { .kr = kr, .data = data, .len = len };
 	char *sig;
 	size_t siglen;
 	int ret;
@@ -251,14 +250,21 @@ int ig_sig_verify(const struct ig_keyring *kr, const void *data, size_t len, con
 	ret = ig_read_file(sig_path, 4096, &sig, &siglen);
 	if (ret)
 		return ret == -ENOENT ? -ENOENT : ret;
-	if (siglen != ED25519_SIG_LEN) {
-		free(sig);
+	ret = ig_sig_verify_mem(kr, data, len, sig, siglen, keyid);
+	free(sig);
+	return ret;
+}
+
+int ig_sig_verify_mem(const struct ig_keyring *kr, const void *data, size_t len, const void *sig,
+		      size_t siglen, char keyid[IG_KEYID_LEN + 1])
+{
+	struct verify_job j = { .kr = kr, .data = data, .len = len };
+	int ret;
+
+	if (siglen != ED25519_SIG_LEN)
 		return -EBADMSG;
-	}
-	if (!ig_keyring_size(kr)) {
-		free(sig);
+	if (!ig_keyring_size(kr))
 		return -ENOKEY;
-	}
 	j.sig = sig;
 	j.signer = ig_shared_alloc(sizeof(*j.signer));
 	ret = j.signer ? 0 : -ENOMEM;
@@ -271,7 +277,6 @@ int ig_sig_verify(const struct ig_keyring *kr, const void *data, size_t len, con
 	if (!ret)
 		memcpy(keyid, kr->keys[*j.signer].id, IG_KEYID_LEN + 1);
 	ig_shared_free(j.signer, sizeof(*j.signer));
-	free(sig);
 	return ret;
 }
 

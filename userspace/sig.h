@@ -37,6 +37,9 @@ void ig_keyring_free(struct ig_keyring *kr);
  */
 int ig_sig_verify(const struct ig_keyring *kr, const void *data, size_t len, const char *sig_path,
 		  char keyid[IG_KEYID_LEN + 1]);
+/* The same with the signature's bytes: what was verified is what is kept. */
+int ig_sig_verify_mem(const struct ig_keyring *kr, const void *data, size_t len, const void *sig,
+		      size_t siglen, char keyid[IG_KEYID_LEN + 1]);
 /* A one-line explanation of an ig_sig_verify() error. */
 const char *ig_sig_strerror(int err);
 

@@ -193,3 +193,23 @@ new_manifest() {
 	[[ $output == "iotgatectl: permission denied on $SOCK: root or group iotgate needed" ]]
 	[ "$(jget .manifest.version)" -eq 0 ]
 }
+
+@test "the policy signature is read once: what is stored is what was verified" {
+	ig_policy audit
+	ig_start
+	printf 'version 2\nmode audit\nmanifest %s\n' "$T/manifest.sha256" >"$T/p2.conf"
+	ig_sign "$T/p2.conf"
+	mv "$T/p2.conf.sig" "$T/good.sig"
+	ig_sign "$T/p2.conf" "$T/rogue.pem"
+	mv "$T/p2.conf.sig" "$T/rogue.sig"
+	mkfifo "$T/p2.conf.sig"
+	# the first read gets an untrusted signature, a second read would get the trusted one
+	{ cat "$T/rogue.sig" >"$T/p2.conf.sig" && cat "$T/good.sig" >"$T/p2.conf.sig"; } 2>/dev/null &
+	w=$!
+	run "$CTL" policy apply "$T/p2.conf"
+	timeout 5 cat "$T/p2.conf.sig" >/dev/null || true
+	wait "$w" || true
+	[ "$status" -eq 1 ]
+	[[ $output == *"policy signature refused: signature does not verify with any trusted key"* ]]
+	jget . | jq -e '.policy.version == 1'
+}
