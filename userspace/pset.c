@@ -81,7 +81,14 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = ig_policy_parse(policy_path, s->policy_raw.data, s->policy_raw.len, dirname(copy),
+	/* absolute, so that the paths resolved are too, whatever the working directory */
+	s->basedir = o->basedir ? strdup(o->basedir) : realpath(dirname(copy), NULL);
+	if (!s->basedir) {
+		ret = -errno;
+		ig_diag_add(d, policy_path, 0, 0, "cannot resolve its directory: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = ig_policy_parse(policy_path, s->policy_raw.data, s->policy_raw.len, s->basedir,
 			      &s->policy, d);
 	if (ret)
 		goto fail;
@@ -170,13 +177,24 @@ int ig_set_load_stored(struct ig_set *s, const char *dir, const struct ig_set_op
 	char *p = NULL, *m = NULL;
 	int ret = -ENOMEM;
 
-	if (asprintf(&p, "%s/policy.conf", dir) < 0 || asprintf(&m, "%s/manifest", dir) < 0)
+	struct ig_blob base = { 0 };
+	char *bpath = NULL;
+
+	if (asprintf(&p, "%s/policy.conf", dir) < 0 || asprintf(&m, "%s/manifest", dir) < 0 ||
+	    asprintf(&bpath, "%s/basedir", dir) < 0)
 		goto out;
 	so.manifest_path = m;
+	/* stored by ig_set_store: where the original policy's relative paths pointed */
+	if (!read_opt(bpath, 4096, &base) && base.data && base.len && base.data[0] == '/') {
+		base.data[base.len - (base.data[base.len - 1] == '\n')] = '\0';
+		so.basedir = base.data;
+	}
 	ret = ig_set_load(s, p, &so, d);
 out:
 	free(p);
 	free(m);
+	free(bpath);
+	blob_free(&base);
 	return ret;
 }
 
@@ -222,6 +240,11 @@ int ig_set_store(const struct ig_set *s, const char *dir)
 		ret = put(dir, "manifest.sig", &s->manifest_sig);
 	if (!ret)
 		ret = put(dir, "policy.conf.sig", &s->policy_sig);
+	if (!ret && s->basedir) {
+		struct ig_blob b = { .data = s->basedir, .len = strlen(s->basedir) };
+
+		ret = put(dir, "basedir", &b);
+	}
 	if (!ret)
 		ret = put(dir, "policy.conf", &s->policy_raw);
 	return ret;
@@ -251,6 +274,7 @@ void ig_set_free(struct ig_set *s)
 	blob_free(&s->manifest_sig);
 	free(s->verified);
 	free(s->source);
+	free(s->basedir);
 	ig_diag_free(&s->rejected);
 	memset(s, 0, sizeof(*s));
 }

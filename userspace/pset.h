@@ -46,6 +46,12 @@ struct ig_set {
 	size_t nverified;
 	struct ig_diag rejected; /* manifest entries not loaded, by path */
 	char *source; /* where it was loaded from, for status */
+	/*
+	 * The absolute directory the policy's relative paths (trusted-key,
+	 * manifest) were resolved against; stored with the set, so that a
+	 * stored copy resolves them as the original did.
+	 */
+	char *basedir;
 };
 
 struct ig_set_opts {
@@ -54,6 +60,8 @@ struct ig_set_opts {
 	const char *manifest_path; /* instead of the policy's 'manifest' (stored sets) */
 	const char *policy_sig_path; /* default: <policy>.sig */
 	const char *manifest_sig_path; /* default: <manifest>.sig */
+	/* relative paths in the policy resolve here; default: the policy's directory */
+	const char *basedir;
 };
 
 /*

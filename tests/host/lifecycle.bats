@@ -213,3 +213,23 @@ new_manifest() {
 	[[ $output == *"policy signature refused: signature does not verify with any trusted key"* ]]
 	jget . | jq -e '.policy.version == 1'
 }
+
+@test "a relative trusted-key resolves after a restart from the stored set as it did at apply" {
+	ig_policy audit
+	ig_start
+	mkdir "$T/sub"
+	openssl genpkey -algorithm ed25519 -out "$T/sub/mkey.pem" 2>/dev/null
+	openssl pkey -in "$T/sub/mkey.pem" -pubout -out "$T/sub/m.pub.pem"
+	sha256sum "$T/a" >"$T/sub/m.sha256"
+	ig_sign "$T/sub/m.sha256" "$T/sub/mkey.pem"
+	printf 'version 2\nmode audit\nmanifest m.sha256\ntrusted-key m.pub.pem\n' >"$T/sub/p2.conf"
+	ig_sign "$T/sub/p2.conf"
+	(cd "$T" && "$CTL" policy apply sub/p2.conf)
+	jget . | jq -e '.policy.version == 2 and .manifest.signed == true'
+	kill -TERM "$DPID"
+	wait "$DPID" || true
+	(cd / && IG_NOSIGN=1 ig_start)
+	jget . | jq -e '.policy.version == 2 and .manifest.signed == true'
+	jget . | jq -e '[.reasons[].code] | index("active_policy_unusable") == null'
+	grep -qx "$T/sub" "$T/state/active/basedir"
+}
