@@ -181,6 +181,7 @@ $(BUILD)/bench/%: bench/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(LDFLAGS) -o $@ $<
 
 $(BUILD)/libiotgate.a: $(LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/iotgated: $(DAEMON_OBJS) $(BUILD)/libiotgate.a
@@ -231,6 +232,7 @@ $(BUILD)/fuzz/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/iotgate.h $(S
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(IG_CFLAGS) -c $< -o $@
 
 $(BUILD)/fuzz/libiotgate.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libiotgate.a \

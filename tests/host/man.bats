@@ -56,8 +56,8 @@ teardown() {
 	done
 	# the commands the daemon answers: its table of commands, and those tested by name
 	cmds=$( {
-		grep -oE '!strcmp\(cmd, "[a-z-]+"\)' "$TOP/userspace/iotgated.c"
-		sed -n '/ig_req_cmd commands\[\] = {/,/};/p' "$TOP/userspace/iotgated.c" |
+		grep -oE '!strcmp\(cmd, "[a-z-]+"\)' "$TOP"/userspace/iotgated.c "$TOP"/userspace/daemon/*.c
+		sed -n '/ig_req_cmd commands\[\] = {/,/};/p' "$TOP"/userspace/iotgated.c "$TOP"/userspace/daemon/*.c |
 			grep -oE '\{ "[a-z-]+"'
 	} | grep -oE '"[a-z-]+"' | tr -d '"' | sort -u)
 	[[ $cmds == *status* ]]
