@@ -7,12 +7,26 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "crypto.h"
 #include "hash.h"
 #include "isolate.h"
 
-static int sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
+static bool past(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	if (!deadline)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* At most max bytes (more: -EFBIG), and not past the deadline (-ETIMEDOUT). */
+static int sha256_fd(int fd, uint64_t max, const struct timespec *deadline,
+		     uint8_t out[IG_SHA256_LEN])
 {
 	static __thread uint8_t buf[1 << 17];
 	const struct ig_crypto *c = ig_crypto(NULL);
@@ -29,7 +43,11 @@ static int sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
 		ret = -EIO;
 		goto out;
 	}
-	for (off_t off = 0;; off += n) {
+	for (uint64_t off = 0;; off += n) {
+		if (past(deadline)) {
+			ret = -ETIMEDOUT;
+			goto out;
+		}
 		n = pread(fd, buf, sizeof(buf), off);
 		if (n < 0) {
 			if (errno == EINTR) {
@@ -41,6 +59,11 @@ static int sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
 		}
 		if (n == 0)
 			break;
+		/* Bytes past the size fstat gave count too: a file can grow while read. */
+		if ((uint64_t)n > max - off) {
+			ret = -EFBIG;
+			goto out;
+		}
 		c->EVP_DigestUpdate(ctx, buf, n);
 	}
 	if (!c->EVP_DigestFinal_ex(ctx, out, NULL))
@@ -48,6 +71,18 @@ static int sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
 out:
 	c->EVP_MD_CTX_free(ctx);
 	return ret;
+}
+
+int ig_sha256_fd_bounded(int fd, uint64_t max, const struct timespec *deadline,
+			 uint8_t out[IG_SHA256_LEN])
+{
+	return sha256_fd(fd, max, deadline, out);
+}
+
+void ig_deadline(unsigned int seconds, struct timespec *out)
+{
+	clock_gettime(CLOCK_MONOTONIC, out);
+	out->tv_sec += seconds;
 }
 
 struct fd_job {
@@ -59,7 +94,7 @@ static int fd_job(void *arg)
 {
 	struct fd_job *j = arg;
 
-	return sha256_fd(j->fd, j->out);
+	return sha256_fd(j->fd, UINT64_MAX, NULL, j->out);
 }
 
 int ig_sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
@@ -68,7 +103,7 @@ int ig_sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
 	int ret;
 
 	if (!ig_isolate_enabled())
-		return sha256_fd(fd, out);
+		return sha256_fd(fd, UINT64_MAX, NULL, out);
 	j.out = ig_shared_alloc(IG_SHA256_LEN);
 	if (!j.out)
 		return -ENOMEM;
@@ -153,22 +188,11 @@ size_t ig_unhex(const char *in, size_t len, uint8_t *out)
 }
 
 struct pool {
-	struct ig_hash_job *jobs;
+	void (*fn)(void *ctx, size_t i);
+	void *ctx;
 	size_t n;
 	atomic_size_t next;
 };
-
-static void hash_one(struct ig_hash_job *job)
-{
-	int fd = open(job->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	if (fd < 0) {
-		job->err = -errno;
-		return;
-	}
-	job->err = sha256_fd(fd, job->digest);
-	close(fd);
-}
 
 static void *worker(void *arg)
 {
@@ -176,13 +200,13 @@ static void *worker(void *arg)
 	size_t i;
 
 	while ((i = atomic_fetch_add(&p->next, 1)) < p->n)
-		hash_one(&p->jobs[i]);
+		p->fn(p->ctx, i);
 	return NULL;
 }
 
-static void hash_pool(struct ig_hash_job *jobs, size_t n, unsigned int threads)
+static void pool_run(void (*fn)(void *ctx, size_t i), void *ctx, size_t n, unsigned int threads)
 {
-	struct pool p = { .jobs = jobs, .n = n };
+	struct pool p = { .fn = fn, .ctx = ctx, .n = n };
 	pthread_t tid[64];
 	unsigned int started = 0;
 
@@ -205,41 +229,71 @@ static void hash_pool(struct ig_hash_job *jobs, size_t n, unsigned int threads)
 		pthread_join(tid[t], NULL);
 }
 
-struct files_job {
-	struct ig_hash_job *jobs; /* shared */
+struct run_job {
+	void (*fn)(void *ctx, size_t i);
+	void *ctx;
 	size_t n;
-	unsigned int threads;
+	unsigned int threads, alarm;
 };
 
-static int files_job(void *arg)
+static int run_job(void *arg)
 {
-	struct files_job *j = arg;
+	struct run_job *j = arg;
 
-	hash_pool(j->jobs, j->n, j->threads);
+	/* A read that never returns (a hung network or FUSE file) ends with the child. */
+	if (j->alarm)
+		alarm(j->alarm);
+	pool_run(j->fn, j->ctx, j->n, j->threads);
 	return 0;
+}
+
+int ig_hash_run(void (*fn)(void *ctx, size_t i), void *ctx, size_t n, unsigned int threads,
+		unsigned int timeout)
+{
+	struct run_job j = { .fn = fn, .ctx = ctx, .n = n, .threads = threads };
+
+	if (!n)
+		return 0;
+	/* Only a child of ours may be ended this way; inline, fn watches the time itself. */
+	if (ig_isolate_enabled() && timeout)
+		j.alarm = timeout + 1;
+	return ig_isolate(run_job, &j);
+}
+
+static void hash_one(void *ctx, size_t i)
+{
+	struct ig_hash_job *job = (struct ig_hash_job *)ctx + i;
+	int fd = open(job->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		job->err = -errno;
+		return;
+	}
+	job->err = sha256_fd(fd, UINT64_MAX, NULL, job->digest);
+	close(fd);
 }
 
 void ig_hash_files(struct ig_hash_job *jobs, size_t n, unsigned int threads)
 {
-	struct files_job j = { .n = n, .threads = threads };
 	size_t len = n * sizeof(*jobs);
+	struct ig_hash_job *shared;
 	int ret;
 
 	if (!ig_isolate_enabled() || !n) {
-		hash_pool(jobs, n, threads);
+		pool_run(hash_one, jobs, n, threads);
 		return;
 	}
 	/* Paths stay in the parent's memory, which the child inherits. */
-	j.jobs = ig_shared_alloc(len);
-	ret = j.jobs ? 0 : -ENOMEM;
+	shared = ig_shared_alloc(len);
+	ret = shared ? 0 : -ENOMEM;
 	if (!ret) {
-		memcpy(j.jobs, jobs, len);
-		ret = ig_isolate(files_job, &j);
+		memcpy(shared, jobs, len);
+		ret = ig_hash_run(hash_one, shared, n, threads, 0);
 	}
 	for (size_t i = 0; i < n; i++) {
-		jobs[i].err = ret ? ret : j.jobs[i].err;
+		jobs[i].err = ret ? ret : shared[i].err;
 		if (!ret)
-			memcpy(jobs[i].digest, j.jobs[i].digest, IG_SHA256_LEN);
+			memcpy(jobs[i].digest, shared[i].digest, IG_SHA256_LEN);
 	}
-	ig_shared_free(j.jobs, len);
+	ig_shared_free(shared, len);
 }

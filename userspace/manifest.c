@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
+#include "isolate.h"
 #include "lex.h"
 #include "manifest.h"
 
@@ -315,84 +318,189 @@ int ig_file_identity_any(int fd, struct ig_file_key *key, struct ig_file_val *va
 	return identity(fd, key, val, true);
 }
 
-int ig_manifest_verify(const struct ig_manifest *m, struct ig_verified *out, size_t *nout,
-		       struct ig_diag *rejected)
+/* One entry's verification, done where the hashing runs (a child, see isolate.h). */
+struct vjob {
+	const char *path; /* the parent's memory, which a child inherits */
+	int err; /* 0, negative errno, or 1: not reached */
+	mode_t mode; /* of a file that is not regular */
+	uint64_t size;
+	uint8_t digest[IG_SHA256_LEN];
+	struct ig_verified v;
+};
+
+struct vctx {
+	struct vjob *jobs; /* shared with the child */
+	struct ig_hash_limits lim;
+	struct timespec deadline;
+	_Atomic uint64_t total; /* bytes admitted so far */
+};
+
+/*
+ * One open: the path is resolved once by the kernel, symlinks included, into
+ * an O_PATH descriptor, which opens nothing (a FIFO cannot block, a device's
+ * driver is not called). Only a regular file is then opened for reading, and
+ * through /proc/self/fd, which reopens that very inode rather than the path:
+ * the identity (fstat) and the digest are of one file, whatever is swapped
+ * in at the path meanwhile. Identity is taken before the content is read, so
+ * a change while hashing moves the ctime away from what the kernel is given.
+ */
+static void verify_one(void *ctx, size_t i)
 {
-	struct ig_hash_job *jobs;
-	size_t n = 0;
+	struct vctx *c = ctx;
+	struct vjob *j = &c->jobs[i];
+	char proc[64];
+	struct stat st;
+	int pfd, fd = -1, ret;
+	struct timespec now;
 
-	jobs = calloc(m->n ? m->n : 1, sizeof(*jobs));
-	if (!jobs)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->n; i++)
-		jobs[i].path = m->e[i].path;
-	/* Identity first, then content: a file swapped in between is caught by ctime. */
-	for (size_t i = 0; i < m->n; i++) {
-		struct ig_verified *v = &out[n];
-		int fd, ret;
-
-		memset(v, 0, sizeof(*v));
-		fd = open(m->e[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd < 0) {
-			jobs[i].err = -errno;
-			continue;
-		}
-		ret = ig_file_identity(fd, &v->key, &v->val);
-		if (!ret)
-			ret = real_identity(fd, &v->key, &v->real, &v->has_real);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec >= c->deadline.tv_sec) {
+		j->err = -ETIMEDOUT;
+		return;
+	}
+	pfd = open(j->path, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
+		j->err = -errno;
+		return;
+	}
+	if (fstat(pfd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	j->mode = st.st_mode;
+	j->size = st.st_size;
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > c->lim.max_file) {
+		ret = -EFBIG;
+		goto out;
+	}
+	if (atomic_fetch_add(&c->total, st.st_size) + st.st_size > c->lim.max_total) {
+		ret = -EDQUOT;
+		goto out;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = ig_file_identity(fd, &j->v.key, &j->v.val);
+	if (!ret)
+		ret = real_identity(fd, &j->v.key, &j->v.real, &j->v.has_real);
+	if (!ret)
+		ret = ig_sha256_fd_bounded(fd, c->lim.max_file, &c->deadline, j->digest);
+	if (ret == -EFBIG) /* it grew while read */
+		j->size = c->lim.max_file + 1;
+out:
+	if (fd >= 0)
 		close(fd);
-		if (ret) {
-			jobs[i].err = ret;
+	close(pfd);
+	j->err = ret;
+}
+
+static const char *kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	default:
+		return "not a regular file";
+	}
+}
+
+static void reject(struct ig_diag *rej, const struct ig_manifest_entry *e, const struct vjob *j,
+		   const struct ig_hash_limits *lim)
+{
+	char hex[IG_SHA256_HEX + 1];
+
+	switch (j->err) {
+	case 0:
+		ig_hex(j->digest, IG_SHA256_LEN, hex);
+		ig_diag_add(rej, e->path, 0, 0,
+			    "digest differs from manifest line %u (file has %s)", e->line, hex);
+		break;
+	case 1:
+	case -ETIMEDOUT:
+		ig_diag_add(rej, e->path, 0, 0,
+			    "not hashed within the %u s of hash-limits (manifest line %u)",
+			    lim->timeout, e->line);
+		break;
+	case -EINVAL:
+		ig_diag_add(rej, e->path, 0, 0, "not a regular file (%s; manifest line %u)",
+			    kind(j->mode), e->line);
+		break;
+	case -EFBIG:
+		ig_diag_add(
+			rej, e->path, 0, 0,
+			"larger than the %llu bytes hash-limits allows a file (%llu; manifest line %u)",
+			(unsigned long long)lim->max_file, (unsigned long long)j->size, e->line);
+		break;
+	case -EDQUOT:
+		ig_diag_add(
+			rej, e->path, 0, 0,
+			"not hashed: the manifest's files exceed the %llu bytes of hash-limits (manifest line %u)",
+			(unsigned long long)lim->max_total, e->line);
+		break;
+	default:
+		ig_diag_add(rej, e->path, 0, 0, "%s (manifest line %u)", strerror(-j->err),
+			    e->line);
+	}
+}
+
+int ig_manifest_verify(const struct ig_manifest *m, const struct ig_hash_limits *lim,
+		       struct ig_verified *out, size_t *nout, struct ig_diag *rejected)
+{
+	static const struct ig_hash_limits dflt = { .max_file = IG_HASH_MAX_FILE_DEFAULT,
+						    .max_total = IG_HASH_MAX_TOTAL_DEFAULT,
+						    .timeout = IG_HASH_TIMEOUT_DEFAULT };
+	size_t len = (m->n ? m->n : 1) * sizeof(struct vjob);
+	struct vctx *c;
+	int ret;
+
+	*nout = 0;
+	c = ig_shared_alloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->jobs = ig_shared_alloc(len);
+	if (!c->jobs) {
+		ig_shared_free(c, sizeof(*c));
+		return -ENOMEM;
+	}
+	c->lim = lim ? *lim : dflt;
+	for (size_t i = 0; i < m->n; i++) {
+		c->jobs[i].path = m->e[i].path;
+		c->jobs[i].err = 1;
+	}
+	ig_deadline(c->lim.timeout, &c->deadline);
+	/* -ECHILD: ended by its alarm, the jobs it finished are in. */
+	ret = ig_hash_run(verify_one, c, m->n, 0, c->lim.timeout);
+	if (ret == -ECHILD)
+		ret = 0;
+	for (size_t i = 0; !ret && i < m->n; i++) {
+		const struct ig_manifest_entry *e = &m->e[i];
+		struct vjob *j = &c->jobs[i];
+
+		if (j->err || memcmp(j->digest, e->digest, IG_SHA256_LEN)) {
+			reject(rejected, e, j, &c->lim);
 			continue;
 		}
-		n++;
-		jobs[i].err = 1; /* identity taken; hash below */
+		out[*nout] = j->v;
+		memcpy(out[*nout].val.digest, e->digest, IG_SHA256_LEN);
+		out[*nout].entry = i;
+		(*nout)++;
 	}
-	{
-		struct ig_hash_job *todo = calloc(n ? n : 1, sizeof(*todo));
-		size_t k = 0;
-
-		if (!todo) {
-			free(jobs);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < m->n; i++)
-			if (jobs[i].err == 1)
-				todo[k++].path = m->e[i].path;
-		ig_hash_files(todo, k, 0);
-		k = 0;
-		*nout = 0;
-		for (size_t i = 0; i < m->n; i++) {
-			const struct ig_manifest_entry *e = &m->e[i];
-
-			if (jobs[i].err != 1) {
-				ig_diag_add(rejected, e->path, 0, 0, "%s (manifest line %u)",
-					    jobs[i].err == -EINVAL ? "not a regular file" :
-								     strerror(-jobs[i].err),
-					    e->line);
-				continue;
-			}
-			if (todo[k].err) {
-				ig_diag_add(rejected, e->path, 0, 0,
-					    "cannot hash: %s (manifest line %u)",
-					    strerror(-todo[k].err), e->line);
-			} else if (memcmp(todo[k].digest, e->digest, IG_SHA256_LEN)) {
-				char hex[IG_SHA256_HEX + 1];
-
-				ig_hex(todo[k].digest, IG_SHA256_LEN, hex);
-				ig_diag_add(rejected, e->path, 0, 0,
-					    "digest differs from manifest line %u (file has %s)",
-					    e->line, hex);
-			} else {
-				out[*nout] = out[k];
-				memcpy(out[*nout].val.digest, e->digest, IG_SHA256_LEN);
-				out[*nout].entry = i;
-				(*nout)++;
-			}
-			k++;
-		}
-		free(todo);
-	}
-	free(jobs);
-	return 0;
+	ig_shared_free(c->jobs, len);
+	ig_shared_free(c, sizeof(*c));
+	return ret;
 }

@@ -53,13 +53,23 @@ int ig_manifest_load(const char *path, struct ig_manifest *m, struct ig_diag *d)
 void ig_manifest_free(struct ig_manifest *m);
 
 /*
- * Hashes every entry's file (all cores) and fills out[] with the ones whose
- * content matches, setting *nout. Entries that are missing, not regular
- * files or whose digest differs are reported in `rejected` by path.
+ * Opens every entry's file once and takes both its identity and its digest
+ * from that one descriptor (all cores, in a child when isolation is on), and
+ * fills out[] with the ones whose content matches, setting *nout.
+ *
+ * Symlinks: an entry's path is resolved once, by the kernel, at that open
+ * (symlinks in it are followed, /bin -> usr/bin included); what is allowed is
+ * the final file's identity, and only if its content has the entry's digest.
+ * Swapping the path to other content in between cannot get that content in.
+ *
+ * Only regular files are read (a FIFO, socket or device is never opened);
+ * lim (NULL: the defaults) bounds the size of a file, the bytes of the whole
+ * pass and its time. Entries that are missing, not regular files, over a
+ * limit or whose digest differs are reported in `rejected` by path.
  * out must have room for m->n entries. Returns 0 or negative errno.
  */
-int ig_manifest_verify(const struct ig_manifest *m, struct ig_verified *out, size_t *nout,
-		       struct ig_diag *rejected);
+int ig_manifest_verify(const struct ig_manifest *m, const struct ig_hash_limits *lim,
+		       struct ig_verified *out, size_t *nout, struct ig_diag *rejected);
 
 /*
  * Identity of an open file as the BPF programs see it (superblock dev_t from

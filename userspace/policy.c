@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ enum {
 	SEEN_SELF,
 	SEEN_ID,
 	SEEN_LOCK,
+	SEEN_HASH_LIMITS,
 	SEEN_N
 };
 
@@ -100,6 +102,55 @@ bool ig_policy_allows_unsigned_manifest(const struct ig_policy *p)
 	if (p->unsigned_manifests >= 0)
 		return p->unsigned_manifests;
 	return p->mode != IG_MODE_ENFORCE;
+}
+
+/* A byte count: digits with an optional binary suffix K, M, G or T; at least 1. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || !v)
+		return false;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || !*u || end[1])
+			return false;
+		for (long i = 0; i <= u - units; i++) {
+			if (v > UINT64_MAX >> 10)
+				return false;
+			v <<= 10;
+		}
+	}
+	*out = v;
+	return true;
+}
+
+static void hash_limits(struct pstate *st, unsigned int line, const struct ig_line *l)
+{
+	struct ig_hash_limits *h = &st->p->hash_limits;
+
+	if (!once(st, SEEN_HASH_LIMITS, line, &l->tok[0]) ||
+	    !nargs(st, line, l, 3, "hash-limits FILE-SIZE TOTAL-SIZE SECONDS"))
+		return;
+	if (!parse_size(l->tok[1].s, &h->max_file))
+		ig_diag_add(st->d, st->name, line, l->tok[1].col,
+			    "expected a size such as 512M (K, M, G, T), not '%s'", l->tok[1].s);
+	else if (!parse_size(l->tok[2].s, &h->max_total))
+		ig_diag_add(st->d, st->name, line, l->tok[2].col,
+			    "expected a size such as 16G (K, M, G, T), not '%s'", l->tok[2].s);
+	else if (h->max_total < h->max_file)
+		ig_diag_add(st->d, st->name, line, l->tok[2].col,
+			    "total size is smaller than the file size");
+	else if (!ig_parse_u32(l->tok[3].s, &h->timeout) || !h->timeout)
+		ig_diag_add(st->d, st->name, line, l->tok[3].col,
+			    "expected seconds from 1 to 4294967295, not '%s'", l->tok[3].s);
 }
 
 static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
@@ -223,6 +274,8 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 		nl[*n] = strdup(l->tok[1].s);
 		if (nl[*n])
 			(*n)++;
+	} else if (!strcmp(kw, "hash-limits")) {
+		hash_limits(st, line, l);
 	} else if (!strcmp(kw, "allow-memfd")) {
 		const char *name = l->tok[1].s;
 		char **nm;
@@ -265,6 +318,9 @@ int ig_policy_parse(const char *name, const char *buf, size_t len, const char *b
 	p->mode = IG_MODE_AUDIT;
 	p->unsigned_manifests = -1;
 	p->self_protect = true;
+	p->hash_limits.max_file = IG_HASH_MAX_FILE_DEFAULT;
+	p->hash_limits.max_total = IG_HASH_MAX_TOTAL_DEFAULT;
+	p->hash_limits.timeout = IG_HASH_TIMEOUT_DEFAULT;
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;

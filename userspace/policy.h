@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "diag.h"
+#include "hash.h"
 
 struct ig_netpolicy; /* interface and device rules: userspace/netpolicy.c */
 struct ig_line;
@@ -51,6 +52,7 @@ struct ig_policy {
 	size_t njit;
 	char **tracers; /* allow-ptrace programs */
 	size_t ntracers;
+	struct ig_hash_limits hash_limits; /* for verifying the manifest */
 	struct ig_netpolicy *net; /* NULL when the policy has no interface/device rules */
 };
 

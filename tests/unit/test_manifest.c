@@ -93,7 +93,7 @@ TEST(manifest_verify_accepts_matching_and_rejects_others)
 		 bad);
 	CHECK(parse(text, &m, &d) == 0);
 	ig_diag_init(&rej);
-	CHECK(ig_manifest_verify(&m, out, &n, &rej) == 0);
+	CHECK(ig_manifest_verify(&m, NULL, out, &n, &rej) == 0);
 	CHECK(n == 1);
 	CHECK(rej.n == 2);
 	if (rej.n == 2) {
@@ -121,10 +121,10 @@ TEST(manifest_rejects_non_regular)
 
 	CHECK(parse(H64 "  /tmp\n", &m, &d) == 0);
 	ig_diag_init(&rej);
-	CHECK(ig_manifest_verify(&m, out, &n, &rej) == 0);
+	CHECK(ig_manifest_verify(&m, NULL, out, &n, &rej) == 0);
 	CHECK(n == 0);
 	if (rej.n == 1)
-		CHECK_STR(rej.msgs[0], "/tmp: not a regular file (manifest line 1)");
+		CHECK_STR(rej.msgs[0], "/tmp: not a regular file (a directory; manifest line 1)");
 	ig_manifest_free(&m);
 	ig_diag_free(&d);
 	ig_diag_free(&rej);

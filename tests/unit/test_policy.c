@@ -151,3 +151,47 @@ TEST(parse_u32_bounds)
 	CHECK(!ig_parse_u32("", &v));
 	CHECK(!ig_parse_u32(" 1", &v));
 }
+
+TEST(policy_hash_limits)
+{
+	struct ig_policy p;
+	struct ig_diag d;
+
+	CHECK(parse("mode audit\nmanifest m\n", &p, &d) == 0);
+	CHECK(p.hash_limits.max_file == IG_HASH_MAX_FILE_DEFAULT);
+	CHECK(p.hash_limits.max_total == IG_HASH_MAX_TOTAL_DEFAULT);
+	CHECK(p.hash_limits.timeout == IG_HASH_TIMEOUT_DEFAULT);
+	ig_policy_free(&p);
+	ig_diag_free(&d);
+	CHECK(parse("mode audit\nmanifest m\nhash-limits 512M 2T 60\n", &p, &d) == 0);
+	CHECK(p.hash_limits.max_file == 512ull << 20);
+	CHECK(p.hash_limits.max_total == 2ull << 40);
+	CHECK(p.hash_limits.timeout == 60);
+	ig_policy_free(&p);
+	ig_diag_free(&d);
+	CHECK(parse("mode audit\nmanifest m\nhash-limits 1X 2G 60\nhash-limits 1G 1M 5\n"
+		    "hash-limits 1K 1K 0\n",
+		    &p, &d) == -EINVAL);
+	CHECK(d.n == 3);
+	if (d.n == 3) {
+		CHECK_STR(d.msgs[0],
+			  "p.conf:3:13: expected a size such as 512M (K, M, G, T), not '1X'");
+		CHECK_STR(d.msgs[1], "p.conf:4:1: 'hash-limits' given again (first on line 3)");
+		CHECK_STR(d.msgs[2], "p.conf:5:1: 'hash-limits' given again (first on line 3)");
+	}
+	ig_diag_free(&d);
+	CHECK(parse("mode audit\nmanifest m\nhash-limits 1G 1M 5\n", &p, &d) == -EINVAL);
+	if (d.n == 1)
+		CHECK_STR(d.msgs[0], "p.conf:3:16: total size is smaller than the file size");
+	ig_diag_free(&d);
+	CHECK(parse("mode audit\nmanifest m\nhash-limits 1K 99999999999999999T 0\n", &p, &d) ==
+	      -EINVAL);
+	if (d.n == 1)
+		CHECK_STR(d.msgs[0],
+			  "p.conf:3:16: expected a size such as 16G (K, M, G, T), not '99999999999999999T'");
+	ig_diag_free(&d);
+	CHECK(parse("mode audit\nmanifest m\nhash-limits 1K 1K 0\n", &p, &d) == -EINVAL);
+	if (d.n == 1)
+		CHECK_STR(d.msgs[0], "p.conf:3:19: expected seconds from 1 to 4294967295, not '0'");
+	ig_diag_free(&d);
+}
