@@ -2,53 +2,63 @@
 /*
  * iotgatectl log [verify]: print the measurement log (IMA ima-ng ASCII) or
  * recompute its template hashes and aggregate. Reads the files directly, so
- * it works without the daemon and on copies of a device's log.
+ * it works without the daemon and on copies of a device's log. By default
+ * the list since boot: the archived files of this boot, oldest first, then
+ * the current one (measlog.h).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include "ctl.h"
 #include "hash.h"
 #include "measlog.h"
 
-#define DEFAULT_LOG IG_MEASLOG_DIR "/" IG_MEASLOG_FILE
 #define MAX_FILES 16
 
 struct log_opts {
 	const char *files[MAX_FILES];
 	size_t n;
+	const char *dir;
 	const char *aggregate;
+	bool annotate;
 };
 
 static void usage_log(void)
 {
-	printf("Usage: iotgatectl [--json] log [--file PATH]...\n"
-	       "Print the measurement log in IMA's ima-ng ASCII format, one entry per line:\n"
-	       "  10 <template-hash> ima-ng sha256:<digest> <path>\n"
-	       "(a '\\' or newline in <path> is written \\\\ or \\n). Entries of files outside\n"
-	       "the manifest (audit mode) are marked unknown.\n"
-	       "  --file PATH  the log (default %s); give it more than\n"
-	       "               once to print consecutive files, oldest first (PATH.1, PATH)\n"
+	printf("Usage: iotgatectl [--json] log [--annotate] [--dir DIR | --file PATH...]\n"
+	       "Print the measurement log in IMA's ima-ng ASCII format, one entry per line,\n"
+	       "exactly as written (what Keylime and other IMA verifiers read):\n"
+	       "  10 <template-hash> ima-ng sha256:<digest> <name>\n"
+	       "By default the list since boot: DIR/measurements.N ... .1 (the archived files\n"
+	       "of this boot, oldest first), then DIR/measurements.\n"
+	       "  --dir DIR    the log directory (default %s)\n"
+	       "  --file PATH  one log file instead; give it more than once to print\n"
+	       "               consecutive files, oldest first (PATH.1, PATH)\n"
+	       "  --annotate   for people: append '  (unknown: not in the manifest)' to the\n"
+	       "               entries of files outside the manifest (audit mode); such lines\n"
+	       "               are no longer ima-ng\n"
 	       "  --json       an array of {pcr, template_hash, template, digest, path, unknown}\n"
 	       "See 'iotgatectl log verify --help' to check the aggregate.\n",
-	       DEFAULT_LOG);
+	       IG_MEASLOG_DIR);
 }
 
 static void usage_verify(void)
 {
-	printf("Usage: iotgatectl [--json] log verify [--file PATH]... [--aggregate HEX]\n"
+	printf("Usage: iotgatectl [--json] log verify [--dir DIR | --file PATH...] [--aggregate HEX]\n"
 	       "Recompute every template hash and the running SHA-256 aggregate (extended like\n"
 	       "PCR 10), compare with PATH.chain if present, and name the first entry that\n"
 	       "does not match:\n"
 	       "  ok: N entries, aggregate <hex>     (exit 0)\n"
 	       "  PATH:LINE: <reason>                (exit 1)\n"
-	       "  --file PATH      the log (default %s); give it more\n"
-	       "                   than once to verify consecutive files, oldest first: a\n"
-	       "                   rotated log's carry-over must continue the previous file\n"
+	       "  --dir DIR        the log directory (default %s): the list since boot\n"
+	       "  --file PATH      one log file instead; give it more than once to verify\n"
+	       "                   consecutive files, oldest first: a rotated file must\n"
+	       "                   continue the previous one (PATH.base)\n"
 	       "  --aggregate HEX  the final aggregate must equal HEX (e.g. the daemon's)\n",
-	       DEFAULT_LOG);
+	       IG_MEASLOG_DIR);
 }
 
 static bool want_help(int argc, char **argv)
@@ -59,28 +69,87 @@ static bool want_help(int argc, char **argv)
 	return false;
 }
 
+/* Does the file begin with the boot_aggregate entry? */
+static bool begins_boot(const char *path)
+{
+	char line[256];
+	FILE *f = fopen(path, "re");
+	bool ret = false;
+
+	if (f && fgets(line, sizeof(line), f))
+		ret = strlen(line) > 16 &&
+		      !strcmp(line + strlen(line) - 16, " " IG_MEASLOG_BOOT_NAME "\n");
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+/*
+ * The files of the current boot, oldest first: DIR/measurements and its
+ * archives back to the one that begins with boot_aggregate. Says so on
+ * stderr if that one was dropped (the list then starts after entry 0).
+ */
+static void boot_files(struct log_opts *o)
+{
+	static char paths[IG_MEASLOG_KEEP + 1][4096];
+	const char *rev[IG_MEASLOG_KEEP + 1];
+	size_t n = 0;
+
+	for (unsigned int i = 0; i <= IG_MEASLOG_KEEP; i++) {
+		if (i)
+			snprintf(paths[i], sizeof(paths[i]), "%s/" IG_MEASLOG_FILE ".%u", o->dir,
+				 i);
+		else
+			snprintf(paths[i], sizeof(paths[i]), "%s/" IG_MEASLOG_FILE, o->dir);
+		if (i && access(paths[i], F_OK))
+			break;
+		rev[n++] = paths[i];
+		if (begins_boot(paths[i]))
+			break;
+	}
+	if (n && !begins_boot(rev[n - 1]) && !access(rev[n - 1], F_OK))
+		fprintf(stderr,
+			"note: the archive that began this boot was dropped; the list starts at "
+			"%s (see its .base)\n",
+			rev[n - 1]);
+	for (size_t i = 0; i < n; i++)
+		o->files[i] = rev[n - 1 - i];
+	o->n = n;
+}
+
 static int parse_opts(const char *cmd, int argc, char **argv, int i, bool verify,
 		      struct log_opts *o)
 {
+	o->dir = IG_MEASLOG_DIR;
 	for (; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
-		bool file = false;
+		int kind = 0; /* 0 aggregate, 1 file, 2 dir */
 
-		if (!strcmp(a, "--file") || !strcmp(a, "-f") || !strcmp(a, "--aggregate")) {
+		if (!strcmp(a, "--annotate") && !verify) {
+			o->annotate = true;
+			continue;
+		}
+		if (!strcmp(a, "--file") || !strcmp(a, "-f") || !strcmp(a, "--aggregate") ||
+		    !strcmp(a, "--dir")) {
 			if (i + 1 >= argc)
 				return fail("%s: %s needs an argument", cmd, a);
-			file = strcmp(a, "--aggregate");
+			kind = !strcmp(a, "--dir") ? 2 : strcmp(a, "--aggregate") ? 1 : 0;
 			v = argv[++i];
 		} else if (!strncmp(a, "--file=", 7)) {
-			file = true;
+			kind = 1;
 			v = a + 7;
+		} else if (!strncmp(a, "--dir=", 6)) {
+			kind = 2;
+			v = a + 6;
 		} else if (!strncmp(a, "--aggregate=", 12)) {
 			v = a + 12;
 		} else {
 			return fail("%s: unexpected argument '%s' (try 'iotgatectl %s --help')",
 				    cmd, a, cmd);
 		}
-		if (file) {
+		if (kind == 2) {
+			o->dir = v;
+		} else if (kind == 1) {
 			if (o->n == MAX_FILES)
 				return fail("%s: at most %d files", cmd, MAX_FILES);
 			o->files[o->n++] = v;
@@ -91,7 +160,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, int i, bool verify
 		}
 	}
 	if (!o->n)
-		o->files[o->n++] = DEFAULT_LOG;
+		boot_files(o);
 	return 0;
 }
 
@@ -140,6 +209,7 @@ static int cmd_verify(const struct log_opts *o)
 
 		json_object_object_add(j, "ok", json_object_new_boolean(true));
 		json_object_object_add(j, "entries", json_object_new_int64(res.entries));
+		json_object_object_add(j, "first_entry", json_object_new_int64(res.first));
 		json_object_object_add(j, "aggregate", json_object_new_string(hex));
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
 		json_object_put(j);
@@ -186,7 +256,7 @@ static int cmd_print(const struct log_opts *o)
 				continue;
 			}
 			len = ig_measlog_format(line, v[i].template_hash, v[i].digest, v[i].name);
-			if (v[i].unknown)
+			if (v[i].unknown && o->annotate)
 				printf("%.*s  (unknown: not in the manifest)\n", (int)len - 1,
 				       line);
 			else

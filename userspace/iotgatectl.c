@@ -195,6 +195,11 @@ static int cmd_status(int argc, char **argv)
 	printf("  exec:      %llu allowed, %llu denied, %llu audited\n",
 	       jnum(r, "counters.exec.allowed"), jnum(r, "counters.exec.denied"),
 	       jnum(r, "counters.exec.audited"));
+	if (json_object_object_get_ex(r, "measurement_log", &man) &&
+	    *jstr(man, "attestation"))
+		printf("  log:       %llu entries since boot, aggregate %.16s..., attestation: %s\n",
+		       jnum(man, "first_entry") + jnum(man, "entries"),
+		       hstr(man, "aggregate", IG_ESC_FIELD), hstr(man, "attestation", IG_ESC_FIELD));
 	if (json_object_object_get_ex(r, "violations", &viol) &&
 	    (n = json_object_array_length(viol))) {
 		printf("  recent violations (%zu):\n", n);

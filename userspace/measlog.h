@@ -42,21 +42,24 @@
  *
  * First entry: "boot_aggregate" (ima_init.c ima_add_boot_aggregate). IMA
  * fills its digest from TPM PCRs 0-9 (ima_crypto.c ima_calc_boot_aggregate)
- * and with no TPM leaves it at zero; iotgate does not read a TPM, so its
- * boot_aggregate digest is always 32 zero bytes:
+ * and with no TPM leaves it at zero; iotgate does not read a TPM yet, so its
+ * boot_aggregate digest is always 32 zero bytes and the aggregate is
+ * self-reported (nothing anchors it: root can rewrite log and aggregate
+ * together):
  *
  *	10 36f1cd67...9078a0 ima-ng sha256:0000...0000 boot_aggregate
  *
  * Names: IMA stores the name with every ' ' replaced by '_'
  * (ima_write_template_field_data, so that the ASCII list stays
- * space-separated); we do the same, so the recorded name of "/opt/my app" is
- * "/opt/my_app", both in the line and in the template hash. IMA prints a '\n'
- * in a name raw, which splits the entry over two lines; we keep one entry per
- * line by escaping in the ASCII line only: '\\' is written "\\\\" and '\n' is
- * written "\\n". The template hash is over the unescaped name, so every name
- * without a backslash or newline reads identically for other ima-ng
- * verifiers. Names are at most IG_MEASLOG_NAME_MAX bytes; "boot_aggregate" and
- * "iotgate-carryover" are reserved.
+ * space-separated) and prints it raw; we do the same, so the recorded name
+ * of "/opt/my app" is "/opt/my_app", and a '\\' is printed as one
+ * backslash. IMA would print a '\n' in a name raw, which splits the entry
+ * over two lines and breaks every reader of the ASCII list (Keylime's
+ * included); we record '\n' as '_' too, the same rule for the same reason.
+ * The template hash is over the recorded name, exactly as printed, so every
+ * line hashes for other ima-ng verifiers (ig_measlog_name()). Names are at
+ * most IG_MEASLOG_NAME_MAX bytes; "boot_aggregate" and "iotgate-carryover"
+ * are reserved.
  *
  * Deduplication: one entry per (digest, recorded name) and log file, i.e.
  * per template hash; a new file version (new digest) is measured again.
@@ -75,30 +78,42 @@
  *	                      ima-ng so that existing verifiers parse it; the mark
  *	                      is advisory (not covered by the aggregate) and is
  *	                      shown only when number and digest both match.
+ *	measurements.base     where the file continues the list since boot:
+ *	                      "entry N" (number of its first entry, boot_aggregate
+ *	                      being 0) and "aggregate <hex>" (the running value
+ *	                      before it); '#' lines are comments
  *	measurements.state    "boot_id <id>": the boot the current log belongs to
- *	measurements.1        the previous log (with .1.chain, .1.unknown)
+ *	measurements.<i>      archived files, 1 the newest, at most
+ *	                      IG_MEASLOG_KEEP, each with its .chain, .unknown and
+ *	                      .base
  *	measurements.bad.<t>  a log moved aside by ig_measlog_quarantine()
  *
  * Generations: a new boot (boot_id differs from the state file, or no state
- * file) moves the current log to measurements.1 and starts a new log with a
- * boot_aggregate entry and a zero aggregate, as a PCR is reset at boot. A
- * restart within the same boot appends to the current log.
+ * file) archives the current log and starts a new log with a boot_aggregate
+ * entry and a zero aggregate, as a PCR is reset at boot. A restart within
+ * the same boot appends to the current log.
  *
- * Rotation: when an entry would make the log exceed max_bytes, the log
- * becomes measurements.1 (an older .1 is dropped) and the new log begins with
- * a carry-over entry whose digest is the aggregate A the old log ended with:
- *
- *	10 <template-hash> ima-ng sha256:<hex of A> iotgate-carryover
- *
- * Verification starts from zero, except that a file whose first entry is a
- * carry-over starts from that entry's digest; every entry, the carry-over
- * included, is then extended as usual. So the aggregate never resets within
- * a boot (like PCR 10): the current file verifies on its own, and .1 followed
- * by the current file verifies as one list (there the carry-over digest must
- * equal the aggregate .1 ended with), also for ima-ng verifiers that know
- * nothing of carry-overs, whenever .1 starts with boot_aggregate. The
- * deduplication set restarts with each file so that every file is complete
- * on its own and a restart rebuilds the same set from the current file.
+ * Rotation: when an entry would make the log exceed max_bytes, the log is
+ * archived as measurements.1 (.1 becomes .2 and so on; the oldest beyond
+ * IG_MEASLOG_KEEP is dropped) and a new, empty log begins whose .base holds
+ * the number of the next entry and the aggregate A the old log ended with.
+ * No record is added to the ima-ng stream: the archives of this boot
+ * followed by the current file are exactly the list since boot, and plain
+ * ima-ng extension of it from zero gives the aggregate (what Keylime's
+ * process_measurement_list does); entries keep their numbers since boot, so
+ * a verifier that attested up to entry N with running value V (Keylime's
+ * incremental attestation) continues from the file whose .base names entry
+ * N or less. Verification starts from zero at a boot_aggregate, else from
+ * .base (or, for consecutive files, from the previous file's end, which
+ * .base must then equal). On disk the log takes at most
+ * (IG_MEASLOG_KEEP + 1) * max_bytes plus sidecars; once the file that began
+ * the boot is dropped, replay from boot is no longer possible (Keylime
+ * reports pcr_mismatch until the next boot unless it attests incrementally
+ * from a kept entry), so size max_bytes for a boot's distinct (file, name)
+ * pairs. The deduplication set restarts with each file so that every file
+ * is complete on its own and a restart rebuilds the same set from the
+ * current file. Files of iotgate 0.1 that begin with an "iotgate-carryover"
+ * record (digest = the aggregate before it) still verify.
  *
  * Durability: each line is written with one write(2) (continued only if
  * short) and removed again with ftruncate(2) on failure, so a file never keeps
@@ -120,9 +135,10 @@
 #define IG_MEASLOG_PCR 10
 #define IG_MEASLOG_DEFAULT_MAX (4u << 20) /* max_bytes 0: 4 MiB */
 #define IG_MEASLOG_SYNC_EVERY 16
+#define IG_MEASLOG_KEEP 4 /* archived files: measurements.1 (newest) .. .4 */
 #define IG_MEASLOG_NAME_MAX 4095 /* bytes of a recorded name (PATH_MAX - 1) */
-/* Longest ASCII line including '\n' (every name byte escaped) and a NUL. */
-#define IG_MEASLOG_LINE_MAX (160 + 2 * IG_MEASLOG_NAME_MAX)
+/* Longest ASCII line including '\n' and a NUL. */
+#define IG_MEASLOG_LINE_MAX (160 + IG_MEASLOG_NAME_MAX)
 #define IG_MEASLOG_BOOT_NAME "boot_aggregate"
 #define IG_MEASLOG_CARRY_NAME "iotgate-carryover"
 
@@ -155,8 +171,10 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 int ig_measlog_sync(struct ig_measlog *l);
 /* The aggregate after the last entry of the current file. */
 const uint8_t *ig_measlog_aggregate(const struct ig_measlog *l);
-/* Entries in the current file, its first (boot_aggregate or carry-over) included. */
+/* Entries in the current file (its boot_aggregate included). */
 unsigned long long ig_measlog_count(const struct ig_measlog *l);
+/* Number since boot (boot_aggregate is 0) of the current file's first entry. */
+unsigned long long ig_measlog_first(const struct ig_measlog *l);
 /* DIR/measurements. */
 const char *ig_measlog_path(const struct ig_measlog *l);
 /* Syncs, unlocks and frees (NULL is fine). */
@@ -171,15 +189,20 @@ void ig_measlog_close(struct ig_measlog *l);
  */
 int ig_measlog_quarantine(const char *dir, char *moved_to, size_t size);
 
-/* The template hash of one entry: name is the recorded name (no escapes). */
+/*
+ * The recorded name of a path (see "Names" above) into out. 0, -EINVAL
+ * (empty) or -ENAMETOOLONG.
+ */
+int ig_measlog_name(char out[IG_MEASLOG_NAME_MAX + 1], const char *path);
+/* The template hash of one entry: name is the recorded name. */
 void ig_measlog_template_hash(const uint8_t digest[IG_SHA256_LEN], const char *name,
 			      uint8_t out[IG_SHA256_LEN]);
 /* aggregate = SHA-256(aggregate || template_hash) */
 void ig_measlog_extend(uint8_t aggregate[IG_SHA256_LEN],
 		       const uint8_t template_hash[IG_SHA256_LEN]);
 /*
- * Formats one ASCII line with its '\n' into buf (IG_MEASLOG_LINE_MAX bytes),
- * escaping the name. Returns its length, or 0 if the name is too long.
+ * Formats one ASCII line with its '\n' into buf (IG_MEASLOG_LINE_MAX bytes);
+ * name is a recorded name. Returns its length, or 0 if the name is too long.
  */
 size_t ig_measlog_format(char *buf, const uint8_t template_hash[IG_SHA256_LEN],
 			 const uint8_t digest[IG_SHA256_LEN], const char *name);
@@ -187,6 +210,8 @@ size_t ig_measlog_format(char *buf, const uint8_t template_hash[IG_SHA256_LEN],
 struct ig_measlog_verify_result {
 	unsigned long long entries; /* entries that verified, all files */
 	uint8_t aggregate[IG_SHA256_LEN]; /* after the last entry (valid when ok) */
+	/* Number since boot (from 0) of the last file's first entry (when ok). */
+	unsigned long long first;
 	/* First problem (file[0] == '\0' if none): the log file or one of its
 	 * sidecars, the 1-based line (0: the file as a whole) and why. */
 	char file[4096 + 16];

@@ -63,6 +63,20 @@ void ig_measlog_extend(uint8_t aggregate[IG_SHA256_LEN], const uint8_t template_
 	ig_sha256_buf(buf, sizeof(buf), aggregate);
 }
 
+int ig_measlog_name(char out[IG_MEASLOG_NAME_MAX + 1], const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	if (!n)
+		return -EINVAL;
+	if (n > IG_MEASLOG_NAME_MAX)
+		return -ENAMETOOLONG;
+	/* IMA's ima_write_template_field_data turns ' ' into '_'; '\n' too here. */
+	for (size_t i = 0; i <= n; i++)
+		out[i] = path[i] == ' ' || path[i] == '\n' ? '_' : path[i];
+	return 0;
+}
+
 size_t ig_measlog_format(char *buf, const uint8_t template_hash[IG_SHA256_LEN],
 			 const uint8_t digest[IG_SHA256_LEN], const char *name)
 {
@@ -75,14 +89,9 @@ size_t ig_measlog_format(char *buf, const uint8_t template_hash[IG_SHA256_LEN],
 	ig_hex(digest, IG_SHA256_LEN, dg);
 	n = (size_t)snprintf(buf, IG_MEASLOG_LINE_MAX, "%d %s ima-ng sha256:%s ", IG_MEASLOG_PCR,
 			     th, dg);
-	for (const char *s = name; *s; s++) {
-		if (*s == '\\' || *s == '\n') {
-			buf[n++] = '\\';
-			buf[n++] = *s == '\n' ? 'n' : '\\';
-		} else {
-			buf[n++] = *s;
-		}
-	}
+	/* The recorded name as it is, as IMA prints it (see measlog.h). */
+	memcpy(buf + n, name, strlen(name));
+	n += strlen(name);
 	buf[n++] = '\n';
 	buf[n] = '\0';
 	return n;
@@ -117,8 +126,6 @@ bool ml_parse_hex32(const char *s, uint8_t out[IG_SHA256_LEN])
 
 const char *ml_parse_line(char *s, size_t len, struct pline *p)
 {
-	char *w;
-
 	if (memchr(s, '\0', len))
 		return "malformed line: NUL byte";
 	if (strncmp(s, "10 ", 3))
@@ -133,26 +140,23 @@ const char *ml_parse_line(char *s, size_t len, struct pline *p)
 		return "malformed line: digest is not sha256:<64 lowercase hex digits>";
 	if (len <= OFF_NAME)
 		return "malformed line: no name";
-	p->name = w = s + OFF_NAME;
-	for (const char *r = w; *r; r++) {
-		if (*r == ' ')
-			return "malformed line: space in name";
-		if (*r == '\\') {
-			r++;
-			if (*r == 'n')
-				*w++ = '\n';
-			else if (*r == '\\')
-				*w++ = '\\';
-			else
-				return "malformed line: bad escape in name (only \\\\ and \\n)";
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-	if ((size_t)(w - p->name) > IG_MEASLOG_NAME_MAX)
+	p->name = s + OFF_NAME;
+	if (strchr(p->name, ' '))
+		return "malformed line: space in name";
+	if (len - OFF_NAME > IG_MEASLOG_NAME_MAX)
 		return "malformed line: name longer than 4095 bytes";
 	return NULL;
+}
+
+size_t ml_format_base(char *buf, const struct ml_base *b)
+{
+	char hex[IG_SHA256_HEX + 1];
+
+	ig_hex(b->agg, IG_SHA256_LEN, hex);
+	return (size_t)snprintf(buf, BASE_MAX,
+				"# where this file continues the list since boot (iotgated)\n"
+				"entry %llu\naggregate %s\n",
+				b->entry, hex);
 }
 
 /* ---- line reader -------------------------------------------------------- */
@@ -182,6 +186,52 @@ void ml_lreader_close(struct lreader *r)
 	if (r->f)
 		fclose(r->f);
 	free(r->buf);
+}
+
+int ml_read_base(const char *path, struct ml_base *b, struct ig_measlog_verify_result *res)
+{
+	char side[PATHBUF];
+	struct lreader r = { 0 };
+	bool have_entry = false, have_agg = false;
+	size_t len;
+	int ret;
+
+	snprintf(side, sizeof(side), "%s.base", path);
+	r.f = fopen(side, "re");
+	if (!r.f) {
+		if (errno == ENOENT)
+			return 1;
+		ret = -errno;
+		return ml_bad(res, side, 0, ret, "%s", strerror(-ret));
+	}
+	while ((ret = ml_next_line(&r, &len)) == 1) {
+		char *end;
+
+		if (r.buf[0] == '#')
+			continue;
+		if (!strncmp(r.buf, "entry ", 6) && r.buf[6] >= '0' && r.buf[6] <= '9') {
+			errno = 0;
+			b->entry = strtoull(r.buf + 6, &end, 10);
+			if (errno || *end)
+				break;
+			have_entry = true;
+		} else if (!strncmp(r.buf, "aggregate ", 10) && len == 10 + IG_SHA256_HEX &&
+			   ml_parse_hex32(r.buf + 10, b->agg)) {
+			have_agg = true;
+		} else {
+			break;
+		}
+	}
+	if (ret == 1 || ret == -EBADMSG)
+		ret = ml_bad(res, side, r.line, -EBADMSG,
+			     "malformed line: expected 'entry N' or 'aggregate <64 hex digits>'");
+	else if (ret < 0)
+		ret = ml_bad(res, side, r.line, ret, "%s", strerror(-ret));
+	else if (!have_entry || !have_agg)
+		ret = ml_bad(res, side, 0, -EBADMSG, "%s missing",
+			     have_entry ? "'aggregate <hex>'" : "'entry N'");
+	ml_lreader_close(&r);
+	return ret;
 }
 
 /* ---- reading for display ------------------------------------------------ */

@@ -45,11 +45,13 @@ struct walk {
 	const char *path;
 	bool cont; /* a file precedes this one and ended with aggregate prev */
 	uint8_t prev[IG_SHA256_LEN];
+	unsigned long long next; /* entry number after the previous file's last */
 	const uint8_t *expected;
 	struct tset *set; /* collects the template hashes */
 	bool collect; /* collects the aggregates the chain file lacks */
 	/* out */
 	uint8_t agg[IG_SHA256_LEN];
+	unsigned long long first; /* entry number (0 at boot) of the file's first entry */
 	unsigned long long n;
 	off_t size;
 	bool have_chain;
@@ -59,7 +61,19 @@ struct walk {
 	unsigned int matched_line; /* last line whose aggregate equals expected */
 };
 
+/* PATH.base: where a rotated segment continues (see measlog.h). */
+struct ml_base {
+	unsigned long long entry;
+	uint8_t agg[IG_SHA256_LEN];
+};
+
+#define BASE_MAX 256
+
 /* measlog_format.c */
+/* Reads PATH.base: 0 read, 1 there is none, or -errno with res filled. */
+int ml_read_base(const char *path, struct ml_base *b, struct ig_measlog_verify_result *res);
+/* The contents of a .base file (BASE_MAX bytes); returns its length. */
+size_t ml_format_base(char *buf, const struct ml_base *b);
 /* Exactly 64 lowercase hex digits (IMA prints lowercase). */
 bool ml_parse_hex32(const char *s, uint8_t out[IG_SHA256_LEN]);
 /* Parses one line (without its '\n'). Returns NULL or why it is malformed. */

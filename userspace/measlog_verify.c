@@ -118,8 +118,34 @@ static int push_missing(struct walk *w)
 	return 0;
 }
 
+/*
+ * The first entry of a file that is neither boot_aggregate nor a carry-over:
+ * a rotated segment, which continues from PATH.base or from the previous file.
+ */
+static int start_segment(struct walk *w, struct ig_measlog_verify_result *res,
+			 const struct ml_base *base, unsigned int line)
+{
+	if (!base && !w->cont)
+		return ml_bad(res, w->path, line, -EBADMSG,
+			      "log does not begin with boot_aggregate and has no %s.base",
+			      base_name(w->path));
+	if (base && w->cont && memcmp(base->agg, w->prev, IG_SHA256_LEN))
+		return ml_bad(res, w->path, line, -EBADMSG,
+			      "%s.base does not continue the aggregate of the previous file",
+			      base_name(w->path));
+	if (base && w->cont && base->entry != w->next)
+		return ml_bad(res, w->path, line, -EBADMSG,
+			      "%s.base names entry %llu, the previous file ends before entry %llu",
+			      base_name(w->path), base->entry, w->next);
+	memcpy(w->agg, base ? base->agg : w->prev, IG_SHA256_LEN);
+	w->first = base ? base->entry : w->next;
+	return 0;
+}
+
 int ml_walk_file(struct walk *w, struct ig_measlog_verify_result *res)
 {
+	struct ml_base base;
+	bool have_base;
 	char chain[PATHBUF];
 	struct lreader lr = { 0 }, cr = { 0 };
 	bool chain_end = false;
@@ -141,6 +167,10 @@ int ml_walk_file(struct walk *w, struct ig_measlog_verify_result *res)
 	}
 	w->have_chain = cr.f != NULL;
 	w->n = 0;
+	ret = ml_read_base(w->path, &base, res);
+	if (ret < 0)
+		goto out;
+	have_base = ret == 0;
 	while ((ret = ml_next_line(&lr, &len)) == 1) {
 		uint8_t th[IG_SHA256_LEN];
 		const char *why = ml_parse_line(lr.buf, len, &p);
@@ -158,20 +188,30 @@ int ml_walk_file(struct walk *w, struct ig_measlog_verify_result *res)
 		}
 		boot = !strcmp(p.name, IG_MEASLOG_BOOT_NAME);
 		carry = !strcmp(p.name, IG_MEASLOG_CARRY_NAME);
-		if (w->n == 0) {
-			if (carry && w->cont && memcmp(p.digest, w->prev, IG_SHA256_LEN)) {
+		if (w->n == 0 && boot) {
+			/* A boot starts from zero (also after a previous boot's file). */
+			if (have_base && (base.entry || memcmp(base.agg, zero, IG_SHA256_LEN))) {
+				ret = ml_bad(res, w->path, lr.line, -EBADMSG,
+					     "boot_aggregate, but %s.base names entry %llu",
+					     base_name(w->path), base.entry);
+				goto out;
+			}
+			memcpy(w->agg, zero, IG_SHA256_LEN);
+			w->first = 0;
+		} else if (w->n == 0 && carry) {
+			/* Written by iotgate before 0.2: a record whose digest is the base. */
+			if (w->cont && memcmp(p.digest, w->prev, IG_SHA256_LEN)) {
 				ret = ml_bad(
 					res, w->path, lr.line, -EBADMSG,
 					"carry-over does not continue the aggregate of the previous file");
 				goto out;
 			}
-			if (!carry && !boot) {
-				ret = ml_bad(
-					res, w->path, lr.line, -EBADMSG,
-					"log does not begin with boot_aggregate or a carry-over entry");
+			memcpy(w->agg, p.digest, IG_SHA256_LEN);
+			w->first = w->cont ? w->next : 0;
+		} else if (w->n == 0) {
+			ret = start_segment(w, res, have_base ? &base : NULL, lr.line);
+			if (ret)
 				goto out;
-			}
-			memcpy(w->agg, carry ? p.digest : zero, IG_SHA256_LEN);
 		} else if (boot || carry) {
 			ret = ml_bad(res, w->path, lr.line, -EBADMSG,
 				     "%s entry after the first line",
@@ -227,8 +267,15 @@ int ml_walk_file(struct walk *w, struct ig_measlog_verify_result *res)
 		goto out;
 	}
 	if (w->n == 0) {
-		ret = ml_bad(res, w->path, 0, -EBADMSG, "empty log (no boot_aggregate entry)");
-		goto out;
+		/* A segment rotated before its first entry was written. */
+		if (have_base || w->cont) {
+			ret = start_segment(w, res, have_base ? &base : NULL, 0);
+			if (ret)
+				goto out;
+		} else {
+			ret = ml_bad(res, w->path, 0, -EBADMSG, "empty log (no boot_aggregate entry)");
+			goto out;
+		}
 	}
 	if (cr.f && !chain_end && ml_next_line(&cr, &len) == 1) {
 		ret = ml_bad(res, w->path, lr.line + 1, -EBADMSG,
@@ -256,6 +303,7 @@ int ig_measlog_verify_files(const char *const *paths, size_t n, const uint8_t *e
 	for (size_t i = 0; i < n; i++) {
 		w.path = paths[i];
 		w.cont = i > 0;
+		w.next = w.first + w.n;
 		memcpy(w.prev, w.agg, IG_SHA256_LEN);
 		w.expected = i == n - 1 ? expected_aggregate : NULL;
 		w.matched_line = 0;
@@ -264,6 +312,7 @@ int ig_measlog_verify_files(const char *const *paths, size_t n, const uint8_t *e
 			return ret;
 	}
 	memcpy(res->aggregate, w.agg, IG_SHA256_LEN);
+	res->first = w.first;
 	if (expected_aggregate && memcmp(w.agg, expected_aggregate, IG_SHA256_LEN)) {
 		if (w.matched_line)
 			return ml_bad(

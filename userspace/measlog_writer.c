@@ -20,6 +20,7 @@ struct ig_measlog {
 	size_t max_bytes;
 	off_t size, chain_size, unk_size;
 	uint8_t agg[IG_SHA256_LEN];
+	unsigned long long first; /* number since boot of the file's first entry */
 	unsigned long long count;
 	unsigned int unsynced;
 	bool dirty; /* a roll-back ftruncate failed: redo it before writing */
@@ -27,9 +28,10 @@ struct ig_measlog {
 	struct tset set;
 	char boot_id[64];
 	char p_log[PATHBUF], p_chain[PATHBUF], p_unknown[PATHBUF], p_state[PATHBUF];
-	char p_new[PATHBUF], p_chain_new[PATHBUF];
-	char p_old[PATHBUF], p_old_chain[PATHBUF], p_old_unknown[PATHBUF];
+	char p_base[PATHBUF], p_new[PATHBUF], p_chain_new[PATHBUF], p_base_new[PATHBUF];
+	char p_old[PATHBUF]; /* DIR/measurements.1 */
 };
+
 
 struct record_job {
 	const uint8_t *digest;
@@ -136,11 +138,64 @@ static bool same_inode(const char *a, const char *b)
 	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* The sidecars that travel with a log file (measlog.h). */
+static const char *const sidecars[] = { "", ".chain", ".unknown", ".base" };
+#define NSIDECARS (sizeof(sidecars) / sizeof(sidecars[0]))
+
+/* DIR/measurements.<i><sfx>: archived segment i (1 is the newest). */
+static void seg_path(const struct ig_measlog *l, unsigned int i, const char *sfx,
+		     char out[PATHBUF + 16])
+{
+	snprintf(out, PATHBUF + 16, "%s.%u%s", l->p_log, i, sfx);
+}
+
+/* Removes the links .1 to the current files (a rotation that did not happen). */
+static void drop_old_links(struct ig_measlog *l)
+{
+	char p[PATHBUF + 16];
+
+	if (!same_inode(l->p_log, l->p_old))
+		return;
+	for (size_t s = 0; s < NSIDECARS; s++) {
+		seg_path(l, 1, sidecars[s], p);
+		unlink(p);
+	}
+}
+
+/*
+ * Archives the current file with its sidecars as .1: .IG_MEASLOG_KEEP is
+ * dropped and every .i becomes .i+1. The current files stay in place
+ * (hard links) until the new log is renamed over them.
+ */
+static int archive(struct ig_measlog *l)
+{
+	char from[PATHBUF + 16], to[PATHBUF + 16];
+	int ret = 0;
+
+	for (size_t s = 0; s < NSIDECARS && !ret; s++) {
+		seg_path(l, IG_MEASLOG_KEEP, sidecars[s], to);
+		ret = unlink_opt(to);
+	}
+	for (unsigned int i = IG_MEASLOG_KEEP - 1; i >= 1 && !ret; i--)
+		for (size_t s = 0; s < NSIDECARS && !ret; s++) {
+			seg_path(l, i, sidecars[s], from);
+			seg_path(l, i + 1, sidecars[s], to);
+			if (rename(from, to) < 0 && errno != ENOENT)
+				ret = -errno;
+		}
+	for (size_t s = 0; s < NSIDECARS && !ret; s++) {
+		snprintf(from, sizeof(from), "%s%s", l->p_log, sidecars[s]);
+		seg_path(l, 1, sidecars[s], to);
+		ret = s ? link_opt(from, to) : link(from, to) < 0 ? -errno : 0;
+	}
+	return ret;
+}
+
 /*
  * Finishes or undoes a rotation interrupted by a crash. Its steps: write
- * .new and .chain.new; link the current files to .1; rename .new over the
- * log (the point of no return); unlink .unknown; rename .chain.new over the
- * chain.
+ * .new, .chain.new and .base.new; archive the current files as .1; rename
+ * .new over the log (the point of no return); unlink .unknown; rename
+ * .base.new over .base, then .chain.new over the chain.
  */
 static int recover(struct ig_measlog *l)
 {
@@ -148,16 +203,16 @@ static int recover(struct ig_measlog *l)
 
 	if (!access(l->p_new, F_OK)) {
 		/* The log was not replaced: drop the new files and the .1 links. */
-		if (same_inode(l->p_log, l->p_old)) {
-			unlink_opt(l->p_old);
-			unlink_opt(l->p_old_chain);
-			unlink_opt(l->p_old_unknown);
-		}
+		drop_old_links(l);
 		ret = unlink_opt(l->p_new);
+		if (!ret)
+			ret = unlink_opt(l->p_base_new);
 		return ret ? ret : unlink_opt(l->p_chain_new);
 	}
 	if (!access(l->p_chain_new, F_OK)) {
 		ret = unlink_opt(l->p_unknown);
+		if (!ret && rename(l->p_base_new, l->p_base) < 0 && errno != ENOENT)
+			ret = -errno;
 		if (!ret && rename(l->p_chain_new, l->p_chain) < 0)
 			ret = -errno;
 		return ret;
@@ -308,7 +363,9 @@ static int load(struct ig_measlog *l)
 	if (st.st_size == 0) {
 		if (!stat(l->p_chain, &st) && st.st_size > 0)
 			return -EBADMSG; /* entries were deleted */
-		return 1;
+		if (access(l->p_base, F_OK))
+			return 1;
+		/* else a segment rotated before its first entry */
 	}
 	memset(&res, 0, sizeof(res));
 	ret = walk_isolated(&w, &res, st.st_size);
@@ -346,6 +403,7 @@ static int load(struct ig_measlog *l)
 	}
 	l->chain_size = w.chain_size + (off_t)(w.nmissing * CHAIN_LINE);
 	l->size = w.size;
+	l->first = w.first;
 	l->count = w.n;
 	memcpy(l->agg, w.agg, IG_SHA256_LEN);
 	ret = trim_unknown(l);
@@ -378,52 +436,55 @@ static int write_new(const char *p, const void *buf, size_t len)
 }
 
 /*
- * Starts a new log file whose first entry is a carry-over of the current
- * aggregate (carry) or a boot_aggregate; the current file becomes .1 if
- * keep_old. See recover() for the order of the steps.
+ * Starts a new log file: an empty segment that continues the list since boot
+ * (rotate), or a new boot's log with its boot_aggregate entry. Either way
+ * PATH.base says where the file starts. The current file is archived as .1
+ * if keep_old. See recover() for the order of the steps.
  */
-static int new_generation(struct ig_measlog *l, bool carry, bool keep_old)
+static int new_generation(struct ig_measlog *l, bool rotate, bool keep_old)
 {
-	const uint8_t *first = carry ? l->agg : zero;
-	const char *name = carry ? IG_MEASLOG_CARRY_NAME : IG_MEASLOG_BOOT_NAME;
+	struct ml_base base = { .entry = rotate ? l->first + l->count : 0 };
 	uint8_t th[IG_SHA256_LEN], agg[IG_SHA256_LEN];
-	char line[IG_MEASLOG_LINE_MAX], cline[CHAIN_LINE + 1];
-	size_t len;
-	int fd = -1, cfd = -1, ret;
+	char line[IG_MEASLOG_LINE_MAX], cline[CHAIN_LINE + 1], bbuf[BASE_MAX];
+	size_t len = 0, clen = 0, blen;
+	int fd = -1, cfd = -1, bfd = -1, ret;
 
-	ret = record_hashes(first, name, first, th, agg);
-	if (ret)
-		return ret;
-	len = ig_measlog_format(line, th, first, name);
-	ig_hex(agg, IG_SHA256_LEN, cline);
-	cline[IG_SHA256_HEX] = '\n';
+	memcpy(base.agg, rotate ? l->agg : zero, IG_SHA256_LEN);
+	memcpy(agg, base.agg, IG_SHA256_LEN);
+	if (!rotate) {
+		ret = record_hashes(zero, IG_MEASLOG_BOOT_NAME, zero, th, agg);
+		if (ret)
+			return ret;
+		len = ig_measlog_format(line, th, zero, IG_MEASLOG_BOOT_NAME);
+		ig_hex(agg, IG_SHA256_LEN, cline);
+		cline[IG_SHA256_HEX] = '\n';
+		clen = CHAIN_LINE;
+	}
+	blen = ml_format_base(bbuf, &base);
 
 	ret = unlink_opt(l->p_new);
 	if (!ret)
 		ret = unlink_opt(l->p_chain_new);
-	if (!ret && keep_old) {
-		ret = unlink_opt(l->p_old);
-		if (!ret)
-			ret = unlink_opt(l->p_old_chain);
-		if (!ret)
-			ret = unlink_opt(l->p_old_unknown);
-	}
+	if (!ret)
+		ret = unlink_opt(l->p_base_new);
 	if (ret)
 		return ret;
 	fd = write_new(l->p_new, line, len);
 	if (fd < 0)
 		return fd;
-	cfd = write_new(l->p_chain_new, cline, CHAIN_LINE);
+	cfd = write_new(l->p_chain_new, cline, clen);
 	if (cfd < 0) {
 		ret = cfd;
 		goto undo;
 	}
+	bfd = write_new(l->p_base_new, bbuf, blen);
+	if (bfd < 0) {
+		ret = bfd;
+		goto undo;
+	}
+	close_fd(&bfd);
 	if (keep_old) {
-		ret = link(l->p_log, l->p_old) < 0 ? -errno : 0;
-		if (!ret)
-			ret = link_opt(l->p_chain, l->p_old_chain);
-		if (!ret)
-			ret = link_opt(l->p_unknown, l->p_old_unknown);
+		ret = archive(l);
 		if (ret)
 			goto undo;
 	}
@@ -433,6 +494,8 @@ static int new_generation(struct ig_measlog *l, bool carry, bool keep_old)
 	}
 	/* Point of no return: the new log is in place. */
 	ret = unlink_opt(l->p_unknown);
+	if (!ret && rename(l->p_base_new, l->p_base) < 0)
+		ret = -errno;
 	if (!ret && rename(l->p_chain_new, l->p_chain) < 0)
 		ret = -errno;
 	if (ret) {
@@ -447,14 +510,15 @@ static int new_generation(struct ig_measlog *l, bool carry, bool keep_old)
 	l->fd = fd;
 	l->chain_fd = cfd;
 	l->size = len;
-	l->chain_size = CHAIN_LINE;
+	l->chain_size = clen;
 	l->unk_size = 0;
-	l->count = 1;
+	l->first = base.entry;
+	l->count = rotate ? 0 : 1;
 	l->unsynced = 0;
 	l->dirty = false;
 	memcpy(l->agg, agg, IG_SHA256_LEN);
 	ml_tset_clear(&l->set);
-	ret = ml_tset_add(&l->set, th);
+	ret = rotate ? 0 : ml_tset_add(&l->set, th);
 	if (fsync(l->dirfd) < 0 && !ret)
 		ret = -errno;
 	return ret;
@@ -465,11 +529,9 @@ undo:
 		close(cfd);
 		unlink(l->p_chain_new);
 	}
-	if (keep_old && same_inode(l->p_log, l->p_old)) {
-		unlink(l->p_old);
-		unlink(l->p_old_chain);
-		unlink(l->p_old_unknown);
-	}
+	unlink(l->p_base_new);
+	if (keep_old)
+		drop_old_links(l);
 	return ret;
 }
 
@@ -556,11 +618,11 @@ static int make_paths(struct ig_measlog *l, const char *dir)
 		{ offsetof(struct ig_measlog, p_chain), ".chain" },
 		{ offsetof(struct ig_measlog, p_unknown), ".unknown" },
 		{ offsetof(struct ig_measlog, p_state), ".state" },
+		{ offsetof(struct ig_measlog, p_base), ".base" },
 		{ offsetof(struct ig_measlog, p_new), ".new" },
 		{ offsetof(struct ig_measlog, p_chain_new), ".chain.new" },
+		{ offsetof(struct ig_measlog, p_base_new), ".base.new" },
 		{ offsetof(struct ig_measlog, p_old), ".1" },
-		{ offsetof(struct ig_measlog, p_old_chain), ".1.chain" },
-		{ offsetof(struct ig_measlog, p_old_unknown), ".1.unknown" },
 	};
 
 	if (strlen(dir) > PATH_MAX - 64)
@@ -665,16 +727,12 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 	char name[IG_MEASLOG_NAME_MAX + 1], line[IG_MEASLOG_LINE_MAX], cline[CHAIN_LINE + 1];
 	char uline[32 + IG_SHA256_HEX];
 	uint8_t th[IG_SHA256_LEN], agg[IG_SHA256_LEN], base[IG_SHA256_LEN];
-	size_t len, n = path ? strlen(path) : 0;
+	size_t len;
 	int ulen = 0, ret;
 
-	if (!n)
-		return -EINVAL;
-	if (n > IG_MEASLOG_NAME_MAX)
-		return -ENAMETOOLONG;
-	/* IMA's ima_write_template_field_data: ' ' becomes '_'. */
-	for (size_t i = 0; i <= n; i++)
-		name[i] = path[i] == ' ' ? '_' : path[i];
+	ret = ig_measlog_name(name, path);
+	if (ret)
+		return ret;
 	if (!strcmp(name, IG_MEASLOG_BOOT_NAME) || !strcmp(name, IG_MEASLOG_CARRY_NAME))
 		return -EINVAL;
 	memcpy(base, l->agg, IG_SHA256_LEN);
@@ -694,7 +752,7 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 	if (ret)
 		return ret;
 	len = ig_measlog_format(line, th, digest, name);
-	if (l->count > 1 && (size_t)l->size + len > l->max_bytes) {
+	if (l->count > 0 && (size_t)l->size + len > l->max_bytes) {
 		ret = new_generation(l, true, true);
 		if (ret)
 			return ret;
@@ -772,6 +830,11 @@ unsigned long long ig_measlog_count(const struct ig_measlog *l)
 	return l->count;
 }
 
+unsigned long long ig_measlog_first(const struct ig_measlog *l)
+{
+	return l->first;
+}
+
 const char *ig_measlog_path(const struct ig_measlog *l)
 {
 	return l->p_log;
@@ -793,7 +856,6 @@ void ig_measlog_close(struct ig_measlog *l)
 int ig_measlog_quarantine(const char *dir, char *moved_to, size_t size)
 {
 	char log[PATHBUF], base[PATHBUF + 48], from[PATHBUF + 16], to[PATHBUF + 64];
-	static const char *const sidecars[] = { ".chain", ".unknown" };
 	long long t = (long long)time(NULL);
 	struct stat st;
 	int dfd, ret = 0;
@@ -820,7 +882,7 @@ int ig_measlog_quarantine(const char *dir, char *moved_to, size_t size)
 		ret = -errno;
 		goto out;
 	}
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 1; i < NSIDECARS; i++) {
 		snprintf(from, sizeof(from), "%s%s", log, sidecars[i]);
 		snprintf(to, sizeof(to), "%s%s", base, sidecars[i]);
 		if (rename(from, to) < 0 && errno != ENOENT && !ret)

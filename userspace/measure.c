@@ -252,7 +252,12 @@ void ig_measure_status(struct ig_measure *ms, struct json_object *status,
 		json_object_object_add(o, "path", json_object_new_string(ig_measlog_path(ms->log)));
 		json_object_object_add(o, "entries",
 				       json_object_new_uint64(ig_measlog_count(ms->log)));
+		/* entries since boot: the archived files of this boot hold the rest */
+		json_object_object_add(o, "first_entry",
+				       json_object_new_uint64(ig_measlog_first(ms->log)));
 		json_object_object_add(o, "aggregate", json_object_new_string(hex));
+		/* No TPM extension yet: nothing outside the device vouches for it. */
+		json_object_object_add(o, "attestation", json_object_new_string("self-reported"));
 	} else {
 		json_object_object_add(o, "path", NULL);
 	}

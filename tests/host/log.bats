@@ -73,11 +73,14 @@ mklog() {
 	echo "$output" | jq -e --arg a "$AGG" '.ok == true and .entries == 4 and .aggregate == $a'
 }
 
-@test "log prints the ima-ng lines and marks unknown entries; --json has the fields" {
+@test "log prints pure ima-ng; --annotate and --json mark unknown entries" {
 	mklog "$T/m"
 	printf '3 %s\n' "$(dig /usr/bin/env)" >"$T/m.unknown"
 	printf '4 %s\n' "$(dig /usr/bin/env)" >>"$T/m.unknown" # digest does not match: ignored
 	run "$CTL" log --file "$T/m"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$T/m")" ]
+	run "$CTL" log --annotate --file "$T/m"
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 4 ]
 	[ "${lines[0]}" = "$(sed -n 1p "$T/m")" ]
@@ -129,7 +132,7 @@ mklog() {
 	sed 1d "$T/orig" >"$T/m"
 	run "$CTL" log verify --file "$T/m"
 	[ "$status" -eq 1 ]
-	[ "$output" = "$T/m:1: log does not begin with boot_aggregate or a carry-over entry" ]
+	[ "$output" = "$T/m:1: log does not begin with boot_aggregate and has no m.base" ]
 }
 
 @test "without the chain file, the daemon's aggregate catches a deleted line" {
@@ -147,48 +150,94 @@ mklog() {
 	[ "$output" = "iotgatectl: log verify: --aggregate needs 64 hex digits" ]
 }
 
-@test "a rotated log verifies alone and after the previous file" {
+# base FILE ENTRY AGG: FILE.base as iotgated writes it
+base() {
+	printf '# comment\nentry %s\naggregate %s\n' "$2" "$3" >"$1.base"
+}
+
+@test "a rotated log: no extra record, the list since boot replays as plain ima-ng" {
 	mklog "$T/measurements.1"
 	prev=$AGG n1=$N
-	# the new file starts from the old aggregate with a carry-over entry
+	# the new file continues with the next entry; .base says from where
 	: >"$T/measurements"
 	: >"$T/measurements.chain"
+	base "$T/measurements" "$n1" "$prev"
 	N=0
-	entry "$T/measurements" "$prev" iotgate-carryover
 	entry "$T/measurements" "$(dig /usr/bin/id)" /usr/bin/id
+	entry "$T/measurements" "$(dig /usr/bin/head)" /usr/bin/head
 	run "$CTL" log verify --file "$T/measurements"
 	[ "$status" -eq 0 ]
 	[ "$output" = "ok: 2 entries, aggregate $AGG" ]
+	run "$CTL" --json log verify --file "$T/measurements"
+	echo "$output" | jq -e --argjson n "$n1" '.first_entry == $n'
 	run "$CTL" log verify --file "$T/measurements.1" --file "$T/measurements" --aggregate "$AGG"
 	[ "$status" -eq 0 ]
 	[ "$output" = "ok: $((n1 + N)) entries, aggregate $AGG" ]
-	# plain ima-ng extension over both files gives the same aggregate
+	# the default is the list since boot in --dir: the same two files
+	run "$CTL" log verify --dir "$T" --aggregate "$AGG"
+	[ "$status" -eq 0 ]
+	[ "$output" = "ok: $((n1 + N)) entries, aggregate $AGG" ]
+	# plain ima-ng extension over what 'log' prints gives the same aggregate
+	run "$CTL" log --dir "$T"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$T/measurements.1" "$T/measurements")" ]
 	a=$ZERO
-	while read -r _ t _; do a=$(extend "$a" "$t"); done < <(cat "$T/measurements.1" "$T/measurements")
+	while read -r _ t _; do a=$(extend "$a" "$t"); done <<<"$output"
 	[ "$a" = "$AGG" ]
-	run "$CTL" log --file "$T/measurements.1" --file "$T/measurements"
-	[ "${#lines[@]}" -eq 6 ]
 
-	# a carry-over that does not continue the previous file
+	# an empty segment (rotated before its first entry) continues too
+	: >"$T/e"
+	base "$T/e" "$((n1 + N))" "$AGG"
+	run "$CTL" log verify --file "$T/measurements.1" --file "$T/measurements" --file "$T/e"
+	[ "$status" -eq 0 ]
+	[ "$output" = "ok: $((n1 + N)) entries, aggregate $AGG" ]
+
+	# a base that does not continue the previous file, by aggregate or by number
+	base "$T/measurements" "$n1" "$ZERO"
+	run "$CTL" log verify --file "$T/measurements.1" --file "$T/measurements"
+	[ "$status" -eq 1 ]
+	[ "$output" = "$T/measurements:1: measurements.base does not continue the aggregate of the previous file" ]
+	base "$T/measurements" "$((n1 + 1))" "$prev"
+	run "$CTL" log verify --file "$T/measurements.1" --file "$T/measurements"
+	[ "$status" -eq 1 ]
+	[ "$output" = "$T/measurements:1: measurements.base names entry $((n1 + 1)), the previous file ends before entry $n1" ]
+	printf 'entry x\n' >"$T/measurements.base"
+	run "$CTL" log verify --file "$T/measurements"
+	[ "$status" -eq 1 ]
+	[ "$output" = "$T/measurements.base:1: malformed line: expected 'entry N' or 'aggregate <64 hex digits>'" ]
+	rm "$T/measurements.base"
+	run "$CTL" log verify --file "$T/measurements"
+	[ "$status" -eq 1 ]
+	[ "$output" = "$T/measurements:1: log does not begin with boot_aggregate and has no measurements.base" ]
+}
+
+@test "a carry-over record of iotgate 0.1 still verifies" {
+	mklog "$T/measurements.1"
+	prev=$AGG
+	: >"$T/measurements"
+	: >"$T/measurements.chain"
+	entry "$T/measurements" "$prev" iotgate-carryover
+	entry "$T/measurements" "$(dig /usr/bin/id)" /usr/bin/id
+	run "$CTL" log verify --file "$T/measurements.1" --file "$T/measurements" --aggregate "$AGG"
+	[ "$status" -eq 0 ]
 	: >"$T/measurements"
 	: >"$T/measurements.chain"
 	AGG=$ZERO
 	entry "$T/measurements" "$ZERO" iotgate-carryover
-	run "$CTL" log verify --file "$T/measurements"
-	[ "$status" -eq 0 ]
 	run "$CTL" log verify --file "$T/measurements.1" --file "$T/measurements"
 	[ "$status" -eq 1 ]
 	[ "$output" = "$T/measurements:1: carry-over does not continue the aggregate of the previous file" ]
 }
 
-@test "names: spaces recorded as '_', newline and backslash escaped in the line only" {
+@test "names: printed exactly as hashed (backslash raw; ' ' and newline recorded as '_')" {
 	mklog "$T/m"
-	entry "$T/m" "$(dig /usr/bin/true)" $'/opt/my_app/a\nb\\c' '/opt/my_app/a\nb\\c'
+	entry "$T/m" "$(dig /usr/bin/true)" '/opt/my_app/a_b\c\n'
 	run "$CTL" log verify --file "$T/m"
 	[ "$status" -eq 0 ]
 	[ "$output" = "ok: 5 entries, aggregate $AGG" ]
+	[ "$(sed -n '5s/.* //p' "$T/m")" = '/opt/my_app/a_b\c\n' ]
 	run "$CTL" --json log --file "$T/m"
-	echo "$output" | jq -e '.[4].path == "/opt/my_app/a\nb\\c"'
+	echo "$output" | jq -e '.[4].path == "/opt/my_app/a_b\\c\\n"'
 	run "$CTL" log --file "$T/m"
 	[ "${lines[4]}" = "$(sed -n 5p "$T/m")" ]
 	# a space in a name cannot come from IMA (it writes '_')
@@ -223,10 +272,10 @@ mklog() {
 @test "log --help, log verify --help and bad arguments" {
 	run "$CTL" log --help
 	[ "$status" -eq 0 ]
-	[[ $output == "Usage: iotgatectl [--json] log [--file PATH]..."* ]]
+	[[ $output == "Usage: iotgatectl [--json] log [--annotate] [--dir DIR | --file PATH...]"* ]]
 	run "$CTL" log verify --help
 	[ "$status" -eq 0 ]
-	[[ $output == "Usage: iotgatectl [--json] log verify [--file PATH]... [--aggregate HEX]"* ]]
+	[[ $output == "Usage: iotgatectl [--json] log verify [--dir DIR | --file PATH...] [--aggregate HEX]"* ]]
 	run "$CTL" --help
 	[[ $output == *"  log [verify] [--file PATH]"* ]]
 	run "$CTL" log frobnicate

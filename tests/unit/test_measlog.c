@@ -396,64 +396,98 @@ TEST(measlog_new_boot_starts_a_new_generation)
 	cleanup_dir();
 }
 
-TEST(measlog_rotation_carries_the_aggregate_over)
+/* Plain ima-ng extension (no knowledge of iotgate) of the files, oldest first. */
+static void replay(const char *const *files, size_t nf, uint8_t agg[32], size_t *entries)
+{
+	struct ig_measlog_verify_result res;
+	struct ig_measlog_entry *v;
+	uint8_t th[32];
+	size_t n;
+
+	memset(agg, 0, 32);
+	*entries = 0;
+	for (size_t f = 0; f < nf; f++) {
+		CHECK(ig_measlog_read(files[f], &v, &n, &res) == 0);
+		for (size_t k = 0; k < n; k++) {
+			ref_template_hash(v[k].digest, v[k].name, th);
+			ref_extend(agg, th);
+			CHECK(strcmp(v[k].name, IG_MEASLOG_CARRY_NAME));
+		}
+		*entries += n;
+		ig_measlog_entries_free(v, n);
+	}
+}
+
+TEST(measlog_rotation_keeps_the_list_since_boot)
 {
 	const char *dir = fresh_dir() ? logdir_buf : "/nonexistent/log";
-	struct ig_measlog_verify_result res, r1;
-	struct ig_measlog_entry *v;
+	struct ig_measlog_verify_result res;
 	struct ig_measlog *l;
-	uint8_t d[32], agg[32], th[32];
+	uint8_t d[32], agg[32];
 	unsigned long long count;
-	bool checked_concat = false;
+	unsigned int rotations = 0;
 	struct stat st;
-	size_t n;
-	char path[32];
+	size_t entries;
+	char path[32], *base;
 
 	OPEN(l, dir, 1000);
 	for (unsigned int i = 1; i <= 40; i++) {
+		unsigned long long before = ig_measlog_first(l);
+		const char *files[IG_MEASLOG_KEEP + 1];
+		size_t nf = 0;
+
 		digest_of(i, d);
 		snprintf(path, sizeof(path), "/bin/p%u", i);
 		CHECK(ig_measlog_add(l, d, path, i % 7 == 0) == 0);
 		CHECK(stat(ig_measlog_path(l), &st) == 0 && st.st_size <= 1000);
-		if (!checked_concat && exists(pj(dir, "measurements.1"))) {
-			/* .1 starts with boot_aggregate: plain ima-ng extension of .1 then
-			 * the current file gives the daemon's aggregate. */
-			const char *files[] = { pj(dir, "measurements.1"),
-						pj(dir, "measurements") };
+		if (ig_measlog_first(l) == before)
+			continue;
+		rotations++;
+		/* Entries keep their numbers: i entries and boot_aggregate so far. */
+		CHECK(ig_measlog_first(l) + ig_measlog_count(l) == i + 1);
+		if (rotations > IG_MEASLOG_KEEP)
+			continue;
+		/* While boot's file is kept, plain ima-ng extension of the
+		 * archives and the current file gives the daemon's aggregate. */
+		for (unsigned int k = rotations; k >= 1; k--) {
+			static char names[IG_MEASLOG_KEEP][32];
 
-			memset(agg, 0, 32);
-			for (int f = 0; f < 2; f++) {
-				CHECK(ig_measlog_read(files[f], &v, &n, &res) == 0);
-				for (size_t k = 0; k < n; k++) {
-					ref_template_hash(v[k].digest, v[k].name, th);
-					ref_extend(agg, th);
-				}
-				if (f == 1 && n)
-					CHECK_STR(v[0].name, "iotgate-carryover");
-				ig_measlog_entries_free(v, n);
-			}
-			CHECK(!memcmp(agg, ig_measlog_aggregate(l), 32));
-			checked_concat = true;
+			snprintf(names[k - 1], sizeof(names[0]), "measurements.%u", k);
+			files[nf++] = strdup(pj(dir, names[k - 1]));
 		}
+		files[nf++] = strdup(ig_measlog_path(l));
+		replay(files, nf, agg, &entries);
+		CHECK(!memcmp(agg, ig_measlog_aggregate(l), 32) && entries == i + 1);
+		CHECK(ig_measlog_verify_files(files, nf, agg, &res) == 0);
+		for (size_t k = 0; k < nf; k++)
+			free((char *)files[k]);
 	}
-	CHECK(checked_concat);
+	CHECK(rotations > IG_MEASLOG_KEEP);
+	CHECK(exists(pj(dir, "measurements.4")) && !exists(pj(dir, "measurements.5")));
 	memcpy(agg, ig_measlog_aggregate(l), 32);
 	count = ig_measlog_count(l);
-	/* The current file verifies alone, and .1 + current together. */
+	/* The current file verifies alone from its .base, which names the number
+	 * and the aggregate before its first entry; so do the kept archives. */
+	base = slurp(pj(dir, "measurements.base"));
+	CHECK(base && strstr(base, "\nentry ") && strstr(base, "\naggregate "));
+	free(base);
 	CHECK(ig_measlog_verify(ig_measlog_path(l), agg, &res) == 0);
-	CHECK(res.entries == count);
-	CHECK(ig_measlog_verify(pj(dir, "measurements.1"), NULL, &r1) == 0);
-	CHECK(ig_measlog_read(ig_measlog_path(l), &v, &n, &res) == 0);
-	CHECK(n == count && !strcmp(v[0].name, "iotgate-carryover") &&
-	      !memcmp(v[0].digest, r1.aggregate, 32));
-	ig_measlog_entries_free(v, n);
+	CHECK(res.entries == count && res.first == ig_measlog_first(l));
 	{
-		const char *both[] = { pj(dir, "measurements.1"), pj(dir, "measurements") };
+		char *all[] = { strdup(pj(dir, "measurements.4")), strdup(pj(dir, "measurements.3")),
+				strdup(pj(dir, "measurements.2")), strdup(pj(dir, "measurements.1")),
+				strdup(pj(dir, "measurements")) };
 
-		CHECK(ig_measlog_verify_files(both, 2, agg, &res) == 0);
-		CHECK(res.entries == r1.entries + count);
+		CHECK(ig_measlog_verify_files((const char *const *)all, 5, agg, &res) == 0);
+		/* .3 alone is no continuation of .1 */
+		CHECK(ig_measlog_verify_files((const char *const *)all + 1, 1, NULL, &res) == 0);
+		all[2] = all[0];
+		CHECK(ig_measlog_verify_files((const char *const *)all + 1, 3, NULL, &res) == -EBADMSG);
+		CHECK(strstr(res.reason, "does not continue") != NULL);
+		for (size_t k = 1; k < 5; k++)
+			free(all[k]);
 	}
-	/* An entry only in .1 is measured again: every file is complete alone. */
+	/* An entry only in an archive is measured again: every file is complete alone. */
 	digest_of(1, d);
 	CHECK(ig_measlog_add(l, d, "/bin/p1", false) == 0);
 	memcpy(agg, ig_measlog_aggregate(l), 32);
@@ -551,7 +585,7 @@ TEST(measlog_verify_names_the_first_bad_line)
 	t = edit_lines(log, 0, 1, true);
 	CHECK(verify_copy(dir, t, NULL, NULL, &res) == -EBADMSG);
 	CHECK(res.line == 1);
-	CHECK_STR(res.reason, "log does not begin with boot_aggregate or a carry-over entry");
+	CHECK_STR(res.reason, "log does not begin with boot_aggregate and has no measurements.base");
 	free(t);
 
 	/* two lines swapped */
@@ -764,19 +798,19 @@ TEST(measlog_failed_rotation_changes_nothing)
 	free(now);
 	CHECK(ig_measlog_count(l) == count && !memcmp(ig_measlog_aggregate(l), agg, 32));
 	CHECK(ig_measlog_add(l, d, path, false) == 0);
-	CHECK(exists(pj(dir, "measurements.1")) && ig_measlog_count(l) == 2);
+	CHECK(exists(pj(dir, "measurements.1")) && ig_measlog_count(l) == 1);
 	{
 		const char *both[] = { pj(dir, "measurements.1"), pj(dir, "measurements") };
 
 		CHECK(ig_measlog_verify_files(both, 2, ig_measlog_aggregate(l), &res) == 0);
-		CHECK(res.entries == count + 2);
+		CHECK(res.entries == count + 1);
 	}
 	ig_measlog_close(l);
 	free(before);
 	cleanup_dir();
 }
 
-TEST(measlog_names_are_escaped_and_checked)
+TEST(measlog_names_are_recorded_as_printed)
 {
 	const char *dir = fresh_dir() ? logdir_buf : "/nonexistent/log";
 	struct ig_measlog_verify_result res;
@@ -789,8 +823,8 @@ TEST(measlog_names_are_escaped_and_checked)
 	digest_of(7, d);
 	OPEN(l, dir, 0);
 	CHECK(ig_measlog_add(l, d, "/opt/my app/x\ny\\z", false) == 0);
-	/* IMA writes ' ' as '_': both names record as /opt/my_app/... */
-	CHECK(ig_measlog_add(l, d, "/opt/my_app/x\ny\\z", false) == 1);
+	/* IMA writes ' ' as '_', and so do we '\n': all record as /opt/my_app/x_y... */
+	CHECK(ig_measlog_add(l, d, "/opt/my_app/x_y\\z", false) == 1);
 	CHECK(ig_measlog_add(l, d, "", false) == -EINVAL);
 	CHECK(ig_measlog_add(l, d, "boot_aggregate", false) == -EINVAL);
 	CHECK(ig_measlog_add(l, d, "iotgate-carryover", false) == -EINVAL);
@@ -802,15 +836,17 @@ TEST(measlog_names_are_escaped_and_checked)
 	CHECK(ig_measlog_add(l, d, longname, false) == 0);
 	CHECK(ig_measlog_count(l) == 3);
 	s = slurp(ig_measlog_path(l));
-	ref_template_hash(d, "/opt/my_app/x\ny\\z", th);
+	ref_template_hash(d, "/opt/my_app/x_y\\z", th);
 	CHECK(count_lines(s) == 3);
-	CHECK(strstr(line_of(s, 2), " /opt/my_app/x\\ny\\\\z") != NULL);
+	/* the line holds the name exactly as hashed, backslash and all */
+	CHECK(strlen(line_of(s, 2)) > 18 &&
+	      !strcmp(line_of(s, 2) + strlen(line_of(s, 2)) - 18, " /opt/my_app/x_y\\z"));
 	CHECK(!strncmp(line_of(s, 2) + 3, hex32(th), 64));
 	free(s);
 	CHECK(ig_measlog_verify(ig_measlog_path(l), ig_measlog_aggregate(l), &res) == 0);
 	CHECK(ig_measlog_read(ig_measlog_path(l), &v, &n, &res) == 0 && n == 3);
 	if (n == 3) {
-		CHECK_STR(v[1].name, "/opt/my_app/x\ny\\z");
+		CHECK_STR(v[1].name, "/opt/my_app/x_y\\z");
 		CHECK(strlen(v[2].name) == IG_MEASLOG_NAME_MAX);
 	}
 	ig_measlog_entries_free(v, n);
