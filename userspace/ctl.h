@@ -16,5 +16,7 @@ int ctl_check_kernel(int argc, char **argv);
 
 /* iotgatectl log [verify] [--file PATH]...: argv[0] is "log" (ctl_log.c). */
 int ctl_log(int argc, char **argv);
+/* iotgatectl manifest keylime-policy: argv[0] is "keylime-policy" (ctl_keylime.c). */
+int ctl_keylime_policy(int argc, char **argv);
 
 #endif

@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"  manifest apply FILE [SIG]  verify and swap in a signed manifest (root)\n"
 		"  manifest rollback          back to the previous policy set (root)\n"
 		"  manifest create DIR...     print a sha256sum-format manifest of the regular files under DIR\n"
+		"  manifest keylime-policy FILE  print a Keylime runtime policy for the manifest\n"
 		"  events                     stream violations and policy changes\n"
 		"  metrics                    the state in Prometheus text format\n"
 		"  check-kernel [CONFIG]      report what the kernel offers and the tier iotgate will run in\n"
@@ -581,17 +582,22 @@ static int cmd_manifest(int argc, char **argv)
 		printf("Usage: iotgatectl manifest apply FILE [SIG] [--force]\n"
 		       "       iotgatectl manifest rollback\n"
 		       "       iotgatectl manifest create DIR|FILE...\n"
+		       "       iotgatectl manifest keylime-policy MANIFEST [--boot-aggregate HEX]...\n"
 		       "apply: swap in a new manifest for the active policy (signature checked with the\n"
 		       "  keys the policy trusts; older versions refused unless --force). rollback: the\n"
 		       "  previous policy set. Both need root.\n"
 		       "Hash every regular file (on all cores) and print a manifest in sha256sum format,\n"
-		       "sorted by path: the same bytes as 'find ARGS -type f | LC_ALL=C sort | xargs sha256sum'.\n");
+		       "sorted by path: the same bytes as 'find ARGS -type f | LC_ALL=C sort | xargs sha256sum'.\n"
+		       "keylime-policy: a Keylime runtime policy (JSON) accepting the manifest's files as\n"
+		       "  the log names them, log_hash_alg sha256, boot_aggregate zero or HEX.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "apply"))
 		return lifecycle("manifest-apply", argc - 2, argv + 2);
 	if (!strcmp(argv[1], "rollback"))
 		return lifecycle("rollback", argc - 2, argv + 2);
+	if (!strcmp(argv[1], "keylime-policy"))
+		return ctl_keylime_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "create"))
 		return fail("manifest: unknown command '%s' (try 'iotgatectl manifest --help')",
 			    argv[1]);
