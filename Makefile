@@ -237,7 +237,8 @@ $(BUILD)/fuzz/libiotgate.a: $(FUZZ_LIB_OBJS)
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libiotgate.a \
 		$(wildcard userspace/*.[ch]) | $(BUILD)/fuzz/.fuzzer-ok
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(IG_CFLAGS) -o $@ $< $(BUILD)/fuzz/libiotgate.a $(LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(IG_CFLAGS) -Iuserspace/daemon -o $@ $< \
+		$(BUILD)/fuzz/libiotgate.a $(LIBS)
 
 .PHONY: fuzz
 fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))

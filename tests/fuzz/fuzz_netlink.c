@@ -54,9 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n.np = policy.net;
 	if (data[0] & 2) {
 		static const struct nif known[] = {
-			{ 1, "lo", { 0 }, false, false },
-			{ 2, "eth0", { 2, 0, 0, 0, 0, 1 }, true, false },
-			{ 3, "can0", { 0 }, false, true },
+			{ .ifindex = 1, .name = "lo" },
+			{ .ifindex = 2, .name = "eth0", .mac = { 2, 0, 0, 0, 0, 1 }, .has_mac = true },
+			{ .ifindex = 3, .name = "can0", .can = true },
 		};
 
 		n.ifs = malloc(sizeof(known));

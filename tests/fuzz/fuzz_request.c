@@ -2,13 +2,19 @@
 /*
  * libFuzzer target: control socket requests, as iotgated reads each line
  * (ig_request_parse with the daemon's own command table, root-only commands
- * included; iotgated.c is compiled into this target for that table), then
+ * included; the daemon's sources are compiled into this target for that
+ * table and the handlers' accessors), then
  * the members each command's handler takes from what was let through. The
  * input is one line without its newline.
  */
 #define main iotgated_main
 #include "../../userspace/iotgated.c"
 #undef main
+#include "../../userspace/daemon/ctlsock.c"
+#include "../../userspace/daemon/health.c"
+#include "../../userspace/daemon/lifecycle.c"
+#include "../../userspace/daemon/report.c"
+#include "../../userspace/daemon/status.c"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
