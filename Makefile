@@ -274,7 +274,8 @@ install: all
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/iotgatectl
 
 format-check:
-	clang-format --dry-run --Werror bpf/*.c bpf/iotgate.h userspace/*.[ch] tests/unit/*.[ch]
+	clang-format --dry-run --Werror bpf/*.[ch] userspace/*.[ch] userspace/daemon/*.[ch] tests/unit/*.[ch] \
+		tests/helpers/*.c tests/fuzz/*.[ch] bench/*.c bench/bpf/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -57,8 +57,7 @@ int main(int argc, char **argv)
 	k.skel = ig_exec__open();
 	if (!k.skel)
 		return 1;
-	bpf_object__for_each_program(prog, k.skel->obj)
-		bpf_program__set_autoload(prog, false);
+	bpf_object__for_each_program(prog, k.skel->obj) bpf_program__set_autoload(prog, false);
 	ret = ig_exec__load(k.skel);
 	if (ret) {
 		fprintf(stderr, "mapapply: cannot create the maps: %s\n", strerror(-ret));

@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "progs: cannot load %s\n", argv[1]);
 		return 1;
 	}
-	bpf_object__for_each_program(p, obj) {
+	bpf_object__for_each_program(p, obj)
+	{
 		if (!bpf_program__attach(p)) {
 			fprintf(stderr, "progs: cannot attach %s\n", bpf_program__name(p));
 			return 1;

@@ -412,7 +412,7 @@ struct ig_net_config {
 #define IG_NC_DENIED 1 /* operation refused with EPERM */
 #define IG_NC_DROPPED 2 /* packet dropped (egress drops also return EPERM to the sender) */
 #define IG_NC_AUDITED 3 /* would have been refused; access-mode audit */
-#define IG_NCNT(fam, what) ((fam) * 4 + (what))
+#define IG_NCNT(fam, what) ((fam)*4 + (what))
 #define IG_NCNT_EVENTS_LOST (IG_FAM_MAX * 4)
 #define IG_NCNT_MAX (IG_NCNT_EVENTS_LOST + 1)
 

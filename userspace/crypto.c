@@ -24,11 +24,11 @@ static void load(void)
 		snprintf(error, sizeof(error), "cannot load %s: %s", LIBCRYPTO, dlerror());
 		return;
 	}
-#define IG_CRYPTO_SYM(name)                                                               \
-	table.name = (__typeof__(name) *)dlsym(h, #name);                                 \
-	if (!table.name) {                                                                \
-		snprintf(error, sizeof(error), "%s has no %s", LIBCRYPTO, #name);          \
-		return;                                                                   \
+#define IG_CRYPTO_SYM(name)                                                       \
+	table.name = (__typeof__(name) *)dlsym(h, #name);                         \
+	if (!table.name) {                                                        \
+		snprintf(error, sizeof(error), "%s has no %s", LIBCRYPTO, #name); \
+		return;                                                           \
 	}
 	IG_CRYPTO_FN(IG_CRYPTO_SYM)
 #undef IG_CRYPTO_SYM

@@ -18,11 +18,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+/* clang-format 14 re-wraps this list differently on each pass */
+// clang-format off
 #define IG_CRYPTO_FN(X)                                                                \
 	X(EVP_Digest) X(EVP_sha256) X(EVP_MD_CTX_new) X(EVP_MD_CTX_free)                 \
 	X(EVP_DigestInit_ex) X(EVP_DigestUpdate) X(EVP_DigestFinal_ex)                   \
 	X(EVP_DigestVerifyInit) X(EVP_DigestVerify) X(EVP_PKEY_get_id) X(EVP_PKEY_free) \
 	X(BIO_new_mem_buf) X(BIO_free) X(PEM_read_bio_PUBKEY) X(i2d_PUBKEY) X(CRYPTO_free)
+// clang-format on
 
 struct ig_crypto {
 #define IG_CRYPTO_PTR(name) __typeof__(name) *name;

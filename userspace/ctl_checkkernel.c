@@ -738,15 +738,16 @@ static void runtime_checks(struct report *r, const struct kconfig *k)
 		snprintf(c->detail, sizeof(c->detail), "%s",
 			 "bpf_send_signal, bpf_find_vma, bpf_task_pt_regs in tracepoint programs");
 		for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
-			if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, helpers[i].id, NULL) ==
-			    1)
+			if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, helpers[i].id,
+						    NULL) == 1)
 				continue;
 			c->state = ST_MISSING;
-			snprintf(c->detail, sizeof(c->detail), "%s not available to tracepoint programs",
-				 helpers[i].name);
-			snprintf(c->reason, sizeof(c->reason), "the kernel has no %s for tracing programs",
-				 helpers[i].name);
-			snprintf(c->fix, sizeof(c->fix), "%s", "a kernel >= 5.17 with CONFIG_BPF_EVENTS=y");
+			snprintf(c->detail, sizeof(c->detail),
+				 "%s not available to tracepoint programs", helpers[i].name);
+			snprintf(c->reason, sizeof(c->reason),
+				 "the kernel has no %s for tracing programs", helpers[i].name);
+			snprintf(c->fix, sizeof(c->fix), "%s",
+				 "a kernel >= 5.17 with CONFIG_BPF_EVENTS=y");
 			break;
 		}
 	}

@@ -38,8 +38,13 @@ static void first_line(const char *root, const char *path, char *buf, size_t len
 /* DMI placeholders that vendors leave in unset fields. */
 static int placeholder(const char *s)
 {
-	static const char *const junk[] = { "", "0", "None", "Not Specified", "Default string",
-					    "To be filled by O.E.M.", "System Serial Number",
+	static const char *const junk[] = { "",
+					    "0",
+					    "None",
+					    "Not Specified",
+					    "Default string",
+					    "To be filled by O.E.M.",
+					    "System Serial Number",
 					    "0123456789" };
 
 	for (size_t i = 0; i < sizeof(junk) / sizeof(*junk); i++)
@@ -98,15 +103,16 @@ struct json_object *ig_identity_json(const char *configured_id, const char *root
 				       json_object_new_string(*buf ? "/etc/machine-id" : "none"));
 	}
 	static const char *const serials[] = { "/sys/class/dmi/id/product_serial",
-						"/sys/class/dmi/id/board_serial",
-						"/proc/device-tree/serial-number",
-						"/sys/class/dmi/id/product_uuid" };
+					       "/sys/class/dmi/id/board_serial",
+					       "/proc/device-tree/serial-number",
+					       "/sys/class/dmi/id/product_uuid" };
 	json_object_object_add(o, "serial", NULL);
 	for (size_t i = 0; i < sizeof(serials) / sizeof(*serials); i++) {
 		first_line(root, serials[i], buf, sizeof(buf));
 		if (!placeholder(buf)) {
 			json_object_object_add(o, "serial", json_object_new_string(buf));
-			json_object_object_add(o, "serial_source", json_object_new_string(serials[i]));
+			json_object_object_add(o, "serial_source",
+					       json_object_new_string(serials[i]));
 			break;
 		}
 	}

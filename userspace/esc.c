@@ -46,8 +46,8 @@ static size_t utf8_seq(const unsigned char *s, unsigned int *cp)
 /* Ends a line, or reorders or hides text, on a terminal or in a log viewer. */
 static bool unsafe(unsigned int c)
 {
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e ||
-	       c == 0x200f || (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+	       (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
 static bool plain(unsigned char c)

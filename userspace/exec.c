@@ -135,8 +135,8 @@ static int attach_one(struct bpf_program *prog, const char *pin, struct bpf_link
 	return 0;
 }
 
-static int fill(struct ig_kernel *k, const struct ig_kernel_config *cfg, const struct ig_verified *v,
-		size_t n)
+static int fill(struct ig_kernel *k, const struct ig_kernel_config *cfg,
+		const struct ig_verified *v, size_t n)
 {
 	int ret = ig_kernel_set_manifest(k, v, n);
 
@@ -162,19 +162,39 @@ struct prog_slot {
 static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 {
 	struct bpf_program *progs[N_PROGS] = {
-		skel->progs.ig_bprm_check, skel->progs.ig_mmap_file,  skel->progs.ig_mprotect,
-		skel->progs.ig_file_open,  skel->progs.ig_file_perm,  skel->progs.ig_truncate,
-		skel->progs.ig_inode_perm, skel->progs.ig_bpf_map,    skel->progs.ig_bpf_prog,
-		skel->progs.ig_task_kill,  skel->progs.ig_ptrace,     skel->progs.ig_exec_tp,
-		skel->progs.ig_mmap_tp,	   skel->progs.ig_mprot_in,   skel->progs.ig_mprot_tp,
+		skel->progs.ig_bprm_check,
+		skel->progs.ig_mmap_file,
+		skel->progs.ig_mprotect,
+		skel->progs.ig_file_open,
+		skel->progs.ig_file_perm,
+		skel->progs.ig_truncate,
+		skel->progs.ig_inode_perm,
+		skel->progs.ig_bpf_map,
+		skel->progs.ig_bpf_prog,
+		skel->progs.ig_task_kill,
+		skel->progs.ig_ptrace,
+		skel->progs.ig_exec_tp,
+		skel->progs.ig_mmap_tp,
+		skel->progs.ig_mprot_in,
+		skel->progs.ig_mprot_tp,
 		skel->progs.ig_traceme,
 		/* the daemon's exit and threads are tracked before it can record itself */
-		skel->progs.ig_daemon_exit, skel->progs.ig_daemon_thr, skel->progs.ig_bpf_cmd,
-		skel->progs.ig_umount,	   skel->progs.ig_mount,      skel->progs.ig_move_mount,
-		skel->progs.ig_prctl,	   skel->progs.ig_self_write,
-		skel->progs.ig_prot_perm,  skel->progs.ig_prot_open,  skel->progs.ig_prot_attr,
-		skel->progs.ig_prot_unlink, skel->progs.ig_prot_rmdir, skel->progs.ig_prot_rename,
-		skel->progs.ig_prot_link,  skel->progs.ig_prot_mount,
+		skel->progs.ig_daemon_exit,
+		skel->progs.ig_daemon_thr,
+		skel->progs.ig_bpf_cmd,
+		skel->progs.ig_umount,
+		skel->progs.ig_mount,
+		skel->progs.ig_move_mount,
+		skel->progs.ig_prctl,
+		skel->progs.ig_self_write,
+		skel->progs.ig_prot_perm,
+		skel->progs.ig_prot_open,
+		skel->progs.ig_prot_attr,
+		skel->progs.ig_prot_unlink,
+		skel->progs.ig_prot_rmdir,
+		skel->progs.ig_prot_rename,
+		skel->progs.ig_prot_link,
+		skel->progs.ig_prot_mount,
 	};
 
 	for (int i = 0; i < N_PROGS; i++) {
@@ -182,8 +202,8 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		s[i].prog = progs[i];
 		if (progs[i] == skel->progs.ig_exec_tp)
 			s[i].tiers = T_KILL | T_PARTIAL;
-		else if (progs[i] == skel->progs.ig_mmap_tp || progs[i] == skel->progs.ig_mprot_in ||
-			 progs[i] == skel->progs.ig_mprot_tp)
+		else if (progs[i] == skel->progs.ig_mmap_tp ||
+			 progs[i] == skel->progs.ig_mprot_in || progs[i] == skel->progs.ig_mprot_tp)
 			s[i].tiers = T_KILL;
 		else
 			s[i].tiers = T_FULL;
@@ -327,8 +347,8 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 	}
 	if (!refused)
 		return ret;
-	snprintf(why_kill, sizeof(why_kill), "the kill tier's tracing programs were refused too (%s)",
-		 strerror(-ret));
+	snprintf(why_kill, sizeof(why_kill),
+		 "the kill tier's tracing programs were refused too (%s)", strerror(-ret));
 	ret = try_tier(k, IG_TIER_PARTIAL, cfg, v, n, &refused);
 	if (ret)
 		return ret;
@@ -671,9 +691,9 @@ int ig_kernel_check(struct ig_kernel *k, bool self_protect, char *why, size_t le
 	struct ig_file_val val;
 	int fd, problems = 0;
 
-#define PROBLEM(...)                                         \
-	do {                                                 \
-		if (!problems++)                             \
+#define PROBLEM(...)                                     \
+	do {                                             \
+		if (!problems++)                         \
 			snprintf(why, len, __VA_ARGS__); \
 	} while (0)
 
@@ -820,10 +840,9 @@ int ig_kernel_stop_enforcing(struct ig_kernel *k)
 		closedir(dir);
 	}
 	if (k->skel)
-		bpf_object__for_each_map(map, k->skel->obj)
-			if (bpf_map__pin_path(map) && unlink(bpf_map__pin_path(map)) &&
-			    errno != ENOENT)
-				ret = -errno;
+		bpf_object__for_each_map(map, k->skel->obj) if (bpf_map__pin_path(map) &&
+								unlink(bpf_map__pin_path(map)) &&
+								errno != ENOENT) ret = -errno;
 	if (rmdir(IG_PIN_DIR) && errno != ENOENT && errno != ENOTEMPTY && !ret)
 		ret = -errno;
 	return ret;
@@ -831,7 +850,6 @@ int ig_kernel_stop_enforcing(struct ig_kernel *k)
 
 void ig_kernel_close(struct ig_kernel *k)
 {
-
 	ring_buffer__free(k->rb);
 	k->rb = NULL;
 	ig_exec__destroy(k->skel);

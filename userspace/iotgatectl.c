@@ -196,11 +196,11 @@ static int cmd_status(int argc, char **argv)
 	printf("  exec:      %llu allowed, %llu denied, %llu audited\n",
 	       jnum(r, "counters.exec.allowed"), jnum(r, "counters.exec.denied"),
 	       jnum(r, "counters.exec.audited"));
-	if (json_object_object_get_ex(r, "measurement_log", &man) &&
-	    *jstr(man, "attestation"))
+	if (json_object_object_get_ex(r, "measurement_log", &man) && *jstr(man, "attestation"))
 		printf("  log:       %llu entries since boot, aggregate %.16s..., attestation: %s\n",
 		       jnum(man, "first_entry") + jnum(man, "entries"),
-		       hstr(man, "aggregate", IG_ESC_FIELD), hstr(man, "attestation", IG_ESC_FIELD));
+		       hstr(man, "aggregate", IG_ESC_FIELD),
+		       hstr(man, "attestation", IG_ESC_FIELD));
 	if (json_object_object_get_ex(r, "violations", &viol) &&
 	    (n = json_object_array_length(viol))) {
 		printf("  recent violations (%zu):\n", n);
@@ -270,17 +270,19 @@ static int cmd_events(int argc, char **argv)
 			else if (!strcmp(jstr(o, "event"), "violation"))
 				printf("%s %-8s %-5s %s (%s, pid %llu, uid %llu, %s)\n",
 				       hstr(o, "time", IG_ESC_FIELD), hstr(o, "type", IG_ESC_FIELD),
-				       hstr(o, "verdict", IG_ESC_FIELD), hstr(o, "path", IG_ESC_FIELD),
-				       hstr(o, "comm", IG_ESC_FIELD), jnum(o, "pid"), jnum(o, "uid"),
+				       hstr(o, "verdict", IG_ESC_FIELD),
+				       hstr(o, "path", IG_ESC_FIELD), hstr(o, "comm", IG_ESC_FIELD),
+				       jnum(o, "pid"), jnum(o, "uid"),
 				       hstr(o, "reason", IG_ESC_FIELD));
 			else if (!strcmp(jstr(o, "event"), "policy"))
 				printf("policy %s by %s: mode %s, policy version %llu, manifest version %llu\n",
 				       hstr(o, "op", IG_ESC_FIELD), hstr(o, "by", IG_ESC_TEXT),
-				       hstr(o, "mode", IG_ESC_FIELD),
-				       jnum(o, "policy_version"), jnum(o, "manifest_version"));
+				       hstr(o, "mode", IG_ESC_FIELD), jnum(o, "policy_version"),
+				       jnum(o, "manifest_version"));
 			else if (!strcmp(jstr(o, "event"), "health"))
 				printf("health %s%s%s\n", hstr(o, "health", IG_ESC_FIELD),
-				       *jstr(o, "reason") ? ": " : "", hstr(o, "reason", IG_ESC_TEXT));
+				       *jstr(o, "reason") ? ": " : "",
+				       hstr(o, "reason", IG_ESC_TEXT));
 			json_object_put(o);
 		}
 	}
@@ -320,8 +322,8 @@ static int cmd_metrics(int argc, char **argv)
 		return 1;
 	for (size_t c = 0; c < 2; c++)
 		for (size_t v = 0; v < 3; v++) {
-			snprintf(labels, sizeof(labels), "capability=\"%s\",verdict=\"%s\"", caps[c],
-				 verdicts[v]);
+			snprintf(labels, sizeof(labels), "capability=\"%s\",verdict=\"%s\"",
+				 caps[c], verdicts[v]);
 			snprintf(key, sizeof(key), "counters.%s.%s", caps[c], verdicts[v]);
 			metric("iotgate_decisions_total", "counter",
 			       "Code-execution decisions by capability and verdict.", labels,
@@ -348,8 +350,8 @@ static int cmd_metrics(int argc, char **argv)
 		for (size_t i = 0; i < json_object_array_length(reasons); i++) {
 			snprintf(labels, sizeof(labels), "reason=\"%s\"",
 				 hstr(json_object_array_get_idx(reasons, i), "code", IG_ESC_PROM));
-			metric("iotgate_degraded", "gauge", "Reasons the device is degraded.", labels,
-			       1);
+			metric("iotgate_degraded", "gauge", "Reasons the device is degraded.",
+			       labels, 1);
 		}
 	metric("iotgate_policy_version", "gauge", "Version of the policy in force.", "",
 	       jnum(r, "policy.version"));
@@ -444,8 +446,8 @@ static int lifecycle(const char *op, int argc, char **argv)
 		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
 	else
 		printf("%s: ok: policy version %llu, manifest version %llu, %llu files verified, %llu rejected\n",
-		       op, jnum(r, "policy_version"), jnum(r, "manifest_version"), jnum(r, "verified"),
-		       jnum(r, "rejected"));
+		       op, jnum(r, "policy_version"), jnum(r, "manifest_version"),
+		       jnum(r, "verified"), jnum(r, "rejected"));
 	json_object_put(r);
 	return 0;
 }

@@ -330,8 +330,9 @@ int main(int argc, char **argv)
 	if (locked(d) && (d->set.policy.version < d->floor_policy ||
 			  d->set.manifest.version < d->floor_manifest)) {
 		/* the pinned enforcement stays; the state says the set is older than it may be */
-		ig_err("policy", "locked device: policy set below the version floor (policy %u, "
-				 "manifest %u)",
+		ig_err("policy",
+		       "locked device: policy set below the version floor (policy %u, "
+		       "manifest %u)",
 		       d->floor_policy, d->floor_manifest);
 		d->below_floor = true;
 	}

@@ -177,8 +177,9 @@ static int check_members(struct json_tokener *tok, const char *s, size_t len, ch
 			goto out;
 		}
 		if (json_object_object_get_ex(seen, json_object_get_string(k), NULL)) {
-			snprintf(err, errlen, MALFORMED "member \"%s\" given twice",
-				 ig_esc(name, sizeof(name), json_object_get_string(k), IG_ESC_TEXT));
+			snprintf(
+				err, errlen, MALFORMED "member \"%s\" given twice",
+				ig_esc(name, sizeof(name), json_object_get_string(k), IG_ESC_TEXT));
 			json_object_put(k);
 			goto out;
 		}
@@ -217,8 +218,7 @@ static const struct ig_req_key *find_key(const struct ig_req_cmd *c, const char 
 }
 
 /* Each member known to the command and of its type, each required one there. */
-static int check_keys(struct json_object *req, const struct ig_req_cmd *c, char *err,
-		      size_t errlen)
+static int check_keys(struct json_object *req, const struct ig_req_cmd *c, char *err, size_t errlen)
 {
 	char name[80];
 
@@ -229,13 +229,14 @@ static int check_keys(struct json_object *req, const struct ig_req_cmd *c, char 
 			continue;
 		ig_esc(name, sizeof(name), key, IG_ESC_TEXT);
 		if (!k) {
-			snprintf(err, errlen, "unknown member \"%s\" for command '%s'", name, c->cmd);
+			snprintf(err, errlen, "unknown member \"%s\" for command '%s'", name,
+				 c->cmd);
 			return -EINVAL;
 		}
 		if (!json_object_is_type(val, k->type) ||
 		    (k->type == json_type_string && has_nul(val))) {
-			snprintf(err, errlen, MALFORMED "member \"%s\" of '%s' must be a %s%s", name,
-				 c->cmd, json_type_to_name(k->type),
+			snprintf(err, errlen, MALFORMED "member \"%s\" of '%s' must be a %s%s",
+				 name, c->cmd, json_type_to_name(k->type),
 				 k->type == json_type_string ? " without NUL" : "");
 			return -EINVAL;
 		}

@@ -273,7 +273,8 @@ int ml_walk_file(struct walk *w, struct ig_measlog_verify_result *res)
 			if (ret)
 				goto out;
 		} else {
-			ret = ml_bad(res, w->path, 0, -EBADMSG, "empty log (no boot_aggregate entry)");
+			ret = ml_bad(res, w->path, 0, -EBADMSG,
+				     "empty log (no boot_aggregate entry)");
 			goto out;
 		}
 	}

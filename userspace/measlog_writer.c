@@ -32,7 +32,6 @@ struct ig_measlog {
 	char p_old[PATHBUF]; /* DIR/measurements.1 */
 };
 
-
 struct record_job {
 	const uint8_t *digest;
 	const char *name;

@@ -140,7 +140,8 @@ static int record(struct ig_measure *ms, const uint8_t digest[IG_SHA256_LEN], co
 
 	if (!ms->log && open_log(ms))
 		ret = ms->open_err;
-	else if (!(ret = flush_pending(ms)) && (ret = ig_measlog_add(ms->log, digest, path, unknown)) >= 0)
+	else if (!(ret = flush_pending(ms)) &&
+		 (ret = ig_measlog_add(ms->log, digest, path, unknown)) >= 0)
 		return ret;
 	/* Could not write: keep it for the next attempt (bounded). */
 	ms->write_errors++;
@@ -182,7 +183,8 @@ static int hash_unknown(struct ig_measure *ms, const struct ig_event *ev,
 	if (!ret && (key.dev != ev->dev || key.ino != ev->ino))
 		ret = -ESTALE; /* replaced since it ran: do not log the wrong digest */
 	if (!ret && ms->seen[slot].key.dev == key.dev && ms->seen[slot].key.ino == key.ino &&
-	    ms->seen[slot].ctime_sec == val.ctime_sec && ms->seen[slot].ctime_nsec == val.ctime_nsec)
+	    ms->seen[slot].ctime_sec == val.ctime_sec &&
+	    ms->seen[slot].ctime_nsec == val.ctime_nsec)
 		ret = 1;
 	if (!ret)
 		ret = ig_sha256_fd(fd, digest);
@@ -274,10 +276,11 @@ void ig_measure_status(struct ig_measure *ms, struct json_object *status,
 	if (!ms->log || ms->npend || ms->dropped) {
 		struct json_object *r = json_object_new_object();
 
-		snprintf(msg, sizeof(msg),
-			 "measurement log %s/%s cannot be written (%s): %zu entries pending, %llu dropped",
-			 ms->dir, IG_MEASLOG_FILE,
-			 strerror(-(ms->log ? ms->last_err : ms->open_err)), ms->npend, ms->dropped);
+		snprintf(
+			msg, sizeof(msg),
+			"measurement log %s/%s cannot be written (%s): %zu entries pending, %llu dropped",
+			ms->dir, IG_MEASLOG_FILE,
+			strerror(-(ms->log ? ms->last_err : ms->open_err)), ms->npend, ms->dropped);
 		json_object_object_add(r, "code", json_object_new_string("log_write_failure"));
 		json_object_object_add(r, "message", json_object_new_string(msg));
 		json_object_array_add(reasons, r);
@@ -285,9 +288,10 @@ void ig_measure_status(struct ig_measure *ms, struct json_object *status,
 	if (ms->quarantined[0]) {
 		struct json_object *r = json_object_new_object();
 
-		snprintf(msg, sizeof(msg),
-			 "the measurement log did not verify and was moved to %s; a new log was started",
-			 ms->quarantined);
+		snprintf(
+			msg, sizeof(msg),
+			"the measurement log did not verify and was moved to %s; a new log was started",
+			ms->quarantined);
 		json_object_object_add(r, "code", json_object_new_string("log_tampered"));
 		json_object_object_add(r, "message", json_object_new_string(msg));
 		json_object_array_add(reasons, r);

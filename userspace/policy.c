@@ -33,7 +33,6 @@ struct pstate {
 	unsigned int seen_line[SEEN_N];
 };
 
-
 #define MEMFD_NAME_MAX 63 /* IG_MEMFD_NAME_LEN - 1; memfd_create allows 249 */
 
 const char *ig_mode_name(unsigned int mode)

@@ -85,7 +85,8 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 	s->basedir = o->basedir ? strdup(o->basedir) : realpath(dirname(copy), NULL);
 	if (!s->basedir) {
 		ret = -errno;
-		ig_diag_add(d, policy_path, 0, 0, "cannot resolve its directory: %s", strerror(-ret));
+		ig_diag_add(d, policy_path, 0, 0, "cannot resolve its directory: %s",
+			    strerror(-ret));
 		goto fail;
 	}
 	ret = ig_policy_parse(policy_path, s->policy_raw.data, s->policy_raw.len, s->basedir,
@@ -101,9 +102,10 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 	ret = check_sig(o->keys, &s->policy_raw, psig, &s->policy_sig, s->policy_signer);
 	if (ret == 1) {
 		if (s->policy.mode == IG_MODE_ENFORCE && !o->allow_unsigned_policy) {
-			ig_diag_add(d, policy_path, 0, 0,
-				    "policy is not signed (no %s): enforce mode needs a policy signed by a key in %s",
-				    psig, IG_KEYS_DIR);
+			ig_diag_add(
+				d, policy_path, 0, 0,
+				"policy is not signed (no %s): enforce mode needs a policy signed by a key in %s",
+				psig, IG_KEYS_DIR);
 			ret = -EKEYREJECTED;
 			goto fail;
 		}
@@ -135,9 +137,10 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 	ret = check_sig(mk, &s->manifest_raw, msig, &s->manifest_sig, s->manifest_signer);
 	if (ret == 1) {
 		if (!ig_policy_allows_unsigned_manifest(&s->policy)) {
-			ig_diag_add(d, mpath, 0, 0,
-				    "manifest is not signed (no %s) and the policy refuses unsigned manifests",
-				    msig);
+			ig_diag_add(
+				d, mpath, 0, 0,
+				"manifest is not signed (no %s) and the policy refuses unsigned manifests",
+				msig);
 			ret = -EKEYREJECTED;
 			goto fail;
 		}

@@ -53,7 +53,7 @@ struct check_job {
 	struct {
 		int why;
 		char id[IG_KEYID_LEN + 1];
-	} *res; /* shared, one per key */
+	} * res; /* shared, one per key */
 };
 
 static int check_keys(void *arg)

@@ -11,10 +11,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* one program that allows, per hook */
-#define NOTHING(sec, name)                     \
+#define NOTHING(sec, name)                         \
 	SEC(sec) int name(unsigned long long *ctx) \
 	{                                          \
-		return 0;                              \
+		return 0;                          \
 	}
 
 NOTHING("lsm/bprm_check_security", ig_xf_bprm)

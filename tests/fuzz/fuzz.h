@@ -36,7 +36,8 @@ static void fuzz_dir_rm(void)
 static inline const char *fuzz_dir(void)
 {
 	if (!fuzz_dir_buf[0]) {
-		snprintf(fuzz_dir_buf, sizeof(fuzz_dir_buf), "/dev/shm/iotgate-fuzz.%d", (int)getpid());
+		snprintf(fuzz_dir_buf, sizeof(fuzz_dir_buf), "/dev/shm/iotgate-fuzz.%d",
+			 (int)getpid());
 		if (mkdir(fuzz_dir_buf, 0700) && errno != EEXIST) {
 			perror(fuzz_dir_buf);
 			abort();

@@ -9,9 +9,8 @@
 #include "fuzz.h"
 #include "measlog.h"
 
-static const char *const files[] = { "measurements", "measurements.chain",
-				     "measurements.unknown", "measurements.1",
-				     "measurements.state" };
+static const char *const files[] = { "measurements", "measurements.chain", "measurements.unknown",
+				     "measurements.1", "measurements.state" };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
 /* Empties the scratch directory (open may rotate, quarantine or leave .new files). */
@@ -42,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_split(data, size, part, NFILES);
 	clear_dir();
 	for (size_t i = 0; i < NFILES; i++)
-		fuzz_write(fuzz_path(path, sizeof(path), files[i]), part[i].present ? part[i].p : NULL,
-			   part[i].len);
+		fuzz_write(fuzz_path(path, sizeof(path), files[i]),
+			   part[i].present ? part[i].p : NULL, part[i].len);
 	fuzz_path(log, sizeof(log), "measurements");
 	fuzz_path(prev, sizeof(prev), "measurements.1");
 

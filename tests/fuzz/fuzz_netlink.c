@@ -55,7 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 2) {
 		static const struct nif known[] = {
 			{ .ifindex = 1, .name = "lo" },
-			{ .ifindex = 2, .name = "eth0", .mac = { 2, 0, 0, 0, 0, 1 }, .has_mac = true },
+			{ .ifindex = 2,
+			  .name = "eth0",
+			  .mac = { 2, 0, 0, 0, 0, 1 },
+			  .has_mac = true },
 			{ .ifindex = 3, .name = "can0", .can = true },
 		};
 

@@ -474,15 +474,18 @@ TEST(measlog_rotation_keeps_the_list_since_boot)
 	CHECK(ig_measlog_verify(ig_measlog_path(l), agg, &res) == 0);
 	CHECK(res.entries == count && res.first == ig_measlog_first(l));
 	{
-		char *all[] = { strdup(pj(dir, "measurements.4")), strdup(pj(dir, "measurements.3")),
-				strdup(pj(dir, "measurements.2")), strdup(pj(dir, "measurements.1")),
+		char *all[] = { strdup(pj(dir, "measurements.4")),
+				strdup(pj(dir, "measurements.3")),
+				strdup(pj(dir, "measurements.2")),
+				strdup(pj(dir, "measurements.1")),
 				strdup(pj(dir, "measurements")) };
 
 		CHECK(ig_measlog_verify_files((const char *const *)all, 5, agg, &res) == 0);
 		/* .3 alone is no continuation of .1 */
 		CHECK(ig_measlog_verify_files((const char *const *)all + 1, 1, NULL, &res) == 0);
 		all[2] = all[0];
-		CHECK(ig_measlog_verify_files((const char *const *)all + 1, 3, NULL, &res) == -EBADMSG);
+		CHECK(ig_measlog_verify_files((const char *const *)all + 1, 3, NULL, &res) ==
+		      -EBADMSG);
 		CHECK(strstr(res.reason, "does not continue") != NULL);
 		for (size_t k = 1; k < 5; k++)
 			free(all[k]);
@@ -585,7 +588,8 @@ TEST(measlog_verify_names_the_first_bad_line)
 	t = edit_lines(log, 0, 1, true);
 	CHECK(verify_copy(dir, t, NULL, NULL, &res) == -EBADMSG);
 	CHECK(res.line == 1);
-	CHECK_STR(res.reason, "log does not begin with boot_aggregate and has no measurements.base");
+	CHECK_STR(res.reason,
+		  "log does not begin with boot_aggregate and has no measurements.base");
 	free(t);
 
 	/* two lines swapped */

@@ -30,16 +30,31 @@ static void example(struct nm_policy *p)
 	p->progs[0] = (struct nm_program){ "/usr/bin/agent", true, true, 8, 100, 5, 6 };
 	p->class_major[1] = 250;
 	p->nrules = 4;
-	p->rules[0] = (struct nm_rule){ .verdict = NM_ALLOW, .subj = NM_PROGRAM, .iface = "eth0",
-					.dirs = IG_DIR_OUT, .protos = IG_P_TCP, .nranges = 1,
-					.lo = { 443 }, .hi = { 443 } };
-	p->rules[1] = (struct nm_rule){ .verdict = NM_ALLOW, .subj = NM_UID, .id = 0,
-					.dirs = IG_DIR_IN | IG_DIR_OUT, .protos = IG_P_ANY };
-	p->rules[2] = (struct nm_rule){ .verdict = NM_DENY, .subj = NM_ANYONE, .dev = true,
-					.type = IG_DEV_CHAR, .major = 1, .minor = 1,
+	p->rules[0] = (struct nm_rule){ .verdict = NM_ALLOW,
+					.subj = NM_PROGRAM,
+					.iface = "eth0",
+					.dirs = IG_DIR_OUT,
+					.protos = IG_P_TCP,
+					.nranges = 1,
+					.lo = { 443 },
+					.hi = { 443 } };
+	p->rules[1] = (struct nm_rule){ .verdict = NM_ALLOW,
+					.subj = NM_UID,
+					.id = 0,
+					.dirs = IG_DIR_IN | IG_DIR_OUT,
+					.protos = IG_P_ANY };
+	p->rules[2] = (struct nm_rule){ .verdict = NM_DENY,
+					.subj = NM_ANYONE,
+					.dev = true,
+					.type = IG_DEV_CHAR,
+					.major = 1,
+					.minor = 1,
 					.access = IG_ACC_READ | IG_ACC_WRITE };
-	p->rules[3] = (struct nm_rule){ .verdict = NM_ALLOW, .subj = NM_PROGRAM, .dev = true,
-					.devname = NM_DEV_CLASS, .index = 1,
+	p->rules[3] = (struct nm_rule){ .verdict = NM_ALLOW,
+					.subj = NM_PROGRAM,
+					.dev = true,
+					.devname = NM_DEV_CLASS,
+					.index = 1,
 					.access = IG_ACC_READ | IG_ACC_WRITE };
 }
 

@@ -187,8 +187,9 @@ TEST(policy_hash_limits)
 	CHECK(parse("mode audit\nmanifest m\nhash-limits 1K 99999999999999999T 0\n", &p, &d) ==
 	      -EINVAL);
 	if (d.n == 1)
-		CHECK_STR(d.msgs[0],
-			  "p.conf:3:16: expected a size such as 16G (K, M, G, T), not '99999999999999999T'");
+		CHECK_STR(
+			d.msgs[0],
+			"p.conf:3:16: expected a size such as 16G (K, M, G, T), not '99999999999999999T'");
 	ig_diag_free(&d);
 	CHECK(parse("mode audit\nmanifest m\nhash-limits 1K 1K 0\n", &p, &d) == -EINVAL);
 	if (d.n == 1)

@@ -34,6 +34,7 @@ TEST(diag_redacted_leaves_the_text_out)
 	/* not redacted: the same messages as ever */
 	ig_diag_init(&d);
 	CHECK(ig_policy_parse("/etc/shadow", shadow, strlen(shadow), "/etc", &p, &d) < 0);
-	CHECK_STR(d.msgs[0], "/etc/shadow:1:1: unknown directive 'root:$y$j9T$secret:19000:0:99999:7:::'");
+	CHECK_STR(d.msgs[0],
+		  "/etc/shadow:1:1: unknown directive 'root:$y$j9T$secret:19000:0:99999:7:::'");
 	ig_diag_free(&d);
 }

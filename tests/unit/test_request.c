@@ -98,9 +98,14 @@ TEST(request_cmd_must_be_a_known_string)
 
 TEST(request_malformed)
 {
-	static const char *const bad[] = { "", "[1,2]", "\"status\"", "{\"cmd\":\"status\"} x",
-					   "{\"cmd\":\"status\"}{}", "{\"cmd\":\"status\",}",
-					   "{\"cmd\":\"st\xff\"}", "{\"cmd\":\"status\"" };
+	static const char *const bad[] = { "",
+					   "[1,2]",
+					   "\"status\"",
+					   "{\"cmd\":\"status\"} x",
+					   "{\"cmd\":\"status\"}{}",
+					   "{\"cmd\":\"status\",}",
+					   "{\"cmd\":\"st\xff\"}",
+					   "{\"cmd\":\"status\"" };
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {

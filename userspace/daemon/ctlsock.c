@@ -246,9 +246,10 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 		jadd_str(reply, "event", "subscribed");
 	} else if (!strcmp(cmd, "stop-enforcing") && locked(d)) {
 		ig_warn("policy", "stop-enforcing by %s refused: the device is locked", who);
-		reply = error_reply("stop-enforcing is refused: the device is locked (lock on); "
-				    "apply a signed policy with 'lock off' and a version above %s first",
-				    "the floor");
+		reply = error_reply(
+			"stop-enforcing is refused: the device is locked (lock on); "
+			"apply a signed policy with 'lock off' and a version above %s first",
+			"the floor");
 	} else if (!strcmp(cmd, "stop-enforcing")) {
 		int ret;
 

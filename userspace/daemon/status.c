@@ -100,7 +100,7 @@ struct json_object *status_json(struct daemon *d)
 	if (d->compromised)
 		jadd_reason(reasons, "compromised", d->compromised_why);
 	jadd_str(o, "health",
-		 d->compromised		       ? "compromised" :
+		 d->compromised			   ? "compromised" :
 		 json_object_array_length(reasons) ? "degraded" :
 						     "ok");
 	jadd_str(o, "previous_daemon", d->previous_daemon);
