@@ -946,6 +946,9 @@ static __always_inline long written_pid(void)
 	if (nr != 64 && nr != 68) /* write, pwrite64 */
 		return PID_UNKNOWN;
 #else
+	/* 32-bit ARM has no BPF trampolines, so no LSM programs: never reached. */
+	nr = buf = cnt = 0;
+	(void)nr;
 	return PID_UNKNOWN;
 #endif
 	if (cnt >= PID_WRITE_MAX)

@@ -483,11 +483,14 @@ TEST(measlog_rotation_keeps_the_list_since_boot)
 		CHECK(ig_measlog_verify_files((const char *const *)all, 5, agg, &res) == 0);
 		/* .3 alone is no continuation of .1 */
 		CHECK(ig_measlog_verify_files((const char *const *)all + 1, 1, NULL, &res) == 0);
+		char *two = all[2];
+
 		all[2] = all[0];
 		CHECK(ig_measlog_verify_files((const char *const *)all + 1, 3, NULL, &res) ==
 		      -EBADMSG);
 		CHECK(strstr(res.reason, "does not continue") != NULL);
-		for (size_t k = 1; k < 5; k++)
+		all[2] = two;
+		for (size_t k = 0; k < 5; k++)
 			free(all[k]);
 	}
 	/* An entry only in an archive is measured again: every file is complete alone. */
