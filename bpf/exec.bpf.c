@@ -31,6 +31,8 @@
 #define EPERM 1
 #define PROT_WRITE 0x2
 #define PROT_EXEC 0x4
+#define MAP_TYPE 0x0f
+#define MAP_PRIVATE 0x02
 #define PTRACE_MODE_ATTACH 0x02
 #define VM_WRITE 0x2
 #define VM_EXEC 0x4
@@ -79,6 +81,23 @@ struct {
 	__type(key, struct ig_memfd_key);
 	__type(value, __u32);
 } ig_memfd SEC(".maps");
+
+/*
+ * Inodes mapped executable while they stay in memory (full tier; the value
+ * is unused): a write to one that still has mappings would change code that
+ * is running (iotgate.h: IG_REASON_MAPPED_EXEC).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} ig_xmapped SEC(".maps");
+
+static __always_inline void mark_xmapped(struct inode *inode)
+{
+	bpf_inode_storage_get(&ig_xmapped, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
 
 /* Inodes of /sys/fs/bpf/iotgate and everything pinned in it (self-protection). */
 struct {
@@ -305,23 +324,38 @@ int BPF_PROG(ig_bprm_check, struct linux_binprm *bprm)
 	return decide(bprm->file, IG_EV_EXEC, IG_CNT_EXEC_ALLOWED, BPF_CORE_READ(bprm, interp));
 }
 
+static __always_inline int guard_write(struct inode *inode, struct dentry *dentry);
+
 SEC("lsm/mmap_file")
 int BPF_PROG(ig_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags)
 {
+	int ret;
+
+	/* A shared writable mapping writes the file without write(2). */
+	if (file && (prot & PROT_WRITE) && (flags & MAP_TYPE) != MAP_PRIVATE &&
+	    (BPF_CORE_READ(file, f_mode) & FMODE_WRITE)) {
+		ret = guard_write(file->f_inode, file->f_path.dentry);
+		if (ret || !(prot & PROT_EXEC))
+			return ret;
+	}
 	if (!(prot & PROT_EXEC))
 		return 0;
 	/* Anonymous executable memory, or a mapping writable and executable at once. */
 	if (!file || (prot & PROT_WRITE))
 		return refuse_wx(IG_EV_MMAP, file);
-	return decide(file, IG_EV_MMAP, IG_CNT_MMAP_ALLOWED,
-		      BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	ret = decide(file, IG_EV_MMAP, IG_CNT_MMAP_ALLOWED,
+		     BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (!ret)
+		mark_xmapped(file->f_inode);
+	return ret;
 }
 
 SEC("lsm/file_mprotect")
 int BPF_PROG(ig_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot)
 {
 	struct file *file = BPF_CORE_READ(vma, vm_file);
+	int ret;
 
 	if (!(prot & PROT_EXEC))
 		return 0;
@@ -333,14 +367,17 @@ int BPF_PROG(ig_mprotect, struct vm_area_struct *vma, unsigned long reqprot, uns
 		return refuse_wx(IG_EV_MPROTECT, file);
 	if (BPF_CORE_READ(vma, vm_flags) & VM_EXEC)
 		return 0;
-	return decide(file, IG_EV_MPROTECT, IG_CNT_MMAP_ALLOWED,
-		      BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	ret = decide(file, IG_EV_MPROTECT, IG_CNT_MMAP_ALLOWED,
+		     BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (!ret)
+		mark_xmapped(vma->vm_file->f_inode);
+	return ret;
 }
 
 /*
- * A write is about to be allowed to an inode: if it is a manifest entry,
- * refuse (protect) or delete the entry first so the new bytes are never
- * trusted. Returns 0 or -EPERM.
+ * A write is about to be allowed to an inode: refuse it while the inode is
+ * mapped executable; if it is a manifest entry, refuse (protect) or delete
+ * the entry first so the new bytes are never trusted. Returns 0 or -EPERM.
  */
 static __always_inline int guard_write(struct inode *inode, struct dentry *dentry)
 {
@@ -348,14 +385,32 @@ static __always_inline int guard_write(struct inode *inode, struct dentry *dentr
 	struct ig_config *cfg;
 	void *files;
 
-	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG)
-		return 0;
-	files = manifest();
-	if (!files)
+	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG)
 		return 0;
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key.ino = BPF_CORE_READ(inode, i_ino);
-	if (!bpf_map_lookup_elem(files, &key))
+	/*
+	 * Mapped executable once and mapping_mapped() still: the page cache
+	 * a write changes is the code of the processes that map it
+	 * (MAP_PRIVATE pages they never wrote included), whether or not the
+	 * file is still trusted. Dropping trust cannot undo that. On
+	 * overlayfs the mapping is the real inode's while the mark is on the
+	 * overlay inode, which the real file's open still names in f_path.
+	 */
+	if ((bpf_inode_storage_get(&ig_xmapped, inode, 0, 0) ||
+	     (dentry && bpf_inode_storage_get(&ig_xmapped, dentry->d_inode, 0, 0))) &&
+	    BPF_CORE_READ(inode, i_mapping, i_mmap.rb_root.rb_node)) {
+		if (current_mode() == IG_MODE_ENFORCE) {
+			count(IG_CNT_WRITE_DENIED);
+			emit(IG_EV_WRITE, &key, IG_VERDICT_DENY, IG_REASON_MAPPED_EXEC,
+			     BPF_CORE_READ(dentry, d_name.name), NULL);
+			return -EPERM;
+		}
+		emit(IG_EV_WRITE, &key, IG_VERDICT_AUDIT, IG_REASON_MAPPED_EXEC,
+		     BPF_CORE_READ(dentry, d_name.name), NULL);
+	}
+	files = manifest();
+	if (!files || !bpf_map_lookup_elem(files, &key))
 		return 0;
 	cfg = ig_config_get();
 	if (cfg && (cfg->flags & IG_CFG_PROTECT)) {
@@ -377,7 +432,7 @@ int BPF_PROG(ig_file_open, struct file *file)
 {
 	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
 		return 0;
-	return guard_write(BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry));
+	return guard_write(file->f_inode, file->f_path.dentry);
 }
 
 SEC("lsm/file_permission")
@@ -386,15 +441,15 @@ int BPF_PROG(ig_file_perm, struct file *file, int mask)
 	/* Writes through descriptors opened before the policy was loaded. */
 	if (!(mask & MAY_WRITE))
 		return 0;
-	return guard_write(BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry));
+	return guard_write(file->f_inode, file->f_path.dentry);
 }
 
 SEC("lsm/path_truncate")
 int BPF_PROG(ig_truncate, const struct path *path)
 {
-	struct dentry *dentry = BPF_CORE_READ(path, dentry);
+	struct dentry *dentry = path->dentry;
 
-	return guard_write(BPF_CORE_READ(dentry, d_inode), dentry);
+	return guard_write(dentry->d_inode, dentry);
 }
 
 /* --- self-protection (IG_CFG_SELF_PROTECT) --- */

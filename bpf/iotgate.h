@@ -173,6 +173,14 @@ struct ig_memfd_key {
 #define IG_REASON_BINFMT 25
 /* IG_EV_SELF: a change to the state or keys directory or to the policy/manifest files. */
 #define IG_REASON_PROTECTED_PATH 26
+/*
+ * IG_EV_WRITE: a write to a manifest file that is mapped (by anyone) while
+ * the file has been mapped executable. The pages of a mapped file are the
+ * page cache: a write would change code that is already running, which
+ * dropping trust for future execs cannot undo. Refused whatever `protect`
+ * says; once the last mapping is gone, `protect` decides again.
+ */
+#define IG_REASON_MAPPED_EXEC 27
 
 /* Hash map "ig_prot" (key struct ig_file_key): what only the daemon may change. */
 #define IG_PROT_DIR 0x1 /* a directory: its entries and everything below */

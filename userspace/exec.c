@@ -52,6 +52,9 @@ static bool lsm_listed(void)
 	return false;
 }
 
+/* At least the number of maps in exec.bpf.c, .rodata and .bss included. */
+#define N_MAPS 32
+
 static int pin_maps(struct ig_exec *skel)
 {
 	struct bpf_map *map;
@@ -70,27 +73,27 @@ static int pin_maps(struct ig_exec *skel)
 }
 
 /* Maps this load pinned for the first time (not re-used): unpinned on failure. */
-static void unpin_new_maps(struct ig_exec *skel, bool reused[8])
+static void unpin_new_maps(struct ig_exec *skel, bool reused[N_MAPS])
 {
 	struct bpf_map *map;
 	int i = 0;
 
 	bpf_object__for_each_map(map, skel->obj)
 	{
-		if (i < 8 && !reused[i] && bpf_map__is_pinned(map))
+		if (i < N_MAPS && !reused[i] && bpf_map__is_pinned(map))
 			bpf_map__unpin(map, NULL);
 		i++;
 	}
 }
 
-static void note_reused(struct ig_exec *skel, bool reused[8])
+static void note_reused(struct ig_exec *skel, bool reused[N_MAPS])
 {
 	struct bpf_map *map;
 	int i = 0;
 
 	bpf_object__for_each_map(map, skel->obj)
 	{
-		if (i < 8)
+		if (i < N_MAPS)
 			reused[i] =
 				bpf_map__pin_path(map) && access(bpf_map__pin_path(map), F_OK) == 0;
 		i++;
@@ -222,7 +225,7 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 		    const struct ig_verified *v, size_t n, bool *refused)
 {
 	struct prog_slot slot[N_PROGS];
-	bool reused[8] = { 0 };
+	bool reused[N_MAPS] = { 0 };
 	struct ig_exec *skel;
 	int ret;
 
@@ -234,6 +237,10 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 	if (ret)
 		goto fail;
 	prog_slots(skel, slot);
+	/* Inode storage needs CONFIG_BPF_LSM; only the LSM programs use it. */
+	ret = bpf_map__set_autocreate(skel->maps.ig_xmapped, tier == IG_TIER_FULL);
+	if (ret)
+		goto fail;
 	/* A pinned link from an earlier daemon keeps running: do not attach twice. */
 	for (int i = 0; i < N_PROGS; i++) {
 		bool want = slot[i].tiers & (1u << tier);

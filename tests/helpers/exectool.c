@@ -5,6 +5,10 @@
  * and exits 0 / 1 (exec'd programs exit with their own status).
  *   exectool mprotect FILE       map FILE read-only, then mprotect it PROT_EXEC
  *   exectool mmap FILE           map FILE PROT_READ|PROT_EXEC directly
+ *   exectool mapwait FILE        map FILE PROT_READ|PROT_EXEC, print "mapped" and
+ *                                keep the mapping until stdin reaches its end
+ *   exectool mmapw FD            map an inherited descriptor shared and writable and
+ *                                write one byte through the mapping
  *   exectool fdexec FILE [ARG]   open FILE and execveat(fd, "", AT_EMPTY_PATH)
  *   exectool procfd FILE [ARG]   open FILE and execve("/proc/self/fd/N")
  *   exectool memfd NAME SRC      copy SRC into memfd_create(NAME) and fexecve it
@@ -71,6 +75,30 @@ static int map(const char *path, bool via_mprotect)
 	if (via_mprotect && mprotect(p, 4096, PROT_READ | PROT_EXEC))
 		return fail();
 	return 0;
+}
+
+static int mapwait(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	char c;
+
+	if (fd < 0 || mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0) == MAP_FAILED)
+		return fail();
+	printf("mapped\n");
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	return 0;
+}
+
+static int mmapw(int fd)
+{
+	char *p = mmap(NULL, 1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return fail();
+	p[0] ^= 1;
+	return msync(p, 1, MS_SYNC) ? fail() : 0;
 }
 
 static int wx(const char *how, const char *file)
@@ -266,6 +294,10 @@ int main(int argc, char **argv)
 		return map(argv[2], true);
 	if (!strcmp(argv[1], "mmap"))
 		return map(argv[2], false);
+	if (!strcmp(argv[1], "mapwait"))
+		return mapwait(argv[2]);
+	if (!strcmp(argv[1], "mmapw"))
+		return mmapw(atoi(argv[2]));
 	if (!strcmp(argv[1], "ptrace"))
 		return ptrace(PTRACE_SEIZE, atoi(argv[2]), NULL, NULL) ? fail() : 0;
 	if (!strcmp(argv[1], "kill"))

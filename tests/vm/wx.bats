@@ -22,6 +22,7 @@ setup() {
 
 teardown() {
 	ig_cleanup
+	umount "$T/fs" 2>/dev/null || true
 	rm -rf "$T"
 }
 
@@ -92,6 +93,70 @@ attacks() {
 	[[ $output == *"tracer_mem=0"* ]]
 	[[ $output == *"jit_poke=1"* ]]
 	[[ $output == *"tracer_anon=1"* ]]
+}
+
+# mapped_write: the shell's own write (printf through <>), dd as root, as
+# nobody and from another mount namespace, and a shared writable mapping of
+# a descriptor opened before the policy, while $L is mapped executable.
+@test "enforce: a file mapped executable is not written while mapped, even with protect off (root, nobody, another namespace, shared mapping)" {
+	# A filesystem of its own: on overlayfs (the VM's /) the mapping is the
+	# real inode's, which shared writable mappings of the overlay file miss.
+	mkdir "$T/fs"
+	mount -t tmpfs tmpfs "$T/fs"
+	local L=$T/fs/lib
+	cp /usr/bin/true "$L"
+	chmod 666 "$L"
+	mkfifo "$T/hold"
+	ig_manifest "$T/tool" "$T/jit" "$T/tracer" "$T/lib" "$L" /usr/bin/setpriv /usr/bin/dd /usr/bin/unshare "$CTL" "$IOTGATED"
+	# Without iotgate the write lands under the running mapping (the attack).
+	"$T/tool" mapwait "$L" <"$T/hold" >"$T/map0.out" &
+	local mp=$! i
+	exec 8>"$T/hold"
+	for ((i = 0; i < 100; i++)); do [[ -s $T/map0.out ]] && break; sleep 0.1; done
+	dd if=/dev/zero of="$L" bs=1 count=1 seek=100 conv=notrunc status=none
+	exec 8>&-
+	wait "$mp"
+	cp /usr/bin/true "$L"
+	chmod 666 "$L"
+	ig_manifest "$T/tool" "$T/jit" "$T/tracer" "$T/lib" "$L" /usr/bin/setpriv /usr/bin/dd /usr/bin/unshare "$CTL" "$IOTGATED"
+	ig_policy enforce
+	exec 6<>"$L"
+	cat >"$T/s.sh" <<-EOS
+		exec 7<>"$T/hold"
+		"$T/tool" mapwait "$L" <&7 >"$T/map.out" 2>&1 &
+		MP=\$!
+		for ((i = 0; i < 100; i++)); do [[ -s $T/map.out ]] && break; ig_sleep 0.1; done
+		w() { printf x 1<>"$L"; }
+		run_rc root_printf w
+		run_rc root_dd dd if=/dev/zero of="$L" bs=1 count=1 conv=notrunc status=none
+		run_rc nobody_dd /usr/bin/setpriv --reuid 65534 --regid 65534 --clear-groups dd if=/dev/zero of="$L" bs=1 count=1 conv=notrunc status=none
+		run_rc ns_dd unshare -m dd if=/dev/zero of="$L" bs=1 count=1 conv=notrunc status=none
+		run_rc root_mmapw "$T/tool" mmapw 6
+		read -r -n 4 magic <"$L"
+		[[ \$magic == \$'\\x7f'ELF ]] && echo intact=yes
+		"\$CTL" status --json >"$T/status.json"
+		kill \$MP
+		wait \$MP
+		run_rc after_dd dd if=/dev/zero of="$L" bs=1 count=1 seek=100 conv=notrunc status=none
+		"\$CTL" status --json >"$T/status2.json"
+	EOS
+	scenario "$T/s.sh"
+	exec 6>&-
+	jq -c '.violations[]' "$T/status.json"
+	cat "$T/root_mmapw.out" "$T/map.out"
+	[[ $output == *"root_printf=1"* ]]
+	[[ $output == *"root_dd=1"* ]]
+	[[ $output == *"nobody_dd=1"* ]]
+	[[ $output == *"ns_dd=1"* ]]
+	[[ $output == *"root_mmapw=1"* ]]
+	[[ $output == *"intact=yes"* ]]
+	grep -q "Operation not permitted" "$T/root_dd.err"
+	grep -q "errno=EPERM" "$T/root_mmapw.out"
+	jq -e '[.violations[] | select(.type == "write" and .reason == "mapped_executable" and .verdict == "deny")] | length >= 4' "$T/status.json"
+	jq -e '.health == "ok"' "$T/status.json"
+	# The mapping gone, protect off decides again: the write lands, trust dropped.
+	[[ $output == *"after_dd=0"* ]]
+	jq -e '[.violations[] | select(.type == "write" and .reason == "trust_dropped")] | length >= 1' "$T/status2.json"
 }
 
 @test "audit: the attacks work and are reported" {

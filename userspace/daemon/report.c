@@ -87,6 +87,8 @@ const char *reason_name(__u32 r)
 		return "binfmt_misc";
 	case IG_REASON_PROTECTED_PATH:
 		return "protected_path";
+	case IG_REASON_MAPPED_EXEC:
+		return "mapped_executable";
 	default:
 		return "none";
 	}
