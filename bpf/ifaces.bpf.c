@@ -202,7 +202,7 @@ const volatile struct ig_net_event ig_btf_nev;
 
 /*
  * cgroup_skb programs may ask a packet's namespace (bpf_get_netns_cookie,
- * newer kernels): set by the loader after probing. Without it an unlabelled
+ * kernels >= 6.14): set by the loader after probing. Without it an unlabelled
  * socket of another namespace cannot be told from one of ours.
  */
 const volatile __u32 ig_skb_netns;
@@ -1018,11 +1018,16 @@ SEC("lsm/socket_post_create")
 int BPF_PROG(ig_sock_post, struct socket *sock, int family, int type, int protocol, int kern,
 	     int ret)
 {
+	/*
+	 * sk read once: each load of a trusted pointer's nullable field is a
+	 * new maybe-NULL value to the verifier (6.12 refuses a second read).
+	 */
+	struct sock *sk = sock->sk;
 	struct label *l;
 
-	if (ret || kern || !is_gated(family) || !sock->sk)
+	if (ret || kern || !is_gated(family) || !sk)
 		return ret;
-	l = new_label(sock->sk, bpf_get_current_task_btf(), family);
+	l = new_label(sk, bpf_get_current_task_btf(), family);
 	if (!l)
 		return active_cfg() ? -EPERM : 0;
 	return 0;

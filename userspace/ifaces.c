@@ -983,6 +983,29 @@ static void unpin_new_maps(struct ig_net *n, const bool reused[8])
 }
 
 /* One attempt: with_lsm/with_iter select the programs loaded. */
+/*
+ * Whether cgroup_skb programs may call bpf_get_netns_cookie (kernels >= 6.14):
+ * a program that calls it must load. libbpf 1.1's probe looks for older
+ * kernels' wording of the refusal and takes 6.12's ("program of this type
+ * cannot use helper") for support, and then ig_skb_egress is refused.
+ */
+static bool skb_netns_cookie(void)
+{
+	const struct bpf_insn insns[] = {
+		/* r1 is the context, the helper's argument */
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_netns_cookie },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, NULL, "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused[8])
 {
 	char pin[256];
@@ -992,9 +1015,7 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused
 	if (!n->skel)
 		return -errno;
 	list_progs(n);
-	n->skel->rodata->ig_skb_netns =
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie,
-					NULL) == 1;
+	n->skel->rodata->ig_skb_netns = skb_netns_cookie();
 	ret = pin_maps(n, reused);
 	if (ret)
 		return ret;
