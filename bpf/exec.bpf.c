@@ -10,6 +10,8 @@
  *    and of a memfd arrive here with the file itself;
  *  - mmap_file with PROT_EXEC and file_mprotect adding PROT_EXEC: shared
  *    libraries, ld.so-run binaries, any file mapped executable;
+ *  - kernel_read_file and kernel_load_data: kernel modules, kexec images and
+ *    firmware load only from an unchanged manifest entry, never from memory;
  *  - file_open for write, path_truncate, file_permission(MAY_WRITE): a
  *    write to an allowlisted file is refused (protect) or first removes the
  *    file's entry, so changed bytes never run as trusted.
@@ -325,6 +327,73 @@ int BPF_PROG(ig_bprm_check, struct linux_binprm *bprm)
 }
 
 static __always_inline int guard_write(struct inode *inode, struct dentry *dentry);
+
+/* No counter: kernel code and firmware loads are rare, each one is an event. */
+#define CNT_NONE IG_CNT_MAX
+
+/* IG_EV_MODULE/KEXEC/FIRMWARE for what loads code or firmware into the kernel, else 0. */
+static __always_inline __u32 kread_type(int id)
+{
+	switch (id) {
+	case READING_MODULE:
+		return IG_EV_MODULE;
+	case READING_KEXEC_IMAGE:
+	case READING_KEXEC_INITRAMFS:
+		return IG_EV_KEXEC;
+	case READING_FIRMWARE:
+		return IG_EV_FIRMWARE;
+	default:
+		return 0; /* IMA policy, X.509 certificates: data the kernel checks itself */
+	}
+}
+
+/*
+ * finit_module, kexec_file_load, firmware read from a file: the file must be
+ * an unchanged manifest entry, as for an exec. A load that is refused
+ * cannot be killed afterwards, so these hooks exist in the full tier only.
+ */
+SEC("lsm/kernel_read_file")
+int BPF_PROG(ig_kread, struct file *file, enum kernel_read_file_id id, bool contents)
+{
+	__u32 type = kread_type(id);
+
+	if (!type || !file)
+		return 0;
+	return decide(file, type, CNT_NONE, BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
+/*
+ * init_module from memory, kexec_load of segments, firmware from the sysfs
+ * fallback or a platform table: there is no file whose identity the manifest
+ * could name, so the load is refused (enforce) or audited.
+ */
+SEC("lsm/kernel_load_data")
+int BPF_PROG(ig_kload, enum kernel_load_data_id id, bool contents)
+{
+	struct ig_file_key key = {};
+	__u32 type;
+
+	switch (id) {
+	case LOADING_MODULE:
+		type = IG_EV_MODULE;
+		break;
+	case LOADING_KEXEC_IMAGE:
+	case LOADING_KEXEC_INITRAMFS:
+		type = IG_EV_KEXEC;
+		break;
+	case LOADING_FIRMWARE:
+		type = IG_EV_FIRMWARE;
+		break;
+	default:
+		return 0;
+	}
+	if (current_mode() == IG_MODE_ENFORCE) {
+		emit(type, &key, IG_VERDICT_DENY, IG_REASON_NO_FILE, "(memory)", NULL);
+		return -EPERM;
+	}
+	emit(type, &key, IG_VERDICT_AUDIT, IG_REASON_NO_FILE, "(memory)", NULL);
+	return 0;
+}
 
 SEC("lsm/mmap_file")
 int BPF_PROG(ig_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,

@@ -131,6 +131,15 @@ struct ig_memfd_key {
 #define IG_EV_MEASURE 7 /* first exec/executable mapping of a manifest entry: log it */
 #define IG_EV_SELF 8 /* an access to the daemon or its kernel objects was refused */
 #define IG_EV_INJECT 9 /* ptrace attach, PTRACE_TRACEME, /proc/PID/mem or process_vm_writev */
+/*
+ * Code or firmware loaded into the kernel (full tier, kernel_read_file and
+ * kernel_load_data): allowed, like an exec, only from an unchanged manifest
+ * entry; the first allowed load of an entry is an IG_EV_MEASURE like an
+ * exec's. path is the file's name (its last component).
+ */
+#define IG_EV_MODULE 10 /* finit_module, init_module */
+#define IG_EV_KEXEC 11 /* kexec_file_load (kernel and initramfs), kexec_load */
+#define IG_EV_FIRMWARE 12 /* request_firmware and its fallbacks */
 
 /* ig_event.verdict */
 #define IG_VERDICT_ALLOW 0
@@ -159,6 +168,8 @@ struct ig_memfd_key {
 #define IG_REASON_WX 12
 /* IG_EV_INJECT: the tracer is not named allow-ptrace. */
 #define IG_REASON_NOT_TRACER 13
+/* IG_EV_MODULE/KEXEC/FIRMWARE: loaded from memory (init_module, kexec_load): no file to measure. */
+#define IG_REASON_NO_FILE 14
 /* IG_EV_SELF: unmount, move or mount over the bpffs that holds the pins. */
 #define IG_REASON_MOUNT 20
 /* IG_EV_SELF: an fd of one of iotgate's links by id (BPF_LINK_GET_FD_BY_ID). */

@@ -160,7 +160,7 @@ struct prog_slot {
 	char pin[128];
 };
 
-#define N_PROGS 32
+#define N_PROGS 34
 
 static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 {
@@ -198,6 +198,8 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		skel->progs.ig_prot_rename,
 		skel->progs.ig_prot_link,
 		skel->progs.ig_prot_mount,
+		skel->progs.ig_kread,
+		skel->progs.ig_kload,
 	};
 
 	for (int i = 0; i < N_PROGS; i++) {

@@ -129,7 +129,7 @@ static int load_module(struct ig_kmeasure *km, const char *path)
 			    path, strerror(-ret));
 		else if (ret == -EPERM || ret == -EKEYREJECTED)
 			why(km,
-			    "cannot load %s: %s (module loading disabled or signature required)",
+			    "cannot load %s: %s (module loading disabled, signature required, or not in the manifest in force)",
 			    path, strerror(-ret));
 		else
 			why(km, "cannot load %s: %s", path, strerror(-ret));

@@ -34,6 +34,11 @@
  *   exectool linkfd ID           BPF_LINK_GET_FD_BY_ID
  *   exectool rename FROM TO      rename(2)
  *   exectool link FROM TO        link(2)
+ *   exectool kload finit|mem|kexec-file FILE
+ *                                load FILE as a kernel module (finit_module from its
+ *                                descriptor, init_module from a copy in memory) or as
+ *                                the kexec kernel (kexec_file_load, then unloaded)
+ *   exectool kload kexec x       kexec_load with no segment (unloads a loaded image)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +58,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/kexec.h>
 
 extern char **environ;
 
@@ -280,6 +286,41 @@ static int traced_unlink(const char *bin, const char *path)
 #endif
 }
 
+/* Kernel code from a file or from memory (tests/vm/kload.bats). */
+static int kload(const char *how, const char *file)
+{
+	struct stat st;
+	void *buf;
+	int fd;
+
+	if (!strcmp(how, "kexec"))
+		return syscall(SYS_kexec_load, 0UL, 0UL, NULL, (unsigned long)KEXEC_ARCH_DEFAULT) ?
+			       fail() :
+			       0;
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail();
+	if (!strcmp(how, "finit"))
+		return syscall(SYS_finit_module, fd, "", 0) ? fail() : 0;
+#ifdef SYS_kexec_file_load
+	if (!strcmp(how, "kexec-file")) {
+		if (syscall(SYS_kexec_file_load, fd, -1, 1UL, "",
+			    (unsigned long)KEXEC_FILE_NO_INITRAMFS))
+			return fail();
+		return syscall(SYS_kexec_file_load, -1, -1, 0UL, NULL,
+			       (unsigned long)KEXEC_FILE_UNLOAD) ?
+			       fail() :
+			       0;
+	}
+#endif
+	if (fstat(fd, &st))
+		return fail();
+	buf = malloc(st.st_size);
+	if (!buf || read(fd, buf, st.st_size) != st.st_size)
+		return fail();
+	return syscall(SYS_init_module, buf, (unsigned long)st.st_size, "") ? fail() : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char *args[] = { argv[argc > 3 ? 3 : 2], argc > 3 ? argv[3] : NULL, NULL };
@@ -338,6 +379,8 @@ int main(int argc, char **argv)
 		return rxrwrx(argv[2]);
 	if (!strcmp(argv[1], "inject"))
 		return inject(argv[2]);
+	if (!strcmp(argv[1], "kload"))
+		return argc < 4 ? 2 : kload(argv[2], argv[3]);
 	if (!strcmp(argv[1], "writefd"))
 		return write(atoi(argv[2]), "x", 1) == 1 ? 0 : fail();
 	if (!strcmp(argv[1], "memfd")) {

@@ -73,6 +73,8 @@ const char *reason_name(__u32 r)
 		return "writable_made_executable";
 	case IG_REASON_NOT_TRACER:
 		return "not_allowed_to_trace";
+	case IG_REASON_NO_FILE:
+		return "not_from_a_file";
 	case IG_REASON_MOUNT:
 		return "bpffs_mount";
 	case IG_REASON_BPF_LINK:
@@ -111,6 +113,12 @@ const char *type_name(__u32 t)
 		return "self";
 	case IG_EV_INJECT:
 		return "inject";
+	case IG_EV_MODULE:
+		return "module";
+	case IG_EV_KEXEC:
+		return "kexec";
+	case IG_EV_FIRMWARE:
+		return "firmware";
 	default:
 		return "unknown";
 	}
