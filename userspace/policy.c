@@ -227,6 +227,28 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 		else if (strcmp(l->tok[1].s, "off"))
 			ig_diag_add(st->d, st->name, line, l->tok[1].col,
 				    "expected 'on' or 'off', not '%s'", l->tok[1].s);
+	} else if (!strcmp(kw, "policy-key")) {
+		const char *id = l->tok[1].s;
+		size_t n = 0;
+		char **nk;
+
+		if (!nargs(st, line, l, 1, "policy-key ID"))
+			return;
+		while (id[n] && strchr("0123456789abcdef", id[n]))
+			n++;
+		if (n != IG_SHA256_LEN * 2 || id[n]) {
+			ig_diag_add(
+				st->d, st->name, line, l->tok[1].col + (int)n,
+				"a key id is 64 lowercase hex digits (the SHA-256 of the DER public key, as status shows a signer)");
+			return;
+		}
+		nk = realloc(st->p->policy_keys, (st->p->npolicy_keys + 1) * sizeof(*nk));
+		if (!nk)
+			return;
+		st->p->policy_keys = nk;
+		nk[st->p->npolicy_keys] = strdup(id);
+		if (nk[st->p->npolicy_keys])
+			st->p->npolicy_keys++;
 	} else if (!strcmp(kw, "trusted-key")) {
 		char **nk;
 
@@ -397,8 +419,21 @@ void ig_policy_free(struct ig_policy *p)
 	for (size_t i = 0; i < p->ntrusted_keys; i++)
 		free(p->trusted_keys[i]);
 	free(p->trusted_keys);
+	for (size_t i = 0; i < p->npolicy_keys; i++)
+		free(p->policy_keys[i]);
+	free(p->policy_keys);
 	free(p->device_id);
 	free(p->memfd);
 	ig_netpolicy_free(p->net);
 	memset(p, 0, sizeof(*p));
+}
+
+bool ig_policy_key_pinned(const struct ig_policy *p, const char *id)
+{
+	if (!p->npolicy_keys)
+		return true;
+	for (size_t i = 0; i < p->npolicy_keys; i++)
+		if (!strcmp(p->policy_keys[i], id))
+			return true;
+	return false;
 }

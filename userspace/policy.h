@@ -19,6 +19,9 @@
  *   lock on|off        on: stop-enforcing, rollback, factory, --force are refused and a
  *                      mode change or unlocking needs a signed policy above the version
  *                      floor (iotgate.conf(5): LOCKED DEVICE); default off
+ *   policy-key ID      only the key with this id (SHA-256 of its DER public key, 64
+ *                      hex digits, as status shows a signer) may sign the next policy
+ *                      (repeatable; none: any key of the key directory)
  *   device-id ID       the device's logical id in the state (default /etc/machine-id)
  *   unsigned-manifests refuse|allow
  *                      default: refuse in enforce mode, allow in audit mode
@@ -45,6 +48,8 @@ struct ig_policy {
 	char *device_id; /* logical device id (default: /etc/machine-id) */
 	char **trusted_keys; /* resolved paths */
 	size_t ntrusted_keys;
+	char **policy_keys; /* policy-key ids: who may sign the next policy (none: any) */
+	size_t npolicy_keys;
 	int unsigned_manifests; /* -1 default (by mode), 0 refuse, 1 allow */
 	char **memfd; /* allow-memfd names */
 	size_t nmemfd;
@@ -67,6 +72,9 @@ bool ig_netpolicy_directive(struct ig_netpolicy **np, const char *file, unsigned
 			    struct ig_line *l, struct ig_diag *d);
 void ig_netpolicy_finish(struct ig_netpolicy **np, const char *file, struct ig_diag *d);
 void ig_netpolicy_free(struct ig_netpolicy *np);
+
+/* True if the policy names no policy-key, or names id. */
+bool ig_policy_key_pinned(const struct ig_policy *p, const char *id);
 
 /* Parses a policy held in memory; name is used in diagnostics, basedir resolves paths. */
 int ig_policy_parse(const char *name, const char *buf, size_t len, const char *basedir,

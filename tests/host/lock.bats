@@ -139,3 +139,46 @@ unchanged() {
 	"$CTL" policy rollback
 	jget . | jq -e '.policy.version == 3'
 }
+
+# keyid PEM: the key id status shows for a signer (SHA-256 of the DER public key)
+keyid() {
+	openssl pkey -in "$1" -pubout -outform DER | sha256sum | cut -d' ' -f1
+}
+
+@test "policy-key: only a key the active policy pins may sign the next policy, whatever the key directory holds" {
+	ig_policy audit
+	ig_start
+	openssl pkey -in "$T/rogue.pem" -pubout -out "$T/keys/rogue.pem"
+	pol 2 enforce on
+	printf 'policy-key %s\n' "$(keyid "$T/key.pem")" >>"$P"
+	ig_sign "$P"
+	"$CTL" policy apply "$P"
+	jget . | jq -e --arg k "$(keyid "$T/key.pem")" '.policy.version == 2 and .policy.signer == $k'
+	# The rogue key is in the directory the daemon reads, and signs a newer policy.
+	pol 3 audit off "$T/rogue.pem"
+	run "$CTL" policy apply "$P"
+	[ "$status" -eq 1 ]
+	[[ $output == *"the active policy pins the keys that may sign the next one (policy-key): signed by key $(keyid "$T/rogue.pem")"* ]]
+	unchanged 2 enforce
+	# The pinned key may, and its policy may pin another one for the next change.
+	pol 3 enforce on
+	printf 'policy-key %s\n' "$(keyid "$T/rogue.pem")" >>"$P"
+	ig_sign "$P"
+	"$CTL" policy apply "$P"
+	unchanged 3 enforce
+	pol 4 enforce on
+	run "$CTL" policy apply "$P"
+	[ "$status" -eq 1 ]
+	[[ $output == *"(policy-key): signed by key $(keyid "$T/key.pem")"* ]]
+	pol 4 enforce on "$T/rogue.pem"
+	"$CTL" policy apply "$P"
+	unchanged 4 enforce
+}
+
+@test "bad input: policy-key needs a 64-digit hex key id" {
+	ig_policy audit
+	echo "policy-key ABCD" >>"$T/iotgate.conf"
+	run "$IOTGATED" --check --policy "$T/iotgate.conf" --keys-dir "$T/keys"
+	[ "$status" -ne 0 ]
+	[[ $output == *"iotgate.conf:4:12: a key id is 64 lowercase hex digits"* ]]
+}

@@ -153,11 +153,27 @@ static int check_versions(struct daemon *d, const struct ig_set *set, bool force
 }
 
 /*
- * A locked device changes only by a signed set; a mode change or unlocking
- * needs a policy version above the floor. 0, or an error added to diag.
+ * The next policy is signed by a key the active one pins, if it pins any; a
+ * locked device changes only by a signed set, and a mode change or
+ * unlocking needs a policy version above the floor. 0, or an error added to
+ * diag.
  */
 static int check_lock(struct daemon *d, const struct ig_set *set, struct ig_diag *diag)
 {
+	/*
+	 * Keys pinned by the active policy (policy-key): the key directory may
+	 * hold others. A manifest apply keeps the active policy's bytes.
+	 */
+	if (d->set.policy.npolicy_keys &&
+	    memcmp(set->policy_sha256, d->set.policy_sha256, sizeof(set->policy_sha256)) &&
+	    !(set->policy_signer[0] && ig_policy_key_pinned(&d->set.policy, set->policy_signer))) {
+		ig_diag_add(
+			diag, set->policy.path, 0, 0,
+			"the active policy pins the keys that may sign the next one (policy-key): %s %s",
+			set->policy_signer[0] ? "signed by key" : "unsigned",
+			set->policy_signer[0] ? set->policy_signer : "");
+		return -EPERM;
+	}
 	if (!locked(d))
 		return 0;
 	if (!set->policy_signer[0])
