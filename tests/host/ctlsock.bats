@@ -74,6 +74,39 @@ hold_report() {
 	[ "$(jget .mode)" = audit ]
 }
 
+@test "a member of group iotgate reads the state but every change is refused, the duplicate-key spelling too, and nothing changes" {
+	ig_start
+	sed 's/^version .*/version 9/; s/^mode audit/mode enforce/' "$T/iotgate.conf" >"$T/p2.conf"
+	ig_sign "$T/p2.conf"
+	local g=(setpriv --reuid=65534 --regid=65534 --groups="$GID")
+	run "${g[@]}" "$CTL" status --json
+	[ "$status" -eq 0 ]
+	run "${g[@]}" "$PY" "$CS" send "$SOCK" '{"cmd":"stop-enforcing"}' \
+		"{\"cmd\":\"policy-apply\",\"path\":\"$T/p2.conf\"}" \
+		"{\"cmd\":\"manifest-apply\",\"path\":\"$T/manifest.sha256\"}" \
+		'{"cmd":"rollback"}' '{"cmd":"factory","force":true}' \
+		'{"cmd":"status","cmd":"stop-enforcing"}' '{"cmd":"stop-enforcing","cmd":"status"}'
+	echo "$output"
+	[ "${lines[0]}" = '{"error":"permission denied: '"'"'stop-enforcing'"'"' needs root"}' ]
+	[ "${lines[1]}" = '{"error":"permission denied: '"'"'policy-apply'"'"' needs root"}' ]
+	[ "${lines[2]}" = '{"error":"permission denied: '"'"'manifest-apply'"'"' needs root"}' ]
+	[ "${lines[3]}" = '{"error":"permission denied: '"'"'rollback'"'"' needs root"}' ]
+	[ "${lines[4]}" = '{"error":"permission denied: '"'"'factory'"'"' needs root"}' ]
+	[ "${lines[5]}" = '{"error":"malformed request: member \"cmd\" given twice"}' ]
+	[ "${lines[6]}" = '{"error":"malformed request: member \"cmd\" given twice"}' ]
+	# the same commands through iotgatectl
+	for c in "stop-enforcing" "policy apply $T/p2.conf" "policy rollback" "policy factory"; do
+		# shellcheck disable=SC2086
+		run "${g[@]}" "$CTL" $c
+		[ "$status" -ne 0 ]
+		[[ $output == *"needs root"* ]]
+	done
+	kill -0 "$DPID"
+	[ -e "$PIN_DIR/link_ig_exec_tp" ]
+	[ "$(jget .mode)" = audit ]
+	[ "$(jget .policy.version)" != 9 ]
+}
+
 @test "members a command does not accept, or of the wrong type, are refused" {
 	ig_start
 	cp "$T/iotgate.conf" "$T/new.conf"
