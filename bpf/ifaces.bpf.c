@@ -144,6 +144,20 @@ struct {
 } ig_net_cnt SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, IG_IF_CNT_MAX);
+	__type(key, struct ig_if_key);
+	__type(value, struct ig_dec_cnt);
+} ig_if_cnt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, IG_DEV_CNT_MAX);
+	__type(key, struct ig_dev_key);
+	__type(value, struct ig_dec_cnt);
+} ig_dev_cnt SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } ig_net_ev SEC(".maps");
@@ -213,6 +227,38 @@ static __always_inline void count(__u32 idx)
 
 	if (v)
 		*v += 1;
+}
+
+/* One decision (IG_NC_*) in a per-interface or per-device map; none when it is full. */
+static __always_inline void count_in(void *map, const void *key, __u32 what)
+{
+	struct ig_dec_cnt zero = {}, *c = bpf_map_lookup_elem(map, key);
+
+	if (!c) {
+		bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(map, key);
+		if (!c)
+			return;
+	}
+	c->n[what & 3] += 1;
+}
+
+/* A decision of the interface rules: per family and per interface. */
+static __always_inline void count_if(__u32 fam, __u32 what, __u64 netns, __u32 ifindex)
+{
+	struct ig_if_key k = { .netns = netns, .ifindex = ifindex };
+
+	count(IG_NCNT(fam, what));
+	count_in(&ig_if_cnt, &k, what);
+}
+
+/* A decision on a gated device: overall and per device number. */
+static __always_inline void count_dev(__u32 what, __u32 type, __u32 major, __u32 minor)
+{
+	struct ig_dev_key k = { .type = type, .major = major, .minor = minor };
+
+	count(IG_NCNT(IG_FAM_DEV, what));
+	count_in(&ig_dev_cnt, &k, what);
 }
 
 static __always_inline struct ig_net_config *active_cfg(void)
@@ -790,7 +836,8 @@ static __noinline int skb_unlabelled(struct __sk_buff *skb, struct ig_net_config
 		return 1;
 	}
 	fam = v4 ? IG_FAM_IPV4 : IG_FAM_IPV6;
-	count(IG_NCNT(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DROPPED : IG_NC_AUDITED));
+	count_if(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DROPPED : IG_NC_AUDITED, cfg->netns,
+		 skb->ifindex);
 	refuse_event(&s, cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT, fam,
 		     egress ? IG_OP_PKT_OUT : IG_OP_PKT_IN, skb->ifindex, protos, lport, rport,
 		     nocomm, false);
@@ -868,10 +915,11 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 	}
 	verdict = word & 1 ? IG_RV_ALLOW : IG_RV_DENY;
 	if (verdict == IG_RV_ALLOW) {
-		count(IG_NCNT(fam, IG_NC_ALLOWED));
+		count_if(fam, IG_NC_ALLOWED, cfg->netns, ifindex);
 		return 1;
 	}
-	count(IG_NCNT(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DROPPED : IG_NC_AUDITED));
+	count_if(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DROPPED : IG_NC_AUDITED, cfg->netns,
+		 ifindex);
 	/* One event per socket and direction until the rules change. */
 	if (l->ev_epoch[egress ? 0 : 1] != cfg->epoch + 1) {
 		l->ev_epoch[egress ? 0 : 1] = cfg->epoch + 1;
@@ -979,10 +1027,11 @@ static __always_inline int if_check(struct socket *sock, __u32 family, __u32 op,
 		ok = !ac.denied;
 	}
 	if (ok) {
-		count(IG_NCNT(fam, IG_NC_ALLOWED));
+		count_if(fam, IG_NC_ALLOWED, cfg->netns, ifindex);
 		return 0;
 	}
-	count(IG_NCNT(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DENIED : IG_NC_AUDITED));
+	count_if(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DENIED : IG_NC_AUDITED, cfg->netns,
+		 ifindex);
 	refuse_event(&ac.s, cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT, fam,
 		     op, ifindex, proto, 0, 0, NULL, true);
 	return cfg->mode == IG_MODE_ENFORCE ? -EPERM : 0;
@@ -1164,7 +1213,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	    dc->cred == cp && dc->epoch == cfg->epoch && dc->type == type && dc->major == major &&
 	    dc->minor == minor && dc->acc == acc) {
 		if (dc->gated)
-			count(IG_NCNT(IG_FAM_DEV, IG_NC_ALLOWED));
+			count_dev(IG_NC_ALLOWED, type, major, minor);
 		return false;
 	}
 	k.type = type;
@@ -1205,7 +1254,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	if ((acc & IG_ACC_WRITE) && ig_eval(&q, &s) != IG_RV_ALLOW)
 		denied = true;
 	if (!denied) {
-		count(IG_NCNT(IG_FAM_DEV, IG_NC_ALLOWED));
+		count_dev(IG_NC_ALLOWED, type, major, minor);
 		if (dc) {
 			dc->task = tp;
 			dc->start = st;
@@ -1223,7 +1272,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	}
 	if (dc)
 		dc->valid = 0;
-	count(IG_NCNT(IG_FAM_DEV, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DENIED : IG_NC_AUDITED));
+	count_dev(cfg->mode == IG_MODE_ENFORCE ? IG_NC_DENIED : IG_NC_AUDITED, type, major, minor);
 	e = bpf_ringbuf_reserve(&ig_net_ev, sizeof(*e), 0);
 	if (e) {
 		fill_event(e, &s, IG_EV_DEV,

@@ -435,6 +435,22 @@ struct ig_net_config {
 #define IG_NCNT_EVENTS_LOST (IG_FAM_MAX * 4)
 #define IG_NCNT_MAX (IG_NCNT_EVENTS_LOST + 1)
 
+/*
+ * Decisions per interface and per device, for the metrics (IG_NC_* index
+ * n[]). Per-CPU hash maps "ig_if_cnt", keyed by struct ig_if_key with gen 0
+ * (ifindex 0: a CAN or packet socket used on every interface of its kind),
+ * and "ig_dev_cnt", keyed by struct ig_dev_key with gen 0 and the number
+ * opened (gated devices only). The daemon removes the entries of interfaces
+ * that are gone. When a map is full, a new interface or device is counted
+ * in ig_net_cnt only (the status says so: net.counters.untracked).
+ */
+struct ig_dec_cnt {
+	__u64 n[4];
+};
+
+#define IG_IF_CNT_MAX 1024
+#define IG_DEV_CNT_MAX 1024
+
 /* ig_net_event.type */
 #define IG_EV_NET 2
 #define IG_EV_DEV 3
@@ -485,6 +501,7 @@ IG_ASSERT_SIZE(struct ig_dev_key, 16);
 IG_ASSERT_SIZE(struct ig_dev_val, 8);
 IG_ASSERT_SIZE(struct ig_net_config, 32);
 IG_ASSERT_SIZE(struct ig_net_event, 96);
+IG_ASSERT_SIZE(struct ig_dec_cnt, 32);
 
 /* --- in-kernel measurement (kmod) --- */
 /*

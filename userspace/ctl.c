@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <json-c/json.h>
 #include "ctl.h"
 #include "esc.h"
@@ -26,4 +27,16 @@ int fail(const char *fmt, ...)
 		fprintf(stderr, "iotgatectl: %s\n", ig_esc(line, sizeof(line), msg, IG_ESC_LINE));
 	}
 	return 1;
+}
+
+unsigned long long jnum(struct json_object *o, const char *path)
+{
+	char buf[128], *save = NULL;
+	struct json_object *v = o;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(v, k, &v))
+			return 0;
+	return json_object_get_uint64(v);
 }

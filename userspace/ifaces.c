@@ -118,8 +118,10 @@ struct ig_net {
 	unsigned int nviol, viol_head;
 };
 
-static const char *const map_names[] = { "ig_sk_label", "ig_rules",   "ig_ifaces", "ig_devs",
-					 "ig_net_cfg",	"ig_net_cnt", "ig_net_ev" };
+static const char *const map_names[] = { "ig_sk_label", "ig_rules",   "ig_ifaces",
+					 "ig_devs",	"ig_net_cfg", "ig_net_cnt",
+					 "ig_net_ev",	"ig_if_cnt",  "ig_dev_cnt" };
+#define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 
 static const char *verdict_str(unsigned int v)
 {
@@ -541,6 +543,10 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 			ig_info("net", "interface %s (index %d) is gone", f->name, f->ifindex);
 		*f = n->ifs[--n->nifs];
 		if (n->active) {
+			struct ig_if_key ck = { .netns = n->netns, .ifindex = nf.ifindex };
+
+			/* Its index may be reused: a new interface starts from zero. */
+			bpf_map_delete_elem(bpf_map__fd(n->skel->maps.ig_if_cnt), &ck);
 			if (bpf_map_delete_elem(bpf_map__fd(n->skel->maps.ig_ifaces), &k) &&
 			    errno != ENOENT)
 				return -errno;
@@ -618,6 +624,32 @@ static int nl_read(struct ig_net *n, bool log, bool *done)
 	return ret;
 }
 
+/*
+ * Per-interface counters of interfaces that are gone, or of another network
+ * namespace (an earlier daemon's, pinned): removed, so that an index the
+ * kernel reuses starts from zero and the map keeps room.
+ */
+static void prune_if_cnt(struct ig_net *n)
+{
+	int fd = bpf_map__fd(n->skel->maps.ig_if_cnt);
+	struct ig_if_key k, next, gone[64];
+	size_t ngone = 0;
+	bool first = true;
+
+	do {
+		ngone = 0;
+		first = true;
+		while (ngone < 64 && !bpf_map_get_next_key(fd, first ? NULL : &k, &next)) {
+			first = false;
+			k = next;
+			if (k.netns != n->netns || (k.ifindex && !find_nif(n, k.ifindex)))
+				gone[ngone++] = k;
+		}
+		for (size_t i = 0; i < ngone; i++)
+			bpf_map_delete_elem(fd, &gone[i]);
+	} while (ngone == 64);
+}
+
 /* Full dump of the links: the table is rebuilt from scratch. */
 static int nl_dump(struct ig_net *n, bool log)
 {
@@ -656,6 +688,8 @@ static int nl_dump(struct ig_net *n, bool log)
 			goto out;
 		}
 	}
+	if (n->skel)
+		prune_if_cnt(n);
 	/* Interfaces that were known and are not any more. */
 	for (size_t i = 0; i < nold && n->active; i++) {
 		struct ig_if_key k = { .netns = n->netns,
@@ -956,7 +990,7 @@ static void list_progs(struct ig_net *n)
 	add_prog(n, s->progs.ig_locked_down, PK_LSM);
 }
 
-static int pin_maps(struct ig_net *n, bool reused[8])
+static int pin_maps(struct ig_net *n, bool reused[N_MAPS])
 {
 	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(n->skel->obj, map_names[i]);
@@ -972,7 +1006,7 @@ static int pin_maps(struct ig_net *n, bool reused[8])
 	return 0;
 }
 
-static void unpin_new_maps(struct ig_net *n, const bool reused[8])
+static void unpin_new_maps(struct ig_net *n, const bool reused[N_MAPS])
 {
 	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(n->skel->obj, map_names[i]);
@@ -1006,7 +1040,7 @@ static bool skb_netns_cookie(void)
 	return true;
 }
 
-static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused[8])
+static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused[N_MAPS])
 {
 	char pin[256];
 	int ret;
@@ -1169,7 +1203,7 @@ static int setup_epoll(struct ig_net *n)
 
 static int load_attach(struct ig_net *n, struct ig_diag *d)
 {
-	bool reused[8] = { 0 }, want_lsm = n->tier == IG_TIER_FULL;
+	bool reused[N_MAPS] = { 0 }, want_lsm = n->tier == IG_TIER_FULL;
 	struct ig_net_config cfg = { 0 };
 	char cgpath[PATH_MAX];
 	__u32 zero = 0;
@@ -1649,6 +1683,105 @@ static struct json_object *iface_json(struct ig_net *n, const struct nif *f)
 	return o;
 }
 
+/* The per-CPU values of one decision counter summed into o (allowed, denied, ...). */
+static void dec_json(struct json_object *o, const struct ig_dec_cnt *vals, int ncpu)
+{
+	static const char *const what[] = { "allowed", "denied", "dropped", "audited" };
+
+	for (int w = 0; w < 4; w++) {
+		__u64 sum = 0;
+
+		for (int k = 0; k < ncpu; k++)
+			sum += vals[k].n[w];
+		add_u64(o, what[w], sum);
+	}
+}
+
+/* net.counters.interfaces: decisions per interface of the governed namespace. */
+static void per_if_json(struct ig_net *n, struct json_object *c, int ncpu)
+{
+	int fd = bpf_map__fd(n->skel->maps.ig_if_cnt);
+	struct ig_dec_cnt *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
+	struct json_object *arr = json_object_new_array();
+	struct ig_if_key k, next;
+	bool first = true;
+	size_t count = 0;
+
+	while (vals && !bpf_map_get_next_key(fd, first ? NULL : &k, &next)) {
+		const struct nif *f = find_nif(n, next.ifindex);
+		struct json_object *e;
+
+		first = false;
+		k = next;
+		count++;
+		if (k.netns != n->netns || (k.ifindex && !f) || bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		e = json_object_new_object();
+		/* ifindex 0: a CAN or packet socket used on every interface of its kind */
+		add_str(e, "interface", f ? f->name : "*");
+		add_u64(e, "ifindex", k.ifindex);
+		dec_json(e, vals, ncpu);
+		json_object_array_add(arr, e);
+	}
+	free(vals);
+	json_object_object_add(c, "interfaces", arr);
+	add_bool(c, "interfaces_untracked", count >= IG_IF_CNT_MAX);
+}
+
+/* The node's name under /dev (from sysfs), or "char MAJ:MIN". */
+static void dev_name(const struct ig_dev_key *k, char *buf, size_t len)
+{
+	const char *kind = k->type == IG_DEV_BLOCK ? "block" : "char";
+	char path[96], line[256];
+	FILE *f;
+
+	snprintf(buf, len, "%s %u:%u", kind, k->major, k->minor);
+	snprintf(path, sizeof(path), "/sys/dev/%s/%u:%u/uevent", kind, k->major, k->minor);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "DEVNAME=", 8)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(buf, len, "/dev/%s", line + 8);
+			break;
+		}
+	fclose(f);
+}
+
+/* net.counters.devices: decisions per gated device opened. */
+static void per_dev_json(struct ig_net *n, struct json_object *c, int ncpu)
+{
+	int fd = bpf_map__fd(n->skel->maps.ig_dev_cnt);
+	struct ig_dec_cnt *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
+	struct json_object *arr = json_object_new_array();
+	struct ig_dev_key k, next;
+	bool first = true;
+	size_t count = 0;
+	char name[PATH_MAX];
+
+	while (vals && !bpf_map_get_next_key(fd, first ? NULL : &k, &next)) {
+		struct json_object *e;
+
+		first = false;
+		k = next;
+		count++;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		e = json_object_new_object();
+		dev_name(&k, name, sizeof(name));
+		add_str(e, "device", name);
+		add_str(e, "type", k.type == IG_DEV_BLOCK ? "block" : "char");
+		add_u64(e, "major", k.major);
+		add_u64(e, "minor", k.minor);
+		dec_json(e, vals, ncpu);
+		json_object_array_add(arr, e);
+	}
+	free(vals);
+	json_object_object_add(c, "devices", arr);
+	add_bool(c, "devices_untracked", count >= IG_DEV_CNT_MAX);
+}
+
 static void counters_json(struct ig_net *n, struct json_object *o)
 {
 	static const char *const what[] = { "allowed", "denied", "dropped", "audited" };
@@ -1672,6 +1805,8 @@ static void counters_json(struct ig_net *n, struct json_object *o)
 		json_object_object_add(c, fam_name(f), fo);
 	}
 	add_u64(c, "events_lost", sum[IG_NCNT_EVENTS_LOST]);
+	per_if_json(n, c, ncpu);
+	per_dev_json(n, c, ncpu);
 	json_object_object_add(o, "counters", c);
 }
 

@@ -108,18 +108,6 @@ static void print_line(const char *msg)
 	free(line);
 }
 
-static unsigned long long jnum(struct json_object *o, const char *path)
-{
-	char buf[128], *save = NULL;
-	struct json_object *v = o;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
-		if (!json_object_object_get_ex(v, k, &v))
-			return 0;
-	return json_object_get_uint64(v);
-}
-
 static int reply_error(struct json_object *reply)
 {
 	struct json_object *err;
@@ -287,81 +275,6 @@ static int cmd_events(int argc, char **argv)
 		}
 	}
 	close(fd);
-	return 0;
-}
-
-/* Prometheus text exposition of the state, for node_exporter's textfile collector. */
-static void metric(const char *name, const char *type, const char *help, const char *labels,
-		   unsigned long long v)
-{
-	static char last[128];
-
-	if (strcmp(last, name)) {
-		printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-		snprintf(last, sizeof(last), "%s", name);
-	}
-	printf("%s%s%s%s %llu\n", name, *labels ? "{" : "", labels, *labels ? "}" : "", v);
-}
-
-static int cmd_metrics(int argc, char **argv)
-{
-	static const char *const caps[] = { "exec", "mmap" };
-	static const char *const verdicts[] = { "allowed", "denied", "audited" };
-	struct json_object *r, *reasons;
-	char labels[1024], key[64];
-
-	if (want_help(argc, argv)) {
-		printf("Usage: iotgatectl metrics\n"
-		       "Print the state in Prometheus text format, e.g. for node_exporter's textfile\n"
-		       "collector: iotgatectl metrics > /var/lib/node_exporter/iotgate.prom.$$ && mv ...\n");
-		return 0;
-	}
-	if (argc > 1)
-		return fail("metrics: unexpected argument '%s'", argv[1]);
-	if (request_ok("status", &r))
-		return 1;
-	for (size_t c = 0; c < 2; c++)
-		for (size_t v = 0; v < 3; v++) {
-			snprintf(labels, sizeof(labels), "capability=\"%s\",verdict=\"%s\"",
-				 caps[c], verdicts[v]);
-			snprintf(key, sizeof(key), "counters.%s.%s", caps[c], verdicts[v]);
-			metric("iotgate_decisions_total", "counter",
-			       "Code-execution decisions by capability and verdict.", labels,
-			       jnum(r, key));
-		}
-	metric("iotgate_write_protect_total", "counter",
-	       "Writes to allowlisted files: refused, or trust dropped.", "action=\"denied\"",
-	       jnum(r, "counters.write.denied"));
-	metric("iotgate_write_protect_total", "counter",
-	       "Writes to allowlisted files: refused, or trust dropped.",
-	       "action=\"trust_dropped\"", jnum(r, "counters.write.trust_dropped"));
-	metric("iotgate_events_lost_total", "counter", "Kernel events lost (ring buffer full).", "",
-	       jnum(r, "counters.events_lost"));
-	metric("iotgate_measurements", "gauge", "Entries in the measurement log.", "",
-	       jnum(r, "measurement_log.entries"));
-	snprintf(labels, sizeof(labels), "tier=\"%s\",mode=\"%s\"", hstr(r, "tier", IG_ESC_PROM),
-		 hstr(r, "mode", IG_ESC_PROM));
-	metric("iotgate_healthy", "gauge", "1 if operating as expected, 0 if degraded.", labels,
-	       !strcmp(jstr(r, "health"), "ok"));
-	metric("iotgate_compromised", "gauge",
-	       "1 if something the daemon attached is no longer attached (health compromised).",
-	       labels, !strcmp(jstr(r, "health"), "compromised"));
-	if (json_object_object_get_ex(r, "reasons", &reasons))
-		for (size_t i = 0; i < json_object_array_length(reasons); i++) {
-			snprintf(labels, sizeof(labels), "reason=\"%s\"",
-				 hstr(json_object_array_get_idx(reasons, i), "code", IG_ESC_PROM));
-			metric("iotgate_degraded", "gauge", "Reasons the device is degraded.",
-			       labels, 1);
-		}
-	metric("iotgate_policy_version", "gauge", "Version of the policy in force.", "",
-	       jnum(r, "policy.version"));
-	metric("iotgate_manifest_version", "gauge", "Version of the manifest in force.", "",
-	       jnum(r, "manifest.version"));
-	metric("iotgate_manifest_entries", "gauge", "Manifest entries loaded into the kernel.", "",
-	       jnum(r, "manifest.verified"));
-	metric("iotgate_event_subscribers_dropped_total", "counter",
-	       "Event subscribers dropped for not keeping up.", "", jnum(r, "subscribers_dropped"));
-	json_object_put(r);
 	return 0;
 }
 
@@ -690,7 +603,7 @@ int main(int argc, char **argv)
 	if (!strcmp(obj, "events"))
 		return cmd_events(argc, argv);
 	if (!strcmp(obj, "metrics"))
-		return cmd_metrics(argc, argv);
+		return ctl_metrics(argc, argv);
 	if (!strcmp(obj, "check-kernel"))
 		return ctl_check_kernel(argc, argv);
 	if (!strcmp(obj, "log"))

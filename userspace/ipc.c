@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "esc.h"
@@ -56,6 +57,13 @@ static int write_all(int fd, const char *buf, size_t len)
 
 int ig_request(const char *path, struct json_object *req, struct json_object **reply)
 {
+	return ig_request_timeout(path, req, reply, 0);
+}
+
+int ig_request_timeout(const char *path, struct json_object *req, struct json_object **reply,
+		       unsigned int timeout_ms)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000 };
 	size_t cap = 65536, len = 0;
 	const char *s;
 	char *buf = NULL;
@@ -64,6 +72,12 @@ int ig_request(const char *path, struct json_object *req, struct json_object **r
 	fd = ig_connect(path);
 	if (fd < 0)
 		return fd;
+	/* Each send and read waits at most this long; a frozen daemon gives -ETIMEDOUT. */
+	if (timeout_ms && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+			   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))) {
+		ret = -errno;
+		goto out;
+	}
 	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	ret = write_all(fd, s, strlen(s));
 	if (!ret)
@@ -92,7 +106,7 @@ int ig_request(const char *path, struct json_object *req, struct json_object **r
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = -errno;
+			ret = errno == EAGAIN ? -ETIMEDOUT : -errno;
 			goto out;
 		}
 		if (n == 0) {

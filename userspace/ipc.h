@@ -19,6 +19,9 @@
 const char *ig_socket_path(const char *override);
 /* Connects, sends req, reads one reply line. 0 or negative errno; *reply owned by caller. */
 int ig_request(const char *path, struct json_object *req, struct json_object **reply);
+/* The same, waiting at most timeout_ms (0: no limit) for each send and read: -ETIMEDOUT. */
+int ig_request_timeout(const char *path, struct json_object *req, struct json_object **reply,
+		       unsigned int timeout_ms);
 /* Connects only (for streaming commands). Returns fd or negative errno. */
 int ig_connect(const char *path);
 
