@@ -266,6 +266,10 @@ install: all
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		scripts/iotgated.service.in > $(DESTDIR)$(UNITDIR)/iotgated.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/iotgated.service
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' scripts/iotgate-metrics.service.in \
+		> $(DESTDIR)$(UNITDIR)/iotgate-metrics.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/iotgate-metrics.service
+	install -m 0644 scripts/iotgate-metrics.timer $(DESTDIR)$(UNITDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions
 	install -m 0644 userspace/man/iotgated.8 userspace/man/iotgatectl.8 $(DESTDIR)$(MANDIR)/man8/

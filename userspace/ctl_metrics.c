@@ -110,6 +110,11 @@ static void from_status(struct json_object *r)
 	metric("iotgate_events_lost_total", "counter", "Kernel events lost (ring buffer full).", "",
 	       jnum(r, "counters.events_lost"));
 	if (json_object_object_get_ex(r, "net", &net) &&
+	    json_object_object_get_ex(net, "counters", &cnt))
+		metric("iotgate_events_lost_total", "counter",
+		       "Kernel events lost (ring buffer full).", "source=\"net\"",
+		       jnum(cnt, "events_lost"));
+	if (json_object_object_get_ex(r, "net", &net) &&
 	    json_object_object_get_ex(net, "counters", &cnt)) {
 		if (json_object_object_get_ex(cnt, "interfaces", &arr))
 			decisions(
@@ -123,9 +128,6 @@ static void from_status(struct json_object *r)
 		metric("iotgate_decisions_untracked", "gauge",
 		       "1 if the per-interface or per-device counters are full (new ones are not counted).",
 		       "", jnum(cnt, "interfaces_untracked") || jnum(cnt, "devices_untracked"));
-		metric("iotgate_events_lost_total", "counter",
-		       "Kernel events lost (ring buffer full).", "source=\"net\"",
-		       jnum(cnt, "events_lost"));
 	}
 	metric("iotgate_measurements", "gauge", "Entries in the measurement log.", "",
 	       jnum(r, "measurement_log.entries"));

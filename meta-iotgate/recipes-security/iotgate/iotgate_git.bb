@@ -104,7 +104,10 @@ do_install_ptest() {
 PACKAGE_BEFORE_PN = "${PN}-ctl ${PN}-policies"
 FILES:${PN}-ctl = "${sbindir}/iotgatectl"
 FILES:${PN}-policies = "${datadir}/iotgate/policies"
-FILES:${PN} += "${systemd_system_unitdir}/iotgated.service"
+# iotgate-metrics.timer is shipped, not enabled: where node_exporter runs,
+# 'systemctl enable iotgate-metrics.timer' (README, Fleets).
+FILES:${PN} += "${systemd_system_unitdir}/iotgated.service \
+    ${systemd_system_unitdir}/iotgate-metrics.service ${systemd_system_unitdir}/iotgate-metrics.timer"
 CONFFILES:${PN} = "${sysconfdir}/iotgate/iotgate.conf"
 RRECOMMENDS:${PN} = "${PN}-ctl ${PN}-policies"
 # libcrypto is loaded with dlopen() (userspace/crypto.h): no link-time
