@@ -34,7 +34,7 @@ static void usage(FILE *f)
 		"  manifest create DIR...     print a sha256sum-format manifest of the regular files under DIR\n"
 		"  manifest keylime-policy FILE  print a Keylime runtime policy for the manifest\n"
 		"  events                     stream violations and policy changes\n"
-		"  metrics                    the state in Prometheus text format\n"
+		"  metrics [--textfile FILE]  the state in Prometheus text format (atomically into FILE)\n"
 		"  check-kernel [CONFIG]      report what the kernel offers and the tier iotgate will run in\n"
 		"  log [verify] [--file PATH] print the measurement log, or verify its aggregate\n"
 		"  stop-enforcing             detach every iotgate program and remove the pins (root)\n\n"

@@ -121,6 +121,8 @@ with open(sys.argv[1], "ab") as f:
 	echo "$output" | grep -qE '^iotgate_healthy\{tier="partial",mode="audit"\} 0$'
 	echo "$output" | grep -qE '^iotgate_degraded\{reason="partial_tier"\} 1$'
 	echo "$output" | grep -qE '^iotgate_policy_version 1$'
-	# every sample line is NAME{LABELS} VALUE or NAME VALUE; every metric has HELP and TYPE
-	! echo "$output" | grep -vE '^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+)$'
+	echo "$output" | grep -qE '^iotgate_up 1$'
+	# every sample line is NAME{LABELS} VALUE or NAME VALUE (integers, but the collection
+	# time); every metric has HELP and TYPE
+	! echo "$output" | grep -vE '^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+|iotgate_collected_timestamp_seconds [0-9]+\.[0-9]{3})$'
 }
