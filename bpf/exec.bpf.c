@@ -148,12 +148,80 @@ static __always_inline __u32 current_mode(void)
 	return cfg ? cfg->mode : IG_MODE_AUDIT;
 }
 
+/*
+ * The inode a file is known by: the one its path names. On overlayfs that is
+ * the overlay inode, also for the real file that overlayfs opens underneath
+ * and puts in an executable mapping's vm_file (its f_inode is the layer's
+ * inode, its f_path the overlay's): what userspace's fstat sees.
+ */
+static __always_inline struct inode *file_inode_named(struct file *file)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_path.dentry, d_inode);
+
+	return inode ? inode : BPF_CORE_READ(file, f_inode);
+}
+
 static __always_inline void file_key(struct file *file, struct ig_file_key *key)
 {
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct inode *inode = file_inode_named(file);
 
 	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key->ino = BPF_CORE_READ(inode, i_ino);
+}
+
+/*
+ * overlayfs's inode (fs/overlayfs/ovl_entry.h, in the overlay module's BTF):
+ * the upper dentry once the file is copied up, else the first lower one
+ * (lowerpath up to 6.4, oe->__lowerstack[0] since 6.5). Without the module's
+ * BTF, or with another layout, the overlay inode's own ctime is used (which
+ * a write to a layer does not move).
+ */
+struct ovl_path___ig {
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct ovl_entry___ig {
+	struct ovl_path___ig __lowerstack[0];
+} __attribute__((preserve_access_index));
+
+struct ovl_inode___ig {
+	struct inode vfs_inode;
+	struct dentry *__upperdentry;
+	struct ovl_path___ig lowerpath;
+	struct ovl_entry___ig *oe;
+} __attribute__((preserve_access_index));
+
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define OVL_MAX_STACK 2 /* an overlay whose layer is an overlay (the VM's root) */
+
+/*
+ * The change time of the inode that holds the file's data: on overlayfs the
+ * upper or lower layer's, so a write to a layer behind the overlay's back
+ * (cat evil > lower/good) moves it. Userspace's fstat of the overlay file
+ * reports that same inode's ctime (ovl_getattr), which the manifest holds.
+ */
+static __always_inline void data_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	for (int i = 0; i < OVL_MAX_STACK; i++) {
+		struct ovl_inode___ig *oi;
+		struct dentry *real;
+		struct inode *ri;
+
+		if (!bpf_core_type_exists(struct ovl_inode___ig) ||
+		    BPF_CORE_READ(inode, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+			break;
+		oi = (void *)inode - bpf_core_field_offset(struct ovl_inode___ig, vfs_inode);
+		real = BPF_CORE_READ(oi, __upperdentry);
+		if (!real && bpf_core_field_exists(struct ovl_inode___ig, lowerpath))
+			real = BPF_CORE_READ(oi, lowerpath.dentry);
+		else if (!real && bpf_core_field_exists(struct ovl_inode___ig, oe))
+			real = BPF_CORE_READ(oi, oe, __lowerstack[0].dentry);
+		ri = real ? BPF_CORE_READ(real, d_inode) : NULL;
+		if (!ri)
+			break;
+		inode = ri;
+	}
+	ig_inode_ctime(inode, sec, nsec);
 }
 
 static __always_inline void *manifest(void)
@@ -220,7 +288,7 @@ static __always_inline void emit(__u32 type, struct ig_file_key *key, __u32 verd
 static __always_inline __u32 check_file(struct file *file, struct ig_file_key *key,
 					const void *path)
 {
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct inode *inode = file_inode_named(file);
 	struct ig_file_val *val;
 	__s64 sec;
 	__u32 nsec;
@@ -233,7 +301,7 @@ static __always_inline __u32 check_file(struct file *file, struct ig_file_key *k
 	val = bpf_map_lookup_elem(files, key);
 	if (!val)
 		return memfd_allowed(file) ? IG_REASON_NONE : IG_REASON_NOT_IN_MANIFEST;
-	ig_inode_ctime(inode, &sec, &nsec);
+	data_ctime(inode, &sec, &nsec);
 	if (val->ctime_sec != sec || val->ctime_nsec != nsec)
 		return IG_REASON_MODIFIED;
 	/*
@@ -291,7 +359,7 @@ static __always_inline __u32 task_file_flags(struct task_struct *task)
 	val = bpf_map_lookup_elem(files, &key);
 	if (!val)
 		return 0;
-	ig_inode_ctime(BPF_CORE_READ(exe, f_inode), &sec, &nsec);
+	data_ctime(file_inode_named(exe), &sec, &nsec);
 	return val->ctime_sec == sec && val->ctime_nsec == nsec ? val->flags : 0;
 }
 
