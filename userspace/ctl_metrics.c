@@ -114,6 +114,16 @@ static void from_status(struct json_object *r)
 		metric("iotgate_events_lost_total", "counter",
 		       "Kernel events lost (ring buffer full).", "source=\"net\"",
 		       jnum(cnt, "events_lost"));
+	if (json_object_object_get_ex(r, "counters", &cnt) &&
+	    json_object_object_get_ex(cnt, "violations", &cnt)) {
+		json_object_object_foreach(cnt, type, val)
+		{
+			snprintf(labels, sizeof(labels), "type=\"%s\"", type);
+			metric("iotgate_violations_total", "counter",
+			       "Violations reported, by type (exec, net, device, ...).", labels,
+			       json_object_get_uint64(val));
+		}
+	}
 	if (json_object_object_get_ex(r, "net", &net) &&
 	    json_object_object_get_ex(net, "counters", &cnt)) {
 		if (json_object_object_get_ex(cnt, "interfaces", &arr))

@@ -5,12 +5,10 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,6 +29,7 @@
 #include "ifaces.h"
 #include "esc.h"
 #include "netpolicy.h"
+#include "violation.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -40,7 +39,6 @@
 #endif
 
 #define LINK_PREFIX IG_PIN_DIR "/link_"
-#define N_VIOL 32
 #define MAX_NIFS 1024
 #define MAX_WATCH 64
 
@@ -68,12 +66,6 @@ struct nif {
 	char bound[IFNAMSIZ];
 };
 
-struct viol {
-	struct ig_net_event ev;
-	char ifname[IFNAMSIZ];
-	time_t when;
-};
-
 struct watch {
 	int wd;
 	char *dir;
@@ -98,11 +90,12 @@ struct ig_net {
 	__u64 netns;
 	__u64 epoch;
 	__u32 gen;
-	int nlfd, inofd, epfd;
-	int stopfd; /* eventfd: tells the follower thread to end */
-	pthread_t thread;
-	bool thread_running;
-	pthread_mutex_t lock; /* everything above and below, between the two threads */
+	int nlfd, inofd;
+	/* Watchers of the daemon's loop: rtnetlink, device directories, events. */
+	struct ig_loop *loop;
+	struct ig_watch nl_w, ino_w, rb_w;
+	ig_report_fn report;
+	void *report_ctx;
 	__u32 nlseq;
 	struct ring_buffer *rb;
 	struct nif *ifs;
@@ -111,11 +104,11 @@ struct ig_net {
 	size_t nprev;
 	struct watch watches[MAX_WATCH];
 	int nwatch;
-	struct ig_np_compiled comp;
+	struct ig_np_compiled comp; /* the rules in force, and what compiling them noted: */
 	struct ig_diag notes;
-	char *proc_devices;
-	struct viol viol[N_VIOL];
-	unsigned int nviol, viol_head;
+	struct ig_verified *measured; /* the programs they name that were verified */
+	size_t nmeasured;
+	struct ig_net_compiled *pending; /* set_policy: to be put in force by activate */
 };
 
 static const char *const map_names[] = { "ig_sk_label", "ig_rules",   "ig_ifaces",
@@ -130,47 +123,36 @@ static const char *verdict_str(unsigned int v)
 
 /* --- resolution of the policy's names --- */
 
-static int manifest_lookup(const struct ig_file_key *key, struct ig_file_val *val)
-{
-	struct ig_config cfg = {};
-	__u32 zero = 0, slot, id;
-	int outer, inner, fd, ret = 0;
+/* What resolution knows about measured files: the verified set in hand. */
+struct res_ctx {
+	const struct ig_verified *v;
+	size_t nv;
+	struct ig_verified *found; /* the rule programs found in v, for later recompiles */
+	size_t nfound, cap;
+};
 
-	/* The slot in force (iotgate.h: ig_config.slot). */
-	fd = bpf_obj_get(IG_PIN_DIR "/ig_cfg");
-	if (fd < 0)
-		return -errno;
-	if (bpf_map_lookup_elem(fd, &zero, &cfg))
-		ret = -errno;
-	close(fd);
-	if (ret)
-		return ret;
-	slot = cfg.slot & 1;
-	outer = bpf_obj_get(IG_PIN_DIR "/ig_manifest");
-	if (outer < 0)
-		return -errno;
-	if (bpf_map_lookup_elem(outer, &slot, &id)) {
-		ret = -errno;
-		close(outer);
-		return ret;
+static const struct ig_verified *find_verified(const struct res_ctx *rc,
+					       const struct ig_file_key *key,
+					       const struct ig_file_val *cur)
+{
+	for (size_t i = 0; i < rc->nv; i++) {
+		const struct ig_verified *v = &rc->v[i];
+
+		if (v->key.dev == key->dev && v->key.ino == key->ino &&
+		    v->val.ctime_sec == cur->ctime_sec && v->val.ctime_nsec == cur->ctime_nsec)
+			return v;
 	}
-	close(outer);
-	inner = bpf_map_get_fd_by_id(id);
-	if (inner < 0)
-		return -errno;
-	if (bpf_map_lookup_elem(inner, key, val))
-		ret = -errno;
-	close(inner);
-	return ret;
+	return NULL;
 }
 
 static int res_program(void *ctx, const char *path, struct ig_file_key *key, int64_t *csec,
 		       uint32_t *cnsec, bool *measured)
 {
-	struct ig_file_val cur = { 0 }, man = { 0 };
+	struct res_ctx *rc = ctx;
+	struct ig_file_val cur = { 0 };
+	const struct ig_verified *v;
 	int fd, ret;
 
-	(void)ctx;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
@@ -180,9 +162,21 @@ static int res_program(void *ctx, const char *path, struct ig_file_key *key, int
 		return ret;
 	*csec = cur.ctime_sec;
 	*cnsec = cur.ctime_nsec;
-	/* Measured: in the kernel's manifest, as the daemon verified it. */
-	*measured = manifest_lookup(key, &man) == 0 && man.ctime_sec == cur.ctime_sec &&
-		    man.ctime_nsec == cur.ctime_nsec;
+	/* Measured: an entry of the verified set, unchanged since it was hashed. */
+	v = find_verified(rc, key, &cur);
+	*measured = v != NULL;
+	if (v) {
+		if (rc->nfound == rc->cap) {
+			size_t cap = rc->cap ? 2 * rc->cap : 8;
+			struct ig_verified *nf = realloc(rc->found, cap * sizeof(*nf));
+
+			if (!nf)
+				return -ENOMEM;
+			rc->found = nf;
+			rc->cap = cap;
+		}
+		rc->found[rc->nfound++] = *v;
+	}
 	return 0;
 }
 
@@ -412,40 +406,96 @@ static char *read_text(const char *path)
 	return buf;
 }
 
-/*
- * Compiles the policy against the system as it is now and swaps it in:
- * new generation written, then made live in one update, then the old one
- * removed.
- */
-static int swap_rules(struct ig_net *n, struct ig_diag *d)
+void ig_net_compiled_free(struct ig_net_compiled *c)
 {
-	struct ig_np_resolver res = { res_program, res_devnode, NULL, NULL };
-	struct ig_np_compiled comp;
-	struct ig_diag notes;
+	if (!c)
+		return;
+	ig_np_compiled_free(&c->comp);
+	ig_diag_free(&c->notes);
+	free(c->measured);
+	memset(c, 0, sizeof(*c));
+}
+
+static int compile(const struct ig_netpolicy *np, const char *file, const struct ig_verified *v,
+		   size_t nv, struct ig_net_compiled *out, struct ig_diag *err)
+{
+	struct res_ctx rc = { .v = v, .nv = nv };
+	struct ig_np_resolver res = { res_program, res_devnode, NULL, &rc };
+	char *proc_devices = read_text("/proc/devices");
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ig_diag_init(&out->notes);
+	res.proc_devices = proc_devices;
+	ret = ig_netpolicy_compile(np, file, &res, &out->comp, err, &out->notes);
+	free(proc_devices);
+	out->measured = rc.found;
+	out->nmeasured = rc.nfound;
+	if (ret)
+		ig_net_compiled_free(out);
+	return ret;
+}
+
+int ig_net_compile(const struct ig_policy *p, const struct ig_verified *v, size_t nv,
+		   struct ig_net_compiled *out, struct ig_diag *err)
+{
+	return compile(p->net, p->path ? p->path : "policy", v, nv, out, err);
+}
+
+/*
+ * Puts compiled rules in force (map writes only): the new generation
+ * written, made live in one update, the old one removed. c is taken over.
+ */
+static int commit_rules(struct ig_net *n, struct ig_net_compiled *c)
+{
+	struct ig_net_compiled old = { .comp = n->comp,
+				       .notes = n->notes,
+				       .measured = n->measured,
+				       .nmeasured = n->nmeasured };
 	__u32 next = n->gen ^ 1;
 	int ret;
 
-	free(n->proc_devices);
-	n->proc_devices = read_text("/proc/devices");
-	res.proc_devices = n->proc_devices;
-	ig_diag_init(&notes);
-	ret = ig_netpolicy_compile(n->np, n->path, &res, &comp, d, &notes);
+	n->comp = c->comp;
+	n->notes = c->notes;
+	n->measured = c->measured;
+	n->nmeasured = c->nmeasured;
+	memset(c, 0, sizeof(*c));
+	ret = fill_gen(n, next);
+	if (!ret) {
+		n->gen = next;
+		ret = write_cfg(n, true);
+	}
 	if (ret) {
-		ig_diag_free(&notes);
+		/* The generation in force stays, and so does what describes it. */
+		struct ig_net_compiled failed = { .comp = n->comp,
+						  .notes = n->notes,
+						  .measured = n->measured };
+
+		ig_net_compiled_free(&failed);
+		n->comp = old.comp;
+		n->notes = old.notes;
+		n->measured = old.measured;
+		n->nmeasured = old.nmeasured;
 		return ret;
 	}
-	ig_np_compiled_free(&n->comp);
-	n->comp = comp;
-	ig_diag_free(&n->notes);
-	n->notes = notes;
-	ret = fill_gen(n, next);
-	if (ret)
-		return ret;
-	n->gen = next;
-	ret = write_cfg(n, true);
-	if (ret)
-		return ret;
+	ig_net_compiled_free(&old);
 	return clear_all_gen(n, next ^ 1);
+}
+
+/*
+ * Compiles the rules in force again against the system as it is now (a
+ * device node appeared), with the programs verified when they were
+ * compiled, and swaps them in.
+ */
+static int swap_rules(struct ig_net *n, struct ig_diag *d)
+{
+	struct ig_net_compiled c;
+	int ret = compile(n->np, n->path, n->measured, n->nmeasured, &c, d);
+
+	if (!ret)
+		ret = commit_rules(n, &c);
+	ig_net_compiled_free(&c);
+	return ret;
 }
 
 /* --- rtnetlink --- */
@@ -820,38 +870,6 @@ static int ino_read(struct ig_net *n)
 
 /* --- events --- */
 
-static const char *fam_name(__u32 f)
-{
-	static const char *const names[] = { "ipv4", "ipv6", "can", "packet", "device" };
-
-	return f < IG_FAM_MAX ? names[f] : "?";
-}
-
-static const char *op_name(__u32 op)
-{
-	static const char *const names[] = { "?",	"egress", "ingress", "bind",
-					     "connect", "send",	  "receive", "open" };
-
-	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
-}
-
-static void proto_names(__u32 bits, char *buf, size_t len)
-{
-	static const char *const names[] = {
-		"tcp", "udp", "icmp", "raw", "can", "packet", "other"
-	};
-
-	buf[0] = '\0';
-	if ((bits & IG_P_ANY) == IG_P_ANY) {
-		snprintf(buf, len, "any");
-		return;
-	}
-	for (int i = 0; i < 7; i++)
-		if (bits & (1u << i))
-			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? "," : "",
-				 names[i]);
-}
-
 /* The policy's path for an executable identity, if the rules name it. */
 static const char *program_name(struct ig_net *n, __u64 dev, __u64 ino)
 {
@@ -874,48 +892,31 @@ static const char *program_name(struct ig_net *n, __u64 dev, __u64 ino)
 	return NULL;
 }
 
+/* Every refusal goes to the daemon's one reporter (violation.h). */
 static int on_event(void *ctx, void *data, size_t size)
 {
-	char comm[IG_ESC_SIZE(IG_COMM_LEN)], pname[IG_ESC_SIZE(PATH_MAX)],
-		ifn[IG_ESC_SIZE(IFNAMSIZ + 16)];
 	struct ig_net *n = ctx;
-	struct ig_net_event *e;
-	struct viol *v;
+	struct ig_violation v = { 0 };
 	const char *prog;
-	char protos[64];
 
-	if (size < sizeof(*e))
+	if (size < sizeof(v.net))
 		return 0;
-	v = &n->viol[n->viol_head];
-	memcpy(&v->ev, data, sizeof(v->ev));
-	e = &v->ev;
-	e->comm[IG_COMM_LEN - 1] = '\0';
-	v->when = time(NULL);
-	snprintf(v->ifname, sizeof(v->ifname), "%s",
-		 e->type == IG_EV_NET && e->ifindex ? ifname_of(n, e->ifindex) : "");
-	n->viol_head = (n->viol_head + 1) % N_VIOL;
-	if (n->nviol < N_VIOL)
-		n->nviol++;
-	prog = program_name(n, e->exe_dev, e->exe_ino);
-	/* Names are the attacker's (prctl(PR_SET_NAME), file names, interface names). */
-	ig_esc(comm, sizeof(comm), e->comm, IG_ESC_FIELD);
-	ig_esc(pname, sizeof(pname), prog ? prog : "program", IG_ESC_FIELD);
-	ig_esc(ifn, sizeof(ifn), e->ifindex ? v->ifname : "every interface", IG_ESC_FIELD);
-	if (e->type == IG_EV_DEV) {
-		ig_log(e->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "dev",
-		       "%s open of %s %u:%u for %s%s%s by %s (uid %u pid %u comm %s)",
-		       e->verdict == IG_VERDICT_DENY ? "denied" : "audit:",
-		       e->proto == IG_DEV_BLOCK ? "block" : "char", e->major, e->minor,
-		       e->access & IG_ACC_READ ? "read" : "",
-		       e->access == (IG_ACC_READ | IG_ACC_WRITE) ? "+" : "",
-		       e->access & IG_ACC_WRITE ? "write" : "", pname, e->uid, e->pid, comm);
-		return 0;
-	}
-	proto_names(e->proto, protos, sizeof(protos));
-	ig_log(e->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "net",
-	       "%s %s %s on %s (index %u) %s ports %u/%u by %s (uid %u comm %s)",
-	       e->verdict == IG_VERDICT_DENY ? "denied" : "audit:", fam_name(e->family),
-	       op_name(e->op), ifn, e->ifindex, protos, e->lport, e->rport, pname, e->uid, comm);
+	memcpy(&v.net, data, sizeof(v.net));
+	v.net.comm[IG_COMM_LEN - 1] = '\0';
+	v.when = time(NULL);
+	v.type = v.net.type == IG_EV_DEV ? IG_EV_DEV : IG_EV_NET;
+	v.verdict = v.net.verdict;
+	v.reason = v.type == IG_EV_DEV ? IG_REASON_DEVICE_RULE : IG_REASON_IFACE_RULE;
+	v.pid = v.net.pid;
+	v.uid = v.net.uid;
+	v.gid = v.net.gid;
+	memcpy(v.comm, v.net.comm, sizeof(v.comm));
+	prog = program_name(n, v.net.exe_dev, v.net.exe_ino);
+	snprintf(v.path, sizeof(v.path), "%s", prog ? prog : "");
+	snprintf(v.ifname, sizeof(v.ifname), "%s",
+		 v.type == IG_EV_NET && v.net.ifindex ? ifname_of(n, v.net.ifindex) : "");
+	if (n->report)
+		n->report(n->report_ctx, &v);
 	return 0;
 }
 
@@ -1184,21 +1185,24 @@ static void remove_pins(void)
 	}
 }
 
-/* The descriptors of an active handle into its (long-lived) epoll set. */
-static int setup_epoll(struct ig_net *n)
-{
-	struct epoll_event ev = { .events = EPOLLIN };
+static void on_nl(struct ig_watch *w, unsigned int events);
+static void on_ino(struct ig_watch *w, unsigned int events);
+static void on_rb(struct ig_watch *w, unsigned int events);
 
-	ev.data.u32 = 0;
-	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->nlfd, &ev))
-		return -errno;
-	ev.data.u32 = 1;
-	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->inofd, &ev))
-		return -errno;
-	ev.data.u32 = 2;
-	if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(n->rb), &ev))
-		return -errno;
-	return 0;
+/* The descriptors of an active handle, as watchers of the daemon's loop. */
+static int add_watches(struct ig_net *n)
+{
+	int ret;
+
+	if (!n->loop)
+		return 0;
+	ret = ig_watch_add(n->loop, &n->nl_w, n->nlfd, EPOLLIN, on_nl, n);
+	if (!ret)
+		ret = ig_watch_add(n->loop, &n->ino_w, n->inofd, EPOLLIN, on_ino, n);
+	if (!ret)
+		ret = ig_watch_add(n->loop, &n->rb_w, ring_buffer__epoll_fd(n->rb), EPOLLIN, on_rb,
+				   n);
+	return ret;
 }
 
 static int load_attach(struct ig_net *n, struct ig_diag *d)
@@ -1242,7 +1246,7 @@ static int load_attach(struct ig_net *n, struct ig_diag *d)
 	if (ret)
 		goto fail;
 	n->active = true;
-	ret = swap_rules(n, d);
+	ret = n->pending ? commit_rules(n, n->pending) : swap_rules(n, d);
 	if (ret)
 		goto fail;
 	ret = cgroup2_root(cgpath, sizeof(cgpath));
@@ -1304,16 +1308,21 @@ fail:
 	return ret;
 }
 
-/* Frees what an active handle holds (the epoll set stays). */
+/* Frees what an active handle holds. */
 static void deactivate(struct ig_net *n)
 {
 	n->active = false;
+	if (n->loop) {
+		ig_watch_del(n->loop, &n->nl_w);
+		ig_watch_del(n->loop, &n->ino_w);
+		ig_watch_del(n->loop, &n->rb_w);
+	}
 	ring_buffer__free(n->rb);
 	n->rb = NULL;
 	ig_ifaces__destroy(n->skel);
 	n->skel = NULL;
 	if (n->nlfd >= 0)
-		close(n->nlfd); /* closing removes it from the epoll set */
+		close(n->nlfd);
 	if (n->inofd >= 0)
 		close(n->inofd);
 	n->nlfd = n->inofd = -1;
@@ -1346,7 +1355,7 @@ static int activate(struct ig_net *n, struct ig_diag *d)
 		ret = -errno;
 		goto fail;
 	}
-	ret = setup_epoll(n);
+	ret = add_watches(n);
 	if (ret)
 		goto fail;
 	return 0;
@@ -1401,7 +1410,8 @@ static void report_loaded(struct ig_net *n)
 	}
 }
 
-static int set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_diag *d)
+static int set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_net_compiled *c,
+		      struct ig_diag *d)
 {
 	const struct ig_netpolicy *old = n->np;
 	char *oldpath = n->path;
@@ -1420,14 +1430,16 @@ static int set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_dia
 		return -ENOMEM;
 	}
 	n->np = p->net;
+	n->pending = c;
 	if (!n->active) {
 		ret = activate(n, d);
 	} else {
-		ret = swap_rules(n, d);
+		ret = c ? commit_rules(n, c) : swap_rules(n, d);
 		/* Device paths of the new rules are watched too. */
 		if (!ret)
 			ret = watch_paths(n);
 	}
+	n->pending = NULL;
 	if (ret) {
 		/* The rules in force stay as they were. */
 		free(n->path);
@@ -1440,34 +1452,34 @@ static int set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_dia
 	return 0;
 }
 
-int ig_net_set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_diag *d)
+int ig_net_set_policy(struct ig_net *n, const struct ig_policy *p, struct ig_net_compiled *c,
+		      struct ig_diag *d)
 {
 	struct ig_diag own;
 	int ret;
 
-	if (!n)
+	if (!n) {
+		ig_net_compiled_free(c);
 		return 0;
+	}
 	if (d) {
-		pthread_mutex_lock(&n->lock);
-		ret = set_policy(n, p, d);
-		pthread_mutex_unlock(&n->lock);
+		ret = set_policy(n, p, c, d);
+		ig_net_compiled_free(c);
 		return ret;
 	}
 	/* The caller has no place for policy problems: they are logged here. */
 	ig_diag_init(&own);
-	pthread_mutex_lock(&n->lock);
-	ret = set_policy(n, p, &own);
-	pthread_mutex_unlock(&n->lock);
+	ret = set_policy(n, p, c, &own);
+	ig_net_compiled_free(c);
 	for (size_t i = 0; i < own.n; i++)
 		ig_err("net", "%s", own.msgs[i]);
 	ig_diag_free(&own);
 	return ret;
 }
 
-static void *follow(void *arg);
-
 int ig_net_open(struct ig_net **out, const struct ig_policy *p, enum ig_tier tier,
-		struct ig_diag *d)
+		struct ig_net_compiled *c, struct ig_loop *loop, ig_report_fn report,
+		void *report_ctx, struct ig_diag *d)
 {
 	struct ig_net *n = calloc(1, sizeof(*n));
 	int ret;
@@ -1477,29 +1489,15 @@ int ig_net_open(struct ig_net **out, const struct ig_policy *p, enum ig_tier tie
 		return -ENOMEM;
 	n->tier = tier;
 	n->nlfd = n->inofd = -1;
+	n->nl_w.fd = n->ino_w.fd = n->rb_w.fd = -1;
+	n->loop = loop;
+	n->report = report;
+	n->report_ctx = report_ctx;
 	ig_diag_init(&n->notes);
-	pthread_mutex_init(&n->lock, NULL);
-	n->epfd = epoll_create1(EPOLL_CLOEXEC);
-	n->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (n->epfd < 0 || n->stopfd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	{
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 3 };
-
-		if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->stopfd, &ev)) {
-			ret = -errno;
-			goto fail;
-		}
-	}
-	ret = set_policy(n, p, d);
+	ret = set_policy(n, p, c, d);
+	ig_net_compiled_free(c);
 	if (ret)
 		goto fail;
-	ret = -pthread_create(&n->thread, NULL, follow, n);
-	if (ret)
-		goto fail;
-	n->thread_running = true;
 	*out = n;
 	return 0;
 fail:
@@ -1507,93 +1505,49 @@ fail:
 	return ret;
 }
 
-/* One round of what is readable, with the lock held. */
-static int handle_events(struct ig_net *n, struct epoll_event *evs, int k)
+static void warn_update(int r)
 {
-	int ret = 0;
-
-	for (int i = 0; i < k; i++) {
-		int r = 0;
-
-		if (!n->active)
-			break;
-		if (evs[i].data.u32 == 0) {
-			while ((r = nl_read(n, true, NULL)) == 0)
-				;
-			if (r == -EAGAIN)
-				r = 0;
-			else if (r == -ENOBUFS) /* events were lost: start over */
-				r = nl_dump(n, true);
-		} else if (evs[i].data.u32 == 1) {
-			r = ino_read(n);
-		} else if (evs[i].data.u32 == 2 && n->rb) {
-			r = ring_buffer__consume(n->rb) < 0 ? -EIO : 0;
-		}
-		if (r && !ret)
-			ret = r;
-	}
-	return ret;
+	if (r)
+		ig_warn("net", "interface, device path or event update failed: %s", strerror(-r));
 }
 
 /*
- * The follower: interface and device path changes and events are handled
- * here, on their own thread, so that however busy the daemon's main loop is
- * (hashing files, serving clients) a renamed interface has its rules at once.
+ * Interface changes: handled as they come, so a renamed interface has its
+ * rules at once (the daemon's loop does no long work itself: isolate.h).
  */
-static void *follow(void *arg)
+static void on_nl(struct ig_watch *w, unsigned int events)
 {
-	struct ig_net *n = arg;
-	struct epoll_event evs[8];
+	struct ig_net *n = w->ctx;
+	int r;
 
-	for (;;) {
-		int k = epoll_wait(n->epfd, evs, 8, -1), r;
-		bool stop = false;
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			break;
-		for (int i = 0; i < k; i++)
-			if (evs[i].data.u32 == 3)
-				stop = true;
-		if (stop)
-			break;
-		pthread_mutex_lock(&n->lock);
-		r = handle_events(n, evs, k);
-		pthread_mutex_unlock(&n->lock);
-		if (r)
-			ig_warn("net", "interface, device path or event update failed: %s",
-				strerror(-r));
-	}
-	return NULL;
+	(void)events;
+	if (!n->active)
+		return;
+	while ((r = nl_read(n, true, NULL)) == 0)
+		;
+	if (r == -EAGAIN)
+		r = 0;
+	else if (r == -ENOBUFS) /* events were lost: start over */
+		r = nl_dump(n, true);
+	warn_update(r);
 }
 
-int ig_net_fd(const struct ig_net *n)
+static void on_ino(struct ig_watch *w, unsigned int events)
 {
-	(void)n;
-	return -1; /* the follower thread polls; nothing for the caller's loop */
-}
+	struct ig_net *n = w->ctx;
 
-int ig_net_handle(struct ig_net *n)
-{
-	(void)n;
-	return 0;
-}
-
-int ig_net_refresh(struct ig_net *n)
-{
-	struct ig_diag d;
-	int ret = 0;
-
-	if (!n)
-		return 0;
-	ig_diag_init(&d);
-	pthread_mutex_lock(&n->lock);
+	(void)events;
 	if (n->active)
-		ret = swap_rules(n, &d);
-	pthread_mutex_unlock(&n->lock);
-	ig_diag_free(&d);
-	return ret;
+		warn_update(ino_read(n));
+}
+
+static void on_rb(struct ig_watch *w, unsigned int events)
+{
+	struct ig_net *n = w->ctx;
+
+	(void)events;
+	if (n->active && n->rb)
+		warn_update(ring_buffer__consume(n->rb) < 0 ? -EIO : 0);
 }
 
 static void add_str(struct json_object *o, const char *k, const char *v)
@@ -1629,7 +1583,7 @@ static void rule_text(const struct ig_np_rule *r, char *buf, size_t len)
 	default:
 		snprintf(subj, sizeof(subj), "anyone");
 	}
-	proto_names(r->protos, protos, sizeof(protos));
+	ig_proto_names(r->protos, protos, sizeof(protos));
 	snprintf(buf, len, "%s %s on %s%s%s %s", verdict_str(r->verdict), subj,
 		 r->iface ? r->iface : "*",
 		 r->dirs == IG_DIR_IN  ? " in" :
@@ -1802,7 +1756,7 @@ static void counters_json(struct ig_net *n, struct json_object *o)
 
 		for (int w = 0; w < 4; w++)
 			add_u64(fo, what[w], sum[IG_NCNT(f, w)]);
-		json_object_object_add(c, fam_name(f), fo);
+		json_object_object_add(c, ig_fam_name(f), fo);
 	}
 	add_u64(c, "events_lost", sum[IG_NCNT_EVENTS_LOST]);
 	per_if_json(n, c, ncpu);
@@ -1810,23 +1764,11 @@ static void counters_json(struct ig_net *n, struct json_object *o)
 	json_object_object_add(o, "counters", c);
 }
 
-static void status_locked(struct ig_net *n, struct json_object *status,
-			  struct json_object *reasons);
-
 void ig_net_status(struct ig_net *n, struct json_object *status, struct json_object *reasons)
 {
-	if (n)
-		pthread_mutex_lock(&n->lock);
-	status_locked(n, status, reasons);
-	if (n)
-		pthread_mutex_unlock(&n->lock);
-}
-
-static void status_locked(struct ig_net *n, struct json_object *status, struct json_object *reasons)
-{
 	struct json_object *o = json_object_new_object(), *feat = json_object_new_object();
-	struct json_object *ifs, *absent, *notes, *viol;
-	char ts[32], msg[512];
+	struct json_object *ifs, *absent, *notes;
+	char msg[512];
 
 	if (!n || !n->active) {
 		add_bool(o, "active", false);
@@ -1870,38 +1812,6 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 	add_u64(o, "gated_devices", n->comp.ndevs);
 	counters_json(n, o);
 
-	viol = json_object_new_array();
-	for (unsigned int i = 0; i < n->nviol; i++) {
-		struct viol *v = &n->viol[(n->viol_head + N_VIOL - n->nviol + i) % N_VIOL];
-		struct json_object *e = json_object_new_object();
-		const char *prog = program_name(n, v->ev.exe_dev, v->ev.exe_ino);
-		struct tm tm;
-
-		gmtime_r(&v->when, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		add_str(e, "time", ts);
-		add_str(e, "type", v->ev.type == IG_EV_DEV ? "device" : "net");
-		add_str(e, "verdict", v->ev.verdict == IG_VERDICT_DENY ? "deny" : "audit");
-		add_str(e, "family", fam_name(v->ev.family));
-		add_str(e, "op", op_name(v->ev.op));
-		if (v->ev.type == IG_EV_DEV) {
-			add_u64(e, "major", v->ev.major);
-			add_u64(e, "minor", v->ev.minor);
-		} else {
-			add_str(e, "interface", v->ifname);
-			add_u64(e, "ifindex", v->ev.ifindex);
-			add_u64(e, "lport", v->ev.lport);
-			add_u64(e, "rport", v->ev.rport);
-		}
-		if (prog)
-			add_str(e, "program", prog);
-		add_u64(e, "exe_ino", v->ev.exe_ino);
-		add_u64(e, "uid", v->ev.uid);
-		add_u64(e, "pid", v->ev.pid);
-		add_str(e, "comm", v->ev.comm);
-		json_object_array_add(viol, e);
-	}
-	json_object_object_add(o, "violations", viol);
 	json_object_object_add(status, "net", o);
 
 	if (n->comp.unmeasured) {
@@ -1944,13 +1854,9 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 
 int ig_net_stop_enforcing(struct ig_net *n)
 {
-	if (n)
-		pthread_mutex_lock(&n->lock);
 	remove_pins();
-	if (n) {
+	if (n)
 		n->active = false;
-		pthread_mutex_unlock(&n->lock);
-	}
 	return 0;
 }
 
@@ -1958,20 +1864,9 @@ void ig_net_close(struct ig_net *n)
 {
 	if (!n)
 		return;
-	if (n->thread_running) {
-		__u64 one = 1;
-
-		if (write(n->stopfd, &one, sizeof(one)) == sizeof(one))
-			pthread_join(n->thread, NULL);
-	}
 	deactivate(n);
-	if (n->epfd >= 0)
-		close(n->epfd);
-	if (n->stopfd > 0)
-		close(n->stopfd);
-	pthread_mutex_destroy(&n->lock);
 	ig_diag_free(&n->notes);
-	free(n->proc_devices);
+	free(n->measured);
 	free(n->path);
 	free(n);
 }

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include "esc.h"
 #include "hash.h"
+#include "ifaces.h"
 #include "ipc.h"
 #include "manifest.h"
 #include "policy.h"
@@ -95,6 +96,18 @@ static const char *hstr(struct json_object *o, const char *key, enum ig_esc_styl
 	static unsigned int next;
 
 	return ig_esc(bufs[next++ % 8], sizeof(bufs[0]), jstr(o, key), style);
+}
+
+/* What a violation was about: the file, or what the interface or device rules refused. */
+static const char *viol_what(struct json_object *v)
+{
+	static char buf[2 * IG_ESC_SIZE(4096) + 8];
+
+	if (!*jstr(v, "detail"))
+		return hstr(v, "path", IG_ESC_FIELD);
+	snprintf(buf, sizeof(buf), "%s by %s", hstr(v, "detail", IG_ESC_FIELD),
+		 *jstr(v, "path") ? hstr(v, "path", IG_ESC_FIELD) : "program");
+	return buf;
 }
 
 /* stderr lines of messages that quote input (a policy's, a request's) */
@@ -197,7 +210,7 @@ static int cmd_status(int argc, char **argv)
 
 			printf("    %s %-5s %s (%s, pid %llu, uid %llu, %s)\n",
 			       hstr(x, "time", IG_ESC_FIELD), hstr(x, "verdict", IG_ESC_FIELD),
-			       hstr(x, "path", IG_ESC_FIELD), hstr(x, "comm", IG_ESC_FIELD),
+			       viol_what(x), hstr(x, "comm", IG_ESC_FIELD),
 			       jnum(x, "pid"), jnum(x, "uid"), hstr(x, "reason", IG_ESC_FIELD));
 		}
 	}
@@ -258,9 +271,8 @@ static int cmd_events(int argc, char **argv)
 			else if (!strcmp(jstr(o, "event"), "violation"))
 				printf("%s %-8s %-5s %s (%s, pid %llu, uid %llu, %s)\n",
 				       hstr(o, "time", IG_ESC_FIELD), hstr(o, "type", IG_ESC_FIELD),
-				       hstr(o, "verdict", IG_ESC_FIELD),
-				       hstr(o, "path", IG_ESC_FIELD), hstr(o, "comm", IG_ESC_FIELD),
-				       jnum(o, "pid"), jnum(o, "uid"),
+				       hstr(o, "verdict", IG_ESC_FIELD), viol_what(o),
+				       hstr(o, "comm", IG_ESC_FIELD), jnum(o, "pid"), jnum(o, "uid"),
 				       hstr(o, "reason", IG_ESC_FIELD));
 			else if (!strcmp(jstr(o, "event"), "policy"))
 				printf("policy %s by %s: mode %s, policy version %llu, manifest version %llu\n",
@@ -365,6 +377,32 @@ static int lifecycle(const char *op, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * What an apply would find besides signatures (the daemon's keys are not
+ * ours): the manifest's files hashed, then the interface and device rules
+ * compiled against the files that verified.
+ */
+static int check_set(struct ig_policy *p, struct ig_manifest *m, struct ig_diag *diag)
+{
+	struct ig_verified *v = calloc(m->n ? m->n : 1, sizeof(*v));
+	struct ig_net_compiled comp;
+	struct ig_diag rejected;
+	size_t nv = 0;
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
+	ig_diag_init(&rejected);
+	ret = ig_manifest_verify(m, v, &nv, &rejected);
+	ig_diag_free(&rejected); /* not an error: apply loads the rest */
+	if (!ret)
+		ret = ig_net_compile(p, v, nv, &comp, diag);
+	if (!ret)
+		ig_net_compiled_free(&comp);
+	free(v);
+	return ret;
+}
+
 static int cmd_policy(int argc, char **argv)
 {
 	struct ig_diag diag;
@@ -377,7 +415,9 @@ static int cmd_policy(int argc, char **argv)
 		       "       iotgatectl policy apply FILE [SIG] [--force]\n"
 		       "       iotgatectl policy rollback\n"
 		       "       iotgatectl policy factory\n"
-		       "check: parse a policy and the manifest it names; print every error as file:line:col.\n"
+		       "check: parse a policy and the manifest it names, hash the manifest's files and\n"
+		       "  compile the interface and device rules as apply would (signatures are the\n"
+		       "  daemon's to check: iotgated --check); print every error as file:line:col.\n"
 		       "apply: the daemon verifies FILE's signature (SIG, default FILE.sig) against\n"
 		       "  /etc/iotgate/keys, its manifest's signature and every file's digest, refuses an\n"
 		       "  older version unless --force, then swaps the kernel maps; the previous set is kept.\n"
@@ -400,8 +440,10 @@ static int cmd_policy(int argc, char **argv)
 	ret = ig_policy_load(argv[2], &p, &diag);
 	if (!ret) {
 		ret = ig_manifest_load(p.manifest, &m, &diag);
-		if (!ret)
+		if (!ret) {
+			ret = check_set(&p, &m, &diag);
 			ig_manifest_free(&m);
+		}
 	}
 	if (diag.n) {
 		if (json_mode) {

@@ -110,72 +110,67 @@ static void usage(FILE *f)
 		IG_SYSCONFDIR, IG_SOCKET_PATH, IG_MEASLOG_DIR);
 }
 
+static void on_signal(struct ig_watch *w, unsigned int events)
+{
+	struct daemon *d = w->ctx;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP)
+		json_object_put(change(d, "reload", "SIGHUP", NULL));
+	else
+		d->stop = true;
+}
+
+static void on_kernel(struct ig_watch *w, unsigned int events)
+{
+	struct daemon *d = w->ctx;
+
+	(void)events;
+	ig_kernel_poll_events(&d->k);
+}
+
+static void on_kmeasure(struct ig_watch *w, unsigned int events)
+{
+	struct daemon *d = w->ctx;
+
+	(void)events;
+	ig_kmeasure_poll(d->km);
+}
+
+/* The one loop: every descriptor is a registered watcher (loop.h). */
 static int event_loop(struct daemon *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	struct epoll_event evs[64];
+	int ret = ig_watch_add(&d->loop, &d->sig_w, d->sigfd, EPOLLIN, on_signal, d);
 
-	ev.data.u32 = 0;
-	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev);
-	ev.data.u32 = 1;
-	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev);
-	ev.data.u32 = 2;
-	epoll_ctl(d->epfd, EPOLL_CTL_ADD, ig_kernel_events_fd(&d->k), &ev);
-	ev.data.u32 = 0x10000;
-	if (ig_net_fd(d->net) >= 0)
-		epoll_ctl(d->epfd, EPOLL_CTL_ADD, ig_net_fd(d->net), &ev);
-	if (d->km && ig_kmeasure_fd(d->km) >= 0) {
-		ev.data.u32 = 0x10001;
-		epoll_ctl(d->epfd, EPOLL_CTL_ADD, ig_kmeasure_fd(d->km), &ev);
-	}
-
-	while (!d->stop) {
-		int n = epoll_wait(d->epfd, evs, 64, timers_timeout(d));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		for (int i = 0; i < n && !d->stop; i++) {
-			__u32 id = evs[i].data.u32;
-
-			if (id == 0) {
-				struct signalfd_siginfo si;
-
-				if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
-					continue;
-				if (si.ssi_signo == SIGHUP)
-					json_object_put(change(d, "reload", "SIGHUP", NULL));
-				else
-					d->stop = true;
-			} else if (id == 1) {
-				client_accept(d);
-			} else if (id == 2) {
-				ig_kernel_poll_events(&d->k);
-			} else if (id == 0x10001) {
-				ig_kmeasure_poll(d->km);
-			} else if (id == 0x10000) {
-				int r = ig_net_handle(d->net);
-
-				if (r)
-					ig_warn("net",
-						"interface, device or event update failed: %s",
-						strerror(-r));
-			} else if (client_live(d, id - 3)) {
-				int slot = id - 3;
-
-				if (evs[i].events & EPOLLOUT && client_flush(d, slot)) {
-					client_close(d, slot);
-					continue;
-				}
-				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR))
-					client_read(d, slot);
-			}
-		}
+	if (!ret)
+		ret = ig_watch_add(&d->loop, &d->kern_w, ig_kernel_events_fd(&d->k), EPOLLIN,
+				   on_kernel, d);
+	if (!ret && d->km && ig_kmeasure_fd(d->km) >= 0)
+		ret = ig_watch_add(&d->loop, &d->kmeas_w, ig_kmeasure_fd(d->km), EPOLLIN,
+				   on_kmeasure, d);
+	while (!ret && !d->stop) {
+		ret = ig_loop_once(&d->loop, timers_timeout(d));
 		timers(d);
 		reap(d);
 	}
-	return 0;
+	return ret;
+}
+
+/* Verify and compile (lifecycle.c): the set and its rules as map entries, or diag says why. */
+static int load_compiled(struct daemon *d, const char *sub, const char *policy,
+			 struct ig_net_compiled *comp, struct ig_diag *diag)
+{
+	int ret = load_set(d, &d->set, sub, policy, NULL, NULL, NULL, diag);
+
+	if (ret)
+		return ret;
+	ret = compile_set(&d->set, comp, diag);
+	if (ret)
+		ig_set_free(&d->set);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -198,6 +193,7 @@ int main(int argc, char **argv)
 	const char *policy_path = IG_SYSCONFDIR "/iotgate/iotgate.conf";
 	bool check = false, verbose = false, use_syslog = false;
 	struct ig_kernel_config kcfg;
+	struct ig_net_compiled comp = { 0 };
 	struct ig_diag diag;
 	struct daemon *d;
 	sigset_t mask;
@@ -206,6 +202,7 @@ int main(int argc, char **argv)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return 1;
+	d->sig_w.fd = d->lfd_w.fd = d->kern_w.fd = d->kmeas_w.fd = -1;
 	d->sock_path = ig_socket_path(NULL);
 	d->keys_dir = IG_KEYS_DIR;
 	while ((opt = getopt_long(argc, argv, "p:s:cvVh", opts, NULL)) != -1) {
@@ -276,7 +273,9 @@ int main(int argc, char **argv)
 	}
 
 	if (check) {
-		ret = load_set(d, &d->set, NULL, policy_path, NULL, NULL, NULL, &diag);
+		/* Verify and compile, as an apply would; nothing is loaded. */
+		ret = load_compiled(d, NULL, policy_path, &comp, &diag);
+		ig_net_compiled_free(&comp);
 		print_diag(&diag);
 		if (!ret)
 			printf("%s: ok: mode %s, %zu of %zu manifest entries verified, %s\n",
@@ -304,7 +303,7 @@ int main(int argc, char **argv)
 	}
 	/* What was last applied (state/active) wins over the shipped policy. */
 	if (stored(d, "active") && applied(d)) {
-		ret = load_set(d, &d->set, "active", NULL, NULL, NULL, NULL, &diag);
+		ret = load_compiled(d, "active", NULL, &comp, &diag);
 		if (ret) {
 			print_diag(&diag);
 			ig_diag_free(&diag);
@@ -318,7 +317,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!d->set.source) {
-		ret = load_set(d, &d->set, NULL, policy_path, NULL, NULL, NULL, &diag);
+		ret = load_compiled(d, NULL, policy_path, &comp, &diag);
 		print_diag(&diag);
 		if (ret)
 			return 1;
@@ -356,8 +355,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->sigfd < 0 || d->epfd < 0) {
+	if (d->sigfd < 0 || ig_loop_init(&d->loop)) {
 		ig_err("daemon", "cannot set up the event loop: %s", strerror(errno));
 		return 1;
 	}
@@ -384,7 +382,8 @@ int main(int argc, char **argv)
 		struct ig_diag nd;
 
 		ig_diag_init(&nd);
-		ret = ig_net_open(&d->net, &d->set.policy, d->k.tier, &nd);
+		ret = ig_net_open(&d->net, &d->set.policy, d->k.tier, &comp, &d->loop,
+				  ig_report_violation, d, &nd);
 		print_diag(&nd);
 		ig_diag_free(&nd);
 		if (ret) {

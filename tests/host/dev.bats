@@ -88,6 +88,27 @@ probe() {
 	grep -q "denied open of char 1:7" "$T/daemon.log"
 }
 
+@test "a device refusal reaches events, syslog, the status ring and the per-type counter" {
+	dev_policy "allow program $T/allowed device char 1:7"
+	ig_syslog_capture
+	dev_start
+	ig_events_start
+	probe ok "$T/allowed" open "$T/full" r
+	probe EPERM "$T/denied" open "$T/full" r
+	ig_wait_file "$T/events" '"type":"device"'
+	ig_wait_file "$T/syslog" 'type="device"'
+	cat "$T/events" "$T/syslog"
+	jq -s -e '[.[] | select(.event == "violation" and .type == "device" and .verdict == "deny" and .reason == "device_rule" and .comm == "denied" and .major == 1 and .minor == 7 and .detail == "open of char 1:7 for read")] | length == 1' "$T/events"
+	# the allowed open is no violation
+	jq -s -e '[.[] | select(.event == "violation" and .comm == "allowed")] | length == 0' "$T/events"
+	# syslog: authpriv.warning (10 * 8 + 4), the RFC 5424 line with what was refused
+	grep -q '^b.<84>.*\[iotgate@32473 type="device" verdict="deny" reason="device_rule" pid="[0-9]*" uid="0" gid="0" comm="denied" path="" detail="open of char 1:7 for read"\] iotgate-violation' "$T/syslog"
+	run "$CTL" status --json
+	echo "$output" | jq -e '[.violations[] | select(.type == "device" and .comm == "denied")] | length == 1'
+	echo "$output" | jq -e '.counters.violations.device == 1 and .counters.violations.net == 0'
+	"$CTL" metrics | grep -qx 'iotgate_violations_total{type="device"} 1'
+}
+
 @test "/dev/mem and friends denied to everyone, root included" {
 	dev_policy "deny anyone device class mem"
 	mknod "$T/mem" c 1 1

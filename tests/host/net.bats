@@ -140,6 +140,23 @@ probe() {
 	echo "$output" | jq -e '(.reasons | map(.code) | index("can_packet_unavailable") != null) == (.tier != "full")'
 }
 
+@test "an interface refusal reaches events and syslog" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	ig_syslog_capture
+	net_start
+	ig_events_start
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	ig_wait_file "$T/events" '"type":"net"'
+	ig_wait_file "$T/syslog" 'type="net"'
+	cat "$T/events" "$T/syslog"
+	jq -s -e '[.[] | select(.event == "violation" and .type == "net" and .verdict == "deny" and .reason == "interface_rule" and .comm == "denied" and .interface == "vA" and .rport == 7001 and .op == "egress")] | length >= 1' "$T/events"
+	jq -s -e '[.[] | select(.event == "violation" and .comm == "allowed")] | length == 0' "$T/events"
+	grep -q '^b.<84>.*\[iotgate@32473 type="net" verdict="deny" reason="interface_rule" pid="[0-9]*" uid="0" gid="0" comm="denied" path="" detail="ipv4 egress on vA (index [0-9]*) udp ports [0-9]*/7001"\] iotgate-violation' "$T/syslog"
+	[ "$(jget .counters.violations.net)" -ge 1 ]
+}
+
 @test "the interface is the real one per packet: routing changes and SO_BINDTODEVICE after creation" {
 	net_policy "interface vA default deny" \
 		"allow program $T/allowed on vA"
@@ -519,6 +536,39 @@ hold_round() {
 	probe ok "$T/allowed" udp 10.77.0.2 7001
 	[ ! -e "$PIN_DIR/link_ig_skb_egress" ]
 	jget '.net.active' | grep -qx false
+}
+
+@test "a rule set too large for the map: policy check and iotgated --check find it, apply refuses it with its position and changes nothing" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	net_start
+	# 17 rules of one subject on one interface: one more than a rule set holds
+	# (IG_RULES_MAX), which only compiling the rules finds.
+	{
+		printf 'version 2\nmode audit\nmanifest manifest.sha256\ninterface vA default deny\n'
+		for p in $(seq 1001 1017); do printf 'allow uid 0 on vA tcp port %s\n' "$p"; done
+	} >"$T/big.conf"
+	ig_sign "$T/big.conf"
+	want="$T/big.conf:21:1: too many rules for one subject on interface 'vA'"
+	run "$CTL" policy check "$T/big.conf"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"$want"* ]]
+	run "$IOTGATED" --check --policy "$T/big.conf" --keys-dir "$T/keys"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"$want"* ]]
+	run "$CTL" policy apply "$T/big.conf"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"$want"* ]]
+	[[ $output != *"kernel refused"* ]]
+	# the set in force is the one before, rules included
+	[ "$(jget .policy.version)" = 1 ]
+	[ "$(jget .policy.path)" = "$T/iotgate.conf" ]
+	probe ok "$T/allowed" udp 10.77.0.2 7001
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	jget '.net.interfaces[] | select(.name == "vA") | .rules | length' | grep -qx 1
 }
 
 @test "a program outside the manifest gets nothing from its allow rules, and the state says so" {

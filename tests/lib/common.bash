@@ -25,6 +25,53 @@ ig_cleanup() {
 	for _ in $(seq 50); do pgrep -x iotgated >/dev/null || break; sleep 0.1; done
 	rm -rf "$PIN_DIR"
 	rm -f "$SOCK"
+	if [[ -n ${EVENTS:-} ]]; then
+		kill "$EVENTS" 2>/dev/null || true
+		EVENTS=
+	fi
+	if [[ -n ${LOGGER:-} ]]; then
+		kill "$LOGGER" 2>/dev/null || true
+		LOGGER=
+	fi
+	if [[ -n ${MADE_DEVLOG:-} ]]; then
+		rm -f /dev/log
+		MADE_DEVLOG=
+	fi
+}
+
+# ig_syslog_capture: the daemon started after this logs to a syslog listener
+# of the test's own: each datagram lands in $T/syslog as one line (Python
+# repr of the bytes). The listener's socket is bound over /dev/log in a mount
+# namespace of the daemon's own ($IOTGATED becomes a wrapper), so a system
+# logger, if any, is neither read nor disturbed.
+ig_syslog_capture() {
+	if [[ ! -e /dev/log ]]; then
+		: >/dev/log
+		MADE_DEVLOG=1
+	fi
+	python3 "$TOP/tests/lib/ctlsock.py" syslog "$T/devlog" "$T/syslog" >"$T/logger.out" &
+	LOGGER=$!
+	for _ in $(seq 50); do grep -q ready "$T/logger.out" && break; sleep 0.1; done
+	printf '#!/bin/sh\nexec unshare -m --propagation private sh -c '"'"'mount --bind "$0" /dev/log && exec "$@"'"'"' "%s" "%s" "$@"\n' \
+		"$T/devlog" "$IOTGATED" >"$T/iotgated-ns"
+	chmod 755 "$T/iotgated-ns"
+	IOTGATED=$T/iotgated-ns
+}
+
+# ig_events_start: subscribes to the daemon's events into $T/events and
+# returns once the daemon has confirmed the subscription.
+ig_events_start() {
+	"$CTL" --json events >"$T/events" &
+	EVENTS=$!
+	for _ in $(seq 100); do grep -q '"subscribed"' "$T/events" && return 0; sleep 0.1; done
+	echo "no subscription confirmed" >&2
+	return 1
+}
+
+# ig_wait_file FILE PATTERN: until grep -q PATTERN FILE (at most 10 s)
+ig_wait_file() {
+	for _ in $(seq 100); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
 }
 
 EXECTOOL=$B/tests/exectool

@@ -73,7 +73,7 @@ void client_close(struct daemon *d, int slot)
 
 	if (!c)
 		return;
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	ig_watch_del(&d->loop, &c->w);
 	close(c->fd);
 	c->fd = -1;
 	c->closed = true;
@@ -109,7 +109,6 @@ void reap(struct daemon *d)
 int client_flush(struct daemon *d, int slot)
 {
 	struct client *c = client_live(d, slot);
-	struct epoll_event ev = { .data.u32 = slot + 3 };
 
 	if (!c)
 		return -EPIPE;
@@ -129,8 +128,7 @@ int client_flush(struct daemon *d, int slot)
 		free(c->out);
 		c->out = NULL;
 	}
-	ev.events = EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0);
-	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	ig_watch_mod(&d->loop, &c->w, EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0));
 	return 0;
 }
 
@@ -426,7 +424,7 @@ static void accept_pause(struct daemon *d, int err)
 {
 	long long now = now_ms();
 
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->lfd, NULL);
+	ig_watch_del(&d->loop, &d->lfd_w);
 	d->accept_paused_until = now + ACCEPT_PAUSE_MS;
 	if (!d->refusal_logged || now - d->refusal_logged >= REFUSAL_LOG_MS) {
 		ig_warn("socket", "cannot accept connections: %s (pausing %d ms)", strerror(err),
@@ -435,19 +433,36 @@ static void accept_pause(struct daemon *d, int err)
 	}
 }
 
+static void on_listen(struct ig_watch *w, unsigned int events)
+{
+	(void)events;
+	client_accept(w->ctx);
+}
+
 static void accept_resume(struct daemon *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 1 };
-
-	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev);
+	ig_watch_add(&d->loop, &d->lfd_w, d->lfd, EPOLLIN, on_listen, d);
 	d->accept_paused_until = 0;
+}
+
+/* A connection's descriptor is ready: send what is pending, read requests. */
+static void on_client(struct ig_watch *w, unsigned int events)
+{
+	struct client *c = w->ctx;
+	struct daemon *d = c->d;
+
+	if (events & EPOLLOUT && client_flush(d, c->slot)) {
+		client_close(d, c->slot);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR))
+		client_read(d, c->slot);
 }
 
 void client_accept(struct daemon *d)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
 	const char *why;
 	struct client *c;
 	char buf[128];
@@ -492,9 +507,11 @@ void client_accept(struct daemon *d)
 	c->idle_deadline = now_ms() + CLIENT_IDLE_MS;
 	if (!d->next_idle_check || c->idle_deadline < d->next_idle_check)
 		d->next_idle_check = c->idle_deadline;
+	c->slot = slot;
+	c->d = d;
 	d->clients[slot] = c;
-	ev.data.u32 = slot + 3;
-	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+	if (ig_watch_add(&d->loop, &c->w, fd, EPOLLIN | EPOLLRDHUP, on_client, c))
+		client_close(d, slot);
 }
 
 /* Closes connections without a request for CLIENT_IDLE_MS (subscribers excepted). */
@@ -609,6 +626,7 @@ int listen_socket(struct daemon *d)
 	if (chmod(d->sock_path, 0660) < 0)
 		goto fail;
 	d->lfd = fd;
+	accept_resume(d);
 	return 0;
 fail : {
 	int ret = -errno;

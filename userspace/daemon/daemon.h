@@ -16,8 +16,10 @@
 #include "exec.h"
 #include "ifaces.h"
 #include "kmeasure.h"
+#include "loop.h"
 #include "measure.h"
 #include "pset.h"
+#include "violation.h"
 
 #define LOCK_PATH IG_RUN_DIR "/iotgated.lock"
 #define MAX_CLIENTS 1024
@@ -38,6 +40,9 @@
 
 struct client {
 	int fd;
+	int slot; /* index in daemon.clients */
+	struct ig_watch w;
+	struct daemon *d;
 	uid_t uid;
 	pid_t pid;
 	bool can_read;
@@ -48,11 +53,6 @@ struct client {
 	bool subscribed; /* 'events': violations and state changes are pushed */
 	bool closed; /* fd closed; the slot is freed after the current events (reap) */
 	long long idle_deadline; /* monotonic ms: closed then unless subscribed */
-};
-
-struct violation {
-	struct ig_event ev;
-	time_t when;
 };
 
 struct daemon {
@@ -67,10 +67,13 @@ struct daemon {
 	struct ig_kernel k;
 	struct ig_net *net; /* interface and device rules */
 	const char *sock_path;
-	int epfd, lfd, sigfd;
+	struct ig_loop loop;
+	int lfd, sigfd;
+	struct ig_watch sig_w, lfd_w, kern_w, kmeas_w;
 	struct client *clients[MAX_CLIENTS];
-	struct violation viol[N_VIOLATIONS];
+	struct ig_violation viol[N_VIOLATIONS]; /* every source's, the last N_VIOLATIONS */
 	unsigned int nviol, viol_head;
+	unsigned long long viol_count[IG_VIOL_TYPES]; /* by IG_EV_* type, since start */
 	gid_t iotgate_gid;
 	bool have_gid;
 	bool stop;
@@ -102,10 +105,8 @@ struct daemon {
 void measure(struct daemon *d, const struct ig_event *ev);
 int on_event(void *ctx, void *data, size_t size);
 int on_kmeas(void *ctx, const struct ig_kmeas_event *ev);
-const char *reason_name(__u32 r);
-const char *type_name(__u32 t);
-const char *verdict_name(__u32 v);
-struct json_object *violation_json(const struct violation *v);
+/* The one reporter of violations (ctx: the daemon; an ig_report_fn). */
+void ig_report_violation(void *ctx, const struct ig_violation *v);
 void jadd_str(struct json_object *o, const char *k, const char *v);
 void jadd_u64(struct json_object *o, const char *k, __u64 v);
 void jadd_reason(struct json_object *arr, const char *code, const char *msg);
@@ -156,7 +157,8 @@ bool stored(struct daemon *d, const char *sub);
 bool applied(struct daemon *d);
 int store_active(struct daemon *d, const struct ig_set *set, bool keep_previous,
 		 const char *origin);
-int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous,
-	     const char *origin);
+int compile_set(const struct ig_set *set, struct ig_net_compiled *comp, struct ig_diag *diag);
+int activate(struct daemon *d, struct ig_set *set, struct ig_net_compiled *comp, const char *who,
+	     bool keep_previous, const char *origin);
 
 #endif

@@ -189,9 +189,12 @@ static int check_lock(struct daemon *d, const struct ig_set *set, struct ig_diag
 }
 
 /*
- * The one path by which configuration changes: load and verify a complete
- * set, refuse downgrades unless forced, then put it in force. On any error
- * the active set stays exactly as it was. req: the request (policy-apply and
+ * The one path by which configuration changes, in three phases: verify
+ * (load a complete set, check both signatures and every digest, refuse
+ * downgrades unless forced), compile (the manifest's and the rules' map
+ * entries, in memory: every policy error is found here and goes back to the
+ * client as file:line:col), commit (map writes only). On any error the
+ * active set stays exactly as it was. req: the request (policy-apply and
  * manifest-apply carry "path"), NULL for SIGHUP.
  */
 struct json_object *change(struct daemon *d, const char *op, const char *who,
@@ -200,6 +203,7 @@ struct json_object *change(struct daemon *d, const char *op, const char *who,
 	const char *path = jarg(req, "path"), *sig = jarg(req, "sig");
 	bool force = jflag(req, "force");
 	char pol[4096], psig[4096];
+	struct ig_net_compiled comp = { 0 };
 	struct json_object *reply;
 	struct ig_diag diag;
 	struct ig_set set;
@@ -241,6 +245,8 @@ struct json_object *change(struct daemon *d, const char *op, const char *who,
 		ret = check_versions(d, &set, force, &diag);
 		if (!ret)
 			ret = check_lock(d, &set, &diag);
+		if (!ret)
+			ret = compile_set(&set, &comp, &diag);
 		if (ret)
 			ig_set_free(&set);
 	}
@@ -258,7 +264,7 @@ struct json_object *change(struct daemon *d, const char *op, const char *who,
 	jadd_u64(reply, "manifest_version", set.manifest.version);
 	jadd_u64(reply, "verified", set.nverified);
 	jadd_u64(reply, "rejected", set.rejected.n);
-	ret = activate(d, &set, who, true,
+	ret = activate(d, &set, &comp, who, true,
 		       !strcmp(op, "factory") || !strcmp(op, "reload") ? "file" : "applied");
 	if (ret && set.source) {
 		/* The kernel refused the new maps: the old set is still in force. */
@@ -493,28 +499,43 @@ int store_active(struct daemon *d, const struct ig_set *set, bool keep_previous,
 }
 
 /*
- * Puts a verified set in force: the kernel maps first (the stricter of the
+ * The compile phase: the rules of a verified set as map entries, in memory,
+ * against the set itself (which of its programs are measured). Errors go to
+ * diag as file:line:col.
+ */
+int compile_set(const struct ig_set *set, struct ig_net_compiled *comp, struct ig_diag *diag)
+{
+	return ig_net_compile(&set->policy, set->verified, set->nverified, comp, diag);
+}
+
+/*
+ * The commit phase: puts a verified and compiled set (comp, taken over) in
+ * force, by map writes only: the kernel maps first (the stricter of the
  * two modes goes in first, so a moment between the two updates is never
  * more permissive than either policy), then the log index, then storage.
  */
-int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_previous,
-	     const char *origin)
+int activate(struct daemon *d, struct ig_set *set, struct ig_net_compiled *comp, const char *who,
+	     bool keep_previous, const char *origin)
 {
 	unsigned int mode = set->policy.mode, flags = cfg_flags(&set->policy);
 	int ret;
 
 	if (mode == IG_MODE_ENFORCE) {
 		ret = ig_kernel_set_mode(&d->k, mode, flags | cfg_flags(&d->set.policy));
-		if (ret)
+		if (ret) {
+			ig_net_compiled_free(comp);
 			return ret;
+		}
 	}
 	ret = ig_kernel_set_manifest(&d->k, set->verified, set->nverified);
 	if (!ret)
 		ret = ig_kernel_set_memfd(&d->k, set->policy.memfd, set->policy.nmemfd);
 	if (!ret)
 		ret = ig_kernel_set_mode(&d->k, mode, flags);
-	if (!ret && d->net) /* after the manifest: rules name measured programs */
-		ret = ig_net_set_policy(d->net, &set->policy, NULL);
+	if (!ret) /* after the manifest: rules name measured programs */
+		ret = ig_net_set_policy(d->net, &set->policy, comp, NULL);
+	else
+		ig_net_compiled_free(comp);
 	if (ret) {
 		/* Put the old set back as it was. */
 		ig_kernel_restore_manifest(&d->k);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * What the kernel reports: violations to the status ring, the daemon log,
- * syslog and the events subscribers; measurements to the measurement log.
+ * What the kernel reports: every violation, whatever saw it, through one
+ * reporter (ig_report_violation) to the status ring, the daemon log, syslog,
+ * the events subscribers and a counter per type; measurements to the
+ * measurement log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,101 +44,8 @@
 #include "policy.h"
 #include "pset.h"
 #include "lex.h"
+#include "violation.h"
 #include "daemon.h"
-
-const char *reason_name(__u32 r)
-{
-	switch (r) {
-	case IG_REASON_NOT_IN_MANIFEST:
-		return "not_in_manifest";
-	case IG_REASON_MODIFIED:
-		return "modified_since_measured";
-	case IG_REASON_NO_MANIFEST:
-		return "no_manifest";
-	case IG_REASON_PROTECTED:
-		return "protected";
-	case IG_REASON_TRUST_DROPPED:
-		return "trust_dropped";
-	case IG_REASON_MEMFD:
-		return "memfd_not_allowed";
-	case IG_REASON_PIN:
-		return "pinned_object";
-	case IG_REASON_BPF_OBJ:
-		return "bpf_object";
-	case IG_REASON_SIGNAL:
-		return "signal";
-	case IG_REASON_PTRACE:
-		return "ptrace";
-	case IG_REASON_DIGEST_MISMATCH:
-		return "digest_mismatch";
-	case IG_REASON_WX:
-		return "writable_made_executable";
-	case IG_REASON_NOT_TRACER:
-		return "not_allowed_to_trace";
-	case IG_REASON_NO_FILE:
-		return "not_from_a_file";
-	case IG_REASON_MOUNT:
-		return "bpffs_mount";
-	case IG_REASON_BPF_LINK:
-		return "bpf_link";
-	case IG_REASON_CGROUP:
-		return "cgroup";
-	case IG_REASON_OOM:
-		return "oom_score";
-	case IG_REASON_EXE_LINK:
-		return "exe_link";
-	case IG_REASON_BINFMT:
-		return "binfmt_misc";
-	case IG_REASON_PROTECTED_PATH:
-		return "protected_path";
-	case IG_REASON_MAPPED_EXEC:
-		return "mapped_executable";
-	default:
-		return "none";
-	}
-}
-
-const char *type_name(__u32 t)
-{
-	switch (t) {
-	case IG_EV_EXEC:
-		return "exec";
-	case IG_EV_MMAP:
-		return "mmap";
-	case IG_EV_MPROTECT:
-		return "mprotect";
-	case IG_EV_WRITE:
-		return "write";
-	case IG_EV_MEASURE:
-		return "measure";
-	case IG_EV_SELF:
-		return "self";
-	case IG_EV_INJECT:
-		return "inject";
-	case IG_EV_MODULE:
-		return "module";
-	case IG_EV_KEXEC:
-		return "kexec";
-	case IG_EV_FIRMWARE:
-		return "firmware";
-	default:
-		return "unknown";
-	}
-}
-
-/* Denied with EPERM or killed: the action did not happen. */
-static bool refused(__u32 v)
-{
-	return v == IG_VERDICT_DENY || v == IG_VERDICT_KILL;
-}
-
-const char *verdict_name(__u32 v)
-{
-	return v == IG_VERDICT_DENY  ? "deny" :
-	       v == IG_VERDICT_KILL  ? "kill" :
-	       v == IG_VERDICT_AUDIT ? "audit" :
-				       "allow";
-}
 
 /* First use of a manifest entry: the measurement log records it. */
 /* First use of a manifest entry, or an audited exec: the measurement log records it. */
@@ -164,45 +73,88 @@ static int on_measure(struct daemon *d, const struct ig_event *ev)
 	return 0;
 }
 
-struct json_object *violation_json(const struct violation *v)
-{
-	struct json_object *e = json_object_new_object();
-	char ts[32];
-
-	iso_time(v->when, ts, sizeof(ts));
-	jadd_str(e, "time", ts);
-	jadd_str(e, "type", type_name(v->ev.type));
-	jadd_str(e, "verdict", verdict_name(v->ev.verdict));
-	jadd_str(e, "reason", reason_name(v->ev.reason));
-	jadd_str(e, "path", v->ev.path);
-	jadd_str(e, "comm", v->ev.comm);
-	jadd_u64(e, "pid", v->ev.pid);
-	jadd_u64(e, "uid", v->ev.uid);
-	return e;
-}
-
 /*
  * Violations go to syslog (authpriv) as one line, whatever the daemon's own
  * logging, so rsyslog can forward them to a log server. The fields are an
  * RFC 5424 SD-ELEMENT (32473 is the documentation enterprise number), the
- * program's name and path escaped so that they cannot forge a field.
+ * program's name and path escaped so that they cannot forge a field;
+ * interface and device refusals add what was refused (detail).
  */
-static void syslog_violation(const struct violation *v)
+static void syslog_violation(const struct ig_violation *v)
 {
 	char comm[IG_ESC_SIZE(IG_COMM_LEN)], path[IG_ESC_SIZE(IG_PATH_LEN)];
+	char detail[160], edetail[IG_ESC_SIZE(160)], param[IG_ESC_SIZE(160) + 16] = "";
 
-	syslog(LOG_AUTHPRIV | (refused(v->ev.verdict) ? LOG_WARNING : LOG_NOTICE),
-	       "[iotgate@32473 type=\"%s\" verdict=\"%s\" reason=\"%s\" pid=\"%u\" uid=\"%u\" gid=\"%u\" comm=\"%s\" path=\"%s\"] iotgate-violation",
-	       type_name(v->ev.type), verdict_name(v->ev.verdict), reason_name(v->ev.reason),
-	       v->ev.pid, v->ev.uid, v->ev.gid, ig_esc(comm, sizeof(comm), v->ev.comm, IG_ESC_SD),
-	       ig_esc(path, sizeof(path), v->ev.path, IG_ESC_SD));
+	ig_viol_detail(v, detail, sizeof(detail));
+	if (detail[0])
+		snprintf(param, sizeof(param), " detail=\"%s\"",
+			 ig_esc(edetail, sizeof(edetail), detail, IG_ESC_SD));
+	syslog(LOG_AUTHPRIV | (ig_viol_refused(v) ? LOG_WARNING : LOG_NOTICE),
+	       "[iotgate@32473 type=\"%s\" verdict=\"%s\" reason=\"%s\" pid=\"%u\" uid=\"%u\" gid=\"%u\" comm=\"%s\" path=\"%s\"%s] iotgate-violation",
+	       ig_viol_type_name(v->type), ig_viol_verdict_name(v->verdict),
+	       ig_viol_reason_name(v->reason), v->pid, v->uid, v->gid,
+	       ig_esc(comm, sizeof(comm), v->comm, IG_ESC_SD),
+	       ig_esc(path, sizeof(path), v->path, IG_ESC_SD), param);
+}
+
+/* The daemon log's line: exec-side events by file, the rules' refusals by what was refused. */
+static void log_violation(const struct ig_violation *v)
+{
+	char comm[IG_ESC_SIZE(IG_COMM_LEN)], path[IG_ESC_SIZE(IG_PATH_LEN)];
+	char detail[160], edetail[IG_ESC_SIZE(160)];
+	int level = ig_viol_refused(v) ? IG_LOG_WARN : IG_LOG_INFO;
+
+	/*
+	 * Names are the attacker's (prctl(PR_SET_NAME), file names, interface
+	 * names). The detail's only name is an interface's, which the kernel
+	 * keeps free of spaces, '/' and ':': escaping its bytes is enough.
+	 */
+	ig_esc(comm, sizeof(comm), v->comm, IG_ESC_FIELD);
+	if (v->type == IG_EV_NET || v->type == IG_EV_DEV) {
+		ig_viol_detail(v, detail, sizeof(detail));
+		ig_log(level, v->type == IG_EV_DEV ? "dev" : "net",
+		       "%s %s by %s (uid %u pid %u comm %s)",
+		       ig_viol_refused(v) ? "denied" : "audit:",
+		       ig_esc(edetail, sizeof(edetail), detail, IG_ESC_TEXT),
+		       ig_esc(path, sizeof(path), v->path[0] ? v->path : "program", IG_ESC_FIELD),
+		       v->uid, v->pid, comm);
+	} else if (v->reason == IG_REASON_DIGEST_MISMATCH) {
+		ig_log(level, "measure",
+		       "%s: content measured in the kernel differs from the manifest (pid=%u uid=%u comm=%s)",
+		       ig_esc(path, sizeof(path), v->path, IG_ESC_FIELD), v->pid, v->uid, comm);
+	} else {
+		ig_log(level, ig_viol_type_name(v->type), "%s %s pid=%u uid=%u comm=%s reason=%s",
+		       ig_viol_verdict_name(v->verdict),
+		       ig_esc(path, sizeof(path), v->path, IG_ESC_FIELD), v->pid, v->uid, comm,
+		       ig_viol_reason_name(v->reason));
+	}
+}
+
+/*
+ * The one reporter: every source of violations (exec events, in-kernel
+ * measurements, interface and device rules) ends here.
+ */
+void ig_report_violation(void *ctx, const struct ig_violation *v)
+{
+	struct daemon *d = ctx;
+	struct json_object *e;
+
+	d->viol[d->viol_head] = *v;
+	d->viol_head = (d->viol_head + 1) % N_VIOLATIONS;
+	if (d->nviol < N_VIOLATIONS)
+		d->nviol++;
+	d->viol_count[v->type < IG_VIOL_TYPES ? v->type : 0]++;
+	log_violation(v);
+	syslog_violation(v);
+	e = ig_viol_json(v);
+	jadd_str(e, "event", "violation");
+	publish(d, e);
 }
 
 /* A digest computed in the kernel at exec/mmap time (kmod or IMA). */
 int on_kmeas(void *ctx, const struct ig_kmeas_event *ev)
 {
 	struct daemon *d = ctx;
-	char path[IG_ESC_SIZE(IG_PATH_LEN)];
 	bool mismatch = false;
 	int ret;
 
@@ -214,23 +166,18 @@ int on_kmeas(void *ctx, const struct ig_kmeas_event *ev)
 		       strerror(-ret));
 	d->log_failing = ret < 0;
 	if (mismatch) {
-		struct violation *v = &d->viol[d->viol_head];
+		struct ig_violation v = {
+			.when = time(NULL),
+			.type = IG_EV_MEASURE,
+			.verdict = IG_VERDICT_AUDIT,
+			.reason = IG_REASON_DIGEST_MISMATCH,
+			.pid = ev->pid,
+			.uid = ev->uid,
+		};
 
-		memset(v, 0, sizeof(*v));
-		v->ev.type = IG_EV_MEASURE;
-		v->ev.verdict = IG_VERDICT_AUDIT;
-		v->ev.reason = IG_REASON_DIGEST_MISMATCH;
-		v->ev.pid = ev->pid;
-		v->ev.uid = ev->uid;
-		memcpy(v->ev.comm, ev->comm, sizeof(v->ev.comm) - 1);
-		memcpy(v->ev.path, ev->path, sizeof(v->ev.path) - 1);
-		v->when = time(NULL);
-		d->viol_head = (d->viol_head + 1) % N_VIOLATIONS;
-		if (d->nviol < N_VIOLATIONS)
-			d->nviol++;
-		ig_warn("measure", "%s: content measured in the kernel differs from the manifest",
-			ig_esc(path, sizeof(path), v->ev.path, IG_ESC_FIELD));
-		syslog_violation(v);
+		memcpy(v.comm, ev->comm, sizeof(v.comm) - 1);
+		memcpy(v.path, ev->path, sizeof(v.path) - 1);
+		ig_report_violation(d, &v);
 	}
 	return 0;
 }
@@ -238,36 +185,28 @@ int on_kmeas(void *ctx, const struct ig_kmeas_event *ev)
 int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
-	char comm[IG_ESC_SIZE(IG_COMM_LEN)], path[IG_ESC_SIZE(IG_PATH_LEN)];
-	struct violation *v;
-	struct ig_event *ev;
+	struct ig_violation v = { 0 };
+	struct ig_event ev;
 
-	if (size < sizeof(*ev))
+	if (size < sizeof(ev))
 		return 0;
 	if (((const struct ig_event *)data)->type == IG_EV_MEASURE)
 		return on_measure(d, data);
 	/* Ring buffer pages are read-only for consumers: terminate strings in our copy. */
-	v = &d->viol[d->viol_head];
-	memcpy(&v->ev, data, sizeof(v->ev));
-	ev = &v->ev;
-	ev->comm[IG_COMM_LEN - 1] = '\0';
-	ev->path[IG_PATH_LEN - 1] = '\0';
-	v->when = time(NULL);
-	measure(d, ev);
-	d->viol_head = (d->viol_head + 1) % N_VIOLATIONS;
-	if (d->nviol < N_VIOLATIONS)
-		d->nviol++;
-	ig_log(refused(ev->verdict) ? IG_LOG_WARN : IG_LOG_INFO, type_name(ev->type),
-	       "%s %s pid=%u uid=%u comm=%s reason=%s", verdict_name(ev->verdict),
-	       ig_esc(path, sizeof(path), ev->path, IG_ESC_FIELD), ev->pid, ev->uid,
-	       ig_esc(comm, sizeof(comm), ev->comm, IG_ESC_FIELD), reason_name(ev->reason));
-	syslog_violation(v);
-	{
-		struct json_object *e = violation_json(v);
-
-		jadd_str(e, "event", "violation");
-		publish(d, e);
-	}
+	memcpy(&ev, data, sizeof(ev));
+	ev.comm[IG_COMM_LEN - 1] = '\0';
+	ev.path[IG_PATH_LEN - 1] = '\0';
+	measure(d, &ev);
+	v.when = time(NULL);
+	v.type = ev.type;
+	v.verdict = ev.verdict;
+	v.reason = ev.reason;
+	v.pid = ev.pid;
+	v.uid = ev.uid;
+	v.gid = ev.gid;
+	memcpy(v.comm, ev.comm, sizeof(v.comm));
+	memcpy(v.path, ev.path, sizeof(v.path));
+	ig_report_violation(d, &v);
 	return 0;
 }
 

@@ -41,7 +41,37 @@
 #include "policy.h"
 #include "pset.h"
 #include "lex.h"
+#include "violation.h"
 #include "daemon.h"
+
+/*
+ * The ring of every source's violations ("violations"; the interface and
+ * device ones also as "net.violations") and their count per type.
+ */
+static void violations_json(struct daemon *d, struct json_object *o, struct json_object *cnt,
+			    struct json_object *viol)
+{
+	struct json_object *net = NULL, *netviol = json_object_new_array();
+	struct json_object *byt = json_object_new_object();
+
+	for (unsigned int i = 0; i < d->nviol; i++) {
+		unsigned int idx = (d->viol_head + N_VIOLATIONS - d->nviol + i) % N_VIOLATIONS;
+		const struct ig_violation *v = &d->viol[idx];
+
+		json_object_array_add(viol, ig_viol_json(v));
+		if (v->type == IG_EV_NET || v->type == IG_EV_DEV)
+			json_object_array_add(netviol, ig_viol_json(v));
+	}
+	json_object_object_add(o, "violations", viol);
+	if (json_object_object_get_ex(o, "net", &net))
+		json_object_object_add(net, "violations", netviol);
+	else
+		json_object_put(netviol);
+	for (__u32 t = 1; t < IG_VIOL_TYPES; t++)
+		if (strcmp(ig_viol_type_name(t), "unknown"))
+			jadd_u64(byt, ig_viol_type_name(t), d->viol_count[t]);
+	json_object_object_add(cnt, "violations", byt);
+}
 
 struct json_object *status_json(struct daemon *d)
 {
@@ -178,12 +208,7 @@ struct json_object *status_json(struct daemon *d)
 	jadd_u64(cnt, "events_lost", c[IG_CNT_EVENTS_LOST]);
 	json_object_object_add(o, "counters", cnt);
 
-	for (unsigned int i = 0; i < d->nviol; i++) {
-		unsigned int idx = (d->viol_head + N_VIOLATIONS - d->nviol + i) % N_VIOLATIONS;
-
-		json_object_array_add(viol, violation_json(&d->viol[idx]));
-	}
-	json_object_object_add(o, "violations", viol);
+	violations_json(d, o, cnt, viol);
 	{
 		unsigned int subs = 0;
 
