@@ -71,11 +71,11 @@ static int request_obj(struct json_object *req, struct json_object **reply)
 	return 0;
 }
 
-static int request(const char *cmd, struct json_object **reply)
+static int request(enum ig_cmd_id id, struct json_object **reply)
 {
 	struct json_object *req = json_object_new_object();
 
-	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	json_object_object_add(req, "cmd", json_object_new_string(ig_commands[id].cmd));
 	return request_obj(req, reply);
 }
 
@@ -132,9 +132,9 @@ static int reply_error(struct json_object *reply)
 }
 
 /* request() that also turns an {"error": ...} reply into a failure (reply freed). */
-static int request_ok(const char *cmd, struct json_object **reply)
+static int request_ok(enum ig_cmd_id id, struct json_object **reply)
 {
-	if (request(cmd, reply))
+	if (request(id, reply))
 		return 1;
 	if (reply_error(*reply)) {
 		json_object_put(*reply);
@@ -155,7 +155,7 @@ static int cmd_status(int argc, char **argv)
 	}
 	if (argc > 1)
 		return fail("status: unexpected argument '%s'", argv[1]);
-	if (request_ok("status", &r))
+	if (request_ok(IG_CMD_STATUS, &r))
 		return 1;
 	if (json_mode) {
 		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY |
@@ -222,8 +222,7 @@ static int cmd_status(int argc, char **argv)
 static int cmd_events(int argc, char **argv)
 {
 	const char *path = ig_socket_path(sock_override);
-	static const char req[] = "{\"cmd\":\"events\"}\n";
-	char buf[8192], line[65536];
+	char buf[8192], line[65536], req[64];
 	size_t ll = 0;
 	ssize_t n;
 	int fd;
@@ -243,7 +242,8 @@ static int cmd_events(int argc, char **argv)
 		return fail("permission denied on %s: root or group iotgate needed", path);
 	if (fd < 0)
 		return fail("cannot talk to iotgated on %s: %s", path, strerror(-fd));
-	if (write(fd, req, sizeof(req) - 1) != sizeof(req) - 1)
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", ig_commands[IG_CMD_EVENTS].cmd);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
 		return fail("cannot talk to iotgated on %s: %s", path, strerror(errno));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
@@ -300,7 +300,7 @@ static int cmd_stop(int argc, char **argv)
 		       "the daemon. Root only; logged. Killing the daemon does NOT stop enforcement.\n");
 		return 0;
 	}
-	if (request_ok("stop-enforcing", &r))
+	if (request_ok(IG_CMD_STOP_ENFORCING, &r))
 		return 1;
 	if (json_mode)
 		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
@@ -314,11 +314,12 @@ static int cmd_stop(int argc, char **argv)
  * policy apply FILE [SIG] [--force], manifest apply FILE [SIG] [--force],
  * rollback, factory: sent to the daemon, which verifies and swaps.
  */
-static int lifecycle(const char *op, int argc, char **argv)
+static int lifecycle(enum ig_cmd_id id, int argc, char **argv)
 {
 	struct json_object *req = json_object_new_object(), *r, *errs;
+	const char *op = ig_commands[id].cmd;
 	char *files[2] = { NULL, NULL };
-	bool force = false;
+	bool force = false, need_path = false, take_path = ig_cmd_takes(id, "path", &need_path);
 	int nf = 0, ret;
 
 	for (int i = 0; i < argc; i++) {
@@ -326,7 +327,7 @@ static int lifecycle(const char *op, int argc, char **argv)
 			force = true;
 			continue;
 		}
-		if (nf == 2 || !strcmp(op, "rollback") || !strcmp(op, "factory")) {
+		if (nf == 2 || !take_path) {
 			json_object_put(req);
 			free(files[0]);
 			free(files[1]);
@@ -342,7 +343,7 @@ static int lifecycle(const char *op, int argc, char **argv)
 		}
 		nf++;
 	}
-	if ((!strcmp(op, "policy-apply") || !strcmp(op, "manifest-apply")) && !nf) {
+	if (need_path && !nf) {
 		json_object_put(req);
 		return fail("%s: expected FILE [SIG]", op);
 	}
@@ -426,11 +427,11 @@ static int cmd_policy(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "apply"))
-		return lifecycle("policy-apply", argc - 2, argv + 2);
+		return lifecycle(IG_CMD_POLICY_APPLY, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "rollback"))
-		return lifecycle("rollback", argc - 2, argv + 2);
+		return lifecycle(IG_CMD_ROLLBACK, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "factory"))
-		return lifecycle("factory", argc - 2, argv + 2);
+		return lifecycle(IG_CMD_FACTORY, argc - 2, argv + 2);
 	if (strcmp(argv[1], "check"))
 		return fail("policy: unknown command '%s' (try 'iotgatectl policy --help')",
 			    argv[1]);
@@ -550,9 +551,9 @@ static int cmd_manifest(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "apply"))
-		return lifecycle("manifest-apply", argc - 2, argv + 2);
+		return lifecycle(IG_CMD_MANIFEST_APPLY, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "rollback"))
-		return lifecycle("rollback", argc - 2, argv + 2);
+		return lifecycle(IG_CMD_ROLLBACK, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "keylime-policy"))
 		return ctl_keylime_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "create"))
@@ -588,6 +589,17 @@ static int cmd_manifest(int argc, char **argv)
 	free(walk.paths);
 	return ret;
 }
+
+/* The command line's objects; the socket commands they send are ig_commands (ipc.h). */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} objects[] = {
+	{ "status", cmd_status },	  { "stop-enforcing", cmd_stop },
+	{ "policy", cmd_policy },	  { "manifest", cmd_manifest },
+	{ "events", cmd_events },	  { "metrics", cmd_metrics },
+	{ "check-kernel", ctl_check_kernel }, { "log", ctl_log },
+};
 
 int main(int argc, char **argv)
 {

@@ -322,3 +322,39 @@ fail:
 	json_tokener_free(tok);
 	return NULL;
 }
+
+static const struct ig_req_key apply_keys[] = {
+	{ "path", json_type_string, true },
+	{ "sig", json_type_string, false },
+	{ "force", json_type_boolean, false },
+	{ NULL, json_type_null, false },
+};
+
+static const struct ig_req_key force_key[] = {
+	{ "force", json_type_boolean, false },
+	{ NULL, json_type_null, false },
+};
+
+/* Every command of the socket, the members it accepts besides "cmd", and who may send it. */
+const struct ig_req_cmd ig_commands[IG_NCOMMANDS] = {
+	[IG_CMD_PING] = { "ping", NULL, false },
+	[IG_CMD_STATUS] = { "status", NULL, false },
+	[IG_CMD_EVENTS] = { "events", NULL, false },
+	[IG_CMD_POLICY_APPLY] = { "policy-apply", apply_keys, true },
+	[IG_CMD_MANIFEST_APPLY] = { "manifest-apply", apply_keys, true },
+	[IG_CMD_ROLLBACK] = { "rollback", force_key, true },
+	[IG_CMD_FACTORY] = { "factory", force_key, true },
+	[IG_CMD_STOP_ENFORCING] = { "stop-enforcing", NULL, true },
+};
+
+bool ig_cmd_takes(enum ig_cmd_id id, const char *key, bool *required)
+{
+	for (const struct ig_req_key *k = ig_commands[id].keys; k && k->name; k++) {
+		if (!strcmp(k->name, key)) {
+			if (required)
+				*required = k->required;
+			return true;
+		}
+	}
+	return false;
+}

@@ -51,4 +51,32 @@ struct json_object *ig_request_parse(const char *line, size_t len, const struct 
 				     size_t n, const struct ig_req_cmd **cmd, char *err,
 				     size_t errlen);
 
+/*
+ * The socket's commands, shared by iotgated (which parses requests with the
+ * table and dispatches on the id) and iotgatectl (which names them by id):
+ * ig_commands[IG_CMD_x].cmd is the wire name.
+ */
+enum ig_cmd_id {
+	IG_CMD_PING,
+	IG_CMD_STATUS,
+	IG_CMD_EVENTS,
+	IG_CMD_POLICY_APPLY,
+	IG_CMD_MANIFEST_APPLY,
+	IG_CMD_ROLLBACK,
+	IG_CMD_FACTORY,
+	IG_CMD_STOP_ENFORCING,
+	IG_NCOMMANDS
+};
+
+extern const struct ig_req_cmd ig_commands[IG_NCOMMANDS];
+
+/* The id of a command ig_request_parse found in ig_commands. */
+static inline enum ig_cmd_id ig_cmd_id(const struct ig_req_cmd *c)
+{
+	return (enum ig_cmd_id)(c - ig_commands);
+}
+
+/* Whether the command takes member key (and, if so, whether it must be given). */
+bool ig_cmd_takes(enum ig_cmd_id id, const char *key, bool *required);
+
 #endif

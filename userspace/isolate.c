@@ -1,11 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "isolate.h"
 
 static bool enabled;
+static int (*waiter)(int fd, void *ctx);
+static void *waiter_ctx;
+
+void ig_isolate_set_waiter(int (*wait)(int fd, void *ctx), void *ctx)
+{
+	waiter = wait;
+	waiter_ctx = ctx;
+}
 
 void ig_isolate_set(bool on)
 {
@@ -19,22 +28,42 @@ bool ig_isolate_enabled(void)
 
 int ig_isolate(int (*fn)(void *arg), void *arg)
 {
+	int (*wait)(int fd, void *ctx) = waiter;
+	int done[2] = { -1, -1 };
 	pid_t pid;
 	int st;
 
 	if (!enabled)
 		return fn(arg);
+	/* The child holds the write end: its exit makes the read end readable. */
+	if (wait && pipe2(done, O_CLOEXEC))
+		wait = NULL;
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		st = -errno;
+		if (wait) {
+			close(done[0]);
+			close(done[1]);
+		}
+		return st;
+	}
 	if (pid == 0) {
 		int ret;
 
 		enabled = false; /* the child does its work itself */
+		if (wait)
+			close(done[0]);
 		ret = fn(arg);
 
 		/* No atexit handlers, no stdio flush: the parent owns those. */
 		_exit(ret < 0 && ret >= -255 ? -ret : ret ? EIO : 0);
+	}
+	if (wait) {
+		close(done[1]);
+		waiter = NULL; /* what runs meanwhile waits the plain way */
+		wait(done[0], waiter_ctx);
+		waiter = wait;
+		close(done[0]);
 	}
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)

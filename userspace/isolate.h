@@ -26,6 +26,16 @@ bool ig_isolate_enabled(void);
  */
 int ig_isolate(int (*fn)(void *arg), void *arg);
 
+/*
+ * While a child runs, the parent calls wait(fd, ctx) instead of blocking: fd
+ * becomes readable (end of file) when the child is gone, so the daemon's
+ * loop can poll it and keep answering (daemon/lifecycle.c sets it for the
+ * time of a policy change). Children started while wait runs are waited for
+ * the plain way. NULL: none. wait returns 0, or negative errno to fall back
+ * to blocking.
+ */
+void ig_isolate_set_waiter(int (*wait)(int fd, void *ctx), void *ctx);
+
 /* Zeroed memory that a child's writes reach the parent through; NULL if none. */
 void *ig_shared_alloc(size_t len);
 void ig_shared_free(void *p, size_t len);

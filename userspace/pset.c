@@ -282,3 +282,23 @@ void ig_set_free(struct ig_set *s)
 	ig_diag_free(&s->rejected);
 	memset(s, 0, sizeof(*s));
 }
+
+int ig_set_check_versions(unsigned int policy_version, unsigned int manifest_version,
+			  const struct ig_set *next, bool force, struct ig_diag *d)
+{
+	size_t before = d->n;
+
+	if (force)
+		return 0;
+	if (next->policy.version < policy_version)
+		ig_diag_add(
+			d, next->policy.path, 0, 0,
+			"policy version %u is older than the active version %u (force to downgrade)",
+			next->policy.version, policy_version);
+	if (next->manifest.version < manifest_version)
+		ig_diag_add(
+			d, next->manifest.path, 0, 0,
+			"manifest version %u is older than the active version %u (force to downgrade)",
+			next->manifest.version, manifest_version);
+	return d->n != before ? -EINVAL : 0;
+}

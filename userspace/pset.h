@@ -85,6 +85,14 @@ int ig_set_store(const struct ig_set *s, const char *dir);
  * that is in force and stored. Counts, versions, digests and the policy stay.
  */
 void ig_set_compact(struct ig_set *s);
+/*
+ * Refuses a downgrade: a policy or manifest version below the given ones
+ * (the active set's; on a locked device the version floor's if higher),
+ * unless forced (rollback and factory force). Equal versions are accepted
+ * (re-applying the same set). 0, or -EINVAL with the errors in d.
+ */
+int ig_set_check_versions(unsigned int policy_version, unsigned int manifest_version,
+			  const struct ig_set *next, bool force, struct ig_diag *d);
 void ig_set_free(struct ig_set *s);
 
 #endif

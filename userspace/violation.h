@@ -31,6 +31,7 @@
 
 struct ig_violation {
 	time_t when;
+	unsigned long long seq; /* order of report (the reporter numbers them) */
 	__u32 type; /* IG_EV_* : exec, mmap, ..., IG_EV_NET, IG_EV_DEV, IG_EV_MEASURE */
 	__u32 verdict; /* IG_VERDICT_* */
 	__u32 reason; /* IG_REASON_* */

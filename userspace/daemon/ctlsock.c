@@ -190,29 +190,7 @@ struct json_object *error_reply(const char *fmt, const char *arg)
 	return o;
 }
 
-static const struct ig_req_key apply_keys[] = {
-	{ "path", json_type_string, true },
-	{ "sig", json_type_string, false },
-	{ "force", json_type_boolean, false },
-	{ NULL, json_type_null, false },
-};
-
-static const struct ig_req_key force_key[] = {
-	{ "force", json_type_boolean, false },
-	{ NULL, json_type_null, false },
-};
-
-/* Every command of the socket, the members it accepts besides "cmd", and who may send it. */
-static const struct ig_req_cmd commands[] = {
-	{ "ping", NULL, false },
-	{ "status", NULL, false },
-	{ "events", NULL, false },
-	{ "policy-apply", apply_keys, true },
-	{ "manifest-apply", apply_keys, true },
-	{ "rollback", force_key, true },
-	{ "factory", force_key, true },
-	{ "stop-enforcing", NULL, true },
-};
+static void on_client(struct ig_watch *w, unsigned int events);
 
 static struct json_object *handle(struct daemon *d, struct client *c, const char *line, size_t len)
 {
@@ -221,8 +199,7 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 	char who[64], err[256];
 	const char *cmd;
 
-	req = ig_request_parse(line, len, commands, sizeof(commands) / sizeof(*commands), &rc, err,
-			       sizeof(err));
+	req = ig_request_parse(line, len, ig_commands, IG_NCOMMANDS, &rc, err, sizeof(err));
 	if (!req)
 		return error_reply("%s", err);
 	cmd = rc->cmd;
@@ -233,22 +210,25 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 	} else if (!rc->root && !c->can_read) {
 		ig_warn("socket", "refused '%s' from %s: not root or group iotgate", cmd, who);
 		reply = error_reply("permission denied: '%s' needs root or group iotgate", cmd);
-	} else if (!strcmp(cmd, "ping")) {
+	} else if (ig_cmd_id(rc) == IG_CMD_PING) {
 		reply = json_object_new_object();
 		json_object_object_add(reply, "ok", json_object_new_boolean(1));
-	} else if (!strcmp(cmd, "status")) {
+	} else if (ig_cmd_id(rc) == IG_CMD_STATUS) {
 		reply = status_json(d);
-	} else if (!strcmp(cmd, "events")) {
+	} else if (ig_cmd_id(rc) == IG_CMD_EVENTS) {
 		c->subscribed = true;
 		reply = json_object_new_object();
 		jadd_str(reply, "event", "subscribed");
-	} else if (!strcmp(cmd, "stop-enforcing") && locked(d)) {
+	} else if (rc->root && d->changing) {
+		/* The loop runs while a change is verified (lifecycle.c): one at a time. */
+		ig_warn("policy", "%s by %s refused: a policy change is in progress", cmd, who);
+		reply = error_reply("busy: %s; try again", "a policy change is in progress");
+	} else if (ig_cmd_id(rc) == IG_CMD_STOP_ENFORCING && locked(d)) {
 		ig_warn("policy", "stop-enforcing by %s refused: the device is locked", who);
-		reply = error_reply(
-			"stop-enforcing is refused: the device is locked (lock on); "
-			"apply a signed policy with 'lock off' and a version above %s first",
-			"the floor");
-	} else if (!strcmp(cmd, "stop-enforcing")) {
+		reply = error_reply("stop-enforcing is refused: the device is locked (lock on); "
+				    "apply a signed policy with 'lock off' and a version above %s first",
+				    "the floor");
+	} else if (ig_cmd_id(rc) == IG_CMD_STOP_ENFORCING) {
 		int ret;
 
 		ig_net_stop_enforcing(d->net);
@@ -262,7 +242,15 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 			json_object_object_add(reply, "ok", json_object_new_boolean(1));
 		d->stop = true;
 	} else {
+		/*
+		 * The loop runs during the change: this client's next request
+		 * waits for the reply (its input buffer is being parsed).
+		 */
+		ig_watch_del(&d->loop, &c->w);
 		reply = change(d, cmd, who, req);
+		if (client_live(d, c->slot))
+			ig_watch_add(&d->loop, &c->w, c->fd,
+				     EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0), on_client, c);
 	}
 	json_object_put(req);
 	return reply;

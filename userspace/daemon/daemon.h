@@ -34,7 +34,7 @@
 /* Refused connections are logged at most once in this long (and counted). */
 #define REFUSAL_LOG_MS 10000
 #define MAX_PENDING_OUT (1u << 20)
-#define N_VIOLATIONS 64
+#define N_VIOLATIONS 64 /* kept per class: exec-side, and interface/device (viol_ring) */
 /* A subscriber further behind than this is dropped, never waited for. */
 #define MAX_SUBSCRIBER_BACKLOG (64u << 10)
 
@@ -71,12 +71,20 @@ struct daemon {
 	int lfd, sigfd;
 	struct ig_watch sig_w, lfd_w, kern_w, kmeas_w;
 	struct client *clients[MAX_CLIENTS];
-	struct ig_violation viol[N_VIOLATIONS]; /* every source's, the last N_VIOLATIONS */
-	unsigned int nviol, viol_head;
+	/*
+	 * The last violations, a ring per class so that a flood of one (every
+	 * unlisted exec in audit mode) cannot push the other out of the status.
+	 */
+	struct viol_ring {
+		struct ig_violation v[N_VIOLATIONS];
+		unsigned int n, head;
+	} viol[2];
+	unsigned long long viol_seq; /* of the last one reported */
 	unsigned long long viol_count[IG_VIOL_TYPES]; /* by IG_EV_* type, since start */
 	gid_t iotgate_gid;
 	bool have_gid;
 	bool stop;
+	bool changing; /* a policy change is under way (its children are being waited for) */
 	time_t started;
 	unsigned long long measured; /* IG_EV_MEASURE events received */
 	struct ig_measure *ms; /* measurement log */

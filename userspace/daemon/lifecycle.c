@@ -139,17 +139,7 @@ static int check_versions(struct daemon *d, const struct ig_set *set, bool force
 		pv = pv > d->floor_policy ? pv : d->floor_policy;
 		mv = mv > d->floor_manifest ? mv : d->floor_manifest;
 	}
-	if (set->policy.version < pv)
-		ig_diag_add(
-			diag, set->policy.path, 0, 0,
-			"policy version %u is older than the active version %u (force to downgrade)",
-			set->policy.version, pv);
-	if (set->manifest.version < mv)
-		ig_diag_add(
-			diag, set->manifest.path, 0, 0,
-			"manifest version %u is older than the active version %u (force to downgrade)",
-			set->manifest.version, mv);
-	return diag->n ? -EINVAL : 0;
+	return ig_set_check_versions(pv, mv, set, false, diag);
 }
 
 /*
@@ -197,8 +187,8 @@ static int check_lock(struct daemon *d, const struct ig_set *set, struct ig_diag
  * active set stays exactly as it was. req: the request (policy-apply and
  * manifest-apply carry "path"), NULL for SIGHUP.
  */
-struct json_object *change(struct daemon *d, const char *op, const char *who,
-			   struct json_object *req)
+static struct json_object *change_set(struct daemon *d, const char *op, const char *who,
+				      struct json_object *req)
 {
 	const char *path = jarg(req, "path"), *sig = jarg(req, "sig");
 	bool force = jflag(req, "force");
@@ -298,6 +288,53 @@ struct json_object *change(struct daemon *d, const char *op, const char *who,
 	}
 	ig_diag_free(&diag);
 	malloc_trim(0);
+	return reply;
+}
+
+static void on_child_done(struct ig_watch *w, unsigned int events)
+{
+	(void)events;
+	*(bool *)w->ctx = true;
+}
+
+/*
+ * Until a child of the verify phase (hashing, signature checks) is gone, the
+ * loop runs: status, events and the kernel's events are served meanwhile.
+ * Nothing is reaped here: the caller up the stack may hold a client.
+ */
+static int wait_child(int fd, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct ig_watch w = { .fd = -1 };
+	bool done = false;
+	int ret = ig_watch_add(&d->loop, &w, fd, EPOLLIN, on_child_done, &done);
+
+	while (!ret && !done) {
+		ret = ig_loop_once(&d->loop, timers_timeout(d));
+		timers(d);
+	}
+	ig_watch_del(&d->loop, &w);
+	return ret;
+}
+
+/*
+ * One change at a time: a request for another while one is being verified
+ * is refused (the client may retry), never queued or nested.
+ */
+struct json_object *change(struct daemon *d, const char *op, const char *who,
+			   struct json_object *req)
+{
+	struct json_object *reply;
+
+	if (d->changing) { /* SIGHUP during a change */
+		ig_warn("policy", "%s by %s refused: a policy change is in progress", op, who);
+		return error_reply("busy: %s; try again", "a policy change is in progress");
+	}
+	d->changing = true;
+	ig_isolate_set_waiter(wait_child, d);
+	reply = change_set(d, op, who, req);
+	ig_isolate_set_waiter(NULL, NULL);
+	d->changing = false;
 	return reply;
 }
 

@@ -139,10 +139,13 @@ void ig_report_violation(void *ctx, const struct ig_violation *v)
 	struct daemon *d = ctx;
 	struct json_object *e;
 
-	d->viol[d->viol_head] = *v;
-	d->viol_head = (d->viol_head + 1) % N_VIOLATIONS;
-	if (d->nviol < N_VIOLATIONS)
-		d->nviol++;
+	struct viol_ring *r = &d->viol[v->type == IG_EV_NET || v->type == IG_EV_DEV];
+
+	r->v[r->head] = *v;
+	r->v[r->head].seq = ++d->viol_seq;
+	r->head = (r->head + 1) % N_VIOLATIONS;
+	if (r->n < N_VIOLATIONS)
+		r->n++;
 	d->viol_count[v->type < IG_VIOL_TYPES ? v->type : 0]++;
 	log_violation(v);
 	syslog_violation(v);

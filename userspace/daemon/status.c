@@ -54,13 +54,23 @@ static void violations_json(struct daemon *d, struct json_object *o, struct json
 	struct json_object *net = NULL, *netviol = json_object_new_array();
 	struct json_object *byt = json_object_new_object();
 
-	for (unsigned int i = 0; i < d->nviol; i++) {
-		unsigned int idx = (d->viol_head + N_VIOLATIONS - d->nviol + i) % N_VIOLATIONS;
-		const struct ig_violation *v = &d->viol[idx];
+	unsigned int i[2] = { 0, 0 };
 
-		json_object_array_add(viol, ig_viol_json(v));
-		if (v->type == IG_EV_NET || v->type == IG_EV_DEV)
-			json_object_array_add(netviol, ig_viol_json(v));
+	/* Both rings, oldest first, merged in the order they were reported. */
+	while (i[0] < d->viol[0].n || i[1] < d->viol[1].n) {
+		const struct ig_violation *v[2] = { NULL, NULL };
+		int k;
+
+		for (k = 0; k < 2; k++)
+			if (i[k] < d->viol[k].n)
+				v[k] = &d->viol[k].v[(d->viol[k].head + N_VIOLATIONS - d->viol[k].n +
+						      i[k]) %
+						     N_VIOLATIONS];
+		k = !v[0] || (v[1] && v[1]->seq < v[0]->seq);
+		i[k]++;
+		json_object_array_add(viol, ig_viol_json(v[k]));
+		if (k)
+			json_object_array_add(netviol, ig_viol_json(v[k]));
 	}
 	json_object_object_add(o, "violations", viol);
 	if (json_object_object_get_ex(o, "net", &net))
@@ -215,6 +225,8 @@ struct json_object *status_json(struct daemon *d)
 		for (int i = 0; i < MAX_CLIENTS; i++)
 			subs += d->clients[i] && d->clients[i]->subscribed;
 		jadd_u64(o, "subscribers", subs);
+		/* A policy change being verified: status answers meanwhile. */
+		json_object_object_add(o, "changing", json_object_new_boolean(d->changing));
 		jadd_u64(o, "subscribers_dropped", d->subscribers_dropped);
 		jadd_u64(o, "connections_refused", d->clients_refused);
 		jadd_u64(o, "connections_idle_closed", d->clients_idle_closed);
