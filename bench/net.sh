@@ -95,7 +95,7 @@ trap cleanup EXIT
 for t in ip iperf3 openssl jq nsenter bpftool; do
 	command -v "$t" >/dev/null || die "'$t' is missing (scripts/install-deps)"
 done
-for f in iotgated iotgatectl bench/ignet; do
+for f in iotgated iotgatectl tests/ignet; do
 	[[ -x $B/$f ]] || die "$B/$f is missing: run make first"
 done
 if pgrep -x iotgated >/dev/null; then
@@ -114,7 +114,7 @@ for l in lo vA; do inA ip link set "$l" up; done
 for l in lo vB; do ip -n "$NSB" link set "$l" up; done
 
 chmod 755 "$T"
-cp "$B/bench/ignet" "$T/ignet"
+cp "$B/tests/ignet" "$T/ignet"
 IPERF=$(readlink -f "$(command -v iperf3)")
 mknod -m 666 "$T/full" c 1 7
 # The programs, their libraries and the tools run while measuring: known to

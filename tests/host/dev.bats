@@ -3,7 +3,7 @@
 # Device rules on this machine's kernel (partial tier: the cgroup device
 # program on the cgroup v2 root). The gated numbers are char 1:7 (/dev/full)
 # and char 1:1 (/dev/mem, absent here: opening a node of it gives ENXIO unless
-# the rules refuse first). Two copies of bench/ignet, "allowed" and "denied",
+# the rules refuse first). Two copies of tests/helpers/ignet, "allowed" and "denied",
 # are the programs. The daemon runs in a network namespace of its own so its
 # (empty) interface rules govern nothing of the host.
 
@@ -19,8 +19,8 @@ setup() {
 	chmod 755 "$T"
 	NS=igdev$$n$BATS_TEST_NUMBER
 	ip netns add "$NS"
-	cp "$B/bench/ignet" "$T/allowed"
-	cp "$B/bench/ignet" "$T/denied"
+	cp "$B/tests/ignet" "$T/allowed"
+	cp "$B/tests/ignet" "$T/denied"
 	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
 	mknod -m 666 "$T/full" c 1 7
 	mkdir "$T/dev"
@@ -40,32 +40,7 @@ dev_policy() {
 }
 
 dev_start() {
-	ig_sign "$T/iotgate.conf"
-	ig_sign "$T/manifest.sha256"
-	nsenter --net="/run/netns/$NS" "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
-		>"$T/daemon.log" 2>&1 &
-	DPID=$!
-	for _ in $(seq 300); do
-		"$CTL" status >/dev/null 2>&1 && return 0
-		if ! kill -0 "$DPID" 2>/dev/null; then
-			cat "$T/daemon.log" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-	cat "$T/daemon.log" >&2
-	return 1
-}
-
-# probe EXPECTED CMD... : runs a bench/ignet probe and compares its one-word result
-probe() {
-	local want=$1
-	shift
-	run "$@"
-	if [[ $output != "$want" ]]; then
-		echo "expected '$want' from '$*', got '$output'" >&2
-		return 1
-	fi
+	IG_NETNS=$NS ig_start
 }
 
 @test "a gated device: the allowed program opens it, others get EPERM, whatever node or path" {

@@ -233,3 +233,30 @@ new_manifest() {
 	jget . | jq -e '[.reasons[].code] | index("active_policy_unusable") == null'
 	grep -qx "$T/sub" "$T/state/active/basedir"
 }
+
+@test "status answers while an apply of a 10,000-entry manifest is hashing" {
+	ig_start
+	# 10,000 small files: the verify phase hashes each in a child of the daemon
+	mkdir "$T/tree"
+	python3 -c '
+import os, sys
+for i in range(10000):
+    with open(os.path.join(sys.argv[1], "f%05d" % i), "w") as f:
+        f.write("file %d\n" % i)
+' "$T/tree"
+	{
+		echo "# iotgate-manifest version 2"
+		find "$T/tree" -type f -print0 | xargs -0 sha256sum
+		sha256sum "$T/a" "$CTL"
+	} >"$T/m2"
+	ig_sign "$T/m2"
+	printf 'version 2\nmode enforce\nmanifest m2\n' >"$T/p2.conf"
+	ig_sign "$T/p2.conf"
+	run python3 "$TOP/tests/lib/ctlsock.py" status-during "$SOCK" \
+		"{\"cmd\":\"policy-apply\",\"path\":\"$T/p2.conf\"}"
+	echo "$output"
+	[ "${lines[0]}" = "answered during" ]
+	echo "${lines[1]}" | jq -e '.ok == true and .verified == 10002'
+	[ "$(jget .policy.version)" = 2 ]
+	[ "$(jget .changing)" = false ]
+}

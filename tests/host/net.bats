@@ -5,7 +5,7 @@
 # pairs: A:vA 10.77.0.1 <-> B:vB 10.77.0.2 (and fd77::1/2), A:vA2 10.78.0.1
 # <-> B:vB2 10.78.0.2. The daemon runs in A (only its network namespace:
 # bpffs and cgroupfs stay the host's) and governs A's interfaces; echo
-# servers run in B. Two copies of bench/ignet, "allowed" and "denied", are
+# servers run in B. Two copies of tests/helpers/ignet, "allowed" and "denied", are
 # the programs: the same content, two files, two identities.
 
 load ../lib/common
@@ -23,6 +23,7 @@ setup() {
 	T=$(mktemp -d)
 	NSA=${NS_PREFIX}a$BATS_TEST_NUMBER
 	NSB=${NS_PREFIX}b$BATS_TEST_NUMBER
+	IG_PROBE_NETNS=$NSA # probes run in A
 	ip netns add "$NSA"
 	ip netns add "$NSB"
 	ip link add vA netns "$NSA" address 02:77:00:00:00:01 type veth peer name vB netns "$NSB"
@@ -35,12 +36,12 @@ setup() {
 	inB ip addr add 10.78.0.2/24 dev vB2
 	for l in lo vA vA2; do inA ip link set "$l" up; done
 	for l in lo vB vB2; do inB ip link set "$l" up; done
-	cp "$B/bench/ignet" "$T/allowed"
-	cp "$B/bench/ignet" "$T/denied"
+	cp "$B/tests/ignet" "$T/allowed"
+	cp "$B/tests/ignet" "$T/denied"
 	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
-	ip netns exec "$NSB" "$B/bench/ignet" serve tcp 7000 >/dev/null 2>&1 &
+	ip netns exec "$NSB" "$B/tests/ignet" serve tcp 7000 >/dev/null 2>&1 &
 	SRV1=$!
-	ip netns exec "$NSB" "$B/bench/ignet" serve udp 7001 >/dev/null 2>&1 &
+	ip netns exec "$NSB" "$B/tests/ignet" serve udp 7001 >/dev/null 2>&1 &
 	SRV2=$!
 	# Both servers answer before any test runs.
 	for _ in $(seq 50); do
@@ -78,22 +79,7 @@ net_policy() {
 
 # Starts the daemon in namespace A and waits until it answers.
 net_start() {
-	ig_sign "$T/iotgate.conf"
-	ig_sign "$T/manifest.sha256"
-	# Not through inA: a backgrounded function is a subshell and $! would not be the daemon.
-	nsenter --net="/run/netns/$NSA" "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
-		>"$T/daemon.log" 2>&1 &
-	DPID=$!
-	for _ in $(seq 300); do
-		"$CTL" status >/dev/null 2>&1 && return 0
-		if ! kill -0 "$DPID" 2>/dev/null; then
-			cat "$T/daemon.log" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-	cat "$T/daemon.log" >&2
-	return 1
+	IG_NETNS=$NSA ig_start
 }
 
 # rename_in_A OLD NEW: a device cannot be renamed while up
@@ -101,17 +87,6 @@ rename_in_A() {
 	inA ip link set "$1" down
 	inA ip link set "$1" name "$2"
 	inA ip link set "$2" up
-}
-
-# probe EXPECTED PROGRAM ARGS... : runs bench/ignet in A, compares its one-word result
-probe() {
-	local want=$1
-	shift
-	run inA "$@"
-	if [[ $output != "$want" ]]; then
-		echo "expected '$want' from '$*', got '$output'" >&2
-		return 1
-	fi
 }
 
 @test "allowed program reaches its peer over the allowed interface; denied program is dropped and counted; other interfaces unaffected" {
@@ -213,9 +188,9 @@ probe() {
 	nsenter --net="/run/netns/$NSA" "$T/denied" serve tcp 7101 >/dev/null 2>&1 &
 	SRVD=$!
 	net_start
-	run inB "$B/bench/ignet" tcp 10.77.0.1 7100
+	run inB "$B/tests/ignet" tcp 10.77.0.1 7100
 	out1=$output
-	run inB "$B/bench/ignet" tcp 10.77.0.1 7101
+	run inB "$B/tests/ignet" tcp 10.77.0.1 7101
 	kill "$SRVA" "$SRVD"
 	[ "$out1" = ok ]
 	[ "$output" = ETIMEDOUT ]
@@ -298,7 +273,7 @@ hold_round() {
 	# packet's namespace, e.g. 6.1: iotgate.conf(5).)
 	kill "$SRV1"
 	wait "$SRV1" 2>/dev/null || true
-	ip netns exec "$NSB" "$B/bench/ignet" serve tcp 7000 >/dev/null 2>&1 &
+	ip netns exec "$NSB" "$B/tests/ignet" serve tcp 7000 >/dev/null 2>&1 &
 	SRV1=$!
 	for _ in $(seq 50); do
 		inA "$T/allowed" tcp 10.77.0.2 7000 >/dev/null && break
@@ -572,7 +547,7 @@ hold_round() {
 }
 
 @test "a program outside the manifest gets nothing from its allow rules, and the state says so" {
-	cp "$B/bench/ignet" "$T/unmeasured"
+	cp "$B/tests/ignet" "$T/unmeasured"
 	net_policy "interface vA default deny" \
 		"allow program $T/unmeasured on vA" \
 		"allow program $T/allowed on vA"

@@ -16,13 +16,32 @@ SOCK=/run/iotgate/iotgate.sock
 # changes nothing. iotgated(8): IOTGATE_TEST_REFUSE_PROGS.
 export IOTGATE_TEST_REFUSE_PROGS=${IOTGATE_TEST_REFUSE_PROGS-ig_mmap_tp}
 
-# Stops any daemon and removes every pin, whatever state a test left.
+# ig_daemon_pids: the daemon under test: the one this test started ($DPID)
+# and the one holding the daemon's lock file (a test may start it another
+# way), each only if that pid is an iotgated still (pids are reused).
+ig_daemon_pids() {
+	local p
+	for p in ${DPID:-} $(cat /run/iotgate/iotgated.lock 2>/dev/null); do
+		[[ $p =~ ^[0-9]+$ && $(cat "/proc/$p/comm" 2>/dev/null) == iotgated ]] && echo "$p"
+	done | sort -u
+}
+
+# Stops the daemon under test (by pid, never any other iotgated on the
+# machine) and removes every pin, whatever state a test left.
 ig_cleanup() {
+	local pids
 	if [[ -S $SOCK ]]; then
 		"$CTL" stop-enforcing >/dev/null 2>&1 || true
 	fi
-	pkill -KILL -x iotgated 2>/dev/null || true
-	for _ in $(seq 50); do pgrep -x iotgated >/dev/null || break; sleep 0.1; done
+	pids=$(ig_daemon_pids)
+	if [[ -n $pids ]]; then
+		kill -KILL $pids 2>/dev/null || true
+		for _ in $(seq 50); do
+			kill -0 $pids 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	DPID=
 	rm -rf "$PIN_DIR"
 	rm -f "$SOCK"
 	if [[ -n ${EVENTS:-} ]]; then
@@ -122,13 +141,18 @@ ig_sign() {
 
 # Starts the daemon on $T/iotgate.conf (signed with the test key unless
 # IG_NOSIGN=1) with its keys and state in $T, and waits until it answers.
+# IG_NETNS=NAME: in that network namespace only (bpffs and cgroupfs stay
+# the host's).
 ig_start() {
+	local ns=()
 	ig_keys
 	if [[ -z ${IG_NOSIGN:-} ]]; then
 		ig_sign "$T/iotgate.conf"
 		[[ -e $T/manifest.sha256 ]] && ig_sign "$T/manifest.sha256"
 	fi
-	"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
+	[[ -n ${IG_NETNS:-} ]] && ns=(nsenter --net="/run/netns/$IG_NETNS")
+	# Not through a shell function: $! must be the daemon (nsenter execs it).
+	"${ns[@]}" "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
 		"$@" >"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 300); do
@@ -142,6 +166,23 @@ ig_start() {
 	echo "daemon did not answer within 30 s" >&2
 	cat "$T/daemon.log" >&2
 	return 1
+}
+
+# probe EXPECTED CMD... : runs a probe (tests/helpers/ignet) and compares
+# its one-word result (ok or an errno name); IG_PROBE_NETNS=NAME: in that
+# network namespace.
+probe() {
+	local want=$1
+	shift
+	if [[ -n ${IG_PROBE_NETNS:-} ]]; then
+		run nsenter --net="/run/netns/$IG_PROBE_NETNS" "$@"
+	else
+		run "$@"
+	fi
+	if [[ $output != "$want" ]]; then
+		echo "expected '$want' from '$*', got '$output'" >&2
+		return 1
+	fi
 }
 
 # scenario FILE: runs FILE under enforcement in one shell

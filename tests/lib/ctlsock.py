@@ -6,6 +6,11 @@
                                      connection; print each reply line
   ctlsock.py apply-close SOCK PATH N N times: subscribe to events, send
                                      policy-apply PATH and close at once
+  ctlsock.py status-during SOCK LINE  send LINE (a change) on one connection,
+                                     then ask status on others until one says
+                                     the change is under way; print "answered
+                                     during" (or "not answered during") and
+                                     the change's reply
   ctlsock.py hold SOCK N             open N idle connections, print "ready";
                                      on SIGUSR1 print what became of them:
                                      "open O refused R idle I closed C"
@@ -20,6 +25,7 @@
   ctlsock.py check-status OUT NAME   the same for iotgatectl status's line
 """
 import ast
+import json
 import os
 import re
 import signal
@@ -51,6 +57,34 @@ def send(path, lines):
         s.sendall(line.encode("utf-8", "surrogateescape") + b"\n")
         sys.stdout.write(readline(s).decode("utf-8", "replace"))
     s.close()
+
+
+def status_during(path, line):
+    a = conn(path)
+    a.settimeout(300)
+    a.sendall(line.encode() + b"\n")
+    during = False
+    # Order, not time: status is asked until it reports the change running
+    # or the change's reply has come (then status was not answered during it).
+    while not during:
+        b = conn(path)
+        b.sendall(b'{"cmd":"status"}\n')
+        st = json.loads(readline(b))
+        b.close()
+        if st.get("changing"):
+            during = True
+            break
+        a.setblocking(False)
+        try:
+            pending = a.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            pending = b""
+        a.setblocking(True)
+        a.settimeout(300)
+        if pending:
+            break
+    print("answered during" if during else "not answered during")
+    sys.stdout.write(readline(a).decode())
 
 
 def apply_close(path, policy, n):
@@ -228,6 +262,8 @@ if mode == "send":
     send(sys.argv[2], sys.argv[3:])
 elif mode == "apply-close":
     apply_close(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+elif mode == "status-during":
+    status_during(sys.argv[2], sys.argv[3])
 elif mode == "hold":
     hold(sys.argv[2], int(sys.argv[3]))
 elif mode == "syslog":

@@ -4,7 +4,7 @@
 # nodes gated per measured program by the cgroup device program (the same in
 # both tiers: it sees the opener, and costs nothing on other files' opens).
 # Nodes are made with mknod in a temporary directory: char 1:7 (/dev/full's
-# numbers) and char 1:1 (/dev/mem's). Two copies of bench/ignet, "allowed"
+# numbers) and char 1:1 (/dev/mem's). Two copies of tests/helpers/ignet, "allowed"
 # and "denied", are the programs.
 
 load ../lib/common
@@ -13,8 +13,8 @@ setup() {
 	ig_cleanup
 	T=$(mktemp -d)
 	chmod 755 "$T"
-	cp "$B/bench/ignet" "$T/allowed"
-	cp "$B/bench/ignet" "$T/denied"
+	cp "$B/tests/ignet" "$T/allowed"
+	cp "$B/tests/ignet" "$T/denied"
 	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
 	mknod -m 666 "$T/full" c 1 7
 	mkdir "$T/dev"
@@ -33,31 +33,7 @@ dev_policy() {
 }
 
 dev_start() {
-	ig_sign "$T/iotgate.conf"
-	ig_sign "$T/manifest.sha256"
-	"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
-		>"$T/daemon.log" 2>&1 &
-	DPID=$!
-	for _ in $(seq 300); do
-		"$CTL" status >/dev/null 2>&1 && return 0
-		if ! kill -0 "$DPID" 2>/dev/null; then
-			cat "$T/daemon.log" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-	cat "$T/daemon.log" >&2
-	return 1
-}
-
-probe() {
-	local want=$1
-	shift
-	run "$@"
-	if [[ $output != "$want" ]]; then
-		echo "expected '$want' from '$*', got '$output'" >&2
-		return 1
-	fi
+	ig_start
 }
 
 @test "full tier: the cgroup device program decides per program" {

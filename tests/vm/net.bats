@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Full tier (Debian 6.1 kernel with BPF LSM, inside scripts/vm-run): interface
 # rules for IP per packet, CAN and packet sockets at bind/send/receive, and
-# sockets that follow their user (SCM_RIGHTS). Two copies of bench/ignet,
+# sockets that follow their user (SCM_RIGHTS). Two copies of tests/helpers/ignet,
 # "allowed" and "denied", are the programs. IP runs between two network
 # namespaces joined by a veth pair (A:vA 10.77.0.1 <-> B:vB 10.77.0.2,
 # A:vA2 10.78.0.1 <-> B:vB2 10.78.0.2), the daemon in A; CAN and packet
@@ -21,8 +21,8 @@ setup() {
 	ig_cleanup
 	T=$(mktemp -d)
 	chmod 755 "$T"
-	cp "$B/bench/ignet" "$T/allowed"
-	cp "$B/bench/ignet" "$T/denied"
+	cp "$B/tests/ignet" "$T/allowed"
+	cp "$B/tests/ignet" "$T/denied"
 	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
 	NSA=
 	PIDS=()
@@ -45,28 +45,9 @@ net_policy() {
 	} >"$T/iotgate.conf"
 }
 
-# net_start [NETNS]: the daemon in NETNS (network namespace only) or here.
+# net_start [NETNS]: the daemon, in that network namespace if given
 net_start() {
-	ig_sign "$T/iotgate.conf"
-	ig_sign "$T/manifest.sha256"
-	if [[ -n ${1:-} ]]; then
-		nsenter --net="/run/netns/$1" "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
-		>"$T/daemon.log" 2>&1 &
-	else
-		"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
-		>"$T/daemon.log" 2>&1 &
-	fi
-	DPID=$!
-	for _ in $(seq 300); do
-		"$CTL" status >/dev/null 2>&1 && return 0
-		if ! kill -0 "$DPID" 2>/dev/null; then
-			cat "$T/daemon.log" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-	cat "$T/daemon.log" >&2
-	return 1
+	IG_NETNS=${1:-} ig_start
 }
 
 # Stops enforcement, waits for the daemon to exit and forgets the applied
@@ -75,16 +56,6 @@ net_stop() {
 	"$CTL" stop-enforcing >/dev/null
 	wait "$DPID" 2>/dev/null || true
 	rm -rf "$T/state"
-}
-
-probe() {
-	local want=$1
-	shift
-	run "$@"
-	if [[ $output != "$want" ]]; then
-		echo "expected '$want' from '$*', got '$output'" >&2
-		return 1
-	fi
 }
 
 inA() {
@@ -104,9 +75,9 @@ make_netns() {
 	ip -n "$NSB" addr add 10.78.0.2/24 dev vB2
 	for l in lo vA vA2; do inA ip link set "$l" up; done
 	for l in lo vB vB2; do ip -n "$NSB" link set "$l" up; done
-	ip netns exec "$NSB" "$B/bench/ignet" serve tcp 7000 >/dev/null 2>&1 &
+	ip netns exec "$NSB" "$B/tests/ignet" serve tcp 7000 >/dev/null 2>&1 &
 	PIDS+=($!)
-	ip netns exec "$NSB" "$B/bench/ignet" serve udp 7001 >/dev/null 2>&1 &
+	ip netns exec "$NSB" "$B/tests/ignet" serve udp 7001 >/dev/null 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 50); do
 		inA "$T/allowed" udp 10.77.0.2 7001 >/dev/null && break
