@@ -210,8 +210,8 @@ static int cmd_status(int argc, char **argv)
 
 			printf("    %s %-5s %s (%s, pid %llu, uid %llu, %s)\n",
 			       hstr(x, "time", IG_ESC_FIELD), hstr(x, "verdict", IG_ESC_FIELD),
-			       viol_what(x), hstr(x, "comm", IG_ESC_FIELD),
-			       jnum(x, "pid"), jnum(x, "uid"), hstr(x, "reason", IG_ESC_FIELD));
+			       viol_what(x), hstr(x, "comm", IG_ESC_FIELD), jnum(x, "pid"),
+			       jnum(x, "uid"), hstr(x, "reason", IG_ESC_FIELD));
 		}
 	}
 	json_object_put(r);
@@ -272,8 +272,8 @@ static int cmd_events(int argc, char **argv)
 				printf("%s %-8s %-5s %s (%s, pid %llu, uid %llu, %s)\n",
 				       hstr(o, "time", IG_ESC_FIELD), hstr(o, "type", IG_ESC_FIELD),
 				       hstr(o, "verdict", IG_ESC_FIELD), viol_what(o),
-				       hstr(o, "comm", IG_ESC_FIELD), jnum(o, "pid"), jnum(o, "uid"),
-				       hstr(o, "reason", IG_ESC_FIELD));
+				       hstr(o, "comm", IG_ESC_FIELD), jnum(o, "pid"),
+				       jnum(o, "uid"), hstr(o, "reason", IG_ESC_FIELD));
 			else if (!strcmp(jstr(o, "event"), "policy"))
 				printf("policy %s by %s: mode %s, policy version %llu, manifest version %llu\n",
 				       hstr(o, "op", IG_ESC_FIELD), hstr(o, "by", IG_ESC_TEXT),
@@ -394,7 +394,7 @@ static int check_set(struct ig_policy *p, struct ig_manifest *m, struct ig_diag 
 	if (!v)
 		return -ENOMEM;
 	ig_diag_init(&rejected);
-	ret = ig_manifest_verify(m, v, &nv, &rejected);
+	ret = ig_manifest_verify(m, &p->hash_limits, v, &nv, &rejected);
 	ig_diag_free(&rejected); /* not an error: apply loads the rest */
 	if (!ret)
 		ret = ig_net_compile(p, v, nv, &comp, diag);
@@ -595,10 +595,14 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } objects[] = {
-	{ "status", cmd_status },	  { "stop-enforcing", cmd_stop },
-	{ "policy", cmd_policy },	  { "manifest", cmd_manifest },
-	{ "events", cmd_events },	  { "metrics", cmd_metrics },
-	{ "check-kernel", ctl_check_kernel }, { "log", ctl_log },
+	{ "status", cmd_status },
+	{ "stop-enforcing", cmd_stop },
+	{ "policy", cmd_policy },
+	{ "manifest", cmd_manifest },
+	{ "events", cmd_events },
+	{ "metrics", cmd_metrics },
+	{ "check-kernel", ctl_check_kernel },
+	{ "log", ctl_log },
 };
 
 int main(int argc, char **argv)

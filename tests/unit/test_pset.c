@@ -182,7 +182,8 @@ TEST(pset_downgrade_refused_unless_forced)
 	next.policy.version = 3;
 	next.manifest.version = 4;
 	CHECK(ig_set_check_versions(3, 5, &next, false, &d) == -EINVAL);
-	CHECK(d.n == 2 && strstr(d.msgs[1], "manifest version 4 is older than the active version 5"));
+	CHECK(d.n == 2 &&
+	      strstr(d.msgs[1], "manifest version 4 is older than the active version 5"));
 	/* rollback and factory force it */
 	next.policy.version = 1;
 	CHECK(ig_set_check_versions(3, 5, &next, true, &d) == 0);

@@ -225,9 +225,10 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 		reply = error_reply("busy: %s; try again", "a policy change is in progress");
 	} else if (ig_cmd_id(rc) == IG_CMD_STOP_ENFORCING && locked(d)) {
 		ig_warn("policy", "stop-enforcing by %s refused: the device is locked", who);
-		reply = error_reply("stop-enforcing is refused: the device is locked (lock on); "
-				    "apply a signed policy with 'lock off' and a version above %s first",
-				    "the floor");
+		reply = error_reply(
+			"stop-enforcing is refused: the device is locked (lock on); "
+			"apply a signed policy with 'lock off' and a version above %s first",
+			"the floor");
 	} else if (ig_cmd_id(rc) == IG_CMD_STOP_ENFORCING) {
 		int ret;
 
@@ -250,7 +251,8 @@ static struct json_object *handle(struct daemon *d, struct client *c, const char
 		reply = change(d, cmd, who, req);
 		if (client_live(d, c->slot))
 			ig_watch_add(&d->loop, &c->w, c->fd,
-				     EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0), on_client, c);
+				     EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0), on_client,
+				     c);
 	}
 	json_object_put(req);
 	return reply;

@@ -63,8 +63,8 @@ static void violations_json(struct daemon *d, struct json_object *o, struct json
 
 		for (k = 0; k < 2; k++)
 			if (i[k] < d->viol[k].n)
-				v[k] = &d->viol[k].v[(d->viol[k].head + N_VIOLATIONS - d->viol[k].n +
-						      i[k]) %
+				v[k] = &d->viol[k].v[(d->viol[k].head + N_VIOLATIONS -
+						      d->viol[k].n + i[k]) %
 						     N_VIOLATIONS];
 		k = !v[0] || (v[1] && v[1]->seq < v[0]->seq);
 		i[k]++;
