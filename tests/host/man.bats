@@ -54,12 +54,15 @@ teardown() {
 	for o in $opts; do
 		grep -qE "^\.It .*Fl -${o#--}( |$)" "$MAN/iotgated.8" || { echo "missing $o"; false; }
 	done
-	# the commands the daemon answers: its table of commands, and those tested by name
+	# the commands the daemon answers: the command table iotgated and iotgatectl
+	# share (ipc.c's ig_commands), and any the daemon tests by name
 	cmds=$( {
 		grep -oE '!strcmp\(cmd, "[a-z-]+"\)' "$TOP"/userspace/iotgated.c "$TOP"/userspace/daemon/*.c
-		sed -n '/ig_req_cmd commands\[\] = {/,/};/p' "$TOP"/userspace/iotgated.c "$TOP"/userspace/daemon/*.c |
-			grep -oE '\{ "[a-z-]+"'
+		sed -n '/ig_req_cmd ig_commands\[.*\] = {/,/};/p' "$TOP"/userspace/ipc.c |
+			grep -oE '= \{ "[a-z-]+"'
 	} | grep -oE '"[a-z-]+"' | tr -d '"' | sort -u)
+	echo "$cmds"
+	[ "$(wc -w <<<"$cmds")" -ge 8 ]
 	[[ $cmds == *status* ]]
 	for c in $cmds; do
 		grep -q "{\"cmd\":\"$c\"" "$MAN/iotgated.8" || { echo "missing command $c"; false; }
