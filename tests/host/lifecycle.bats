@@ -204,7 +204,15 @@ new_manifest() {
 	mv "$T/p2.conf.sig" "$T/rogue.sig"
 	mkfifo "$T/p2.conf.sig"
 	# the first read gets an untrusted signature, a second read would get the trusted one
-	{ cat "$T/rogue.sig" >"$T/p2.conf.sig" && cat "$T/good.sig" >"$T/p2.conf.sig"; } 2>/dev/null &
+	# (offered only once the first reader has closed the FIFO: a second writer
+	# opening while it still reads would add its bytes to the first read's)
+	{
+		cat "$T/rogue.sig" >"$T/p2.conf.sig" &&
+			while find /proc/[0-9]*/fd -lname "$T/p2.conf.sig" 2>/dev/null | grep -q .; do
+				sleep 0.05
+			done &&
+			cat "$T/good.sig" >"$T/p2.conf.sig"
+	} 2>/dev/null &
 	w=$!
 	run "$CTL" policy apply "$T/p2.conf"
 	timeout 5 cat "$T/p2.conf.sig" >/dev/null || true
