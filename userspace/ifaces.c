@@ -1515,12 +1515,10 @@ static void warn_update(int r)
  * Interface changes: handled as they come, so a renamed interface has its
  * rules at once (the daemon's loop does no long work itself: isolate.h).
  */
-static void on_nl(struct ig_watch *w, unsigned int events)
+static void follow_links(struct ig_net *n)
 {
-	struct ig_net *n = w->ctx;
 	int r;
 
-	(void)events;
 	if (!n->active)
 		return;
 	while ((r = nl_read(n, true, NULL)) == 0)
@@ -1532,13 +1530,41 @@ static void on_nl(struct ig_watch *w, unsigned int events)
 	warn_update(r);
 }
 
-static void on_ino(struct ig_watch *w, unsigned int events)
+static void follow_paths(struct ig_net *n)
 {
-	struct ig_net *n = w->ctx;
-
-	(void)events;
 	if (n->active)
 		warn_update(ino_read(n));
+}
+
+static void on_nl(struct ig_watch *w, unsigned int events)
+{
+	(void)events;
+	follow_links(w->ctx);
+}
+
+static void on_ino(struct ig_watch *w, unsigned int events)
+{
+	(void)events;
+	follow_paths(w->ctx);
+}
+
+int ig_net_urgent_fds(const struct ig_net *n, int fds[2])
+{
+	int k = 0;
+
+	if (!n || !n->active)
+		return 0;
+	if (n->nlfd >= 0)
+		fds[k++] = n->nlfd;
+	if (n->inofd >= 0)
+		fds[k++] = n->inofd;
+	return k;
+}
+
+void ig_net_urgent(struct ig_net *n)
+{
+	follow_links(n);
+	follow_paths(n);
 }
 
 static void on_rb(struct ig_watch *w, unsigned int events)

@@ -50,6 +50,15 @@ void ig_net_compiled_free(struct ig_net_compiled *c);
 typedef void (*ig_report_fn)(void *ctx, const struct ig_violation *v);
 
 /*
+ * What cannot wait while the daemon's loop is blocked on a child (hashing an
+ * executable for the measurement log): following renamed, new and removed
+ * interfaces and device nodes that appear. ig_net_urgent_fds gives the
+ * descriptors to poll meanwhile (0: none); ig_net_urgent reads both (they
+ * are non-blocking) and updates the rules.
+ */
+int ig_net_urgent_fds(const struct ig_net *n, int fds[2]);
+void ig_net_urgent(struct ig_net *n);
+/*
  * Loads and attaches the rules of p (p->net may be NULL: then nothing is
  * loaded and rules pinned by an earlier daemon are removed). tier is the
  * kernel's (ig_kernel.tier): the BPF LSM programs are tried in the full tier

@@ -29,6 +29,7 @@ bool ig_isolate_enabled(void)
 int ig_isolate(int (*fn)(void *arg), void *arg)
 {
 	int (*wait)(int fd, void *ctx) = waiter;
+	void *wait_ctx = waiter_ctx;
 	int done[2] = { -1, -1 };
 	pid_t pid;
 	int st;
@@ -60,9 +61,14 @@ int ig_isolate(int (*fn)(void *arg), void *arg)
 	}
 	if (wait) {
 		close(done[1]);
-		waiter = NULL; /* what runs meanwhile waits the plain way */
-		wait(done[0], waiter_ctx);
+		/*
+		 * What runs meanwhile waits the plain way, unless it sets a waiter
+		 * of its own for its time (daemon/report.c): ours is restored.
+		 */
+		waiter = NULL;
+		wait(done[0], wait_ctx);
 		waiter = wait;
+		waiter_ctx = wait_ctx;
 		close(done[0]);
 	}
 	while (waitpid(pid, &st, 0) < 0)

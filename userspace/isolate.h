@@ -31,8 +31,9 @@ int ig_isolate(int (*fn)(void *arg), void *arg);
  * becomes readable (end of file) when the child is gone, so the daemon's
  * loop can poll it and keep answering (daemon/lifecycle.c sets it for the
  * time of a policy change). Children started while wait runs are waited for
- * the plain way. NULL: none. wait returns 0, or negative errno to fall back
- * to blocking.
+ * the plain way, unless what runs sets a waiter for its own time; the one in
+ * force (and its ctx) is restored when wait returns. NULL: none. wait
+ * returns 0, or negative errno to fall back to blocking.
  */
 void ig_isolate_set_waiter(int (*wait)(int fd, void *ctx), void *ctx);
 

@@ -205,13 +205,14 @@ new_manifest() {
 	mkfifo "$T/p2.conf.sig"
 	# the first read gets an untrusted signature, a second read would get the trusted one
 	# (offered only once the first reader has closed the FIFO: a second writer
-	# opening while it still reads would add its bytes to the first read's)
+	# opening while it still reads would add its bytes to the first read's;
+	# each writer gives up after 10 s without a reader)
 	{
-		cat "$T/rogue.sig" >"$T/p2.conf.sig" &&
+		timeout 10 sh -c 'cat "$1" >"$2"' - "$T/rogue.sig" "$T/p2.conf.sig" &&
 			while find /proc/[0-9]*/fd -lname "$T/p2.conf.sig" 2>/dev/null | grep -q .; do
 				sleep 0.05
 			done &&
-			cat "$T/good.sig" >"$T/p2.conf.sig"
+			timeout 10 sh -c 'cat "$1" >"$2"' - "$T/good.sig" "$T/p2.conf.sig"
 	} 2>/dev/null &
 	w=$!
 	run "$CTL" policy apply "$T/p2.conf"

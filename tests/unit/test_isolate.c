@@ -47,6 +47,56 @@ TEST(isolate_runs_in_a_child_and_passes_errors_back)
 	ig_shared_free(pid, sizeof(*pid));
 }
 
+static int ok_job(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+struct wait_log {
+	int outer_calls, inner_calls;
+	void *outer_ctx;
+};
+
+static int inner_wait(int fd, void *ctx)
+{
+	char c;
+
+	((struct wait_log *)ctx)->inner_calls++;
+	while (read(fd, &c, 1) > 0)
+		;
+	return 0;
+}
+
+/* The outer waiter runs work that sets a waiter of its own for its time, then none. */
+static int outer_wait(int fd, void *ctx)
+{
+	struct wait_log *l = ctx;
+	char c;
+
+	l->outer_calls++;
+	l->outer_ctx = ctx;
+	ig_isolate_set_waiter(inner_wait, ctx);
+	ig_isolate(ok_job, NULL);
+	ig_isolate_set_waiter(NULL, NULL);
+	while (read(fd, &c, 1) > 0)
+		;
+	return 0;
+}
+
+TEST(a_waiter_and_its_ctx_survive_a_waiter_set_while_it_waits)
+{
+	struct wait_log l = { 0 };
+
+	ig_isolate_set(true);
+	ig_isolate_set_waiter(outer_wait, &l);
+	CHECK(ig_isolate(ok_job, NULL) == 0);
+	CHECK(ig_isolate(ok_job, NULL) == 0); /* the same waiter, the same ctx */
+	ig_isolate_set_waiter(NULL, NULL);
+	ig_isolate_set(false);
+	CHECK(l.outer_calls == 2 && l.inner_calls == 2 && l.outer_ctx == &l);
+}
+
 TEST(isolated_hashing_matches_inline)
 {
 	const char *a = ig_test_tmpfile("iso-a", "abc");

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,11 +48,40 @@
 #include "violation.h"
 #include "daemon.h"
 
-/* First use of a manifest entry: the measurement log records it. */
+/*
+ * While a child hashes an executable for the log, the loop waits on it; the
+ * interface and device-path followers are served meanwhile, so a renamed
+ * interface or a device node that appears gets its rules at once.
+ */
+static int measure_wait(int fd, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct pollfd p[3] = { { .fd = fd, .events = POLLIN } };
+	int fds[2], n = ig_net_urgent_fds(d->net, fds);
+
+	for (int i = 0; i < n; i++)
+		p[1 + i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+	for (;;) {
+		if (poll(p, 1 + n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[0].revents)
+			return 0;
+		ig_net_urgent(d->net);
+	}
+}
+
 /* First use of a manifest entry, or an audited exec: the measurement log records it. */
 void measure(struct daemon *d, const struct ig_event *ev)
 {
-	int ret = ig_measure_event(d->ms, ev, d->set.policy.mode == IG_MODE_AUDIT);
+	int ret;
+
+	/* Called from the loop's callbacks, where no other waiter is set (isolate.h). */
+	ig_isolate_set_waiter(measure_wait, d);
+	ret = ig_measure_event(d->ms, ev, d->set.policy.mode == IG_MODE_AUDIT);
+	ig_isolate_set_waiter(NULL, NULL);
 
 	if (ret < 0 && !d->log_failing)
 		ig_err("measure", "cannot write the measurement log: %s (entries kept in memory)",
