@@ -116,8 +116,7 @@ static void from_status(struct json_object *r)
 		       jnum(cnt, "events_lost"));
 	if (json_object_object_get_ex(r, "counters", &cnt) &&
 	    json_object_object_get_ex(cnt, "violations", &cnt)) {
-		json_object_object_foreach(cnt, type, val)
-		{
+		json_object_object_foreach(cnt, type, val) {
 			snprintf(labels, sizeof(labels), "type=\"%s\"", type);
 			metric("iotgate_violations_total", "counter",
 			       "Violations reported, by type (exec, net, device, ...).", labels,
@@ -239,7 +238,7 @@ int ctl_metrics(int argc, char **argv)
 	if (!out)
 		return fail("metrics: %s", strerror(errno));
 	req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	json_object_object_add(req, "cmd", json_object_new_string(ig_commands[IG_CMD_STATUS].cmd));
 	ret = ig_request_timeout(path, req, &r, timeout_ms);
 	json_object_put(req);
 	if (ret == -ENOENT || ret == -ECONNREFUSED)

@@ -600,7 +600,7 @@ static const struct {
 	{ "policy", cmd_policy },
 	{ "manifest", cmd_manifest },
 	{ "events", cmd_events },
-	{ "metrics", cmd_metrics },
+	{ "metrics", ctl_metrics },
 	{ "check-kernel", ctl_check_kernel },
 	{ "log", ctl_log },
 };
@@ -650,22 +650,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	obj = argv[0];
-	if (!strcmp(obj, "status"))
-		return cmd_status(argc, argv);
-	if (!strcmp(obj, "stop-enforcing"))
-		return cmd_stop(argc, argv);
-	if (!strcmp(obj, "policy"))
-		return cmd_policy(argc, argv);
-	if (!strcmp(obj, "manifest"))
-		return cmd_manifest(argc, argv);
-	if (!strcmp(obj, "events"))
-		return cmd_events(argc, argv);
-	if (!strcmp(obj, "metrics"))
-		return ctl_metrics(argc, argv);
-	if (!strcmp(obj, "check-kernel"))
-		return ctl_check_kernel(argc, argv);
-	if (!strcmp(obj, "log"))
-		return ctl_log(argc, argv);
+	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+		if (!strcmp(obj, objects[i].name))
+			return objects[i].run(argc, argv);
 	if (!strcmp(obj, "help")) {
 		usage(stdout);
 		return 0;
