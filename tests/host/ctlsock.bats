@@ -145,7 +145,8 @@ hold_report() {
 	run "$PY" "$CS" apply-close "$SOCK" "$T/iotgate.conf" 20
 	echo "$output"
 	[ "$status" -eq 0 ]
-	for _ in $(seq 50); do
+	# each is applied, or refused as busy while another is verified (at most 30 s)
+	for _ in $(seq 300); do
 		[ "$(grep -c 'policy-apply by' "$T/daemon.log")" -ge 20 ] && break
 		sleep 0.1
 	done
