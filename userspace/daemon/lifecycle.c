@@ -525,6 +525,7 @@ int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_pr
 	}
 	ig_kernel_commit_manifest(&d->k);
 	ig_measure_set_manifest(d->ms, &set->manifest, set->verified, set->nverified);
+	ig_kmeasure_set_manifest(d->km, set->verified, set->nverified);
 	ret = store_active(d, set, keep_previous, origin);
 	ig_set_free(&d->set);
 	ig_set_compact(set);
