@@ -1327,3 +1327,299 @@ int BPF_PROG(ig_locked_down, enum lockdown_reason what, int ret)
 		return dev_check(DEVCG_DEV_CHAR, 1, 4, IG_ACC_READ | IG_ACC_WRITE) ? -EPERM : 0;
 	return 0;
 }
+
+/*
+ * --- Full tier: a controlled interface keeps its identity ---
+ *
+ * While the rules are loaded, nobody renames a controlled interface (one a
+ * declaration is bound to, IG_IF_BOUND), moves it to another network
+ * namespace, deletes it, enslaves it to a bridge or bond, or stacks a
+ * device on it (VLAN, macvlan, ipvlan: IFLA_LINK). Seen where every link
+ * change passes: rtnetlink messages (netlink_send) and the old ioctls.
+ * The daemon itself never changes links, so nobody is exempt.
+ */
+#define NETLINK_ROUTE 0
+#define RTM_NEWLINK 16
+#define RTM_DELLINK 17
+#define RTM_SETLINK 19
+#define IFLA_IFNAME 3
+#define IFLA_LINK 5
+#define IFLA_MASTER 10
+#define IFLA_NET_NS_PID 19
+#define IFLA_NET_NS_FD 28
+#define IFLA_TARGET_NETNSID 46
+#define IFLA_ALT_IFNAME 53
+#define NLA_TYPE_MASK 0x3fff
+#define IG_NL_MSGS 64 /* messages looked at in one send; more: refused */
+#define IG_NL_ATTRS 48 /* attributes looked at in one link message; more: refused */
+#define SIOCSIFNAME 0x8923
+#define SIOCBONDENSLAVE 0x8990
+#define SIOCSIFVLAN 0x8983
+#define SIOCBRADDIF 0x89a2
+#define ADD_VLAN_CMD 0
+
+struct namectx {
+	__u64 netns;
+	__u32 gen;
+	__u32 ifindex; /* found, else 0 */
+	char name[16];
+};
+
+static long name_cb(struct bpf_map *map, struct ig_if_key *key, struct ig_if_val *val,
+		    struct namectx *c)
+{
+	if (key->gen != c->gen || key->netns != c->netns || !(val->flags & IG_IF_BOUND))
+		return 0;
+	for (int i = 0; i < 16; i++) {
+		if (val->name[i] != c->name[i])
+			return 0;
+		if (!c->name[i])
+			break;
+	}
+	c->ifindex = key->ifindex;
+	return 1;
+}
+
+/* The controlled interface of that index (0: none) or name in the namespace. */
+static __always_inline struct ig_if_val *controlled(struct ig_net_config *cfg, __u64 netns,
+						    __u32 ifindex)
+{
+	struct ig_if_key k = { .netns = netns, .ifindex = ifindex, .gen = cfg->gen };
+	struct ig_if_val *v;
+
+	if (!ifindex)
+		return NULL;
+	v = bpf_map_lookup_elem(&ig_ifaces, &k);
+	return v && (v->flags & IG_IF_BOUND) ? v : NULL;
+}
+
+static __always_inline __u32 controlled_name(struct ig_net_config *cfg, __u64 netns,
+					     struct namectx *c)
+{
+	c->netns = netns;
+	c->gen = cfg->gen;
+	c->ifindex = 0;
+	bpf_for_each_map_elem(&ig_ifaces, name_cb, c, 0);
+	return c->ifindex;
+}
+
+static __always_inline bool same_name(const char *a, const char *b)
+{
+	for (int i = 0; i < 16; i++) {
+		if (a[i] != b[i])
+			return false;
+		if (!a[i])
+			break;
+	}
+	return true;
+}
+
+struct nlreq {
+	__u64 netns;
+	__u32 ifindex; /* out: the controlled interface */
+	__u32 pad;
+};
+
+/* One rtnetlink message: the IG_OP_* refused, or 0. */
+__noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
+{
+	struct {
+		__u32 len;
+		__u16 type;
+		__u16 flags;
+		__u32 seq;
+		__u32 pid;
+		__u8 family;
+		__u8 pad;
+		__u16 iftype;
+		__s32 index;
+		__u32 ifflags;
+		__u32 change;
+	} h;
+	struct ig_net_config *cfg = active_cfg();
+	__u32 off = 32, link = 0, master = 0, named = 0, move = 0, foreign = 0, done = 0;
+	struct namectx nc = {};
+	struct ig_if_val *v;
+
+	if (!r || !cfg || len < 32)
+		return 0;
+	if (bpf_probe_read_kernel(&h, sizeof(h), (void *)data))
+		return IG_OP_OPAQUE;
+	if (h.type != RTM_NEWLINK && h.type != RTM_DELLINK && h.type != RTM_SETLINK)
+		return 0;
+	for (int i = 0; i < IG_NL_ATTRS; i++) {
+		struct {
+			__u16 len;
+			__u16 type;
+		} a;
+		__u32 t, n;
+
+		if (off + 4 > len) {
+			done = 1;
+			break;
+		}
+		if (bpf_probe_read_kernel(&a, sizeof(a), (void *)(data + off)) || a.len < 4)
+			return IG_OP_OPAQUE;
+		t = a.type & NLA_TYPE_MASK;
+		if ((t == IFLA_IFNAME || t == IFLA_ALT_IFNAME) && !named) {
+			/* Not always NUL-terminated: exactly the attribute's bytes. */
+			n = (a.len - 4) & 15;
+			if (n && bpf_probe_read_kernel(nc.name, n, (void *)(data + off + 4)))
+				return IG_OP_OPAQUE;
+			nc.name[n & 15] = 0;
+			named = 1;
+		} else if (t == IFLA_LINK) {
+			bpf_probe_read_kernel(&link, sizeof(link), (void *)(data + off + 4));
+		} else if (t == IFLA_MASTER) {
+			bpf_probe_read_kernel(&master, sizeof(master), (void *)(data + off + 4));
+		} else if (t == IFLA_NET_NS_PID || t == IFLA_NET_NS_FD) {
+			move = 1;
+		} else if (t == IFLA_TARGET_NETNSID) {
+			foreign = 1;
+		}
+		off += (a.len + 3) & ~3u;
+	}
+	if (!done)
+		return IG_OP_OPAQUE;
+	r->ifindex = h.index > 0 ? h.index : 0;
+	/* Another namespace's interfaces by id: which one is not known here. */
+	if (foreign)
+		return IG_OP_FOREIGN;
+	v = controlled(cfg, r->netns, r->ifindex);
+	if (!h.index && named) {
+		/* The name picks the interface, it does not rename it. */
+		r->ifindex = controlled_name(cfg, r->netns, &nc);
+		v = controlled(cfg, r->netns, r->ifindex);
+		named = 0;
+	}
+	if (v) {
+		if (h.type == RTM_DELLINK)
+			return IG_OP_DELETE;
+		if (move)
+			return IG_OP_NETNS;
+		if (named && !same_name(v->name, nc.name))
+			return IG_OP_RENAME;
+		if (master)
+			return IG_OP_STACK;
+	}
+	if (link && controlled(cfg, r->netns, link)) {
+		r->ifindex = link;
+		return IG_OP_STACK;
+	}
+	return 0;
+}
+
+static __always_inline int link_refused(struct ig_net_config *cfg, __u32 op, __u32 ifindex)
+{
+	struct ig_net_event *e = bpf_ringbuf_reserve(&ig_net_ev, sizeof(*e), 0);
+	struct subj s;
+
+	task_subject(bpf_get_current_task_btf(), &s);
+	if (e) {
+		fill_event(e, &s, IG_EV_LINK,
+			   cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT, 0,
+			   op);
+		e->pid = bpf_get_current_pid_tgid() >> 32;
+		e->ifindex = ifindex;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		bpf_ringbuf_submit(e, 0);
+	} else {
+		count(IG_NCNT_EVENTS_LOST);
+	}
+	return cfg->mode == IG_MODE_ENFORCE ? -EPERM : 0;
+}
+
+SEC("lsm/netlink_send")
+int BPF_PROG(ig_nl_send, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	struct ig_net_config *cfg;
+	struct nlreq r = {};
+	__u32 len, off = 0, op = 0, ml;
+	__u64 data;
+
+	if (ret)
+		return ret;
+	if (BPF_CORE_READ(sk, sk_protocol) != NETLINK_ROUTE)
+		return 0;
+	cfg = active_cfg();
+	if (!cfg || (cfg->flags & IG_NCF_CHANGES_OK))
+		return 0;
+	/* Interfaces of other namespaces are not followed: nothing there is controlled. */
+	r.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	if (r.netns != cfg->netns)
+		return 0;
+	data = (__u64)BPF_CORE_READ(skb, data);
+	len = BPF_CORE_READ(skb, len);
+	for (int i = 0; i < IG_NL_MSGS; i++) {
+		if (off + 16 > len)
+			return 0;
+		if (bpf_probe_read_kernel(&ml, sizeof(ml), (void *)(data + off)) || ml < 16 ||
+		    ml > len - off) {
+			op = IG_OP_OPAQUE;
+			break;
+		}
+		op = ig_nl_msg(data + off, ml, &r);
+		if (op)
+			break;
+		off += (ml + 3) & ~3u;
+	}
+	if (!op)
+		op = IG_OP_OPAQUE; /* more messages than are looked at */
+	return link_refused(cfg, op, r.ifindex);
+}
+
+/* ifreq: the name at 0, then a union (new name, slave name, index) at 16. */
+SEC("lsm/file_ioctl")
+int BPF_PROG(ig_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	struct task_struct *t;
+	struct ig_net_config *cfg;
+	struct namectx nc = {};
+	char newname[16] = {};
+	__u32 op, ifindex = 0;
+	__u64 netns;
+
+	if (ret)
+		return ret;
+	if (cmd != SIOCSIFNAME && cmd != SIOCBONDENSLAVE && cmd != SIOCSIFVLAN &&
+	    cmd != SIOCBRADDIF)
+		return 0;
+	cfg = active_cfg();
+	if (!cfg || (cfg->flags & IG_NCF_CHANGES_OK))
+		return 0;
+	t = bpf_get_current_task_btf();
+	netns = t->nsproxy->net_ns->net_cookie;
+	if (netns != cfg->netns)
+		return 0;
+	op = cmd == SIOCSIFNAME ? IG_OP_RENAME : IG_OP_STACK;
+	if (cmd == SIOCBRADDIF) {
+		if (bpf_probe_read_user(&ifindex, sizeof(ifindex), (void *)(arg + 16)))
+			return link_refused(cfg, IG_OP_OPAQUE, 0);
+		return controlled(cfg, netns, ifindex) ? link_refused(cfg, op, ifindex) : 0;
+	}
+	if (bpf_probe_read_user(nc.name, sizeof(nc.name),
+				(void *)(arg + (cmd == SIOCSIFNAME ? 0 :
+						cmd == SIOCSIFVLAN ? 4 :
+								     16))))
+		return link_refused(cfg, IG_OP_OPAQUE, 0);
+	nc.name[15] = 0;
+	if (cmd == SIOCSIFVLAN) {
+		int vcmd = 0;
+
+		if (bpf_probe_read_user(&vcmd, sizeof(vcmd), (void *)arg))
+			return link_refused(cfg, IG_OP_OPAQUE, 0);
+		if (vcmd != ADD_VLAN_CMD)
+			return 0;
+	}
+	ifindex = controlled_name(cfg, netns, &nc);
+	if (!ifindex)
+		return 0;
+	if (cmd == SIOCSIFNAME) {
+		if (bpf_probe_read_user(newname, sizeof(newname), (void *)(arg + 16)))
+			return link_refused(cfg, IG_OP_OPAQUE, ifindex);
+		newname[15] = 0;
+		if (same_name(nc.name, newname))
+			return 0;
+	}
+	return link_refused(cfg, op, ifindex);
+}

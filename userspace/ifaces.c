@@ -93,7 +93,7 @@ struct ig_net {
 	__u64 unlabelled; /* program sockets open before the rules that have no label */
 	char why_no_lsm[256];
 	char why_no_iter[256];
-	struct prog progs[16];
+	struct prog progs[20];
 	int nprogs;
 	__u64 netns;
 	__u64 epoch;
@@ -238,8 +238,9 @@ static int write_cfg(struct ig_net *n, bool active)
 		.gen = n->gen,
 		.mode = n->np ? n->np->mode : IG_MODE_ENFORCE,
 		.dflt = n->np ? n->np->dflt : IG_RV_ALLOW,
-		.flags =
-			(active ? IG_NCF_ACTIVE : 0) | (n->unlab_deny ? IG_NCF_UNLABELLED_DENY : 0),
+		.flags = (active ? IG_NCF_ACTIVE : 0) |
+			 (n->unlab_deny ? IG_NCF_UNLABELLED_DENY : 0) |
+			 (n->np && n->np->changes == IG_NP_CHG_ALLOW ? IG_NCF_CHANGES_OK : 0),
 	};
 
 	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.ig_net_cfg), &zero, &cfg, BPF_ANY))
@@ -829,8 +830,20 @@ static const char *fam_name(__u32 f)
 
 static const char *op_name(__u32 op)
 {
-	static const char *const names[] = { "?",	"egress", "ingress", "bind",
-					     "connect", "send",	  "receive", "open" };
+	static const char *const names[] = { "?",
+					     "egress",
+					     "ingress",
+					     "bind",
+					     "connect",
+					     "send",
+					     "receive",
+					     "open",
+					     "rename",
+					     "move to another namespace",
+					     "delete",
+					     "stack a device on or enslave",
+					     "change by namespace id",
+					     "unreadable change" };
 
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
 }
@@ -892,7 +905,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	e->comm[IG_COMM_LEN - 1] = '\0';
 	v->when = time(NULL);
 	snprintf(v->ifname, sizeof(v->ifname), "%s",
-		 e->type == IG_EV_NET && e->ifindex ? ifname_of(n, e->ifindex) : "");
+		 e->type != IG_EV_DEV && e->ifindex ? ifname_of(n, e->ifindex) : "");
 	n->viol_head = (n->viol_head + 1) % N_VIOL;
 	if (n->nviol < N_VIOL)
 		n->nviol++;
@@ -909,6 +922,13 @@ static int on_event(void *ctx, void *data, size_t size)
 		       e->access & IG_ACC_READ ? "read" : "",
 		       e->access == (IG_ACC_READ | IG_ACC_WRITE) ? "+" : "",
 		       e->access & IG_ACC_WRITE ? "write" : "", pname, e->uid, e->pid, comm);
+		return 0;
+	}
+	if (e->type == IG_EV_LINK) {
+		ig_log(e->verdict == IG_VERDICT_DENY ? IG_LOG_WARN : IG_LOG_INFO, "net",
+		       "%s %s of controlled interface %s (index %u) by %s (uid %u pid %u comm %s)",
+		       e->verdict == IG_VERDICT_DENY ? "denied" : "audit:", op_name(e->op),
+		       e->ifindex ? ifn : "?", e->ifindex, pname, e->uid, e->pid, comm);
 		return 0;
 	}
 	proto_names(e->proto, protos, sizeof(protos));
@@ -988,6 +1008,8 @@ static void list_progs(struct ig_net *n)
 	add_prog(n, s->progs.ig_sock_recv, PK_LSM);
 	add_prog(n, s->progs.ig_sock_accept, PK_LSM);
 	add_prog(n, s->progs.ig_locked_down, PK_LSM);
+	add_prog(n, s->progs.ig_nl_send, PK_LSM);
+	add_prog(n, s->progs.ig_ioctl, PK_LSM);
 }
 
 static int pin_maps(struct ig_net *n, bool reused[N_MAPS])
@@ -1843,6 +1865,8 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 	add_str(feat, "devices", n->cgdev ? "cgroup" : "none");
 	add_bool(feat, "can_packet", n->lsm);
 	add_bool(feat, "socket_follows_user", n->lsm);
+	/* Renames, moves, deletion, stacking of declared interfaces refused (full tier). */
+	add_bool(feat, "interfaces_locked", n->lsm && n->np->changes == IG_NP_CHG_DENY);
 	add_bool(feat, "existing_sockets_labeled", !labels_incomplete(n));
 	add_u64(feat, "existing_sockets_unlabelled", n->unlabelled);
 	add_str(feat, "unlabelled_sockets", n->unlab_deny ? "deny" : "allow");
@@ -1939,6 +1963,10 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 			"CAN and packet sockets are not controlled and a socket handed to another program keeps its creator's rights: %s",
 			n->why_no_lsm);
 		add_reason_net(reasons, "can_packet_unavailable", msg);
+		if (n->np->nifs)
+			add_reason_net(
+				reasons, "interfaces_unlocked",
+				"declared interfaces can be moved to another network namespace, enslaved or have devices stacked on them, which their rules do not follow (renames keep the rules)");
 	}
 }
 

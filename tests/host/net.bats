@@ -352,9 +352,12 @@ hold_round() {
 }
 
 @test "rules follow an interface rename (by name, and by MAC address)" {
+	# interface-changes allow: in the full tier (the VM) renames of declared
+	# interfaces are otherwise refused (tests/vm/net.bats).
 	net_policy "interface vA mac 02:77:00:00:00:01 default deny" \
 		"allow program $T/allowed on vA" \
-		"interface wan9 disable"
+		"interface wan9 disable" \
+		"interface-changes allow"
 	net_start
 	probe ok "$T/denied" tcp 10.78.0.2 7000
 	# vA2 renamed to a name the policy disables: off within 100 ms.
@@ -387,7 +390,8 @@ hold_round() {
 	# vA is controlled by name only (no MAC); vA2 is declared and open.
 	net_policy "interface vA default deny" \
 		"allow program $T/allowed on vA" \
-		"interface vA2 default allow"
+		"interface vA2 default allow" \
+		"interface-changes allow"
 	chmod 755 "$T" "$T/allowed" "$T/denied"
 	net_start
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
@@ -416,7 +420,8 @@ hold_round() {
 
 @test "an interface that appears later gets its rules; names not present are reported" {
 	net_policy "interface vN disable" \
-		"interface usb0 disable"
+		"interface usb0 disable" \
+		"interface-changes allow"
 	net_start
 	jget '.net.absent | sort | join(",")' | grep -qx usb0,vN
 	grep -q "interface usb0 named by the policy is not present" "$T/daemon.log"

@@ -35,6 +35,7 @@ teardown() {
 	ip link del vcan0 2>/dev/null || true
 	ip link del vcan1 2>/dev/null || true
 	ip link del pk0 2>/dev/null || true
+	for l in rt2 rt9 rt3 rt4 rt5 br9; do ip link del "$l" 2>/dev/null || true; done
 	rm -rf "$T"
 }
 
@@ -202,6 +203,7 @@ make_vcan() {
 	# A CAN interface the policy disables appears: "every interface" no longer holds.
 	cat >>"$T/iotgate.conf" <<-EOF
 		interface vcan9 disable
+		interface-changes allow
 	EOF
 	net_stop
 	net_start
@@ -269,4 +271,82 @@ make_vcan() {
 	net_start
 	probe EPERM "$T/allowed" packet pk0 send
 	jget '.net.counters.packet.denied' | awk '{ exit !($1 >= 1) }'
+}
+
+# sifname OLD NEW: the old SIOCSIFNAME ioctl, the rename path that is not rtnetlink
+sifname() {
+	/usr/bin/python3 -c 'import fcntl, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    fcntl.ioctl(s, 0x8923, struct.pack("16s16s", sys.argv[1].encode(), sys.argv[2].encode()))
+    print("ok")
+except OSError as e:
+    print(__import__("errno").errorcode[e.errno])' "$1" "$2"
+}
+
+@test "a declared interface cannot be renamed, moved to another namespace, deleted, enslaved or stacked on (root, rtnetlink and ioctl)" {
+	modprobe 8021q
+	modprobe macvlan
+	modprobe bridge
+	NSA=igvma
+	NSB=igvmb
+	ip netns add "$NSA"
+	ip netns add "$NSB"
+	ip link add rt2 type veth peer name rt2p
+	ip link add rt3 type veth peer name rt3p
+	net_policy "interface rt2 default deny" \
+		"allow program $T/allowed on rt2"
+	net_start
+	jget '.net.features.interfaces_locked' | grep -qx true
+	ip link set rt2 down
+	# The attacks of the issue, as root: each refused, rt2 still here with its rules.
+	run ip link set rt2 name rt9
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	run ip link set rt2 netns "$NSB"
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	run ip link del rt2
+	[[ $status -ne 0 ]]
+	run ip link add link rt2 name rt2.5 type vlan id 5
+	[[ $status -ne 0 ]]
+	run ip link add link rt2 name mv2 type macvlan
+	[[ $status -ne 0 ]]
+	ip link add br9 type bridge
+	run ip link set rt2 master br9
+	[[ $status -ne 0 ]]
+	# By name only (index 0): the name picks the device.
+	run ip link delete dev rt2
+	[[ $status -ne 0 ]]
+	probe EPERM sifname rt2 rt9
+	ip link show rt2 >/dev/null
+	! ip link show rt2.5 2>/dev/null
+	! ip link show mv2 2>/dev/null
+	! ip -n "$NSB" link show rt2 2>/dev/null
+	[[ -z $(ip -o link show master br9) ]]
+	# What stays possible: up/down and settings, and every change of undeclared devices.
+	ip link set rt2 up
+	ip link set rt2 mtu 1400
+	ip link set rt2 down
+	ip link set rt3 down
+	ip link set rt3 name rt4
+	probe ok sifname rt4 rt5
+	ip link add link rt5 name rt5.5 type vlan id 5
+	ip link set rt5 master br9
+	ip link del rt5.5
+	ip link set rt5 nomaster
+	ip link set rt5 netns "$NSB"
+	ip link del br9
+	grep -q "denied rename of controlled interface rt2" "$T/daemon.log"
+	grep -q "denied move to another namespace of controlled interface rt2" "$T/daemon.log"
+	grep -q "denied stack a device on or enslave of controlled interface rt2" "$T/daemon.log"
+	# interface-changes allow: the policy's choice; the rules then follow the rename.
+	net_stop
+	net_policy "interface rt2 default deny" \
+		"allow program $T/allowed on rt2" \
+		"interface-changes allow"
+	net_start
+	jget '.net.features.interfaces_locked' | grep -qx false
+	ip link set rt2 name rt9
+	sleep 0.1
+	jget '.net.interfaces[] | select(.name == "rt9") | .policy' | grep -qx rt2
+	ip link del rt9
 }
