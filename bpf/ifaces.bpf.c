@@ -1342,6 +1342,8 @@ int BPF_PROG(ig_locked_down, enum lockdown_reason what, int ret)
 #define RTM_NEWLINK 16
 #define RTM_DELLINK 17
 #define RTM_SETLINK 19
+#define RTM_NEWLINKPROP 108 /* adds an alternative name */
+#define NLM_F_EXCL 0x200
 #define IFLA_IFNAME 3
 #define IFLA_LINK 5
 #define IFLA_MASTER 10
@@ -1365,10 +1367,11 @@ struct namectx {
 	char name[16];
 };
 
+/* Any interface the daemon knows by that name, controlled or not. */
 static long name_cb(struct bpf_map *map, struct ig_if_key *key, struct ig_if_val *val,
 		    struct namectx *c)
 {
-	if (key->gen != c->gen || key->netns != c->netns || !(val->flags & IG_IF_BOUND))
+	if (key->gen != c->gen || key->netns != c->netns)
 		return 0;
 	for (int i = 0; i < 16; i++) {
 		if (val->name[i] != c->name[i])
@@ -1380,7 +1383,7 @@ static long name_cb(struct bpf_map *map, struct ig_if_key *key, struct ig_if_val
 	return 1;
 }
 
-/* The controlled interface of that index (0: none) or name in the namespace. */
+/* The controlled interface of that index (0: none) in the namespace. */
 static __always_inline struct ig_if_val *controlled(struct ig_net_config *cfg, __u64 netns,
 						    __u32 ifindex)
 {
@@ -1393,8 +1396,7 @@ static __always_inline struct ig_if_val *controlled(struct ig_net_config *cfg, _
 	return v && (v->flags & IG_IF_BOUND) ? v : NULL;
 }
 
-static __always_inline __u32 controlled_name(struct ig_net_config *cfg, __u64 netns,
-					     struct namectx *c)
+static __always_inline __u32 known_name(struct ig_net_config *cfg, __u64 netns, struct namectx *c)
 {
 	c->netns = netns;
 	c->gen = cfg->gen;
@@ -1412,6 +1414,77 @@ static __always_inline bool same_name(const char *a, const char *b)
 			break;
 	}
 	return true;
+}
+
+#define IFLA_LINKINFO 18
+#define IFLA_INFO_KIND 1
+#define IFLA_INFO_DATA 2
+#define IG_NL_NESTED 16
+
+static __always_inline bool kind_is(const char *k, const char *lit, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (k[i] != lit[i])
+			return false;
+	return true;
+}
+
+/*
+ * The underlay a tunnel names in its kind's own attributes (IFLA_LINKINFO):
+ * vxlan's IFLA_VXLAN_LINK (3); attribute 1 of the GRE, IP-in-IP, SIT,
+ * ip6tnl and VTI kinds. 0: none, ~0: not readable.
+ */
+__noinline __u32 ig_nl_underlay(__u64 data, __u32 len)
+{
+	__u32 off = 4, want = 0, under = 0;
+	char kind[8] = {};
+
+	for (int i = 0; i < IG_NL_NESTED; i++) {
+		struct {
+			__u16 len;
+			__u16 type;
+		} a;
+		__u32 t;
+
+		if (off + 4 > len)
+			return under;
+		if (bpf_probe_read_kernel(&a, sizeof(a), (void *)(data + off)) || a.len < 4)
+			return ~0u;
+		t = a.type & NLA_TYPE_MASK;
+		if (t == IFLA_INFO_KIND) {
+			if (bpf_probe_read_kernel(kind, sizeof(kind) - 1, (void *)(data + off + 4)))
+				return ~0u;
+			/* vxlan: 3; gre, gretap, ip6gre*, ipip, sit, ip6tnl, vti*, erspan: 1 */
+			if (kind_is(kind, "vxlan", 6))
+				want = 3;
+			else if (kind_is(kind, "gre", 3) || kind_is(kind, "ip6gre", 6) ||
+				 kind_is(kind, "ipip", 5) || kind_is(kind, "sit", 4) ||
+				 kind_is(kind, "ip6tnl", 7) || kind_is(kind, "vti", 3) ||
+				 kind_is(kind, "erspan", 6) || kind_is(kind, "ip6erspan", 7))
+				want = 1;
+		} else if (t == IFLA_INFO_DATA && want) {
+			__u32 o2 = off + 4, end = off + a.len;
+
+			for (int j = 0; j < IG_NL_NESTED; j++) {
+				struct {
+					__u16 len;
+					__u16 type;
+				} b;
+
+				if (o2 + 4 > end)
+					break;
+				if (bpf_probe_read_kernel(&b, sizeof(b), (void *)(data + o2)) ||
+				    b.len < 4)
+					return ~0u;
+				if ((b.type & NLA_TYPE_MASK) == want && b.len >= 8)
+					bpf_probe_read_kernel(&under, sizeof(under),
+							      (void *)(data + o2 + 4));
+				o2 += (b.len + 3) & ~3u;
+			}
+		}
+		off += (a.len + 3) & ~3u;
+	}
+	return ~0u;
 }
 
 struct nlreq {
@@ -1437,7 +1510,8 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 		__u32 change;
 	} h;
 	struct ig_net_config *cfg = active_cfg();
-	__u32 off = 32, link = 0, master = 0, named = 0, move = 0, foreign = 0, done = 0;
+	__u32 off = 32, link = 0, under = 0, master = 0, named = 0, move = 0, foreign = 0;
+	__u32 done = 0;
 	struct namectx nc = {};
 	struct ig_if_val *v;
 
@@ -1445,7 +1519,8 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 		return 0;
 	if (bpf_probe_read_kernel(&h, sizeof(h), (void *)data))
 		return IG_OP_OPAQUE;
-	if (h.type != RTM_NEWLINK && h.type != RTM_DELLINK && h.type != RTM_SETLINK)
+	if (h.type != RTM_NEWLINK && h.type != RTM_DELLINK && h.type != RTM_SETLINK &&
+	    h.type != RTM_NEWLINKPROP)
 		return 0;
 	for (int i = 0; i < IG_NL_ATTRS; i++) {
 		struct {
@@ -1470,6 +1545,10 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 			named = 1;
 		} else if (t == IFLA_LINK) {
 			bpf_probe_read_kernel(&link, sizeof(link), (void *)(data + off + 4));
+		} else if (t == IFLA_LINKINFO) {
+			under = ig_nl_underlay(data + off, a.len);
+			if (under == ~0u)
+				return IG_OP_OPAQUE;
 		} else if (t == IFLA_MASTER) {
 			bpf_probe_read_kernel(&master, sizeof(master), (void *)(data + off + 4));
 		} else if (t == IFLA_NET_NS_PID || t == IFLA_NET_NS_FD) {
@@ -1488,13 +1567,23 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 	v = controlled(cfg, r->netns, r->ifindex);
 	if (!h.index && named) {
 		/* The name picks the interface, it does not rename it. */
-		r->ifindex = controlled_name(cfg, r->netns, &nc);
+		r->ifindex = known_name(cfg, r->netns, &nc);
 		v = controlled(cfg, r->netns, r->ifindex);
 		named = 0;
+		/*
+		 * A name no interface here has may be an alternative name of a
+		 * controlled one: no removal, move or enslaving by it. Creation
+		 * (NLM_F_EXCL) touches no existing interface.
+		 */
+		if (!r->ifindex && !(h.type == RTM_NEWLINK && (h.flags & NLM_F_EXCL)) &&
+		    (h.type == RTM_DELLINK || h.type == RTM_NEWLINKPROP || move || master))
+			return IG_OP_OPAQUE;
 	}
 	if (v) {
 		if (h.type == RTM_DELLINK)
 			return IG_OP_DELETE;
+		if (h.type == RTM_NEWLINKPROP)
+			return IG_OP_RENAME;
 		if (move)
 			return IG_OP_NETNS;
 		if (named && !same_name(v->name, nc.name))
@@ -1504,6 +1593,10 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 	}
 	if (link && controlled(cfg, r->netns, link)) {
 		r->ifindex = link;
+		return IG_OP_STACK;
+	}
+	if (under && controlled(cfg, r->netns, under)) {
+		r->ifindex = under;
 		return IG_OP_STACK;
 	}
 	return 0;
@@ -1611,8 +1704,11 @@ int BPF_PROG(ig_ioctl, struct file *file, unsigned int cmd, unsigned long arg, i
 		if (vcmd != ADD_VLAN_CMD)
 			return 0;
 	}
-	ifindex = controlled_name(cfg, netns, &nc);
+	ifindex = known_name(cfg, netns, &nc);
+	/* Not a name known here: maybe an alternative name of a controlled interface. */
 	if (!ifindex)
+		return link_refused(cfg, IG_OP_OPAQUE, 0);
+	if (!controlled(cfg, netns, ifindex))
 		return 0;
 	if (cmd == SIOCSIFNAME) {
 		if (bpf_probe_read_user(newname, sizeof(newname), (void *)(arg + 16)))

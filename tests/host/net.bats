@@ -394,6 +394,11 @@ hold_round() {
 		"interface-changes allow"
 	chmod 755 "$T" "$T/allowed" "$T/denied"
 	net_start
+	# Renames are not refused here (partial tier, or the policy allows them): the state says so.
+	jget '.net.features.interfaces_locked' | grep -qx false
+	if [[ $(jget .tier) == partial ]]; then
+		jget '.reasons[].code' | grep -qx interfaces_unlocked
+	fi
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
 	# The attack: rename the controlled device away from its name.
 	rename_in_A vA rt9

@@ -35,7 +35,7 @@ teardown() {
 	ip link del vcan0 2>/dev/null || true
 	ip link del vcan1 2>/dev/null || true
 	ip link del pk0 2>/dev/null || true
-	for l in rt2 rt9 rt3 rt4 rt5 br9; do ip link del "$l" 2>/dev/null || true; done
+	for l in rt2 rt9 rt3 rt4 rt5 br9 vx5 vx6 gre5; do ip link del "$l" 2>/dev/null || true; done
 	rm -rf "$T"
 }
 
@@ -288,6 +288,8 @@ except OSError as e:
 	modprobe 8021q
 	modprobe macvlan
 	modprobe bridge
+	modprobe vxlan
+	modprobe ip_gre
 	NSA=igvma
 	NSB=igvmb
 	ip netns add "$NSA"
@@ -310,6 +312,11 @@ except OSError as e:
 	[[ $status -ne 0 ]]
 	run ip link add link rt2 name mv2 type macvlan
 	[[ $status -ne 0 ]]
+	# Tunnels whose underlay is rt2 (named inside the kind's own attributes).
+	run ip link add vx5 type vxlan id 5 dstport 4789 remote 10.99.0.2 dev rt2
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	run ip link add gre5 type gre remote 10.99.0.2 local 10.99.0.1 dev rt2
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
 	ip link add br9 type bridge
 	run ip link set rt2 master br9
 	[[ $status -ne 0 ]]
@@ -317,9 +324,14 @@ except OSError as e:
 	run ip link delete dev rt2
 	[[ $status -ne 0 ]]
 	probe EPERM sifname rt2 rt9
+	# An alternative name would let requests by name miss it.
+	run ip link property add dev rt2 altname zz9
+	[[ $status -ne 0 ]]
 	ip link show rt2 >/dev/null
 	! ip link show rt2.5 2>/dev/null
 	! ip link show mv2 2>/dev/null
+	! ip link show vx5 2>/dev/null
+	! ip link show gre5 2>/dev/null
 	! ip -n "$NSB" link show rt2 2>/dev/null
 	[[ -z $(ip -o link show master br9) ]]
 	# What stays possible: up/down and settings, and every change of undeclared devices.
@@ -328,8 +340,12 @@ except OSError as e:
 	ip link set rt2 down
 	ip link set rt3 down
 	ip link set rt3 name rt4
+	# The ioctl names the device: wait until the daemon knows the new name.
+	for _ in $(seq 50); do jget '.net.interfaces[].name' | grep -qx rt4 && break; sleep 0.1; done
 	probe ok sifname rt4 rt5
 	ip link add link rt5 name rt5.5 type vlan id 5
+	ip link add vx6 type vxlan id 6 dstport 4789 remote 10.99.0.2 dev rt5
+	ip link del vx6
 	ip link set rt5 master br9
 	ip link del rt5.5
 	ip link set rt5 nomaster
