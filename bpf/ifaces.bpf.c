@@ -1493,7 +1493,49 @@ struct nlreq {
 	__u32 pad;
 };
 
-/* One rtnetlink message: the IG_OP_* refused, or 0. */
+/*
+ * Returns its argument. The verifier does not follow values through a
+ * global function (nor the compiler through the asm), so what is derived
+ * from the result is no constant to it: the attribute offsets below then do
+ * not multiply the states it explores per loop round (known 0/1 flags did,
+ * past its limit of 1M instructions).
+ */
+__noinline __u32 ig_nl_opaque(__u32 x)
+{
+	asm volatile("" : "+r"(x));
+	return x;
+}
+
+/*
+ * The name in the attribute at off (header included). Returns 0; 1 when it
+ * is longer than 15 bytes (no name the daemon knows); <0 when unreadable.
+ */
+static __always_inline int nl_name(__u64 data, __u32 off, char name[16])
+{
+	__u16 alen;
+	__u32 n;
+
+	__builtin_memset(name, 0, 16);
+	if (bpf_probe_read_kernel(&alen, sizeof(alen), (void *)(data + off)) || alen < 4)
+		return -1;
+	/* Not always NUL-terminated: exactly the attribute's bytes. */
+	n = alen - 4;
+	if (n > 16)
+		return 1;
+	if (n && bpf_probe_read_kernel(name, n, (void *)(data + off + 4)))
+		return -1;
+	return name[15] ? 1 : 0;
+}
+
+#define IFLA_GROUP 27
+#define IFLA_LINK_NETNSID 37
+#define NLM_F_CREATE 0x400
+
+/*
+ * One rtnetlink message: the IG_OP_* refused, or 0. The attributes are
+ * located first (the last of a type counts, as in the kernel's nla_parse),
+ * then judged.
+ */
 __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 {
 	struct {
@@ -1510,10 +1552,13 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 		__u32 change;
 	} h;
 	struct ig_net_config *cfg = active_cfg();
-	__u32 off = 32, link = 0, under = 0, master = 0, named = 0, move = 0, foreign = 0;
-	__u32 done = 0;
+	/* attribute offsets, 0: absent; none a constant to the verifier */
+	__u32 name = ig_nl_opaque(0), alt = name, link = name, info = name, master = name,
+	      move = name, foreign = name, group = name;
+	__u32 off = name + 32, done = 0, ifindex = 0, under = 0, lookup;
 	struct namectx nc = {};
 	struct ig_if_val *v;
+	int nr = 0;
 
 	if (!r || !cfg || len < 32)
 		return 0;
@@ -1527,35 +1572,32 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 			__u16 len;
 			__u16 type;
 		} a;
-		__u32 t, n;
+		__u32 t;
 
 		if (off + 4 > len) {
 			done = 1;
 			break;
 		}
-		if (bpf_probe_read_kernel(&a, sizeof(a), (void *)(data + off)) || a.len < 4)
+		if (bpf_probe_read_kernel(&a, sizeof(a), (void *)(data + off)) || a.len < 4 ||
+		    a.len > len - off)
 			return IG_OP_OPAQUE;
 		t = a.type & NLA_TYPE_MASK;
-		if ((t == IFLA_IFNAME || t == IFLA_ALT_IFNAME) && !named) {
-			/* Not always NUL-terminated: exactly the attribute's bytes. */
-			n = (a.len - 4) & 15;
-			if (n && bpf_probe_read_kernel(nc.name, n, (void *)(data + off + 4)))
-				return IG_OP_OPAQUE;
-			nc.name[n & 15] = 0;
-			named = 1;
-		} else if (t == IFLA_LINK) {
-			bpf_probe_read_kernel(&link, sizeof(link), (void *)(data + off + 4));
-		} else if (t == IFLA_LINKINFO) {
-			under = ig_nl_underlay(data + off, a.len);
-			if (under == ~0u)
-				return IG_OP_OPAQUE;
-		} else if (t == IFLA_MASTER) {
-			bpf_probe_read_kernel(&master, sizeof(master), (void *)(data + off + 4));
-		} else if (t == IFLA_NET_NS_PID || t == IFLA_NET_NS_FD) {
-			move = 1;
-		} else if (t == IFLA_TARGET_NETNSID) {
-			foreign = 1;
-		}
+		if (t == IFLA_IFNAME)
+			name = off;
+		else if (t == IFLA_ALT_IFNAME)
+			alt = off;
+		else if (t == IFLA_LINK)
+			link = off;
+		else if (t == IFLA_LINKINFO)
+			info = off;
+		else if (t == IFLA_MASTER)
+			master = off;
+		else if (t == IFLA_NET_NS_PID || t == IFLA_NET_NS_FD)
+			move = off;
+		else if (t == IFLA_TARGET_NETNSID || t == IFLA_LINK_NETNSID)
+			foreign = off;
+		else if (t == IFLA_GROUP)
+			group = off;
 		off += (a.len + 3) & ~3u;
 	}
 	if (!done)
@@ -1564,21 +1606,43 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 	/* Another namespace's interfaces by id: which one is not known here. */
 	if (foreign)
 		return IG_OP_FOREIGN;
-	v = controlled(cfg, r->netns, r->ifindex);
-	if (!h.index && named) {
-		/* The name picks the interface, it does not rename it. */
-		r->ifindex = known_name(cfg, r->netns, &nc);
-		v = controlled(cfg, r->netns, r->ifindex);
-		named = 0;
-		/*
-		 * A name no interface here has may be an alternative name of a
-		 * controlled one: no removal, move or enslaving by it. Creation
-		 * (NLM_F_EXCL) touches no existing interface.
-		 */
-		if (!r->ifindex && !(h.type == RTM_NEWLINK && (h.flags & NLM_F_EXCL)) &&
-		    (h.type == RTM_DELLINK || h.type == RTM_NEWLINKPROP || move || master))
+	/* Nothing controlled is in another namespace (moves are refused). */
+	if (r->netns != cfg->netns)
+		return 0;
+	if (link && bpf_probe_read_kernel(&ifindex, sizeof(ifindex), (void *)(data + link + 4)))
+		return IG_OP_OPAQUE;
+	if (info) {
+		__u16 ilen = 0;
+
+		if (bpf_probe_read_kernel(&ilen, sizeof(ilen), (void *)(data + info)))
+			return IG_OP_OPAQUE;
+		under = ig_nl_underlay(data + info, ilen);
+		if (under == ~0u)
 			return IG_OP_OPAQUE;
 	}
+	/* By index the name renames; without, it (or else the alternative one) picks. */
+	lookup = h.index > 0 ? 0 : name ? name : alt;
+	if (h.index <= 0 && lookup) {
+		nr = nl_name(data, lookup, nc.name);
+		if (nr < 0)
+			return IG_OP_OPAQUE;
+		r->ifindex = nr ? 0 : known_name(cfg, r->netns, &nc);
+		/*
+		 * A name no interface here has may be an alternative name of a
+		 * controlled one: no removal, move, enslaving or new names by
+		 * it. Creation (NLM_F_CREATE, else NLM_F_EXCL fails) touches no
+		 * existing interface.
+		 */
+		if (!r->ifindex && !(h.type == RTM_NEWLINK && (h.flags & NLM_F_CREATE)) &&
+		    (h.type == RTM_DELLINK || h.type == RTM_NEWLINKPROP || move || master || group))
+			return IG_OP_OPAQUE;
+	} else if (h.index <= 0 && group &&
+		   (h.type == RTM_DELLINK ||
+		    (h.type == RTM_NEWLINK && !(h.flags & NLM_F_CREATE) && (move || master)))) {
+		/* Every member of a group: which ones is not known here. */
+		return IG_OP_OPAQUE;
+	}
+	v = controlled(cfg, r->netns, r->ifindex);
 	if (v) {
 		if (h.type == RTM_DELLINK)
 			return IG_OP_DELETE;
@@ -1586,13 +1650,16 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 			return IG_OP_RENAME;
 		if (move)
 			return IG_OP_NETNS;
-		if (named && !same_name(v->name, nc.name))
-			return IG_OP_RENAME;
+		if (h.index > 0 && name) {
+			nr = nl_name(data, name, nc.name);
+			if (nr || !same_name(v->name, nc.name))
+				return IG_OP_RENAME;
+		}
 		if (master)
 			return IG_OP_STACK;
 	}
-	if (link && controlled(cfg, r->netns, link)) {
-		r->ifindex = link;
+	if (ifindex && controlled(cfg, r->netns, ifindex)) {
+		r->ifindex = ifindex;
 		return IG_OP_STACK;
 	}
 	if (under && controlled(cfg, r->netns, under)) {
@@ -1637,10 +1704,11 @@ int BPF_PROG(ig_nl_send, struct sock *sk, struct sk_buff *skb, int ret)
 	cfg = active_cfg();
 	if (!cfg || (cfg->flags & IG_NCF_CHANGES_OK))
 		return 0;
-	/* Interfaces of other namespaces are not followed: nothing there is controlled. */
+	/*
+	 * Every namespace: one may name the daemon's interfaces by namespace
+	 * id (IFLA_LINK_NETNSID, IFLA_TARGET_NETNSID).
+	 */
 	r.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
-	if (r.netns != cfg->netns)
-		return 0;
 	data = (__u64)BPF_CORE_READ(skb, data);
 	len = BPF_CORE_READ(skb, len);
 	for (int i = 0; i < IG_NL_MSGS; i++) {

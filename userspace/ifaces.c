@@ -1191,10 +1191,11 @@ static int label_existing(struct ig_net *n)
 static void remove_pins(void)
 {
 	char path[256];
-	static const char *const progs[] = { "ig_sock_create", "ig_skb_egress", "ig_skb_ingress",
-					     "ig_dev",	       "ig_sock_post",	"ig_sock_bind",
-					     "ig_sock_conn",   "ig_sock_send",	"ig_sock_recv",
-					     "ig_sock_accept", "ig_locked_down" };
+	static const char *const progs[] = { "ig_sock_create", "ig_skb_egress",	 "ig_skb_ingress",
+					     "ig_dev",	       "ig_sock_post",	 "ig_sock_bind",
+					     "ig_sock_conn",   "ig_sock_send",	 "ig_sock_recv",
+					     "ig_sock_accept", "ig_locked_down", "ig_nl_send",
+					     "ig_ioctl" };
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", LINK_PREFIX, progs[i]);
