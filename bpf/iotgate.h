@@ -68,6 +68,13 @@ struct ig_file_val {
 #define IG_FILE_F_JIT 0x4
 /* The policy names the program allow-ptrace: it may trace and write into other processes. */
 #define IG_FILE_F_PTRACE 0x8
+/*
+ * Bits 16..31: the program is the Nth named by allow-memfd (IG_FILE_F_MEMFD(N));
+ * it may run the memfds whose ig_memfd value has bit N.
+ */
+#define IG_FILE_F_MEMFD_SHIFT 16
+#define IG_MEMFD_PROGS 16
+#define IG_FILE_F_MEMFD(n) (1u << (IG_FILE_F_MEMFD_SHIFT + (n)))
 
 /* Single-entry array map "ig_cfg": the mode and policy generation in force. */
 struct ig_config {
@@ -103,7 +110,10 @@ struct ig_config {
 /*
  * Hash map "ig_memfd": names of memfd files (memfd_create(NAME), seen as
  * "memfd:NAME" on the kernel's internal shm mount) whose content may run
- * although it cannot be in a manifest. Value: unused (1).
+ * although it cannot be in a manifest: only once sealed against writes
+ * (F_SEAL_WRITE), and only by (executed or mapped executable by) a program
+ * the policy names for it. Value: __u32, bit N for the program whose manifest
+ * entry has IG_FILE_F_MEMFD(N).
  */
 #define IG_MEMFD_NAME_LEN 64
 struct ig_memfd_key {

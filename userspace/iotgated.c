@@ -373,6 +373,7 @@ int main(int argc, char **argv)
 	kcfg.mode = d->set.policy.mode;
 	kcfg.flags = cfg_flags(&d->set.policy);
 	kcfg.memfd = d->set.policy.memfd;
+	kcfg.memfd_mask = d->set.policy.memfd_mask;
 	kcfg.nmemfd = d->set.policy.nmemfd;
 	ret = ig_kernel_open(&d->k, &kcfg, d->set.verified, d->set.nverified, on_event, d);
 	if (ret) {

@@ -11,7 +11,9 @@
  *                                write one byte through the mapping
  *   exectool fdexec FILE [ARG]   open FILE and execveat(fd, "", AT_EMPTY_PATH)
  *   exectool procfd FILE [ARG]   open FILE and execve("/proc/self/fd/N")
- *   exectool memfd NAME SRC      copy SRC into memfd_create(NAME) and fexecve it
+ *   exectool memfd NAME SRC [seal]
+ *                                copy SRC into memfd_create(NAME), seal it against
+ *                                writes (F_SEAL_WRITE) if asked, and fexecve it
  *   exectool writefd FD          write one byte to an inherited descriptor
  *   exectool ptrace PID          PTRACE_SEIZE a process
  *   exectool kill PID SIG        send a signal
@@ -388,11 +390,13 @@ int main(int argc, char **argv)
 
 		if (argc < 4)
 			return 2;
-		fd = memfd_create(argv[2], MFD_CLOEXEC);
+		fd = memfd_create(argv[2], MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		src = open(argv[3], O_RDONLY);
 		if (fd < 0 || src < 0 || fstat(src, &st))
 			return fail();
 		if (sendfile(fd, src, NULL, st.st_size) != st.st_size)
+			return fail();
+		if (argc > 4 && !strcmp(argv[4], "seal") && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE))
 			return fail();
 		args[0] = argv[2];
 		args[1] = NULL;

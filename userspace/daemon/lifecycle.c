@@ -510,7 +510,8 @@ int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_pr
 	}
 	ret = ig_kernel_set_manifest(&d->k, set->verified, set->nverified);
 	if (!ret)
-		ret = ig_kernel_set_memfd(&d->k, set->policy.memfd, set->policy.nmemfd);
+		ret = ig_kernel_set_memfd(&d->k, set->policy.memfd, set->policy.memfd_mask,
+					  set->policy.nmemfd);
 	if (!ret)
 		ret = ig_kernel_set_mode(&d->k, mode, flags);
 	if (!ret && d->net) /* after the manifest: rules name measured programs */
@@ -519,7 +520,8 @@ int activate(struct daemon *d, struct ig_set *set, const char *who, bool keep_pr
 		/* Put the old set back as it was. */
 		ig_kernel_restore_manifest(&d->k);
 		ig_kernel_commit_manifest(&d->k);
-		ig_kernel_set_memfd(&d->k, d->set.policy.memfd, d->set.policy.nmemfd);
+		ig_kernel_set_memfd(&d->k, d->set.policy.memfd, d->set.policy.memfd_mask,
+				    d->set.policy.nmemfd);
 		ig_kernel_set_mode(&d->k, d->set.policy.mode, cfg_flags(&d->set.policy));
 		return ret;
 	}
