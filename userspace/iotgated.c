@@ -31,6 +31,7 @@
 #include "crypto.h"
 #include "esc.h"
 #include "ipc.h"
+#include "sdlog.h"
 #include "isolate.h"
 #include "exec.h"
 #include "log.h"
@@ -103,6 +104,7 @@ static void usage(FILE *f)
 		"  -c, --check         verify policy and manifest, load nothing, exit\n"
 		"  -v, --verbose       debug logging (libbpf messages too)\n"
 		"      --syslog        log to syslog instead of stderr\n"
+		"      --syslog-socket PATH  where events go as RFC 5424 messages (default /dev/log)\n"
 		"      --state-dir DIR measurement log directory (default %s)\n"
 		"      --log-max-bytes N  rotate the measurement log at N bytes (default 4 MiB)\n"
 		"  -V, --version       print the version and exit\n"
@@ -185,6 +187,7 @@ int main(int argc, char **argv)
 					      { "check", no_argument, NULL, 'c' },
 					      { "verbose", no_argument, NULL, 'v' },
 					      { "syslog", no_argument, NULL, 'S' },
+					      { "syslog-socket", required_argument, NULL, 'Y' },
 					      { "version", no_argument, NULL, 'V' },
 					      { "help", no_argument, NULL, 'h' },
 					      { "state-dir", required_argument, NULL, 'D' },
@@ -221,6 +224,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = true;
+			break;
+		case 'Y':
+			ig_sdlog_socket(optarg);
 			break;
 		case 'S':
 			use_syslog = true;

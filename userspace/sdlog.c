@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
+#include <syslog.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include "esc.h"
 #include "sdlog.h"
 
@@ -124,4 +127,70 @@ int ig_sdlog_send(struct ig_sdmsg *m, const char *msg)
 		return -errno;
 	}
 	return 0;
+}
+
+static const char *member(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+		       json_object_get_string(v) :
+		       "";
+}
+
+static void params(struct ig_sdmsg *m, struct json_object *o, const char *prefix)
+{
+	json_object_object_foreach(o, key, val) {
+		char name[33];
+
+		if (!*prefix && !strcmp(key, "event"))
+			continue;
+		/* SD-NAME: 1 to 32 of PRINTUSASCII but = ] " and space; longer ones are left out */
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", prefix, key) >= sizeof(name) ||
+		    strpbrk(name, "=]\" \\") || !*name)
+			continue;
+		switch (json_object_get_type(val)) {
+		case json_type_object: {
+			char sub[34];
+
+			snprintf(sub, sizeof(sub), "%s.", name);
+			params(m, val, sub);
+			break;
+		}
+		case json_type_array:
+		case json_type_null:
+			break;
+		default:
+			ig_sdlog_param(m, name, json_object_get_string(val));
+		}
+	}
+}
+
+int ig_sdlog_event(struct json_object *ev)
+{
+	const char *event = member(ev, "event"), *type = member(ev, "type");
+	const char *verdict = member(ev, "verdict"), *health = member(ev, "health");
+	bool violation = !strcmp(event, "violation");
+	bool alarm = !strcmp(verdict, "deny") || !strcmp(verdict, "kill") ||
+		     !strcmp(health, "compromised");
+	struct ig_sdmsg *m = malloc(sizeof(*m));
+	char msg[512];
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	ig_sdlog_begin(m, LOG_AUTHPRIV, alarm ? LOG_WARNING : LOG_NOTICE,
+		       violation && *type ? type :
+		       *event		  ? event :
+					    "-");
+	params(m, ev, "");
+	if (violation)
+		snprintf(msg, sizeof(msg), "iotgate %s %s: %s", type, verdict,
+			 *member(ev, "path") ? member(ev, "path") : member(ev, "reason"));
+	else
+		snprintf(msg, sizeof(msg), "iotgate %s %s", event,
+			 *health ? health : member(ev, "op"));
+	ret = ig_sdlog_send(m, msg);
+	free(m);
+	return ret;
 }

@@ -41,6 +41,15 @@ void ig_sdlog_param(struct ig_sdmsg *m, const char *name, const char *value);
 void ig_sdlog_param_u(struct ig_sdmsg *m, const char *name, unsigned long long value);
 /* Closes the element, appends MSG (escaped as IG_ESC_TEXT) and sends. 0 or negative errno. */
 int ig_sdlog_send(struct ig_sdmsg *m, const char *msg);
+/*
+ * An event of the events stream as one message: MSGID the violation's
+ * "type", else the "event" name (health, policy, ...); every member but
+ * "event" a param (nested objects as a.b, arrays left out); severity
+ * warning for a refusal (verdict deny or kill) or a compromised health,
+ * else notice; facility authpriv. 0 or negative errno.
+ */
+struct json_object;
+int ig_sdlog_event(struct json_object *ev);
 /* Messages dropped (socket absent, full, or a message too long). */
 unsigned long long ig_sdlog_dropped(void);
 
