@@ -99,7 +99,7 @@ policy() {
 	run python3 "$TOP/tests/lib/sdcheck.py" "$T/rs/out.json" "$T/events.jsonl" "$(hostname)" "$DPID"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	for k in exec net device policy health; do
+	for k in exec policy health; do
 		grep -qE "^$k [1-9]" <<<"$output" || { echo "no $k message"; false; }
 	done
 	# the names as the events carry them (raw) and as the parser gives them back
