@@ -186,7 +186,9 @@ int ig_sdlog_event(struct json_object *ev)
 	params(m, ev, "");
 	if (violation)
 		snprintf(msg, sizeof(msg), "iotgate %s %s: %s", type, verdict,
-			 *member(ev, "path") ? member(ev, "path") : member(ev, "reason"));
+			 *member(ev, "detail") ? member(ev, "detail") :
+			 *member(ev, "path")   ? member(ev, "path") :
+						 member(ev, "reason"));
 	else
 		snprintf(msg, sizeof(msg), "iotgate %s %s", event,
 			 *health ? health : member(ev, "op"));
