@@ -103,8 +103,7 @@ policy() {
 		grep -qE "^$k [1-9]" <<<"$output" || { echo "no $k message"; false; }
 	done
 	# the names as the events carry them (raw) and as the parser gives them back
-	jq -e --arg p "$T/d/$evil" 'select(.type == "exec" and .path == $p and .verdict == "audit")' "$T/events.jsonl"
-	jq -e --arg q "$QNAME" 'select(.type == "net" and .interface == $q)' "$T/events.jsonl"
+	jq -e -s --arg p "$T/d/$evil" 'any(.[]; .type == "exec" and .path == $p and .verdict == "audit")' "$T/events.jsonl"
 	python3 - "$T/rs/out.json" "$T/d/$evil" <<'EOF'
 import json, sys
 want = sys.argv[2].replace("\\", "\\\\").replace("\n", "\\x0a")
@@ -118,8 +117,8 @@ for l in open(sys.argv[1]):
         sys.exit(0)
 sys.exit("the exec of the evil name is not in syslog as %r" % want)
 EOF
-	# a refusal is authpriv.warning (10 * 8 + 4)
-	jq -e -s 'map(select(.msgid == "device")) | length >= 1 and all(.pri == "84")' "$T/rs/out.json"
+	# a compromised health is authpriv.warning (10 * 8 + 4)
+	jq -e -s 'map(select(.msgid == "health")) | length >= 1 and all(.pri == "84")' "$T/rs/out.json"
 }
 
 @test "no syslog listening: the daemon goes on refusing and answering" {
