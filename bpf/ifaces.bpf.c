@@ -1662,6 +1662,14 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 		r->ifindex = ifindex;
 		return IG_OP_STACK;
 	}
+	/* Enslaved to a controlled bridge, bond or team: a port stacked on it. */
+	ifindex = 0;
+	if (master && bpf_probe_read_kernel(&ifindex, sizeof(ifindex), (void *)(data + master + 4)))
+		return IG_OP_OPAQUE;
+	if (ifindex && controlled(cfg, r->netns, ifindex)) {
+		r->ifindex = ifindex;
+		return IG_OP_STACK;
+	}
 	if (under && controlled(cfg, r->netns, under)) {
 		r->ifindex = under;
 		return IG_OP_STACK;
@@ -1733,9 +1741,9 @@ int BPF_PROG(ig_nl_send, struct sock *sk, struct sk_buff *skb, int ret)
 SEC("lsm/file_ioctl")
 int BPF_PROG(ig_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
 {
-	struct task_struct *t;
 	struct ig_net_config *cfg;
 	struct namectx nc = {};
+	struct socket *sock;
 	char newname[16] = {};
 	__u32 op, ifindex = 0;
 	__u64 netns;
@@ -1748,11 +1756,28 @@ int BPF_PROG(ig_ioctl, struct file *file, unsigned int cmd, unsigned long arg, i
 	cfg = active_cfg();
 	if (!cfg || (cfg->flags & IG_NCF_CHANGES_OK))
 		return 0;
-	t = bpf_get_current_task_btf();
-	netns = t->nsproxy->net_ns->net_cookie;
+	/*
+	 * The socket's namespace, not the task's: a socket opened here acts
+	 * on this namespace's interfaces after its owner setns()es away.
+	 */
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	netns = BPF_CORE_READ(sock, sk, __sk_common.skc_net.net, net_cookie);
 	if (netns != cfg->netns)
 		return 0;
 	op = cmd == SIOCSIFNAME ? IG_OP_RENAME : IG_OP_STACK;
+	/* Nothing is enslaved to a controlled bridge or bond (ifr_name) either. */
+	if (cmd == SIOCBRADDIF || cmd == SIOCBONDENSLAVE) {
+		if (bpf_probe_read_user(nc.name, sizeof(nc.name), (void *)arg))
+			return link_refused(cfg, IG_OP_OPAQUE, 0);
+		nc.name[15] = 0;
+		ifindex = known_name(cfg, netns, &nc);
+		if (!ifindex)
+			return link_refused(cfg, IG_OP_OPAQUE, 0);
+		if (controlled(cfg, netns, ifindex))
+			return link_refused(cfg, op, ifindex);
+	}
 	if (cmd == SIOCBRADDIF) {
 		if (bpf_probe_read_user(&ifindex, sizeof(ifindex), (void *)(arg + 16)))
 			return link_refused(cfg, IG_OP_OPAQUE, 0);

@@ -1959,16 +1959,24 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 		add_reason_net(reasons, "unlabelled_sockets", msg);
 	}
 	if (!n->lsm) {
-		snprintf(
-			msg, sizeof(msg),
-			"CAN and packet sockets are not controlled and a socket handed to another program keeps its creator's rights: %s",
-			n->why_no_lsm);
+		snprintf(msg, sizeof(msg), "CAN and packet sockets are not controlled: %s",
+			 n->why_no_lsm);
 		add_reason_net(reasons, "can_packet_unavailable", msg);
 		if (n->np->nifs)
 			add_reason_net(
 				reasons, "interfaces_unlocked",
 				"declared interfaces can be moved to another network namespace, enslaved or have devices stacked on them, which their rules do not follow (renames keep the rules)");
+		/* Rights are the creator's: the hooks that see the user are LSM hooks. */
+		if (n->np->nrules)
+			add_reason_net(
+				reasons, "socket_passing_uncovered",
+				"a socket handed to another program (SCM_RIGHTS, pidfd_getfd, inherited across exec) keeps the interface rights of the program that created it");
 	}
+	/* The kill tier kills unlisted code mappings; the partial tier only reports them. */
+	if (n->tier == IG_TIER_PARTIAL && n->np->nrules)
+		add_reason_net(
+			reasons, "library_injection_uncovered",
+			"code loaded into an allowed program (LD_PRELOAD, dlopen, ptrace) acts with its interface and device rights: executable mappings outside the manifest are reported, not refused");
 }
 
 int ig_net_stop_enforcing(struct ig_net *n)

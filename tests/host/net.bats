@@ -544,3 +544,47 @@ hold_round() {
 	echo "$output" | jq -e --arg p "$T/unmeasured" '.net.notes[0] | contains($p + " is not a verified manifest entry")'
 	grep -q "unmeasured is not a verified manifest entry" "$T/daemon.log"
 }
+
+@test "rights follow the file, not the code: a socket handed over (SCM_RIGHTS) and a preloaded library; where not refused the state says so" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	chmod 755 "$T" "$T/allowed" "$T/denied"
+	net_start
+	tier=$(jget .tier)
+	# The allowed program connects a UDP socket and hands it over; the denied one sends on it.
+	nsenter --net="/run/netns/$NSA" "$T/allowed" scm-give "$T/udp.sock" udp 10.77.0.2 7001 >"$T/give.out" &
+	GIVE=$!
+	for _ in $(seq 50); do [[ -s $T/give.out ]] && break; sleep 0.1; done
+	run inA "$T/denied" scm-take "$T/udp.sock"
+	wait "$GIVE"
+	[ "$(head -1 "$T/give.out")" = ready ]
+	# The same as nobody (the denied program's user does not matter).
+	nsenter --net="/run/netns/$NSA" "$T/allowed" scm-give "$T/udp2.sock" udp 10.77.0.2 7001 >"$T/give2.out" &
+	GIVE=$!
+	for _ in $(seq 50); do [[ -s $T/give2.out ]] && break; sleep 0.1; done
+	chmod 777 "$T/udp2.sock"
+	nobody=$(inA setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" scm-take "$T/udp2.sock" || true)
+	wait "$GIVE"
+	reasons=$(jget '.reasons[].code')
+	if [[ $tier == full ]]; then
+		[ "$output" = EPERM ]
+		[ "$nobody" = EPERM ]
+		[[ $reasons != *socket_passing_uncovered* ]]
+	else
+		[ "$output" = ok ]
+		[ "$nobody" = ok ]
+		grep -qx socket_passing_uncovered <<<"$reasons"
+	fi
+	# Code outside the manifest preloaded into the allowed program sends with its rights
+	# (mode audit: the mapping is reported; refused in enforce mode in the full and kill tiers).
+	cp "$(ig_libs /usr/bin/true | grep '/libc\.so')" "$T/evil.so"
+	chmod 755 "$T/evil.so"
+	probe ok env LD_PRELOAD="$T/evil.so" "$T/allowed" udp 10.77.0.2 7001
+	probe ok setpriv --reuid 65534 --regid 65534 --clear-groups env LD_PRELOAD="$T/evil.so" "$T/allowed" udp 10.77.0.2 7001
+	probe EPERM env LD_PRELOAD="$T/evil.so" "$T/denied" udp 10.77.0.2 7001
+	if [[ $tier == partial ]]; then
+		grep -qx library_injection_uncovered <<<"$reasons"
+	else
+		[[ $reasons != *library_injection_uncovered* ]]
+	fi
+}
