@@ -66,6 +66,8 @@ struct nif {
 	bool can;
 	/* The declaration the device was first governed by ("": none); survives renames. */
 	char bound[IFNAMSIZ];
+	/* Stacked on this namespace's link (IFLA_LINK, not a veth peer), master: 0 none */
+	int link, master;
 };
 
 struct viol {
@@ -509,7 +511,7 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	struct ifinfomsg *ifi = NLMSG_DATA(h);
 	int len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
 	struct nif nf = { 0 }, *f;
-	bool perm = false;
+	bool perm = false, veth = false, elsewhere = false;
 	char what[160];
 	int ret = 0;
 
@@ -518,7 +520,21 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	nf.ifindex = ifi->ifi_index;
 	nf.can = ifi->ifi_type == ARPHRD_CAN;
 	for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == IFLA_IFNAME) {
+		if (a->rta_type == IFLA_LINK && RTA_PAYLOAD(a) == 4) {
+			memcpy(&nf.link, RTA_DATA(a), 4);
+		} else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) == 4) {
+			memcpy(&nf.master, RTA_DATA(a), 4);
+		} else if (a->rta_type == IFLA_LINK_NETNSID) {
+			elsewhere = true; /* IFLA_LINK is another namespace's index */
+		} else if (a->rta_type == IFLA_LINKINFO) {
+			struct rtattr *k = RTA_DATA(a);
+			int klen = RTA_PAYLOAD(a);
+
+			for (; RTA_OK(k, klen); k = RTA_NEXT(k, klen))
+				if (k->rta_type == IFLA_INFO_KIND && RTA_PAYLOAD(k) >= 4 &&
+				    !memcmp(RTA_DATA(k), "veth", 4))
+					veth = true;
+		} else if (a->rta_type == IFLA_IFNAME) {
 			snprintf(nf.name, sizeof(nf.name), "%.*s", (int)RTA_PAYLOAD(a),
 				 (char *)RTA_DATA(a));
 		} else if (a->rta_type == IFLA_PERM_ADDRESS && RTA_PAYLOAD(a) == 6) {
@@ -534,6 +550,9 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 			nf.has_mac = true;
 		}
 	}
+	/* A veth's IFLA_LINK is its peer: a pair, not a stack. */
+	if (veth || elsewhere || nf.link == nf.ifindex)
+		nf.link = 0;
 	f = find_nif(n, nf.ifindex);
 	if (h->nlmsg_type == RTM_DELLINK) {
 		struct ig_if_key k = { .netns = n->netns, .ifindex = nf.ifindex, .gen = n->gen };
@@ -560,8 +579,11 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	if (f) {
 		bool renamed = strcmp(f->name, nf.name) != 0;
 
-		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6))
+		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6)) {
+			f->link = nf.link; /* only reported */
+			f->master = nf.master;
 			return 0; /* nothing the rules look at changed */
+		}
 		memcpy(nf.bound, f->bound, sizeof(nf.bound));
 		bind_nif(n, &nf);
 		if (log && renamed && n->np) {
@@ -1836,6 +1858,55 @@ static void counters_json(struct ig_net *n, struct json_object *o)
 static void status_locked(struct ig_net *n, struct json_object *status,
 			  struct json_object *reasons);
 
+static const struct nif *governed_nif(const struct ig_net *n, int ifindex)
+{
+	const struct nif *f = ifindex ? find_nif((struct ig_net *)n, ifindex) : NULL;
+
+	return f && f->bound[0] ? f : NULL;
+}
+
+/*
+ * Devices that carry traffic through a declared interface which its rules do
+ * not judge: stacked on it (VLAN, macvlan, ipvlan), its ports when it is a
+ * bridge or bond, and its master when it is a port. The full tier refuses
+ * making these while the rules are loaded; these were there before (or
+ * interface-changes allow).
+ */
+static struct json_object *stacked_json(const struct ig_net *n)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n->nifs; i++) {
+		const struct nif *f = &n->ifs[i], *on = governed_nif(n, f->link);
+		const char *how = "stacked";
+
+		if (!on && (on = governed_nif(n, f->master)))
+			how = "port";
+		if (!on && f->bound[0] && f->master) {
+			const struct nif *m = find_nif((struct ig_net *)n, f->master);
+
+			if (m) {
+				struct json_object *e = json_object_new_object();
+
+				add_str(e, "name", m->name);
+				add_str(e, "on", f->name);
+				add_str(e, "how", "master");
+				json_object_array_add(arr, e);
+			}
+			continue;
+		}
+		if (on) {
+			struct json_object *e = json_object_new_object();
+
+			add_str(e, "name", f->name);
+			add_str(e, "on", on->name);
+			add_str(e, "how", how);
+			json_object_array_add(arr, e);
+		}
+	}
+	return arr;
+}
+
 void ig_net_status(struct ig_net *n, struct json_object *status, struct json_object *reasons)
 {
 	if (n)
@@ -1888,6 +1959,7 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 			json_object_array_add(absent, json_object_new_string(n->np->ifs[i].name));
 	}
 	json_object_object_add(o, "absent", absent);
+	json_object_object_add(o, "stacked", stacked_json(n));
 	notes = json_object_new_array();
 	for (size_t i = 0; i < n->notes.n; i++)
 		json_object_array_add(notes, json_object_new_string(n->notes.msgs[i]));
@@ -1971,6 +2043,19 @@ static void status_locked(struct ig_net *n, struct json_object *status, struct j
 			add_reason_net(
 				reasons, "socket_passing_uncovered",
 				"a socket handed to another program (SCM_RIGHTS, pidfd_getfd, inherited across exec) keeps the interface rights of the program that created it");
+	}
+	{
+		struct json_object *st = stacked_json(n);
+		size_t k = json_object_array_length(st);
+
+		if (k) {
+			snprintf(
+				msg, sizeof(msg),
+				"%zu devices are stacked on, ports of or masters of declared interfaces (net.stacked): traffic through them is not judged by those interfaces' rules",
+				k);
+			add_reason_net(reasons, "stacked_on_declared", msg);
+		}
+		json_object_put(st);
 	}
 	/* The kill tier kills unlisted code mappings; the partial tier only reports them. */
 	if (n->tier == IG_TIER_PARTIAL && n->np->nrules)

@@ -588,3 +588,33 @@ hold_round() {
 		[[ $reasons != *library_injection_uncovered* ]]
 	fi
 }
+
+@test "devices stacked on a declared interface before the rules load are reported, and the traffic through them named as not judged" {
+	modprobe macvlan 2>/dev/null || true
+	modprobe bridge 2>/dev/null || true
+	# The attack: a macvlan on vA made before the daemon starts carries the denied program.
+	inA ip link add link vA name mvA type macvlan
+	inA ip addr add 10.79.0.1/24 dev mvA
+	inA ip link set mvA up
+	inB ip addr add 10.79.0.2/24 dev vB
+	# vA2 a bridge port (the bridge is its master).
+	inA ip link add brx type bridge
+	inA ip link set vA2 master brx
+	net_policy "interface vA default deny" \
+		"interface vA2 default deny" \
+		"allow program $T/allowed on vA"
+	net_start
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	ip netns exec "$NSB" "$B/bench/ignet" serve udp 7002 >/dev/null 2>&1 &
+	HOLDS+=($!)
+	for _ in $(seq 50); do
+		inA "$T/allowed" udp 10.79.0.2 7002 >/dev/null && break
+		sleep 0.1
+	done
+	probe ok "$T/denied" udp 10.79.0.2 7002
+	jget '.net.stacked[] | select(.name == "mvA") | .on + " " + .how' | grep -qx "vA stacked"
+	jget '.net.stacked[] | select(.name == "brx") | .on + " " + .how' | grep -qx "vA2 master"
+	jget '.reasons[].code' | grep -qx stacked_on_declared
+	# Undeclared devices stacked on undeclared ones are not listed.
+	[ "$(jget '.net.stacked | length')" -eq 2 ]
+}
