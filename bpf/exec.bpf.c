@@ -41,6 +41,8 @@
 #define FMODE_WRITE 0x2
 #define MAY_WRITE 0x2
 #define SB_KERNMOUNT (1 << 22)
+#define TMPFS_MAGIC 0x01021994
+#define F_SEAL_WRITE 0x0008
 #define S_IFMT 00170000
 #define S_IFREG 0100000
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -232,14 +234,29 @@ static __always_inline void *manifest(void)
 	return bpf_map_lookup_elem(&ig_manifest, &slot);
 }
 
-/* A memfd (internal shm mount, "memfd:NAME") that the policy allows by name. */
+static __always_inline __u32 task_file_flags(struct task_struct *task);
+
+/*
+ * A memfd (tmpfs's internal mount, "memfd:NAME") that the policy allows by
+ * name to the program running now (an exec's old image, the mapping
+ * program), sealed against writes so that its bytes are those that run and
+ * that the kernel measurement (kmeasure) logs. Hugetlbfs memfds are not
+ * allowed. In the kill tier an exec is checked after the old image is gone:
+ * there no memfd exec is allowed.
+ */
 static __always_inline bool memfd_allowed(struct file *file)
 {
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct ig_memfd_key mk = {};
+	struct shmem_inode_info *info;
 	const unsigned char *name;
+	struct task_struct *task;
+	struct ig_config *cfg;
 	char prefix[6];
+	__u32 *progs;
 
-	if (!(BPF_CORE_READ(file, f_inode, i_sb, s_flags) & SB_KERNMOUNT))
+	if (!(BPF_CORE_READ(inode, i_sb, s_flags) & SB_KERNMOUNT) ||
+	    BPF_CORE_READ(inode, i_sb, s_magic) != TMPFS_MAGIC)
 		return false;
 	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
 	if (bpf_probe_read_kernel(prefix, sizeof(prefix), name) < 0 || prefix[0] != 'm' ||
@@ -248,7 +265,23 @@ static __always_inline bool memfd_allowed(struct file *file)
 		return false;
 	if (bpf_probe_read_kernel_str(mk.name, sizeof(mk.name), name + 6) <= 0)
 		return false;
-	return bpf_map_lookup_elem(&ig_memfd, &mk) != NULL;
+	progs = bpf_map_lookup_elem(&ig_memfd, &mk);
+	if (!progs)
+		return false;
+	info = (void *)inode - bpf_core_field_offset(struct shmem_inode_info, vfs_inode);
+	if (!(BPF_CORE_READ(info, seals) & F_SEAL_WRITE))
+		return false;
+	task = bpf_get_current_task_btf();
+	/*
+	 * The exec's own image, mapped by the ELF loader once the exec (checked
+	 * above with the calling program) is past the point of no return. Not in
+	 * the kill tier, whose exec check runs only then.
+	 */
+	cfg = ig_config_get();
+	if (BPF_CORE_READ(task, mm, exe_file, f_inode) == inode && cfg &&
+	    !(cfg->flags & IG_CFG_KILL))
+		return true;
+	return (task_file_flags(task) >> IG_FILE_F_MEMFD_SHIFT) & *progs;
 }
 
 static __always_inline void emit(__u32 type, struct ig_file_key *key, __u32 verdict, __u32 reason,

@@ -1327,3 +1327,488 @@ int BPF_PROG(ig_locked_down, enum lockdown_reason what, int ret)
 		return dev_check(DEVCG_DEV_CHAR, 1, 4, IG_ACC_READ | IG_ACC_WRITE) ? -EPERM : 0;
 	return 0;
 }
+
+/*
+ * --- Full tier: a controlled interface keeps its identity ---
+ *
+ * While the rules are loaded, nobody renames a controlled interface (one a
+ * declaration is bound to, IG_IF_BOUND), moves it to another network
+ * namespace, deletes it, enslaves it to a bridge or bond, or stacks a
+ * device on it (VLAN, macvlan, ipvlan: IFLA_LINK). Seen where every link
+ * change passes: rtnetlink messages (netlink_send) and the old ioctls.
+ * The daemon itself never changes links, so nobody is exempt.
+ */
+#define NETLINK_ROUTE 0
+#define RTM_NEWLINK 16
+#define RTM_DELLINK 17
+#define RTM_SETLINK 19
+#define RTM_NEWLINKPROP 108 /* adds an alternative name */
+#define NLM_F_EXCL 0x200
+#define IFLA_IFNAME 3
+#define IFLA_LINK 5
+#define IFLA_MASTER 10
+#define IFLA_NET_NS_PID 19
+#define IFLA_NET_NS_FD 28
+#define IFLA_TARGET_NETNSID 46
+#define IFLA_ALT_IFNAME 53
+#define NLA_TYPE_MASK 0x3fff
+#define IG_NL_MSGS 64 /* messages looked at in one send; more: refused */
+#define IG_NL_ATTRS 48 /* attributes looked at in one link message; more: refused */
+#define SIOCSIFNAME 0x8923
+#define SIOCBONDENSLAVE 0x8990
+#define SIOCSIFVLAN 0x8983
+#define SIOCBRADDIF 0x89a2
+#define ADD_VLAN_CMD 0
+
+struct namectx {
+	__u64 netns;
+	__u32 gen;
+	__u32 ifindex; /* found, else 0 */
+	char name[16];
+};
+
+/* Any interface the daemon knows by that name, controlled or not. */
+static long name_cb(struct bpf_map *map, struct ig_if_key *key, struct ig_if_val *val,
+		    struct namectx *c)
+{
+	if (key->gen != c->gen || key->netns != c->netns)
+		return 0;
+	for (int i = 0; i < 16; i++) {
+		if (val->name[i] != c->name[i])
+			return 0;
+		if (!c->name[i])
+			break;
+	}
+	c->ifindex = key->ifindex;
+	return 1;
+}
+
+/* The controlled interface of that index (0: none) in the namespace. */
+static __always_inline struct ig_if_val *controlled(struct ig_net_config *cfg, __u64 netns,
+						    __u32 ifindex)
+{
+	struct ig_if_key k = { .netns = netns, .ifindex = ifindex, .gen = cfg->gen };
+	struct ig_if_val *v;
+
+	if (!ifindex)
+		return NULL;
+	v = bpf_map_lookup_elem(&ig_ifaces, &k);
+	return v && (v->flags & IG_IF_BOUND) ? v : NULL;
+}
+
+static __always_inline __u32 known_name(struct ig_net_config *cfg, __u64 netns, struct namectx *c)
+{
+	c->netns = netns;
+	c->gen = cfg->gen;
+	c->ifindex = 0;
+	bpf_for_each_map_elem(&ig_ifaces, name_cb, c, 0);
+	return c->ifindex;
+}
+
+static __always_inline bool same_name(const char *a, const char *b)
+{
+	for (int i = 0; i < 16; i++) {
+		if (a[i] != b[i])
+			return false;
+		if (!a[i])
+			break;
+	}
+	return true;
+}
+
+#define IFLA_LINKINFO 18
+#define IFLA_INFO_KIND 1
+#define IFLA_INFO_DATA 2
+#define IG_NL_NESTED 16
+
+static __always_inline bool kind_is(const char *k, const char *lit, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (k[i] != lit[i])
+			return false;
+	return true;
+}
+
+/*
+ * The underlay a tunnel names in its kind's own attributes (IFLA_LINKINFO):
+ * vxlan's IFLA_VXLAN_LINK (3); attribute 1 of the GRE, IP-in-IP, SIT,
+ * ip6tnl and VTI kinds. 0: none, ~0: not readable.
+ */
+__noinline __u32 ig_nl_underlay(__u64 data, __u32 len)
+{
+	__u32 off = 4, want = 0, under = 0;
+	char kind[8] = {};
+
+	for (int i = 0; i < IG_NL_NESTED; i++) {
+		struct {
+			__u16 len;
+			__u16 type;
+		} a;
+		__u32 t;
+
+		if (off + 4 > len)
+			return under;
+		if (bpf_probe_read_kernel(&a, sizeof(a), (void *)(data + off)) || a.len < 4)
+			return ~0u;
+		t = a.type & NLA_TYPE_MASK;
+		if (t == IFLA_INFO_KIND) {
+			if (bpf_probe_read_kernel(kind, sizeof(kind) - 1, (void *)(data + off + 4)))
+				return ~0u;
+			/* vxlan: 3; gre, gretap, ip6gre*, ipip, sit, ip6tnl, vti*, erspan: 1 */
+			if (kind_is(kind, "vxlan", 6))
+				want = 3;
+			else if (kind_is(kind, "gre", 3) || kind_is(kind, "ip6gre", 6) ||
+				 kind_is(kind, "ipip", 5) || kind_is(kind, "sit", 4) ||
+				 kind_is(kind, "ip6tnl", 7) || kind_is(kind, "vti", 3) ||
+				 kind_is(kind, "erspan", 6) || kind_is(kind, "ip6erspan", 7))
+				want = 1;
+		} else if (t == IFLA_INFO_DATA && want) {
+			__u32 o2 = off + 4, end = off + a.len;
+
+			for (int j = 0; j < IG_NL_NESTED; j++) {
+				struct {
+					__u16 len;
+					__u16 type;
+				} b;
+
+				if (o2 + 4 > end)
+					break;
+				if (bpf_probe_read_kernel(&b, sizeof(b), (void *)(data + o2)) ||
+				    b.len < 4)
+					return ~0u;
+				if ((b.type & NLA_TYPE_MASK) == want && b.len >= 8)
+					bpf_probe_read_kernel(&under, sizeof(under),
+							      (void *)(data + o2 + 4));
+				o2 += (b.len + 3) & ~3u;
+			}
+		}
+		off += (a.len + 3) & ~3u;
+	}
+	return ~0u;
+}
+
+struct nlreq {
+	__u64 netns;
+	__u32 ifindex; /* out: the controlled interface */
+	__u32 pad;
+};
+
+/*
+ * Returns its argument. The verifier does not follow values through a
+ * global function (nor the compiler through the asm), so what is derived
+ * from the result is no constant to it: the attribute offsets below then do
+ * not multiply the states it explores per loop round (known 0/1 flags did,
+ * past its limit of 1M instructions).
+ */
+__noinline __u32 ig_nl_opaque(__u32 x)
+{
+	asm volatile("" : "+r"(x));
+	return x;
+}
+
+/*
+ * The name in the attribute at off (header included). Returns 0; 1 when it
+ * is longer than 15 bytes (no name the daemon knows); <0 when unreadable.
+ */
+static __always_inline int nl_name(__u64 data, __u32 off, char name[16])
+{
+	__u16 alen;
+	__u32 n;
+
+	__builtin_memset(name, 0, 16);
+	if (bpf_probe_read_kernel(&alen, sizeof(alen), (void *)(data + off)) || alen < 4)
+		return -1;
+	/* Not always NUL-terminated: exactly the attribute's bytes. */
+	n = alen - 4;
+	if (n > 16)
+		return 1;
+	if (n && bpf_probe_read_kernel(name, n, (void *)(data + off + 4)))
+		return -1;
+	return name[15] ? 1 : 0;
+}
+
+#define IFLA_GROUP 27
+#define IFLA_LINK_NETNSID 37
+#define NLM_F_CREATE 0x400
+
+/*
+ * One rtnetlink message: the IG_OP_* refused, or 0. The attributes are
+ * located first (the last of a type counts, as in the kernel's nla_parse),
+ * then judged.
+ */
+__noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
+{
+	struct {
+		__u32 len;
+		__u16 type;
+		__u16 flags;
+		__u32 seq;
+		__u32 pid;
+		__u8 family;
+		__u8 pad;
+		__u16 iftype;
+		__s32 index;
+		__u32 ifflags;
+		__u32 change;
+	} h;
+	struct ig_net_config *cfg = active_cfg();
+	/* attribute offsets, 0: absent; none a constant to the verifier */
+	__u32 name = ig_nl_opaque(0), alt = name, link = name, info = name, master = name,
+	      move = name, foreign = name, group = name;
+	__u32 off = name + 32, done = 0, ifindex = 0, under = 0, lookup;
+	struct namectx nc = {};
+	struct ig_if_val *v;
+	int nr = 0;
+
+	if (!r || !cfg || len < 32)
+		return 0;
+	if (bpf_probe_read_kernel(&h, sizeof(h), (void *)data))
+		return IG_OP_OPAQUE;
+	if (h.type != RTM_NEWLINK && h.type != RTM_DELLINK && h.type != RTM_SETLINK &&
+	    h.type != RTM_NEWLINKPROP)
+		return 0;
+	for (int i = 0; i < IG_NL_ATTRS; i++) {
+		struct {
+			__u16 len;
+			__u16 type;
+		} a;
+		__u32 t;
+
+		if (off + 4 > len) {
+			done = 1;
+			break;
+		}
+		if (bpf_probe_read_kernel(&a, sizeof(a), (void *)(data + off)) || a.len < 4 ||
+		    a.len > len - off)
+			return IG_OP_OPAQUE;
+		t = a.type & NLA_TYPE_MASK;
+		if (t == IFLA_IFNAME)
+			name = off;
+		else if (t == IFLA_ALT_IFNAME)
+			alt = off;
+		else if (t == IFLA_LINK)
+			link = off;
+		else if (t == IFLA_LINKINFO)
+			info = off;
+		else if (t == IFLA_MASTER)
+			master = off;
+		else if (t == IFLA_NET_NS_PID || t == IFLA_NET_NS_FD)
+			move = off;
+		else if (t == IFLA_TARGET_NETNSID || t == IFLA_LINK_NETNSID)
+			foreign = off;
+		else if (t == IFLA_GROUP)
+			group = off;
+		off += (a.len + 3) & ~3u;
+	}
+	if (!done)
+		return IG_OP_OPAQUE;
+	r->ifindex = h.index > 0 ? h.index : 0;
+	/* Another namespace's interfaces by id: which one is not known here. */
+	if (foreign)
+		return IG_OP_FOREIGN;
+	/* Nothing controlled is in another namespace (moves are refused). */
+	if (r->netns != cfg->netns)
+		return 0;
+	if (link && bpf_probe_read_kernel(&ifindex, sizeof(ifindex), (void *)(data + link + 4)))
+		return IG_OP_OPAQUE;
+	if (info) {
+		__u16 ilen = 0;
+
+		if (bpf_probe_read_kernel(&ilen, sizeof(ilen), (void *)(data + info)))
+			return IG_OP_OPAQUE;
+		under = ig_nl_underlay(data + info, ilen);
+		if (under == ~0u)
+			return IG_OP_OPAQUE;
+	}
+	/* By index the name renames; without, it (or else the alternative one) picks. */
+	lookup = h.index > 0 ? 0 : name ? name : alt;
+	if (h.index <= 0 && lookup) {
+		nr = nl_name(data, lookup, nc.name);
+		if (nr < 0)
+			return IG_OP_OPAQUE;
+		r->ifindex = nr ? 0 : known_name(cfg, r->netns, &nc);
+		/*
+		 * A name no interface here has may be an alternative name of a
+		 * controlled one: no removal, move, enslaving or new names by
+		 * it. Creation (NLM_F_CREATE, else NLM_F_EXCL fails) touches no
+		 * existing interface.
+		 */
+		if (!r->ifindex && !(h.type == RTM_NEWLINK && (h.flags & NLM_F_CREATE)) &&
+		    (h.type == RTM_DELLINK || h.type == RTM_NEWLINKPROP || move || master || group))
+			return IG_OP_OPAQUE;
+	} else if (h.index <= 0 && group &&
+		   (h.type == RTM_DELLINK ||
+		    (h.type == RTM_NEWLINK && !(h.flags & NLM_F_CREATE) && (move || master)))) {
+		/* Every member of a group: which ones is not known here. */
+		return IG_OP_OPAQUE;
+	}
+	v = controlled(cfg, r->netns, r->ifindex);
+	if (v) {
+		if (h.type == RTM_DELLINK)
+			return IG_OP_DELETE;
+		if (h.type == RTM_NEWLINKPROP)
+			return IG_OP_RENAME;
+		if (move)
+			return IG_OP_NETNS;
+		if (h.index > 0 && name) {
+			nr = nl_name(data, name, nc.name);
+			if (nr || !same_name(v->name, nc.name))
+				return IG_OP_RENAME;
+		}
+		if (master)
+			return IG_OP_STACK;
+	}
+	if (ifindex && controlled(cfg, r->netns, ifindex)) {
+		r->ifindex = ifindex;
+		return IG_OP_STACK;
+	}
+	/* Enslaved to a controlled bridge, bond or team: a port stacked on it. */
+	ifindex = 0;
+	if (master && bpf_probe_read_kernel(&ifindex, sizeof(ifindex), (void *)(data + master + 4)))
+		return IG_OP_OPAQUE;
+	if (ifindex && controlled(cfg, r->netns, ifindex)) {
+		r->ifindex = ifindex;
+		return IG_OP_STACK;
+	}
+	if (under && controlled(cfg, r->netns, under)) {
+		r->ifindex = under;
+		return IG_OP_STACK;
+	}
+	return 0;
+}
+
+static __always_inline int link_refused(struct ig_net_config *cfg, __u32 op, __u32 ifindex)
+{
+	struct ig_net_event *e = bpf_ringbuf_reserve(&ig_net_ev, sizeof(*e), 0);
+	struct subj s;
+
+	task_subject(bpf_get_current_task_btf(), &s);
+	if (e) {
+		fill_event(e, &s, IG_EV_LINK,
+			   cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT, 0,
+			   op);
+		e->pid = bpf_get_current_pid_tgid() >> 32;
+		e->ifindex = ifindex;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		bpf_ringbuf_submit(e, 0);
+	} else {
+		count(IG_NCNT_EVENTS_LOST);
+	}
+	return cfg->mode == IG_MODE_ENFORCE ? -EPERM : 0;
+}
+
+SEC("lsm/netlink_send")
+int BPF_PROG(ig_nl_send, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	struct ig_net_config *cfg;
+	struct nlreq r = {};
+	__u32 len, off = 0, op = 0, ml;
+	__u64 data;
+
+	if (ret)
+		return ret;
+	if (BPF_CORE_READ(sk, sk_protocol) != NETLINK_ROUTE)
+		return 0;
+	cfg = active_cfg();
+	if (!cfg || (cfg->flags & IG_NCF_CHANGES_OK))
+		return 0;
+	/*
+	 * Every namespace: one may name the daemon's interfaces by namespace
+	 * id (IFLA_LINK_NETNSID, IFLA_TARGET_NETNSID).
+	 */
+	r.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	data = (__u64)BPF_CORE_READ(skb, data);
+	len = BPF_CORE_READ(skb, len);
+	for (int i = 0; i < IG_NL_MSGS; i++) {
+		if (off + 16 > len)
+			return 0;
+		if (bpf_probe_read_kernel(&ml, sizeof(ml), (void *)(data + off)) || ml < 16 ||
+		    ml > len - off) {
+			op = IG_OP_OPAQUE;
+			break;
+		}
+		op = ig_nl_msg(data + off, ml, &r);
+		if (op)
+			break;
+		off += (ml + 3) & ~3u;
+	}
+	if (!op)
+		op = IG_OP_OPAQUE; /* more messages than are looked at */
+	return link_refused(cfg, op, r.ifindex);
+}
+
+/* ifreq: the name at 0, then a union (new name, slave name, index) at 16. */
+SEC("lsm/file_ioctl")
+int BPF_PROG(ig_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	struct ig_net_config *cfg;
+	struct namectx nc = {};
+	struct socket *sock;
+	char newname[16] = {};
+	__u32 op, ifindex = 0;
+	__u64 netns;
+
+	if (ret)
+		return ret;
+	if (cmd != SIOCSIFNAME && cmd != SIOCBONDENSLAVE && cmd != SIOCSIFVLAN &&
+	    cmd != SIOCBRADDIF)
+		return 0;
+	cfg = active_cfg();
+	if (!cfg || (cfg->flags & IG_NCF_CHANGES_OK))
+		return 0;
+	/*
+	 * The socket's namespace, not the task's: a socket opened here acts
+	 * on this namespace's interfaces after its owner setns()es away.
+	 */
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	netns = BPF_CORE_READ(sock, sk, __sk_common.skc_net.net, net_cookie);
+	if (netns != cfg->netns)
+		return 0;
+	op = cmd == SIOCSIFNAME ? IG_OP_RENAME : IG_OP_STACK;
+	/* Nothing is enslaved to a controlled bridge or bond (ifr_name) either. */
+	if (cmd == SIOCBRADDIF || cmd == SIOCBONDENSLAVE) {
+		if (bpf_probe_read_user(nc.name, sizeof(nc.name), (void *)arg))
+			return link_refused(cfg, IG_OP_OPAQUE, 0);
+		nc.name[15] = 0;
+		ifindex = known_name(cfg, netns, &nc);
+		if (!ifindex)
+			return link_refused(cfg, IG_OP_OPAQUE, 0);
+		if (controlled(cfg, netns, ifindex))
+			return link_refused(cfg, op, ifindex);
+	}
+	if (cmd == SIOCBRADDIF) {
+		if (bpf_probe_read_user(&ifindex, sizeof(ifindex), (void *)(arg + 16)))
+			return link_refused(cfg, IG_OP_OPAQUE, 0);
+		return controlled(cfg, netns, ifindex) ? link_refused(cfg, op, ifindex) : 0;
+	}
+	if (bpf_probe_read_user(nc.name, sizeof(nc.name),
+				(void *)(arg + (cmd == SIOCSIFNAME ? 0 :
+						cmd == SIOCSIFVLAN ? 4 :
+								     16))))
+		return link_refused(cfg, IG_OP_OPAQUE, 0);
+	nc.name[15] = 0;
+	if (cmd == SIOCSIFVLAN) {
+		int vcmd = 0;
+
+		if (bpf_probe_read_user(&vcmd, sizeof(vcmd), (void *)arg))
+			return link_refused(cfg, IG_OP_OPAQUE, 0);
+		if (vcmd != ADD_VLAN_CMD)
+			return 0;
+	}
+	ifindex = known_name(cfg, netns, &nc);
+	/* Not a name known here: maybe an alternative name of a controlled interface. */
+	if (!ifindex)
+		return link_refused(cfg, IG_OP_OPAQUE, 0);
+	if (!controlled(cfg, netns, ifindex))
+		return 0;
+	if (cmd == SIOCSIFNAME) {
+		if (bpf_probe_read_user(newname, sizeof(newname), (void *)(arg + 16)))
+			return link_refused(cfg, IG_OP_OPAQUE, ifindex);
+		newname[15] = 0;
+		if (same_name(nc.name, newname))
+			return 0;
+	}
+	return link_refused(cfg, op, ifindex);
+}

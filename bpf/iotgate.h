@@ -68,6 +68,13 @@ struct ig_file_val {
 #define IG_FILE_F_JIT 0x4
 /* The policy names the program allow-ptrace: it may trace and write into other processes. */
 #define IG_FILE_F_PTRACE 0x8
+/*
+ * Bits 16..31: the program is the Nth named by allow-memfd (IG_FILE_F_MEMFD(N));
+ * it may run the memfds whose ig_memfd value has bit N.
+ */
+#define IG_FILE_F_MEMFD_SHIFT 16
+#define IG_MEMFD_PROGS 16
+#define IG_FILE_F_MEMFD(n) (1u << (IG_FILE_F_MEMFD_SHIFT + (n)))
 
 /* Single-entry array map "ig_cfg": the mode and policy generation in force. */
 struct ig_config {
@@ -103,7 +110,10 @@ struct ig_config {
 /*
  * Hash map "ig_memfd": names of memfd files (memfd_create(NAME), seen as
  * "memfd:NAME" on the kernel's internal shm mount) whose content may run
- * although it cannot be in a manifest. Value: unused (1).
+ * although it cannot be in a manifest: only once sealed against writes
+ * (F_SEAL_WRITE), and only by (executed or mapped executable by) a program
+ * the policy names for it. Value: __u32, bit N for the program whose manifest
+ * entry has IG_FILE_F_MEMFD(N).
  */
 #define IG_MEMFD_NAME_LEN 64
 struct ig_memfd_key {
@@ -409,6 +419,8 @@ struct ig_dev_val {
  * other network namespaces are labeled (as foreign) while this is set.
  */
 #define IG_NCF_UNLABELLED_DENY 0x02
+/* interface-changes allow: declared interfaces may be renamed, moved, ... (full tier) */
+#define IG_NCF_CHANGES_OK 0x04
 
 /* Single-entry array map "ig_net_cfg". */
 struct ig_net_config {
@@ -454,6 +466,7 @@ struct ig_dec_cnt {
 /* ig_net_event.type */
 #define IG_EV_NET 2
 #define IG_EV_DEV 3
+#define IG_EV_LINK 4 /* a change of a controlled interface refused (full tier) */
 
 /* ig_net_event.op */
 #define IG_OP_PKT_OUT 1
@@ -463,6 +476,13 @@ struct ig_dec_cnt {
 #define IG_OP_SEND 5
 #define IG_OP_RECV 6
 #define IG_OP_OPEN 7
+/* IG_EV_LINK: ifindex is the controlled interface (0: named, not found by index) */
+#define IG_OP_RENAME 8
+#define IG_OP_NETNS 9 /* move to another network namespace */
+#define IG_OP_DELETE 10
+#define IG_OP_STACK 11 /* a device stacked on it, or it enslaved to a master */
+#define IG_OP_FOREIGN 12 /* a link change addressed to another namespace by id */
+#define IG_OP_OPAQUE 13 /* a link change the program could not read whole */
 
 /*
  * Record in the ring buffer "ig_net_ev": a refused (or, in audit mode, a

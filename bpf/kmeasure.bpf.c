@@ -35,6 +35,7 @@
 #define S_IFMT 00170000
 #define S_IFREG 0100000
 #define EINVAL 22
+#define EFBIG 27
 #define EPROTO 71
 
 char LICENSE[] SEC("license") = "GPL";
@@ -51,6 +52,16 @@ const volatile __u32 ig_km_source = IG_KMS_IMA;
 __u32 ig_km_probe_tgid;
 __s32 ig_km_probe_ret;
 __u32 ig_km_probe_done;
+
+/*
+ * The size of the largest manifest entry, set by the daemon with each
+ * manifest (0: no manifest yet, no bound). A bigger file cannot match any
+ * entry, so it is not hashed: hashing an unbounded file (a sparse 1 PiB file
+ * costs nothing to make) inside an exec would stall the CPU for as long as
+ * it takes. It is reported with -EFBIG; bpf/exec.bpf.c refuses it (enforce)
+ * as a file outside the manifest.
+ */
+__u64 ig_km_max_size;
 
 struct km_seen {
 	__u8 digest[32];
@@ -151,6 +162,10 @@ static __always_inline void measure(struct file *file, __u32 hook)
 	ig_inode_ctime(inode, &cur.ctime_sec, &cur.ctime_nsec);
 	cur.size = BPF_CORE_READ(inode, i_size);
 	count(IG_KMC_CALLS);
+	if (ig_km_max_size && cur.size > ig_km_max_size) {
+		ret = -EFBIG;
+		goto out;
+	}
 	if (ig_km_source == IG_KMS_MODULE) {
 		/* The module checks the file itself (and refuses what is not regular). */
 		ret = iotgate_file_sha256(file, cur.digest, sizeof(cur.digest));

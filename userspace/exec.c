@@ -144,7 +144,7 @@ static int fill(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 	int ret = ig_kernel_set_manifest(k, v, n);
 
 	if (!ret)
-		ret = ig_kernel_set_memfd(k, cfg->memfd, cfg->nmemfd);
+		ret = ig_kernel_set_memfd(k, cfg->memfd, cfg->memfd_mask, cfg->nmemfd);
 	return ret ? ret : ig_kernel_set_mode(k, cfg->mode, cfg->flags);
 }
 
@@ -573,12 +573,11 @@ void ig_kernel_commit_manifest(struct ig_kernel *k)
 	}
 }
 
-int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n)
+int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, const __u32 *masks, size_t n)
 {
 	int fd = bpf_map__fd(k->skel->maps.ig_memfd);
 	struct ig_memfd_key key, next;
 	bool more;
-	__u32 one = 1;
 
 	/* Drop names no longer allowed, then add the new ones. */
 	more = bpf_map_get_next_key(fd, NULL, &key) == 0;
@@ -595,7 +594,7 @@ int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		memset(&key, 0, sizeof(key));
 		strncpy(key.name, names[i], sizeof(key.name) - 1);
-		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+		if (bpf_map_update_elem(fd, &key, &masks[i], BPF_ANY))
 			return -errno;
 	}
 	return 0;

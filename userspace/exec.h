@@ -60,6 +60,7 @@ struct ig_kernel_config {
 	unsigned int mode; /* IG_MODE_* */
 	unsigned int flags; /* IG_CFG_* */
 	char *const *memfd; /* memfd names allowed to run */
+	const __u32 *memfd_mask; /* for each: the IG_FILE_F_MEMFD programs that may run it */
 	size_t nmemfd;
 };
 
@@ -86,7 +87,7 @@ int ig_kernel_restore_manifest(struct ig_kernel *k);
 /* Lets the replaced manifest go (its map is emptied for the next swap). */
 void ig_kernel_commit_manifest(struct ig_kernel *k);
 int ig_kernel_set_mode(struct ig_kernel *k, unsigned int mode, unsigned int flags);
-int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, size_t n);
+int ig_kernel_set_memfd(struct ig_kernel *k, char *const *names, const __u32 *masks, size_t n);
 /*
  * Lists IG_PIN_DIR, everything in it and its superblock in ig_pins, and the
  * link pins' ids in ig_links (for IG_CFG_SELF_PROTECT and ig_kernel_check).

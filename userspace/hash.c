@@ -87,6 +87,7 @@ void ig_deadline(unsigned int seconds, struct timespec *out)
 
 struct fd_job {
 	int fd;
+	uint64_t max;
 	uint8_t *out; /* shared */
 };
 
@@ -94,16 +95,21 @@ static int fd_job(void *arg)
 {
 	struct fd_job *j = arg;
 
-	return sha256_fd(j->fd, UINT64_MAX, NULL, j->out);
+	return sha256_fd(j->fd, j->max, NULL, j->out);
 }
 
 int ig_sha256_fd(int fd, uint8_t out[IG_SHA256_LEN])
 {
-	struct fd_job j = { .fd = fd, .out = out };
+	return ig_sha256_fd_max(fd, UINT64_MAX, out);
+}
+
+int ig_sha256_fd_max(int fd, uint64_t max, uint8_t out[IG_SHA256_LEN])
+{
+	struct fd_job j = { .fd = fd, .max = max, .out = out };
 	int ret;
 
 	if (!ig_isolate_enabled())
-		return sha256_fd(fd, UINT64_MAX, NULL, out);
+		return sha256_fd(fd, max, NULL, out);
 	j.out = ig_shared_alloc(IG_SHA256_LEN);
 	if (!j.out)
 		return -ENOMEM;

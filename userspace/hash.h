@@ -15,9 +15,11 @@
 
 /* Hashes an open file from offset 0. Returns 0 or negative errno. */
 int ig_sha256_fd(int fd, uint8_t out[IG_SHA256_LEN]);
+/* The same, reading at most max bytes (a longer file: -EFBIG). */
+int ig_sha256_fd_max(int fd, uint64_t max, uint8_t out[IG_SHA256_LEN]);
 /*
- * The same, reading at most max bytes (a longer file: -EFBIG) and giving up
- * once the CLOCK_MONOTONIC deadline has passed (-ETIMEDOUT; NULL: none).
+ * The same, in this process, also giving up once the CLOCK_MONOTONIC
+ * deadline has passed (-ETIMEDOUT; NULL: none).
  */
 int ig_sha256_fd_bounded(int fd, uint64_t max, const struct timespec *deadline,
 			 uint8_t out[IG_SHA256_LEN]);

@@ -64,6 +64,8 @@ struct nif {
 	bool can;
 	/* The declaration the device was first governed by ("": none); survives renames. */
 	char bound[IFNAMSIZ];
+	/* Stacked on this namespace's link (IFLA_LINK, not a veth peer), master: 0 none */
+	int link, master;
 };
 
 struct watch {
@@ -85,7 +87,7 @@ struct ig_net {
 	__u64 unlabelled; /* program sockets open before the rules that have no label */
 	char why_no_lsm[256];
 	char why_no_iter[256];
-	struct prog progs[16];
+	struct prog progs[20];
 	int nprogs;
 	__u64 netns;
 	__u64 epoch;
@@ -232,8 +234,9 @@ static int write_cfg(struct ig_net *n, bool active)
 		.gen = n->gen,
 		.mode = n->np ? n->np->mode : IG_MODE_ENFORCE,
 		.dflt = n->np ? n->np->dflt : IG_RV_ALLOW,
-		.flags =
-			(active ? IG_NCF_ACTIVE : 0) | (n->unlab_deny ? IG_NCF_UNLABELLED_DENY : 0),
+		.flags = (active ? IG_NCF_ACTIVE : 0) |
+			 (n->unlab_deny ? IG_NCF_UNLABELLED_DENY : 0) |
+			 (n->np && n->np->changes == IG_NP_CHG_ALLOW ? IG_NCF_CHANGES_OK : 0),
 	};
 
 	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.ig_net_cfg), &zero, &cfg, BPF_ANY))
@@ -558,7 +561,7 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	struct ifinfomsg *ifi = NLMSG_DATA(h);
 	int len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
 	struct nif nf = { 0 }, *f;
-	bool perm = false;
+	bool perm = false, veth = false, elsewhere = false;
 	char what[160];
 	int ret = 0;
 
@@ -567,7 +570,21 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	nf.ifindex = ifi->ifi_index;
 	nf.can = ifi->ifi_type == ARPHRD_CAN;
 	for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == IFLA_IFNAME) {
+		if (a->rta_type == IFLA_LINK && RTA_PAYLOAD(a) == 4) {
+			memcpy(&nf.link, RTA_DATA(a), 4);
+		} else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) == 4) {
+			memcpy(&nf.master, RTA_DATA(a), 4);
+		} else if (a->rta_type == IFLA_LINK_NETNSID) {
+			elsewhere = true; /* IFLA_LINK is another namespace's index */
+		} else if (a->rta_type == IFLA_LINKINFO) {
+			struct rtattr *k = RTA_DATA(a);
+			int klen = RTA_PAYLOAD(a);
+
+			for (; RTA_OK(k, klen); k = RTA_NEXT(k, klen))
+				if (k->rta_type == IFLA_INFO_KIND && RTA_PAYLOAD(k) >= 4 &&
+				    !memcmp(RTA_DATA(k), "veth", 4))
+					veth = true;
+		} else if (a->rta_type == IFLA_IFNAME) {
 			snprintf(nf.name, sizeof(nf.name), "%.*s", (int)RTA_PAYLOAD(a),
 				 (char *)RTA_DATA(a));
 		} else if (a->rta_type == IFLA_PERM_ADDRESS && RTA_PAYLOAD(a) == 6) {
@@ -583,6 +600,9 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 			nf.has_mac = true;
 		}
 	}
+	/* A veth's IFLA_LINK is its peer: a pair, not a stack. */
+	if (veth || elsewhere || nf.link == nf.ifindex)
+		nf.link = 0;
 	f = find_nif(n, nf.ifindex);
 	if (h->nlmsg_type == RTM_DELLINK) {
 		struct ig_if_key k = { .netns = n->netns, .ifindex = nf.ifindex, .gen = n->gen };
@@ -609,8 +629,11 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	if (f) {
 		bool renamed = strcmp(f->name, nf.name) != 0;
 
-		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6))
+		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6)) {
+			f->link = nf.link; /* only reported */
+			f->master = nf.master;
 			return 0; /* nothing the rules look at changed */
+		}
 		memcpy(nf.bound, f->bound, sizeof(nf.bound));
 		bind_nif(n, &nf);
 		if (log && renamed && n->np) {
@@ -904,9 +927,12 @@ static int on_event(void *ctx, void *data, size_t size)
 	memcpy(&v.net, data, sizeof(v.net));
 	v.net.comm[IG_COMM_LEN - 1] = '\0';
 	v.when = time(NULL);
+	/* A refused change of a controlled interface (IG_EV_LINK) is a net violation too. */
 	v.type = v.net.type == IG_EV_DEV ? IG_EV_DEV : IG_EV_NET;
 	v.verdict = v.net.verdict;
-	v.reason = v.type == IG_EV_DEV ? IG_REASON_DEVICE_RULE : IG_REASON_IFACE_RULE;
+	v.reason = v.type == IG_EV_DEV	    ? IG_REASON_DEVICE_RULE :
+		   v.net.type == IG_EV_LINK ? IG_REASON_IFACE_CHANGE :
+					      IG_REASON_IFACE_RULE;
 	v.pid = v.net.pid;
 	v.uid = v.net.uid;
 	v.gid = v.net.gid;
@@ -989,6 +1015,8 @@ static void list_progs(struct ig_net *n)
 	add_prog(n, s->progs.ig_sock_recv, PK_LSM);
 	add_prog(n, s->progs.ig_sock_accept, PK_LSM);
 	add_prog(n, s->progs.ig_locked_down, PK_LSM);
+	add_prog(n, s->progs.ig_nl_send, PK_LSM);
+	add_prog(n, s->progs.ig_ioctl, PK_LSM);
 }
 
 static int pin_maps(struct ig_net *n, bool reused[N_MAPS])
@@ -1170,10 +1198,11 @@ static int label_existing(struct ig_net *n)
 static void remove_pins(void)
 {
 	char path[256];
-	static const char *const progs[] = { "ig_sock_create", "ig_skb_egress", "ig_skb_ingress",
-					     "ig_dev",	       "ig_sock_post",	"ig_sock_bind",
-					     "ig_sock_conn",   "ig_sock_send",	"ig_sock_recv",
-					     "ig_sock_accept", "ig_locked_down" };
+	static const char *const progs[] = { "ig_sock_create", "ig_skb_egress",	 "ig_skb_ingress",
+					     "ig_dev",	       "ig_sock_post",	 "ig_sock_bind",
+					     "ig_sock_conn",   "ig_sock_send",	 "ig_sock_recv",
+					     "ig_sock_accept", "ig_locked_down", "ig_nl_send",
+					     "ig_ioctl" };
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", LINK_PREFIX, progs[i]);
@@ -1790,6 +1819,55 @@ static void counters_json(struct ig_net *n, struct json_object *o)
 	json_object_object_add(o, "counters", c);
 }
 
+static const struct nif *governed_nif(const struct ig_net *n, int ifindex)
+{
+	const struct nif *f = ifindex ? find_nif((struct ig_net *)n, ifindex) : NULL;
+
+	return f && f->bound[0] ? f : NULL;
+}
+
+/*
+ * Devices that carry traffic through a declared interface which its rules do
+ * not judge: stacked on it (VLAN, macvlan, ipvlan), its ports when it is a
+ * bridge or bond, and its master when it is a port. The full tier refuses
+ * making these while the rules are loaded; these were there before (or
+ * interface-changes allow).
+ */
+static struct json_object *stacked_json(const struct ig_net *n)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n->nifs; i++) {
+		const struct nif *f = &n->ifs[i], *on = governed_nif(n, f->link);
+		const char *how = "stacked";
+
+		if (!on && (on = governed_nif(n, f->master)))
+			how = "port";
+		if (!on && f->bound[0] && f->master) {
+			const struct nif *m = find_nif((struct ig_net *)n, f->master);
+
+			if (m) {
+				struct json_object *e = json_object_new_object();
+
+				add_str(e, "name", m->name);
+				add_str(e, "on", f->name);
+				add_str(e, "how", "master");
+				json_object_array_add(arr, e);
+			}
+			continue;
+		}
+		if (on) {
+			struct json_object *e = json_object_new_object();
+
+			add_str(e, "name", f->name);
+			add_str(e, "on", on->name);
+			add_str(e, "how", how);
+			json_object_array_add(arr, e);
+		}
+	}
+	return arr;
+}
+
 void ig_net_status(struct ig_net *n, struct json_object *status, struct json_object *reasons)
 {
 	struct json_object *o = json_object_new_object(), *feat = json_object_new_object();
@@ -1811,6 +1889,8 @@ void ig_net_status(struct ig_net *n, struct json_object *status, struct json_obj
 	add_str(feat, "devices", n->cgdev ? "cgroup" : "none");
 	add_bool(feat, "can_packet", n->lsm);
 	add_bool(feat, "socket_follows_user", n->lsm);
+	/* Renames, moves, deletion, stacking of declared interfaces refused (full tier). */
+	add_bool(feat, "interfaces_locked", n->lsm && n->np->changes == IG_NP_CHG_DENY);
 	add_bool(feat, "existing_sockets_labeled", !labels_incomplete(n));
 	add_u64(feat, "existing_sockets_unlabelled", n->unlabelled);
 	add_str(feat, "unlabelled_sockets", n->unlab_deny ? "deny" : "allow");
@@ -1831,6 +1911,7 @@ void ig_net_status(struct ig_net *n, struct json_object *status, struct json_obj
 			json_object_array_add(absent, json_object_new_string(n->np->ifs[i].name));
 	}
 	json_object_object_add(o, "absent", absent);
+	json_object_object_add(o, "stacked", stacked_json(n));
 	notes = json_object_new_array();
 	for (size_t i = 0; i < n->notes.n; i++)
 		json_object_array_add(notes, json_object_new_string(n->notes.msgs[i]));
@@ -1870,12 +1951,37 @@ void ig_net_status(struct ig_net *n, struct json_object *status, struct json_obj
 		add_reason_net(reasons, "unlabelled_sockets", msg);
 	}
 	if (!n->lsm) {
-		snprintf(
-			msg, sizeof(msg),
-			"CAN and packet sockets are not controlled and a socket handed to another program keeps its creator's rights: %s",
-			n->why_no_lsm);
+		snprintf(msg, sizeof(msg), "CAN and packet sockets are not controlled: %s",
+			 n->why_no_lsm);
 		add_reason_net(reasons, "can_packet_unavailable", msg);
+		if (n->np->nifs)
+			add_reason_net(
+				reasons, "interfaces_unlocked",
+				"declared interfaces can be moved to another network namespace, enslaved or have devices stacked on them, which their rules do not follow (renames keep the rules)");
+		/* Rights are the creator's: the hooks that see the user are LSM hooks. */
+		if (n->np->nrules)
+			add_reason_net(
+				reasons, "socket_passing_uncovered",
+				"a socket handed to another program (SCM_RIGHTS, pidfd_getfd, inherited across exec) keeps the interface rights of the program that created it");
 	}
+	{
+		struct json_object *st = stacked_json(n);
+		size_t k = json_object_array_length(st);
+
+		if (k) {
+			snprintf(
+				msg, sizeof(msg),
+				"%zu devices are stacked on, ports of or masters of declared interfaces (net.stacked): traffic through them is not judged by those interfaces' rules",
+				k);
+			add_reason_net(reasons, "stacked_on_declared", msg);
+		}
+		json_object_put(st);
+	}
+	/* The kill tier kills unlisted code mappings; the partial tier only reports them. */
+	if (n->tier == IG_TIER_PARTIAL && n->np->nrules)
+		add_reason_net(
+			reasons, "library_injection_uncovered",
+			"code loaded into an allowed program (LD_PRELOAD, dlopen, ptrace) acts with its interface and device rights: executable mappings outside the manifest are reported, not refused");
 }
 
 int ig_net_stop_enforcing(struct ig_net *n)

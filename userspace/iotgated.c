@@ -31,6 +31,7 @@
 #include "crypto.h"
 #include "esc.h"
 #include "ipc.h"
+#include "sdlog.h"
 #include "isolate.h"
 #include "exec.h"
 #include "log.h"
@@ -103,6 +104,7 @@ static void usage(FILE *f)
 		"  -c, --check         verify policy and manifest, load nothing, exit\n"
 		"  -v, --verbose       debug logging (libbpf messages too)\n"
 		"      --syslog        log to syslog instead of stderr\n"
+		"      --syslog-socket PATH  where events go as RFC 5424 messages (default /dev/log)\n"
 		"      --state-dir DIR measurement log directory (default %s)\n"
 		"      --log-max-bytes N  rotate the measurement log at N bytes (default 4 MiB)\n"
 		"  -V, --version       print the version and exit\n"
@@ -180,6 +182,7 @@ int main(int argc, char **argv)
 					      { "check", no_argument, NULL, 'c' },
 					      { "verbose", no_argument, NULL, 'v' },
 					      { "syslog", no_argument, NULL, 'S' },
+					      { "syslog-socket", required_argument, NULL, 'Y' },
 					      { "version", no_argument, NULL, 'V' },
 					      { "help", no_argument, NULL, 'h' },
 					      { "state-dir", required_argument, NULL, 'D' },
@@ -218,6 +221,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = true;
+			break;
+		case 'Y':
+			ig_sdlog_socket(optarg);
 			break;
 		case 'S':
 			use_syslog = true;
@@ -371,6 +377,7 @@ int main(int argc, char **argv)
 	kcfg.mode = d->set.policy.mode;
 	kcfg.flags = cfg_flags(&d->set.policy);
 	kcfg.memfd = d->set.policy.memfd;
+	kcfg.memfd_mask = d->set.policy.memfd_mask;
 	kcfg.nmemfd = d->set.policy.nmemfd;
 	ret = ig_kernel_open(&d->k, &kcfg, d->set.verified, d->set.nverified, on_event, d);
 	if (ret) {
@@ -397,6 +404,7 @@ int main(int argc, char **argv)
 	}
 	/* The best measurement source: kmod kfunc, then bpf_ima_file_hash, then ours. */
 	ret = ig_kmeasure_open(&d->km, on_kmeas, d);
+	ig_kmeasure_set_manifest(d->km, d->set.verified, d->set.nverified);
 	if (ret < 0) {
 		ig_warn("measure", "in-kernel measurement unavailable: %s", strerror(-ret));
 		d->km = NULL;

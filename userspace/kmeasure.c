@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kmeasure.h"
+#include "manifest.h"
 #include "log.h"
 
 /*
@@ -387,6 +388,9 @@ void ig_kmeasure_status(const struct ig_kmeasure *km, struct json_object *status
 			json_object_object_add(c, names[i], json_object_new_int64((int64_t)cnt[i]));
 		json_object_object_add(o, "counters", c);
 	}
+	if (km && km->skel) /* bigger files are not hashed in the kernel */
+		json_object_object_add(o, "max_size",
+				       json_object_new_uint64(km->skel->bss->ig_km_max_size));
 	if (km && km->source == IG_KMS_MODULE && (mod = module_json()))
 		json_object_object_add(o, "module", mod);
 	json_object_object_add(status, "kmeasure", o);
@@ -404,6 +408,17 @@ int ig_kmeasure_enable(struct ig_kmeasure *km, bool on)
 		return 0;
 	ig_kmeasure__detach(km->skel);
 	return ig_kmeasure__attach(km->skel);
+}
+
+void ig_kmeasure_set_manifest(struct ig_kmeasure *km, const struct ig_verified *v, size_t n)
+{
+	uint64_t max = 1; /* 0 is "no bound": an empty manifest matches no content */
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].size > max)
+			max = v[i].size;
+	if (km && km->skel)
+		km->skel->bss->ig_km_max_size = max;
 }
 
 void ig_kmeasure_close(struct ig_kmeasure *km)

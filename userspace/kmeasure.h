@@ -26,6 +26,7 @@
 #include "iotgate.h"
 
 struct ig_kmeasure;
+struct ig_verified;
 
 /* Called for each record; a non-zero return stops the current poll. */
 typedef int (*ig_kmeas_fn)(void *ctx, const struct ig_kmeas_event *ev);
@@ -71,6 +72,11 @@ void ig_kmeasure_status(const struct ig_kmeasure *km, struct json_object *status
  * negative errno.
  */
 int ig_kmeasure_enable(struct ig_kmeasure *km, bool on);
+/*
+ * The manifest in force: files bigger than its largest entry are not hashed
+ * in the kernel (they cannot match). NULL and userspace are fine.
+ */
+void ig_kmeasure_set_manifest(struct ig_kmeasure *km, const struct ig_verified *v, size_t n);
 /* Detaches the programs and frees the handle (NULL is fine). */
 void ig_kmeasure_close(struct ig_kmeasure *km);
 

@@ -387,6 +387,7 @@ static void verify_one(void *ctx, size_t i)
 		ret = -errno;
 		goto out;
 	}
+	j->v.size = st.st_size;
 	ret = ig_file_identity(fd, &j->v.key, &j->v.val);
 	if (!ret)
 		ret = real_identity(fd, &j->v.key, &j->v.real, &j->v.has_real);

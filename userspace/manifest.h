@@ -45,6 +45,7 @@ struct ig_verified {
 	struct ig_file_key real;
 	bool has_real;
 	size_t entry; /* index of the manifest entry it came from */
+	uint64_t size; /* bytes hashed */
 };
 
 int ig_manifest_parse(const char *name, const char *buf, size_t len, struct ig_manifest *m,

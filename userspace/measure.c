@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "hash.h"
 #include "measlog.h"
 #include "measure.h"
@@ -43,6 +44,7 @@ struct ig_measure {
 		__s64 ctime_sec;
 		__u32 ctime_nsec;
 	} seen[UNKNOWN_CACHE]; /* so an exec storm of one unknown file is hashed once */
+	uint64_t max_unknown; /* unknown files up to this size are hashed */
 	unsigned long long kernel_measured; /* entries whose digest the kernel computed */
 	unsigned long long kernel_mismatch; /* ... and that differed from the manifest */
 };
@@ -105,6 +107,16 @@ int ig_measure_set_manifest(struct ig_measure *ms, const struct ig_manifest *m,
 		}
 	}
 	qsort(idx, n, sizeof(*idx), cmp_key);
+	/*
+	 * Unknown files are hashed here, on the event loop: up to the largest
+	 * entry (nothing bigger can match) or 1 GiB, so that audit mode on a
+	 * small manifest still measures ordinary programs; a sparse 1 PiB file
+	 * is counted unhashed at once.
+	 */
+	ms->max_unknown = IG_HASH_MAX_FILE_DEFAULT;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].size > ms->max_unknown)
+			ms->max_unknown = v[i].size;
 	for (size_t i = 0; i < ms->nidx; i++)
 		free(ms->idx[i].path);
 	free(ms->idx);
@@ -170,7 +182,9 @@ static int hash_unknown(struct ig_measure *ms, const struct ig_event *ev,
 			uint8_t digest[IG_SHA256_LEN])
 {
 	size_t slot = (ev->dev * 31 + ev->ino) % UNKNOWN_CACHE;
+	uint64_t max = ms->max_unknown ? ms->max_unknown : IG_HASH_MAX_FILE_DEFAULT;
 	struct ig_file_key key;
+	struct stat st;
 	struct ig_file_val val;
 	int fd, ret;
 
@@ -186,8 +200,10 @@ static int hash_unknown(struct ig_measure *ms, const struct ig_event *ev,
 	    ms->seen[slot].ctime_sec == val.ctime_sec &&
 	    ms->seen[slot].ctime_nsec == val.ctime_nsec)
 		ret = 1;
+	if (!ret && fstat(fd, &st) == 0 && (uint64_t)st.st_size > max)
+		ret = -EFBIG; /* not even read: a sparse file costs nothing to make */
 	if (!ret)
-		ret = ig_sha256_fd(fd, digest);
+		ret = ig_sha256_fd_max(fd, max, digest);
 	if (!ret) {
 		ms->seen[slot].key = key;
 		ms->seen[slot].ctime_sec = val.ctime_sec;

@@ -698,8 +698,8 @@ bool ig_netpolicy_directive(struct ig_netpolicy **npp, const char *file, unsigne
 	struct ig_netpolicy *np;
 
 	if (strcmp(kw, "interface-default") && strcmp(kw, "access-mode") &&
-	    strcmp(kw, "unlabelled-sockets") && strcmp(kw, "interface") && strcmp(kw, "allow") &&
-	    strcmp(kw, "deny"))
+	    strcmp(kw, "unlabelled-sockets") && strcmp(kw, "interface-changes") &&
+	    strcmp(kw, "interface") && strcmp(kw, "allow") && strcmp(kw, "deny"))
 		return false;
 	np = np_get(npp);
 	if (!np) {
@@ -715,6 +715,9 @@ bool ig_netpolicy_directive(struct ig_netpolicy **npp, const char *file, unsigne
 	else if (!strcmp(kw, "unlabelled-sockets"))
 		dir_once(file, line, l, &np->unlab_line, "unlabelled-sockets allow|deny", "allow",
 			 "deny", IG_NP_UNLAB_ALLOW, IG_NP_UNLAB_DENY, &np->unlabelled, d);
+	else if (!strcmp(kw, "interface-changes"))
+		dir_once(file, line, l, &np->chg_line, "interface-changes allow|deny", "allow",
+			 "deny", IG_NP_CHG_ALLOW, IG_NP_CHG_DENY, &np->changes, d);
 	else if (!strcmp(kw, "interface"))
 		dir_interface(np, file, line, l, d);
 	else

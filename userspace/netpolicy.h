@@ -11,6 +11,10 @@
  *        kernel's own sockets such as tunnels) are judged as an unknown
  *        program of an unknown user. Default: deny in access-mode enforce
  *        when not every program socket could be labeled, else allow.
+ *   interface-changes allow|deny
+ *        deny (default): in the full tier, while the rules are loaded, a
+ *        declared interface cannot be renamed, moved to another network
+ *        namespace, deleted, enslaved or have a device stacked on it
  *   access-mode enforce|audit
  *        audit: refusals are only counted and reported (default: enforce);
  *        independent of 'mode', which is about the manifest
@@ -96,12 +100,15 @@ struct ig_np_iface {
 
 /* ig_netpolicy.unlabelled */
 enum { IG_NP_UNLAB_AUTO, IG_NP_UNLAB_ALLOW, IG_NP_UNLAB_DENY };
+/* ig_netpolicy.changes */
+enum { IG_NP_CHG_DENY, IG_NP_CHG_ALLOW };
 
 struct ig_netpolicy {
 	unsigned int dflt; /* interface-default */
 	unsigned int mode; /* access-mode: IG_MODE_* */
 	unsigned int unlabelled; /* unlabelled-sockets: IG_NP_UNLAB_* */
-	unsigned int dflt_line, mode_line, unlab_line;
+	unsigned int changes; /* interface-changes: IG_NP_CHG_* */
+	unsigned int dflt_line, mode_line, unlab_line, chg_line;
 	struct ig_np_iface *ifs;
 	size_t nifs;
 	struct ig_np_rule *rules;

@@ -93,6 +93,9 @@ void ig_policy_mark(const struct ig_policy *p, const struct ig_manifest *m, stru
 			v[i].val.flags |= IG_FILE_F_JIT;
 		if (listed(p->tracers, p->ntracers, path))
 			v[i].val.flags |= IG_FILE_F_PTRACE;
+		for (size_t j = 0; j < p->nmemfd_progs; j++)
+			if (!strcmp(p->memfd_progs[j], path))
+				v[i].val.flags |= IG_FILE_F_MEMFD(j);
 	}
 }
 
@@ -150,6 +153,67 @@ static void hash_limits(struct pstate *st, unsigned int line, const struct ig_li
 	else if (!ig_parse_u32(l->tok[3].s, &h->timeout) || !h->timeout)
 		ig_diag_add(st->d, st->name, line, l->tok[3].col,
 			    "expected seconds from 1 to 4294967295, not '%s'", l->tok[3].s);
+}
+
+/* Index of s in a list, appending a copy when absent; -1: out of memory. */
+static int find_or_add(char ***list, size_t *n, const char *s)
+{
+	char **nl;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*list)[i], s))
+			return (int)i;
+	nl = realloc(*list, (*n + 1) * sizeof(*nl));
+	if (!nl)
+		return -1;
+	*list = nl;
+	nl[*n] = strdup(s);
+	return nl[*n] ? (int)(*n)++ : -1;
+}
+
+/* allow-memfd PROGRAM NAME */
+static void memfd_directive(struct pstate *st, unsigned int line, struct ig_line *l)
+{
+	struct ig_policy *p = st->p;
+	size_t nnames = p->nmemfd;
+	const char *prog, *name;
+	__u32 *mask;
+	int j, i;
+
+	if (!nargs(st, line, l, 2, "allow-memfd PROGRAM NAME"))
+		return;
+	prog = l->tok[1].s;
+	name = l->tok[2].s;
+	if (prog[0] != '/') {
+		ig_diag_add(st->d, st->name, line, l->tok[1].col,
+			    "program must be an absolute path, as in the manifest");
+		return;
+	}
+	if (!*name || strlen(name) > MEMFD_NAME_MAX || strchr(name, '/')) {
+		ig_diag_add(st->d, st->name, line, l->tok[2].col,
+			    "memfd name must be 1 to %d characters without '/'", MEMFD_NAME_MAX);
+		return;
+	}
+	j = find_or_add(&p->memfd_progs, &p->nmemfd_progs, prog);
+	if (j >= IG_MEMFD_PROGS) {
+		free(p->memfd_progs[--p->nmemfd_progs]);
+		ig_diag_add(st->d, st->name, line, l->tok[1].col,
+			    "allow-memfd names more than %d programs", IG_MEMFD_PROGS);
+		return;
+	}
+	mask = realloc(p->memfd_mask, (p->nmemfd + 1) * sizeof(*mask));
+	if (j < 0 || !mask)
+		return;
+	p->memfd_mask = mask;
+	i = find_or_add(&p->memfd, &p->nmemfd, name);
+	if (i < 0)
+		return;
+	if (p->nmemfd > nnames)
+		mask[i] = 0;
+	else if (mask[i] & 1u << j)
+		ig_diag_add(st->d, st->name, line, l->tok[1].col, "allow-memfd %s %s given twice",
+			    prog, name);
+	mask[i] |= 1u << j;
 }
 
 static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
@@ -298,30 +362,7 @@ static void directive(struct pstate *st, unsigned int line, struct ig_line *l)
 	} else if (!strcmp(kw, "hash-limits")) {
 		hash_limits(st, line, l);
 	} else if (!strcmp(kw, "allow-memfd")) {
-		const char *name = l->tok[1].s;
-		char **nm;
-
-		if (!nargs(st, line, l, 1, "allow-memfd NAME"))
-			return;
-		if (!*name || strlen(name) > MEMFD_NAME_MAX || strchr(name, '/')) {
-			ig_diag_add(st->d, st->name, line, l->tok[1].col,
-				    "memfd name must be 1 to %d characters without '/'",
-				    MEMFD_NAME_MAX);
-			return;
-		}
-		for (size_t i = 0; i < st->p->nmemfd; i++)
-			if (!strcmp(st->p->memfd[i], name)) {
-				ig_diag_add(st->d, st->name, line, l->tok[1].col,
-					    "memfd name '%s' given twice", name);
-				return;
-			}
-		nm = realloc(st->p->memfd, (st->p->nmemfd + 1) * sizeof(*nm));
-		if (!nm)
-			return;
-		st->p->memfd = nm;
-		nm[st->p->nmemfd] = strdup(name);
-		if (nm[st->p->nmemfd])
-			st->p->nmemfd++;
+		memfd_directive(st, line, l);
 	} else if (!ig_netpolicy_directive(&st->p->net, st->name, line, l, st->d)) {
 		ig_diag_add(st->d, st->name, line, l->tok[0].col, "unknown directive '%s'", kw);
 	}
@@ -410,6 +451,11 @@ void ig_policy_free(struct ig_policy *p)
 	free(p->manifest);
 	for (size_t i = 0; i < p->nmemfd; i++)
 		free(p->memfd[i]);
+	free(p->memfd);
+	free(p->memfd_mask);
+	for (size_t i = 0; i < p->nmemfd_progs; i++)
+		free(p->memfd_progs[i]);
+	free(p->memfd_progs);
 	for (size_t i = 0; i < p->njit; i++)
 		free(p->jit[i]);
 	free(p->jit);
@@ -423,7 +469,6 @@ void ig_policy_free(struct ig_policy *p)
 		free(p->policy_keys[i]);
 	free(p->policy_keys);
 	free(p->device_id);
-	free(p->memfd);
 	ig_netpolicy_free(p->net);
 	memset(p, 0, sizeof(*p));
 }

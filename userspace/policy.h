@@ -7,7 +7,8 @@
  *   manifest PATH      sha256sum-format allowlist; relative to the policy's directory
  *   protect on|off     on: writes to allowlisted files are refused; off (default):
  *                      a write first removes the file from the allowlist
- *   allow-memfd NAME   code from memfd_create(NAME) may run (repeatable)
+ *   allow-memfd PROGRAM NAME  the manifest's PROGRAM may run code from a memfd_create(NAME)
+ *                      sealed with F_SEAL_WRITE (repeatable)
  *   allow-jit PROGRAM  the manifest's PROGRAM (absolute path) may make memory
  *                      executable that is or was writable (JITs); others may not (W^X)
  *   allow-ptrace PROGRAM  the manifest's PROGRAM may trace other processes and
@@ -33,6 +34,7 @@
 #include <stddef.h>
 #include "diag.h"
 #include "hash.h"
+#include "iotgate.h"
 
 struct ig_netpolicy; /* interface and device rules: userspace/netpolicy.c */
 struct ig_line;
@@ -51,8 +53,11 @@ struct ig_policy {
 	char **policy_keys; /* policy-key ids: who may sign the next policy (none: any) */
 	size_t npolicy_keys;
 	int unsigned_manifests; /* -1 default (by mode), 0 refuse, 1 allow */
-	char **memfd; /* allow-memfd names */
+	char **memfd; /* allow-memfd names, each once */
+	__u32 *memfd_mask; /* for each name: bit N if memfd_progs[N] may run it */
 	size_t nmemfd;
+	char **memfd_progs; /* allow-memfd programs, each once (at most IG_MEMFD_PROGS) */
+	size_t nmemfd_progs;
 	char **jit; /* allow-jit programs */
 	size_t njit;
 	char **tracers; /* allow-ptrace programs */
@@ -85,7 +90,7 @@ void ig_policy_free(struct ig_policy *p);
 const char *ig_mode_name(unsigned int mode);
 struct ig_manifest;
 struct ig_verified;
-/* Sets IG_FILE_F_JIT and IG_FILE_F_PTRACE on the verified entries the policy names. */
+/* Sets IG_FILE_F_JIT, _PTRACE and _MEMFD(N) on the verified entries the policy names. */
 void ig_policy_mark(const struct ig_policy *p, const struct ig_manifest *m, struct ig_verified *v,
 		    size_t n);
 /* Whether this policy accepts a manifest without a valid signature. */

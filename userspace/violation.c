@@ -55,6 +55,8 @@ const char *ig_viol_reason_name(__u32 r)
 		return "interface_rule";
 	case IG_REASON_DEVICE_RULE:
 		return "device_rule";
+	case IG_REASON_IFACE_CHANGE:
+		return "interface_change";
 	default:
 		return "none";
 	}
@@ -114,8 +116,20 @@ const char *ig_fam_name(__u32 f)
 
 const char *ig_op_name(__u32 op)
 {
-	static const char *const names[] = { "?",	"egress", "ingress", "bind",
-					     "connect", "send",	  "receive", "open" };
+	static const char *const names[] = { "?",
+					     "egress",
+					     "ingress",
+					     "bind",
+					     "connect",
+					     "send",
+					     "receive",
+					     "open",
+					     "rename",
+					     "move to another namespace",
+					     "delete",
+					     "stack a device on or enslave",
+					     "change by namespace id",
+					     "unreadable change" };
 
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
 }
@@ -148,6 +162,9 @@ void ig_viol_detail(const struct ig_violation *v, char *buf, size_t len)
 			 e->access & IG_ACC_READ ? "read" : "",
 			 e->access == (IG_ACC_READ | IG_ACC_WRITE) ? "+" : "",
 			 e->access & IG_ACC_WRITE ? "write" : "");
+	} else if (v->type == IG_EV_NET && e->type == IG_EV_LINK) {
+		snprintf(buf, len, "%s of controlled interface %s (index %u)", ig_op_name(e->op),
+			 e->ifindex ? v->ifname : "?", e->ifindex);
 	} else if (v->type == IG_EV_NET) {
 		ig_proto_names(e->proto, protos, sizeof(protos));
 		snprintf(buf, len, "%s %s on %s (index %u) %s ports %u/%u", ig_fam_name(e->family),

@@ -19,10 +19,13 @@
 
 /*
  * Reasons userspace gives (the kernel's IG_REASON_* stay below 64): the
- * interface or device rules refused it.
+ * interface or device rules refused it; a change of a controlled interface
+ * (rename, move to another namespace, delete, stacking: IG_EV_LINK events,
+ * reported as type net) was refused.
  */
 #define IG_REASON_IFACE_RULE 64
 #define IG_REASON_DEVICE_RULE 65
+#define IG_REASON_IFACE_CHANGE 66
 
 /* Types for the per-type counters: IG_EV_* are all below this. */
 #define IG_VIOL_TYPES 16
@@ -55,7 +58,8 @@ const char *ig_op_name(__u32 op);
 void ig_proto_names(__u32 bits, char *buf, size_t len);
 /*
  * What an interface or device refusal was, in words, e.g. "ipv4 egress on
- * eth0 (index 2) tcp ports 40000/80" or "open of char 1:7 for read"; "" for
+ * eth0 (index 2) tcp ports 40000/80", "rename of controlled interface eth0
+ * (index 2)" or "open of char 1:7 for read"; "" for
  * the other types. Names are not escaped (the caller escapes for its sink).
  */
 void ig_viol_detail(const struct ig_violation *v, char *buf, size_t len);

@@ -82,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nl_read(&n, data[0] & 4, &done);
 	if (n.nifs > MAX_NIFS)
 		abort();
+	/* What status lists of stacked devices, from whatever links were read. */
+	json_object_put(stacked_json(&n));
 	close(sv[0]);
 	close(sv[1]);
 	free(n.ifs);

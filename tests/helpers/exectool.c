@@ -11,7 +11,9 @@
  *                                write one byte through the mapping
  *   exectool fdexec FILE [ARG]   open FILE and execveat(fd, "", AT_EMPTY_PATH)
  *   exectool procfd FILE [ARG]   open FILE and execve("/proc/self/fd/N")
- *   exectool memfd NAME SRC      copy SRC into memfd_create(NAME) and fexecve it
+ *   exectool memfd NAME SRC [seal]
+ *                                copy SRC into memfd_create(NAME), seal it against
+ *                                writes (F_SEAL_WRITE) if asked, and fexecve it
  *   exectool writefd FD          write one byte to an inherited descriptor
  *   exectool ptrace PID          PTRACE_SEIZE a process
  *   exectool kill PID SIG        send a signal
@@ -39,6 +41,9 @@
  *                                descriptor, init_module from a copy in memory) or as
  *                                the kexec kernel (kexec_file_load, then unloaded)
  *   exectool kload kexec x       kexec_load with no segment (unloads a loaded image)
+ *   exectool uring-open FILE w|x open FILE through io_uring (IORING_OP_OPENAT): for
+ *                                writing (w), or for reading and then exec the
+ *                                descriptor (x, execveat AT_EMPTY_PATH)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +64,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/kexec.h>
+#include <linux/io_uring.h>
 
 extern char **environ;
 
@@ -321,6 +327,67 @@ static int kload(const char *how, const char *file)
 	return syscall(SYS_init_module, buf, (unsigned long)st.st_size, "") ? fail() : 0;
 }
 
+/* One IORING_OP_OPENAT through a fresh ring: the descriptor, or -errno. */
+static int uring_openat(const char *path, int flags)
+{
+	struct io_uring_params p;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	unsigned int *tail, *head;
+	size_t sz;
+	void *sq;
+	int ring;
+
+	memset(&p, 0, sizeof(p));
+	ring = syscall(__NR_io_uring_setup, 1, &p);
+	if (ring < 0)
+		return -errno;
+	sz = p.sq_off.array + p.sq_entries * sizeof(__u32);
+	if (sz < p.cq_off.cqes + p.cq_entries * sizeof(*cqe))
+		sz = p.cq_off.cqes + p.cq_entries * sizeof(*cqe);
+	if (!(p.features & IORING_FEAT_SINGLE_MMAP))
+		return -ENOSYS; /* every kernel since 5.4 has it */
+	sq = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
+		  IORING_OFF_SQ_RING);
+	sqe = mmap(NULL, p.sq_entries * sizeof(*sqe), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || sqe == MAP_FAILED)
+		return -errno;
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_OPENAT;
+	sqe->fd = AT_FDCWD;
+	sqe->addr = (unsigned long)path;
+	sqe->open_flags = flags | O_CLOEXEC;
+	tail = (unsigned int *)((char *)sq + p.sq_off.tail);
+	((unsigned int *)((char *)sq +
+			  p.sq_off.array))[*tail &
+					   *(unsigned int *)((char *)sq + p.sq_off.ring_mask)] = 0;
+	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -errno;
+	head = (unsigned int *)((char *)sq + p.cq_off.head);
+	cqe = (struct io_uring_cqe *)((char *)sq + p.cq_off.cqes) +
+	      (__atomic_load_n(head, __ATOMIC_ACQUIRE) &
+	       *(unsigned int *)((char *)sq + p.cq_off.ring_mask));
+	return cqe->res;
+}
+
+static int uring_open(const char *path, const char *how)
+{
+	char *args[] = { (char *)path, NULL };
+	int fd = uring_openat(path, *how == 'w' ? O_WRONLY | O_APPEND : O_RDONLY);
+
+	if (fd < 0) {
+		printf("errno=%s\n", strerrorname_np(-fd));
+		return 1;
+	}
+	if (*how == 'x') {
+		execveat(fd, "", args, environ, AT_EMPTY_PATH);
+		return fail();
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char *args[] = { argv[argc > 3 ? 3 : 2], argc > 3 ? argv[3] : NULL, NULL };
@@ -379,6 +446,8 @@ int main(int argc, char **argv)
 		return rxrwrx(argv[2]);
 	if (!strcmp(argv[1], "inject"))
 		return inject(argv[2]);
+	if (!strcmp(argv[1], "uring-open"))
+		return argc < 4 ? 2 : uring_open(argv[2], argv[3]);
 	if (!strcmp(argv[1], "kload"))
 		return argc < 4 ? 2 : kload(argv[2], argv[3]);
 	if (!strcmp(argv[1], "writefd"))
@@ -388,11 +457,13 @@ int main(int argc, char **argv)
 
 		if (argc < 4)
 			return 2;
-		fd = memfd_create(argv[2], MFD_CLOEXEC);
+		fd = memfd_create(argv[2], MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		src = open(argv[3], O_RDONLY);
 		if (fd < 0 || src < 0 || fstat(src, &st))
 			return fail();
 		if (sendfile(fd, src, NULL, st.st_size) != st.st_size)
+			return fail();
+		if (argc > 4 && !strcmp(argv[4], "seal") && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE))
 			return fail();
 		args[0] = argv[2];
 		args[1] = NULL;

@@ -344,9 +344,12 @@ hold_round() {
 }
 
 @test "rules follow an interface rename (by name, and by MAC address)" {
+	# interface-changes allow: in the full tier (the VM) renames of declared
+	# interfaces are otherwise refused (tests/vm/net.bats).
 	net_policy "interface vA mac 02:77:00:00:00:01 default deny" \
 		"allow program $T/allowed on vA" \
-		"interface wan9 disable"
+		"interface wan9 disable" \
+		"interface-changes allow"
 	net_start
 	probe ok "$T/denied" tcp 10.78.0.2 7000
 	# vA2 renamed to a name the policy disables: off within 100 ms.
@@ -379,9 +382,15 @@ hold_round() {
 	# vA is controlled by name only (no MAC); vA2 is declared and open.
 	net_policy "interface vA default deny" \
 		"allow program $T/allowed on vA" \
-		"interface vA2 default allow"
+		"interface vA2 default allow" \
+		"interface-changes allow"
 	chmod 755 "$T" "$T/allowed" "$T/denied"
 	net_start
+	# Renames are not refused here (partial tier, or the policy allows them): the state says so.
+	jget '.net.features.interfaces_locked' | grep -qx false
+	if [[ $(jget .tier) == partial ]]; then
+		jget '.reasons[].code' | grep -qx interfaces_unlocked
+	fi
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
 	# The attack: rename the controlled device away from its name.
 	rename_in_A vA rt9
@@ -408,7 +417,8 @@ hold_round() {
 
 @test "an interface that appears later gets its rules; names not present are reported" {
 	net_policy "interface vN disable" \
-		"interface usb0 disable"
+		"interface usb0 disable" \
+		"interface-changes allow"
 	net_start
 	jget '.net.absent | sort | join(",")' | grep -qx usb0,vN
 	grep -q "interface usb0 named by the policy is not present" "$T/daemon.log"
@@ -558,4 +568,78 @@ hold_round() {
 	echo "$output" | jq -e '.reasons | map(.code) | index("net_rules_unmatched") != null'
 	echo "$output" | jq -e --arg p "$T/unmeasured" '.net.notes[0] | contains($p + " is not a verified manifest entry")'
 	grep -q "unmeasured is not a verified manifest entry" "$T/daemon.log"
+}
+
+@test "rights follow the file, not the code: a socket handed over (SCM_RIGHTS) and a preloaded library; where not refused the state says so" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	chmod 755 "$T" "$T/allowed" "$T/denied"
+	net_start
+	tier=$(jget .tier)
+	# The allowed program connects a UDP socket and hands it over; the denied one sends on it.
+	nsenter --net="/run/netns/$NSA" "$T/allowed" scm-give "$T/udp.sock" udp 10.77.0.2 7001 >"$T/give.out" &
+	GIVE=$!
+	for _ in $(seq 50); do [[ -s $T/give.out ]] && break; sleep 0.1; done
+	run inA "$T/denied" scm-take "$T/udp.sock"
+	wait "$GIVE"
+	[ "$(head -1 "$T/give.out")" = ready ]
+	# The same as nobody (the denied program's user does not matter).
+	nsenter --net="/run/netns/$NSA" "$T/allowed" scm-give "$T/udp2.sock" udp 10.77.0.2 7001 >"$T/give2.out" &
+	GIVE=$!
+	for _ in $(seq 50); do [[ -s $T/give2.out ]] && break; sleep 0.1; done
+	chmod 777 "$T/udp2.sock"
+	nobody=$(inA setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" scm-take "$T/udp2.sock" || true)
+	wait "$GIVE"
+	reasons=$(jget '.reasons[].code')
+	if [[ $tier == full ]]; then
+		[ "$output" = EPERM ]
+		[ "$nobody" = EPERM ]
+		[[ $reasons != *socket_passing_uncovered* ]]
+	else
+		[ "$output" = ok ]
+		[ "$nobody" = ok ]
+		grep -qx socket_passing_uncovered <<<"$reasons"
+	fi
+	# Code outside the manifest preloaded into the allowed program sends with its rights
+	# (mode audit: the mapping is reported; refused in enforce mode in the full and kill tiers).
+	cp "$(ig_libs /usr/bin/true | grep '/libc\.so')" "$T/evil.so"
+	chmod 755 "$T/evil.so"
+	probe ok env LD_PRELOAD="$T/evil.so" "$T/allowed" udp 10.77.0.2 7001
+	probe ok setpriv --reuid 65534 --regid 65534 --clear-groups env LD_PRELOAD="$T/evil.so" "$T/allowed" udp 10.77.0.2 7001
+	probe EPERM env LD_PRELOAD="$T/evil.so" "$T/denied" udp 10.77.0.2 7001
+	if [[ $tier == partial ]]; then
+		grep -qx library_injection_uncovered <<<"$reasons"
+	else
+		[[ $reasons != *library_injection_uncovered* ]]
+	fi
+}
+
+@test "devices stacked on a declared interface before the rules load are reported, and the traffic through them named as not judged" {
+	modprobe macvlan 2>/dev/null || true
+	modprobe bridge 2>/dev/null || true
+	# The attack: a macvlan on vA made before the daemon starts carries the denied program.
+	inA ip link add link vA name mvA type macvlan
+	inA ip addr add 10.79.0.1/24 dev mvA
+	inA ip link set mvA up
+	inB ip addr add 10.79.0.2/24 dev vB
+	# vA2 a bridge port (the bridge is its master).
+	inA ip link add brx type bridge
+	inA ip link set vA2 master brx
+	net_policy "interface vA default deny" \
+		"interface vA2 default deny" \
+		"allow program $T/allowed on vA"
+	net_start
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	ip netns exec "$NSB" "$B/bench/ignet" serve udp 7002 >/dev/null 2>&1 &
+	HOLDS+=($!)
+	for _ in $(seq 50); do
+		inA "$T/allowed" udp 10.79.0.2 7002 >/dev/null && break
+		sleep 0.1
+	done
+	probe ok "$T/denied" udp 10.79.0.2 7002
+	jget '.net.stacked[] | select(.name == "mvA") | .on + " " + .how' | grep -qx "vA stacked"
+	jget '.net.stacked[] | select(.name == "brx") | .on + " " + .how' | grep -qx "vA2 master"
+	jget '.reasons[].code' | grep -qx stacked_on_declared
+	# Undeclared devices stacked on undeclared ones are not listed.
+	[ "$(jget '.net.stacked | length')" -eq 2 ]
 }

@@ -106,9 +106,9 @@ with open(sys.argv[1], "ab") as f:
 	echo s >>"$T/stranger"
 	"$T/stranger"
 	for _ in $(seq 50); do grep -q "$T/stranger" "$T/syslog" 2>/dev/null && break; sleep 0.1; done
-	# <PRI>: facility authpriv (10) * 8 + notice (5) = 85
-	# RFC 5424 structured data (32473: the documentation enterprise number)
-	grep -q "^<85>.* \[iotgate@32473 type=\"exec\" verdict=\"audit\" reason=\"not_in_manifest\" pid=\"[0-9]*\" uid=\"0\" gid=\"0\" comm=\"stranger\" path=\"$T/stranger\"\] iotgate-violation$" "$T/syslog"
+	# RFC 5424: <PRI> facility authpriv (10) * 8 + notice (5) = 85, version 1,
+	# MSGID the type, structured data (32473: the documentation enterprise number)
+	grep -E "^<85>1 [0-9T:.-]+Z [^ ]+ iotgated [0-9]+ exec \[iotgate@32473 [^]]*type=\"exec\" verdict=\"audit\" reason=\"not_in_manifest\" path=\"$T/stranger\" comm=\"stranger\" pid=\"[0-9]+\" uid=\"0\"[^]]*\] iotgate exec audit: $T/stranger$" "$T/syslog"
 }
 
 @test "metrics: Prometheus text exposition of the state" {

@@ -206,10 +206,17 @@ def check_syslog(out, name):
         assert "\n" not in text
         if "[iotgate@32473" not in text:
             continue
-        sdid, params, rest = parse_sd(text[text.index("[iotgate@32473") :])
+        # RFC 5424: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG
+        m = re.match(r"<(\d+)>1 (\S+) (\S+) iotgated (\d+) ([!-~]{1,32}) (\[.*)$", text)
+        if not m:
+            continue
+        assert int(m.group(1)) // 8 == 10, text  # authpriv
+        sdid, params, rest = parse_sd(m.group(6))
         assert sdid == "iotgate@32473"
-        assert rest == " iotgate-violation", rest
-        assert set(params) == {"type", "verdict", "reason", "pid", "uid", "gid", "comm", "path"}
+        assert rest.startswith(" iotgate "), rest
+        if m.group(5) != "exec":
+            continue
+        assert {"type", "verdict", "reason", "pid", "uid", "comm", "path"} <= set(params), params
         if unescape_text(params["path"]).endswith(path):
             assert unescape_text(params["comm"]) == path.rsplit(b"/", 1)[-1][:15], params
             assert params["type"] == "exec" and params["reason"] == "not_in_manifest"

@@ -167,6 +167,25 @@ TEST(netpolicy_repeated_directive_names_the_first_line)
 	expect_errors(HEAD "interface-default deny\ninterface-default allow\n", msgs, 1);
 }
 
+TEST(netpolicy_interface_changes)
+{
+	static const char *const msgs[] = {
+		"p.conf:3:19: unknown value 'maybe' (expected 'allow' or 'deny')",
+	};
+	struct ig_policy p;
+	struct ig_diag d;
+
+	CHECK(parse(HEAD "interface eth0\n", &p, &d) == 0);
+	CHECK(p.net && p.net->changes == IG_NP_CHG_DENY);
+	ig_policy_free(&p);
+	ig_diag_free(&d);
+	CHECK(parse(HEAD "interface-changes allow\n", &p, &d) == 0);
+	CHECK(p.net && p.net->changes == IG_NP_CHG_ALLOW);
+	ig_policy_free(&p);
+	ig_diag_free(&d);
+	expect_errors(HEAD "interface-changes maybe\n", msgs, 1);
+}
+
 TEST(netpolicy_contradictions_are_errors)
 {
 	static const char *const msgs[] = {

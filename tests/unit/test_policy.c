@@ -196,3 +196,38 @@ TEST(policy_hash_limits)
 		CHECK_STR(d.msgs[0], "p.conf:3:19: expected seconds from 1 to 4294967295, not '0'");
 	ig_diag_free(&d);
 }
+
+TEST(policy_allow_memfd_names_program_and_name)
+{
+	struct ig_policy p;
+	struct ig_diag d;
+
+	CHECK(parse("mode audit\nmanifest m\nallow-memfd /usr/bin/a jit\nallow-memfd /usr/bin/b jit\n"
+		    "allow-memfd /usr/bin/b x\n",
+		    &p, &d) == 0);
+	CHECK(p.nmemfd == 2 && p.nmemfd_progs == 2);
+	if (p.nmemfd == 2 && p.nmemfd_progs == 2) {
+		CHECK_STR(p.memfd[0], "jit");
+		CHECK(p.memfd_mask[0] == 3); /* /usr/bin/a and /usr/bin/b */
+		CHECK_STR(p.memfd[1], "x");
+		CHECK(p.memfd_mask[1] == 2); /* /usr/bin/b only */
+		CHECK_STR(p.memfd_progs[1], "/usr/bin/b");
+	}
+	ig_policy_free(&p);
+	ig_diag_free(&d);
+
+	CHECK(parse("mode audit\nmanifest m\nallow-memfd jit\nallow-memfd bin/a jit\nallow-memfd /a a/b\n"
+		    "allow-memfd /a j\nallow-memfd /a j\n",
+		    &p, &d) == -EINVAL);
+	CHECK(d.n == 4);
+	if (d.n == 4) {
+		CHECK_STR(d.msgs[0],
+			  "p.conf:3:13: missing argument: usage is 'allow-memfd PROGRAM NAME'");
+		CHECK_STR(d.msgs[1],
+			  "p.conf:4:13: program must be an absolute path, as in the manifest");
+		CHECK_STR(d.msgs[2],
+			  "p.conf:5:16: memfd name must be 1 to 63 characters without '/'");
+		CHECK_STR(d.msgs[3], "p.conf:7:13: allow-memfd /a j given twice");
+	}
+	ig_diag_free(&d);
+}

@@ -73,22 +73,42 @@ teardown() {
 	grep -q "errno=EPERM" "$T/mprotect_denied.out"
 }
 
-@test "memfd code is denied unless the policy allows it by name" {
+@test "memfd code runs only sealed, by its name, from the program the policy names (root and nobody), and is measured" {
+	chmod 755 "$T"
+	cp "$EXECTOOL" "$T/other" # listed, but not named for memfds
+	ig_manifest "$T/allowed" "$T/victim" "$T/other" /usr/bin/setpriv "$CTL" "$IOTGATED" "$EXECTOOL"
 	ig_policy enforce
-	echo "allow-memfd trusted-jit" >>"$T/iotgate.conf"
+	echo "allow-memfd $EXECTOOL trusted-jit" >>"$T/iotgate.conf"
+	nobody="/usr/bin/setpriv --reuid 65534 --regid 65534 --clear-groups"
+	# the memfd's content: $T/denied, which no manifest lists
 	cat >"$T/s.sh" <<-EOS
-		run_rc memfd_other "$EXECTOOL" memfd evil "$T/allowed"
-		run_rc memfd_named "$EXECTOOL" memfd trusted-jit "$T/allowed"
+		run_rc named "$EXECTOOL" memfd trusted-jit "$T/denied" seal
+		run_rc unsealed "$EXECTOOL" memfd trusted-jit "$T/denied"
+		run_rc other_name "$EXECTOOL" memfd evil "$T/denied" seal
+		run_rc other_prog "$T/other" memfd trusted-jit "$T/denied" seal
+		run_rc nobody_named $nobody "$EXECTOOL" memfd trusted-jit "$T/denied" seal
+		run_rc nobody_unsealed $nobody "$EXECTOOL" memfd trusted-jit "$T/denied"
+		run_rc nobody_other_prog $nobody "$T/other" memfd trusted-jit "$T/denied" seal
+		"\$CTL" status --json >"$T/status.json"
 	EOS
 	scenario "$T/s.sh"
-	[[ $output == *"memfd_other=1"* ]]
-	[[ $output == *"memfd_named=0"* ]]
-	grep -q "errno=EPERM" "$T/memfd_other.out"
+	for a in named nobody_named; do
+		[[ $output == *"$a=0"* ]]
+	done
+	for a in unsealed other_name other_prog nobody_unsealed nobody_other_prog; do
+		[[ $output == *"$a=1"* ]]
+		grep -q "errno=EPERM" "$T/$a.out"
+	done
+	# what ran from the memfd is in the measurement log with its digest (kernel measurement)
+	jq -e '.measure_source == "ima" or .measure_source == "module"' "$T/status.json"
+	digest=$(sha256sum "$T/denied" | cut -d' ' -f1)
+	grep " ima-ng sha256:$digest .*memfd:trusted-jit" "$T/state/measurements"
+	"$CTL" log verify --file "$T/state/measurements"
 }
 
 @test "a file named like a memfd on a real tmpfs does not pass as one" {
 	ig_policy enforce
-	echo "allow-memfd x" >>"$T/iotgate.conf"
+	echo "allow-memfd $EXECTOOL x" >>"$T/iotgate.conf"
 	cp "$T/allowed" "/dev/shm/memfd:x"
 	cat >"$T/s.sh" <<-EOS
 		run_rc fake_memfd "/dev/shm/memfd:x"

@@ -35,6 +35,11 @@ teardown() {
 	ip link del vcan0 2>/dev/null || true
 	ip link del vcan1 2>/dev/null || true
 	ip link del pk0 2>/dev/null || true
+	for l in rt2 rt9 rt3 rt4 rt5 br7 br8 br9 vx5 vx6 gre5; do ip link del "$l" 2>/dev/null || true; done
+	if [[ -e /run/netns/igroot ]]; then
+		umount /run/netns/igroot
+		rm -f /run/netns/igroot
+	fi
 	rm -rf "$T"
 }
 
@@ -173,6 +178,7 @@ make_vcan() {
 	# A CAN interface the policy disables appears: "every interface" no longer holds.
 	cat >>"$T/iotgate.conf" <<-EOF
 		interface vcan9 disable
+		interface-changes allow
 	EOF
 	net_stop
 	net_start
@@ -240,4 +246,197 @@ make_vcan() {
 	net_start
 	probe EPERM "$T/allowed" packet pk0 send
 	jget '.net.counters.packet.denied' | awk '{ exit !($1 >= 1) }'
+}
+
+# ifioctl CMD NAME ARG [NETNS]: an old interface ioctl (SIOCSIFNAME: ARG the new
+# name, SIOCBRADDIF: ARG the port's name) on a socket opened here, after the
+# process setns()es into NETNS if given; prints ok or the errno name
+ifioctl() {
+	/usr/bin/python3 -c 'import ctypes, errno, fcntl, os, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if sys.argv[1] == "rename":
+    cmd, arg = 0x8923, struct.pack("16s16s", sys.argv[2].encode(), sys.argv[3].encode())
+else:
+    cmd, arg = 0x89a2, struct.pack("16si12x", sys.argv[2].encode(), socket.if_nametoindex(sys.argv[3]))
+if len(sys.argv) > 4 and ctypes.CDLL(None, use_errno=True).setns(os.open(sys.argv[4], os.O_RDONLY), 0x40000000):
+    sys.exit("setns failed")
+try:
+    fcntl.ioctl(s, cmd, arg)
+    print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$@"
+}
+
+sifname() {
+	ifioctl rename "$@"
+}
+
+# gone LINK [NETNS]: the link does not exist (in NETNS)
+gone() {
+	! ip ${2:+-n "$2"} link show "$1" >/dev/null 2>&1
+}
+
+@test "a declared interface cannot be renamed, moved to another namespace, deleted, enslaved or stacked on (root, rtnetlink and ioctl)" {
+	modprobe 8021q
+	modprobe macvlan
+	modprobe bridge
+	modprobe vxlan
+	modprobe ip_gre
+	NSA=igvma
+	NSB=igvmb
+	ip netns add "$NSA"
+	ip netns add "$NSB"
+	ip link add rt2 type veth peer name rt2p
+	ip link add rt3 type veth peer name rt3p
+	net_policy "interface rt2 default deny" \
+		"allow program $T/allowed on rt2"
+	net_start
+	jget '.net.features.interfaces_locked' | grep -qx true
+	ip link set rt2 down
+	# The attacks of the issue, as root: each refused, rt2 still here with its rules.
+	run ip link set rt2 name rt9
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	run ip link set rt2 netns "$NSB"
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	run ip link del rt2
+	[[ $status -ne 0 ]]
+	run ip link add link rt2 name rt2.5 type vlan id 5
+	[[ $status -ne 0 ]]
+	run ip link add link rt2 name mv2 type macvlan
+	[[ $status -ne 0 ]]
+	# Tunnels whose underlay is rt2 (named inside the kind's own attributes).
+	run ip link add vx5 type vxlan id 5 dstport 4789 remote 10.99.0.2 dev rt2
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	run ip link add gre5 type gre remote 10.99.0.2 local 10.99.0.1 dev rt2
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	ip link add br9 type bridge
+	run ip link set rt2 master br9
+	[[ $status -ne 0 ]]
+	# By name only (index 0): the name picks the device.
+	run ip link delete dev rt2
+	[[ $status -ne 0 ]]
+	probe EPERM sifname rt2 rt9
+	# An alternative name would let requests by name miss it.
+	run ip link property add dev rt2 altname zz9
+	[[ $status -ne 0 ]]
+	ip link show rt2 >/dev/null
+	gone rt2.5
+	gone mv2
+	gone vx5
+	gone gre5
+	gone rt2 "$NSB"
+	[[ -z $(ip -o link show master br9) ]]
+	# What stays possible: up/down and settings, and every change of undeclared devices.
+	ip link set rt2 up
+	ip link set rt2 mtu 1400
+	ip link set rt2 down
+	ip link set rt3 down
+	ip link set rt3 name rt4
+	# The ioctl names the device: wait until the daemon knows the new name.
+	for _ in $(seq 50); do jget '.net.interfaces[].name' | grep -qx rt4 && break; sleep 0.1; done
+	probe ok sifname rt4 rt5
+	ip link add link rt5 name rt5.5 type vlan id 5
+	ip link add vx6 type vxlan id 6 dstport 4789 remote 10.99.0.2 dev rt5
+	ip link del vx6
+	ip link set rt5 master br9
+	ip link del rt5.5
+	ip link set rt5 nomaster
+	ip link set rt5 netns "$NSB"
+	ip link del br9
+	grep -q "denied rename of controlled interface rt2" "$T/daemon.log"
+	grep -q "denied move to another namespace of controlled interface rt2" "$T/daemon.log"
+	grep -q "denied stack a device on or enslave of controlled interface rt2" "$T/daemon.log"
+	# interface-changes allow: the policy's choice; the rules then follow the rename.
+	net_stop
+	net_policy "interface rt2 default deny" \
+		"allow program $T/allowed on rt2" \
+		"interface-changes allow"
+	net_start
+	jget '.net.features.interfaces_locked' | grep -qx false
+	ip link set rt2 name rt9
+	sleep 0.1
+	jget '.net.interfaces[] | select(.name == "rt9") | .policy' | grep -qx rt2
+	ip link del rt9
+}
+
+@test "another network namespace is no way around the rules: unshare -n, setns, a socket used after setns, stacking by namespace id (root and nobody)" {
+	modprobe macvlan
+	NSA=igvma
+	NSB=igvmb
+	ip netns add "$NSA"
+	ip netns add "$NSB"
+	# rt2 (10.99.0.1) here, its peer rt2p (10.99.0.2, a UDP echo server) in NSA.
+	ip link add rt2 type veth peer name rt2p netns "$NSA"
+	ip addr add 10.99.0.1/24 dev rt2
+	ip link set rt2 up
+	ip -n "$NSA" addr add 10.99.0.2/24 dev rt2p
+	ip -n "$NSA" link set rt2p up
+	ip netns exec "$NSA" "$B/bench/ignet" serve udp 7001 >/dev/null 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 50); do
+		"$T/allowed" udp 10.99.0.2 7001 >/dev/null && break
+		sleep 0.1
+	done
+	# The VM's own namespace by name, so that NSB can give it an id.
+	touch /run/netns/igroot
+	mount --bind /proc/1/ns/net /run/netns/igroot
+	ip -n "$NSB" netns set igroot 7
+	idx=$(cat /sys/class/net/rt2/ifindex)
+	net_policy "interface rt2 default deny" \
+		"allow program $T/allowed on rt2"
+	net_start
+	probe ok "$T/allowed" udp 10.99.0.2 7001
+	probe EPERM "$T/denied" udp 10.99.0.2 7001
+	probe ok "$T/allowed" packet rt2 send
+	probe EPERM "$T/denied" packet rt2 send
+	# A program unshare -n'd: rt2 is not in its namespace, nor a way to it.
+	probe ENODEV unshare -n "$T/denied" packet rt2 send
+	probe ENETUNREACH unshare -n "$T/denied" udp 10.99.0.2 7001
+	# setns into another namespace (root and nobody): rt2 cannot be moved there, so it is not there.
+	run ip link set rt2 netns "$NSB"
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	probe ENODEV nsenter --net="/run/netns/$NSB" "$T/denied" packet rt2 send
+	probe ENETUNREACH nsenter --net="/run/netns/$NSB" "$T/denied" udp 10.99.0.2 7001
+	probe ENETUNREACH nsenter --net="/run/netns/$NSB" setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" udp 10.99.0.2 7001
+	# nobody cannot move it either (the kernel's own check), and gets nothing here.
+	run setpriv --reuid 65534 --regid 65534 --clear-groups ip link set rt2 netns "$NSB"
+	[[ $status -ne 0 ]]
+	probe EPERM setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" udp 10.99.0.2 7001
+	# A socket of this namespace used after setns() into NSB still acts here: judged here.
+	probe EPERM sifname rt2 rt9 "/run/netns/$NSB"
+	ip link show rt2 >/dev/null
+	# From inside NSB, a device on rt2 named by the VM namespace's id: refused.
+	run ip -n "$NSB" link add mvx link "if$idx" link-netnsid 7 type macvlan
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	gone mvx "$NSB"
+	grep -q "denied change by namespace id" "$T/daemon.log"
+	# The attack is real: with changes allowed the macvlan in NSB is made on rt2.
+	net_stop
+	net_policy "interface rt2 default deny" \
+		"allow program $T/allowed on rt2" \
+		"interface-changes allow"
+	net_start
+	ip -n "$NSB" link add mvx link "if$idx" link-netnsid 7 type macvlan
+	ip -n "$NSB" -d link show mvx | grep -q "link-netns igroot"
+	ip -n "$NSB" link del mvx
+}
+
+@test "nothing is enslaved to a declared bridge (rtnetlink and SIOCBRADDIF); undeclared bridges stay free" {
+	modprobe bridge
+	ip link add br7 type bridge
+	ip link add br8 type bridge
+	ip link add rt3 type veth peer name rt3p
+	ip link add rt4 type veth peer name rt4p
+	net_policy "interface br7 default deny" \
+		"allow program $T/allowed on br7"
+	net_start
+	# The attack: a new port carries another device's traffic through the bridge.
+	run ip link set rt3 master br7
+	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	probe EPERM ifioctl braddif br7 rt4
+	[[ -z $(ip -o link show master br7) ]]
+	grep -q "denied stack a device on or enslave of controlled interface br7" "$T/daemon.log"
+	ip link set rt3 master br8
+	probe ok ifioctl braddif br8 rt4
+	[[ $(ip -o link show master br8 | wc -l) -eq 2 ]]
 }

@@ -31,6 +31,7 @@
 #include "crypto.h"
 #include "esc.h"
 #include "ipc.h"
+#include "sdlog.h"
 #include "isolate.h"
 #include "exec.h"
 #include "log.h"
@@ -161,6 +162,8 @@ static int client_send(struct daemon *d, int slot, struct json_object *reply)
  */
 void publish(struct daemon *d, struct json_object *ev)
 {
+	/* syslog gets every event the subscribers get, in the same order */
+	ig_sdlog_event(ev);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = client_live(d, i);
 		int ret;

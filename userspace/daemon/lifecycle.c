@@ -566,7 +566,8 @@ int activate(struct daemon *d, struct ig_set *set, struct ig_net_compiled *comp,
 	}
 	ret = ig_kernel_set_manifest(&d->k, set->verified, set->nverified);
 	if (!ret)
-		ret = ig_kernel_set_memfd(&d->k, set->policy.memfd, set->policy.nmemfd);
+		ret = ig_kernel_set_memfd(&d->k, set->policy.memfd, set->policy.memfd_mask,
+					  set->policy.nmemfd);
 	if (!ret)
 		ret = ig_kernel_set_mode(&d->k, mode, flags);
 	if (!ret) /* after the manifest: rules name measured programs */
@@ -577,12 +578,14 @@ int activate(struct daemon *d, struct ig_set *set, struct ig_net_compiled *comp,
 		/* Put the old set back as it was. */
 		ig_kernel_restore_manifest(&d->k);
 		ig_kernel_commit_manifest(&d->k);
-		ig_kernel_set_memfd(&d->k, d->set.policy.memfd, d->set.policy.nmemfd);
+		ig_kernel_set_memfd(&d->k, d->set.policy.memfd, d->set.policy.memfd_mask,
+				    d->set.policy.nmemfd);
 		ig_kernel_set_mode(&d->k, d->set.policy.mode, cfg_flags(&d->set.policy));
 		return ret;
 	}
 	ig_kernel_commit_manifest(&d->k);
 	ig_measure_set_manifest(d->ms, &set->manifest, set->verified, set->nverified);
+	ig_kmeasure_set_manifest(d->km, set->verified, set->nverified);
 	ret = store_active(d, set, keep_previous, origin);
 	ig_set_free(&d->set);
 	ig_set_compact(set);

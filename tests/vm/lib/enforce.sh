@@ -29,8 +29,9 @@ run_rc() {
 	echo "$name=$?"
 }
 start_daemon() {
+	# shellcheck disable=SC2086 # IG_DAEMON_ARGS: more options, split on blanks
 	"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
-		>>"$T/daemon.log" 2>&1 &
+		${IG_DAEMON_ARGS:-} >>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for ((i = 0; i < 600; i++)); do
 		"$CTL" status >/dev/null 2>&1 && return 0
