@@ -750,6 +750,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc, argv);
-	fprintf(stderr, "usage: see the comment at the top of bench/ignet.c\n");
+	fprintf(stderr, "usage: see the comment at the top of tests/helpers/ignet.c\n");
 	return 2;
 }

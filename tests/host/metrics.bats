@@ -34,11 +34,11 @@ setup() {
 	inB ip addr add 10.80.0.2/24 dev vQ2
 	for l in lo vA 'q"\1'; do inA ip link set "$l" up; done
 	for l in lo vB vQ2; do inB ip link set "$l" up; done
-	cp "$B/bench/ignet" "$T/allowed"
-	cp "$B/bench/ignet" "$T/denied"
+	cp "$B/tests/ignet" "$T/allowed"
+	cp "$B/tests/ignet" "$T/denied"
 	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
 	mknod -m 666 "$T/full" c 1 7
-	ip netns exec "$NSB" "$B/bench/ignet" serve udp 7001 >/dev/null 2>&1 &
+	ip netns exec "$NSB" "$B/tests/ignet" serve udp 7001 >/dev/null 2>&1 &
 	SRV=$!
 	NE=""
 }

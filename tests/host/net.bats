@@ -630,7 +630,7 @@ hold_round() {
 		"allow program $T/allowed on vA"
 	net_start
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
-	ip netns exec "$NSB" "$B/bench/ignet" serve udp 7002 >/dev/null 2>&1 &
+	ip netns exec "$NSB" "$B/tests/ignet" serve udp 7002 >/dev/null 2>&1 &
 	HOLDS+=($!)
 	for _ in $(seq 50); do
 		inA "$T/allowed" udp 10.79.0.2 7002 >/dev/null && break

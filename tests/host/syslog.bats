@@ -36,8 +36,8 @@ setup() {
 	ip netns exec "$NSB" ip addr add 10.82.0.2/24 dev vQ2
 	for l in lo vA "$QNAME"; do nsenter --net="/run/netns/$NSA" ip link set "$l" up; done
 	for l in lo vB vQ2; do ip netns exec "$NSB" ip link set "$l" up; done
-	cp "$B/bench/ignet" "$T/allowed"
-	cp "$B/bench/ignet" "$T/denied"
+	cp "$B/tests/ignet" "$T/allowed"
+	cp "$B/tests/ignet" "$T/denied"
 	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
 	mknod -m 666 "$T/full" c 1 7
 	rs_start "$T/rs"

@@ -371,7 +371,7 @@ gone() {
 	ip link set rt2 up
 	ip -n "$NSA" addr add 10.99.0.2/24 dev rt2p
 	ip -n "$NSA" link set rt2p up
-	ip netns exec "$NSA" "$B/bench/ignet" serve udp 7001 >/dev/null 2>&1 &
+	ip netns exec "$NSA" "$B/tests/ignet" serve udp 7001 >/dev/null 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 50); do
 		"$T/allowed" udp 10.99.0.2 7001 >/dev/null && break
