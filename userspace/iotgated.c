@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -47,11 +48,11 @@
 
 extern char **environ;
 
-static void sd_notify_ready(void)
+/* One sd_notify(3) message to $NOTIFY_SOCKET, if set (systemd's Type=notify). */
+static void sd_notify(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	static const char msg[] = "READY=1";
 	socklen_t len;
 	int fd;
 
@@ -64,8 +65,33 @@ static void sd_notify_ready(void)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	sendto(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+	sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
 	close(fd);
+}
+
+/*
+ * The start hashes the whole manifest before READY=1, which may take longer
+ * than the unit's TimeoutStartSec: while a child of the start's verify phase
+ * (hashing, signature checks) runs, the timeout is extended by EXTEND_USEC, at
+ * once and again every EXTEND_EVERY_MS. The hashing pass has its own deadline
+ * (hash-limits in iotgate.conf(5)), so a stuck start still ends.
+ */
+#define EXTEND_USEC 30000000ull
+#define EXTEND_EVERY_MS 10000
+
+static int start_wait(int fd, void *ctx)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char msg[64];
+	int r;
+
+	(void)ctx;
+	snprintf(msg, sizeof(msg), "EXTEND_TIMEOUT_USEC=%llu", EXTEND_USEC);
+	do {
+		sd_notify(msg);
+		r = poll(&p, 1, EXTEND_EVERY_MS);
+	} while (r == 0 || (r < 0 && errno == EINTR));
+	return r < 0 ? -errno : 0;
 }
 
 static int take_lock(void)
@@ -307,6 +333,9 @@ int main(int argc, char **argv)
 				strerror(-lockfd));
 		return 1;
 	}
+	/* Under systemd, the start timeout is extended while the start hashes and checks. */
+	if (getenv("NOTIFY_SOCKET"))
+		ig_isolate_set_waiter(start_wait, NULL);
 	/* What was last applied (state/active) wins over the shipped policy. */
 	if (stored(d, "active") && applied(d)) {
 		ret = load_compiled(d, "active", NULL, &comp, &diag);
@@ -438,7 +467,8 @@ int main(int argc, char **argv)
 		d->set.manifest.n, d->k.readopted ? ", pinned state re-adopted" : "");
 	if (d->k.tier != IG_TIER_FULL)
 		ig_warn("daemon", "degraded: %s", d->k.why_partial);
-	sd_notify_ready();
+	ig_isolate_set_waiter(NULL, NULL);
+	sd_notify("READY=1");
 
 	ret = event_loop(d);
 	if (!ret)

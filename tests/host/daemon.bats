@@ -19,6 +19,7 @@ setup() {
 
 teardown() {
 	ig_cleanup
+	[[ -n ${LISTENER:-} ]] && kill "$LISTENER" 2>/dev/null
 	rm -rf "$T"
 }
 
@@ -211,4 +212,35 @@ teardown() {
 	echo "device-id gateway-0042" >>"$T/iotgate.conf"
 	ig_start
 	jget . | jq -e '.device.logical_id == "gateway-0042" and .device.logical_id_source == "policy"'
+}
+
+@test "under systemd (NOTIFY_SOCKET) the start timeout is extended while the manifest is hashed, then READY=1" {
+	# 3,000 files and one of 256 MiB: longer to hash than a start takes otherwise
+	mkdir "$T/tree"
+	python3 -c '
+import os, sys
+for i in range(3000):
+    with open(os.path.join(sys.argv[1], "f%04d" % i), "w") as f:
+        f.write("file %d\n" % i)
+' "$T/tree"
+	head -c 256M /dev/zero >"$T/tree/big"
+	{
+		find "$T/tree" -type f -print0 | xargs -0 sha256sum
+		sha256sum "$T/allowed" "$CTL"
+	} >"$T/manifest.sha256"
+	ig_policy audit
+	python3 "$TOP/tests/lib/ctlsock.py" syslog "$T/notify" "$T/notify.out" >"$T/listener.out" &
+	LISTENER=$!
+	for _ in $(seq 50); do grep -q ready "$T/listener.out" && break; sleep 0.1; done
+	NOTIFY_SOCKET=$T/notify ig_start
+	ig_wait_file "$T/notify.out" "READY=1"
+	kill "$LISTENER"
+	cat "$T/notify.out"
+	# only these two messages; the extension first (30 s, renewed every 10 s
+	# while hashing), READY=1 once and last
+	[ -z "$(grep -vxE "b'(EXTEND_TIMEOUT_USEC=[0-9]+|READY=1)'" "$T/notify.out")" ]
+	head -1 "$T/notify.out" | grep -qx "b'EXTEND_TIMEOUT_USEC=30000000'"
+	[ "$(grep -c "READY=1" "$T/notify.out")" -eq 1 ]
+	tail -1 "$T/notify.out" | grep -qx "b'READY=1'"
+	"$CTL" status --json | jq -e '.manifest.verified == 3003'
 }
