@@ -1185,6 +1185,169 @@ int BPF_PROG(ig_sock_accept, struct socket *sock, struct socket *newsock, int re
 	return ret;
 }
 
+/* --- Kill tier: CAN and packet sockets at the syscalls --- */
+
+/*
+ * Without LSM socket hooks (kill tier), CAN and packet sockets are judged at
+ * the syscalls that name an interface: socket() by a program with no right
+ * on any interface of the kind, and bind, connect, sendto and sendmsg
+ * naming an interface the program may not use (index 0: every interface of
+ * the kind), make the task SIGKILLed on its way back to user space in
+ * enforce mode, before it can use what the call returns; audit mode reports.
+ * The address is read from user memory before the kernel copies it, so
+ * another thread could change it in between; a receive on an unbound socket
+ * of a program that has some right of the kind, a socket handed to another
+ * program, sendmmsg and io_uring are not seen (the state says so).
+ */
+struct sys_enter_ctx {
+	__u64 common;
+	__s64 nr;
+	__u64 args[6];
+};
+
+#define SIGKILL 9
+#define SOCKADDR_LEN 16 /* struct sockaddr: a SOCK_PACKET bind names the device */
+
+/* The family and interface index at the start of a sockaddr_can or sockaddr_ll. */
+struct uaddr {
+	__u16 family;
+	__u16 pad;
+	__s32 ifindex;
+};
+
+static long any_cb(struct bpf_map *map, struct ig_if_key *key, struct ig_if_val *val,
+		   struct allctx *c)
+{
+	if (key->gen != c->gen || key->netns != c->netns)
+		return 0;
+	if (c->can_only && !(val->flags & IG_IF_CAN))
+		return 0;
+	if (allowed_dev(c->gen, val, &c->s, c->proto, LF_FLOW_OUT, 0, 0) ||
+	    allowed_dev(c->gen, val, &c->s, c->proto, LF_FLOW_IN, 0, 0)) {
+		c->denied = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * op IG_OP_CREATE: a right on any interface of the kind; else the one
+ * interface, or every one of the kind for index 0.
+ */
+static __always_inline void kill_check(__u32 family, __u32 op, __u32 ifindex, __u32 flows)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct ig_net_config *cfg = active_cfg();
+	__u32 fam = family == AF_CAN ? IG_FAM_CAN : IG_FAM_PACKET;
+	struct allctx ac = {};
+	bool enforce, ok;
+
+	if (!cfg || !(cfg->flags & IG_NCF_KILL))
+		return;
+	if (BPF_CORE_READ(t, nsproxy, net_ns, net_cookie) != cfg->netns)
+		return; /* the rules are for the daemon's namespace */
+	task_subject(t, &ac.s);
+	ac.proto = family == AF_CAN ? IG_P_CAN : IG_P_PACKET;
+	if (op != IG_OP_CREATE && ifindex) {
+		ok = allowed_ifindex(cfg, ifindex, &ac.s, ac.proto, flows, 0, 0);
+	} else {
+		ac.netns = cfg->netns;
+		ac.gen = cfg->gen;
+		ac.can_only = family == AF_CAN;
+		ac.flows = flows;
+		if (op == IG_OP_CREATE) {
+			/* Interfaces the rules do not name take the default (packet). */
+			ac.denied = family == AF_CAN ||
+				    !(allowed_on(cfg->gen, IG_TARGET_ANYIF, cfg->dflt, 0, &ac.s,
+						 ac.proto, LF_FLOW_OUT, 0, 0) ||
+				      allowed_on(cfg->gen, IG_TARGET_ANYIF, cfg->dflt, 0, &ac.s,
+						 ac.proto, LF_FLOW_IN, 0, 0));
+			if (ac.denied)
+				bpf_for_each_map_elem(&ig_ifaces, any_cb, &ac, 0);
+		} else {
+			bpf_for_each_map_elem(&ig_ifaces, all_cb, &ac, 0);
+		}
+		ok = !ac.denied;
+	}
+	if (ok) {
+		count(IG_NCNT(fam, IG_NC_ALLOWED));
+		return;
+	}
+	enforce = cfg->mode == IG_MODE_ENFORCE;
+	if (enforce)
+		bpf_send_signal(SIGKILL);
+	count(IG_NCNT(fam, enforce ? IG_NC_DENIED : IG_NC_AUDITED));
+	refuse_event(&ac.s, enforce ? IG_VERDICT_KILL : IG_VERDICT_AUDIT, fam, op, ifindex,
+		     ac.proto, 0, 0, NULL, true);
+}
+
+/* A sockaddr in user memory naming a CAN or packet interface. */
+static __always_inline void kill_check_addr(__u64 uptr, __u64 len, __u32 op, __u32 flows)
+{
+	struct uaddr a = {};
+
+	if (!uptr || len < sizeof(__u16) || bpf_probe_read_user(&a, sizeof(a), (void *)uptr))
+		return;
+	if (a.family != AF_CAN && a.family != AF_PACKET)
+		return;
+	if (len < sizeof(a) || a.ifindex < 0 || (a.family == AF_PACKET && len == SOCKADDR_LEN))
+		a.ifindex = 0;
+	kill_check(a.family, op, a.ifindex, flows);
+}
+
+SEC("tracepoint/syscalls/sys_enter_socket")
+int ig_ksock_new(struct sys_enter_ctx *ctx)
+{
+	__u32 family = ctx->args[0];
+
+	if (family == AF_CAN || family == AF_PACKET)
+		kill_check(family, IG_OP_CREATE, 0, LF_FLOWS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int ig_ksock_bind(struct sys_enter_ctx *ctx)
+{
+	kill_check_addr(ctx->args[1], ctx->args[2], IG_OP_BIND, LF_FLOWS);
+	return 0;
+}
+
+/* CAN BCM and J1939 name their interface at connect. */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int ig_ksock_conn(struct sys_enter_ctx *ctx)
+{
+	kill_check_addr(ctx->args[1], ctx->args[2], IG_OP_CONNECT, LF_FLOWS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int ig_ksock_sendto(struct sys_enter_ctx *ctx)
+{
+	kill_check_addr(ctx->args[4], ctx->args[5], IG_OP_SEND, LF_FLOW_OUT);
+	return 0;
+}
+
+/* struct user_msghdr starts with msg_name and msg_namelen (user pointer size). */
+struct umsg_head {
+#if defined(__TARGET_ARCH_arm)
+	__u32 name;
+#else
+	__u64 name;
+#endif
+	__s32 namelen;
+};
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int ig_ksock_smsg(struct sys_enter_ctx *ctx)
+{
+	struct umsg_head h = {};
+
+	if (bpf_probe_read_user(&h, sizeof(h), (void *)ctx->args[1]) || h.namelen <= 0)
+		return 0;
+	kill_check_addr(h.name, h.namelen, IG_OP_SEND, LF_FLOW_OUT);
+	return 0;
+}
+
 /* --- Devices --- */
 
 /* Returns true if the access is refused. */

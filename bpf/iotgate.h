@@ -421,6 +421,12 @@ struct ig_dev_val {
 #define IG_NCF_UNLABELLED_DENY 0x02
 /* interface-changes allow: declared interfaces may be renamed, moved, ... (full tier) */
 #define IG_NCF_CHANGES_OK 0x04
+/*
+ * Kill tier (no LSM socket hooks): CAN and packet sockets are judged at the
+ * socket, bind, connect, sendto and sendmsg syscalls, and a refusal in
+ * enforce mode is a SIGKILL of the task (ifaces.bpf.c: ig_ksock_*).
+ */
+#define IG_NCF_KILL 0x08
 
 /* Single-entry array map "ig_net_cfg". */
 struct ig_net_config {
@@ -483,6 +489,7 @@ struct ig_dec_cnt {
 #define IG_OP_STACK 11 /* a device stacked on it, or it enslaved to a master */
 #define IG_OP_FOREIGN 12 /* a link change addressed to another namespace by id */
 #define IG_OP_OPAQUE 13 /* a link change the program could not read whole */
+#define IG_OP_CREATE 14 /* socket(): no right on any interface of the kind */
 
 /*
  * Record in the ring buffer "ig_net_ev": a refused (or, in audit mode, a
@@ -495,7 +502,7 @@ struct ig_net_event {
 	__u64 exe_dev; /* the subject's executable, 0/0 if unknown */
 	__u64 exe_ino;
 	__u32 type; /* IG_EV_NET or IG_EV_DEV */
-	__u32 verdict; /* IG_VERDICT_DENY or IG_VERDICT_AUDIT */
+	__u32 verdict; /* IG_VERDICT_DENY, IG_VERDICT_AUDIT, or IG_VERDICT_KILL (IG_NCF_KILL) */
 	__u32 family; /* IG_FAM_* */
 	__u32 op; /* IG_OP_* */
 	__u32 pid;
