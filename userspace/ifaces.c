@@ -43,7 +43,7 @@
 #define MAX_WATCH 64
 
 /* How a program is attached. */
-enum pkind { PK_CGROUP, PK_CGDEV, PK_LSM, PK_ITER };
+enum pkind { PK_CGROUP, PK_CGDEV, PK_LSM, PK_ITER, PK_KILL };
 
 /* Indexes into ig_net.progs (list_progs): the first of each kind. */
 enum { PI_SOCK_CREATE = 0, PI_CGDEV = 3, PI_ITER = 4, PI_LSM = 7 };
@@ -80,6 +80,7 @@ struct ig_net {
 	enum ig_tier tier;
 	bool active; /* rules loaded and attached */
 	bool lsm; /* BPF LSM programs attached */
+	bool ksock; /* kill tier: CAN and packet sockets judged at the syscalls */
 	bool cgdev; /* cgroup device program attached */
 	bool iter; /* the socket iterators ran: existing TCP and UDP sockets were labeled */
 	bool readopted;
@@ -87,7 +88,7 @@ struct ig_net {
 	__u64 unlabelled; /* program sockets open before the rules that have no label */
 	char why_no_lsm[256];
 	char why_no_iter[256];
-	struct prog progs[20];
+	struct prog progs[26];
 	int nprogs;
 	__u64 netns;
 	__u64 epoch;
@@ -236,7 +237,8 @@ static int write_cfg(struct ig_net *n, bool active)
 		.dflt = n->np ? n->np->dflt : IG_RV_ALLOW,
 		.flags = (active ? IG_NCF_ACTIVE : 0) |
 			 (n->unlab_deny ? IG_NCF_UNLABELLED_DENY : 0) |
-			 (n->np && n->np->changes == IG_NP_CHG_ALLOW ? IG_NCF_CHANGES_OK : 0),
+			 (n->np && n->np->changes == IG_NP_CHG_ALLOW ? IG_NCF_CHANGES_OK : 0) |
+			 (n->ksock ? IG_NCF_KILL : 0),
 	};
 
 	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.ig_net_cfg), &zero, &cfg, BPF_ANY))
@@ -991,6 +993,8 @@ static void link_pin(const struct prog *p, char *buf, size_t len)
 
 static void add_prog(struct ig_net *n, struct bpf_program *p, enum pkind kind)
 {
+	if (n->nprogs == sizeof(n->progs) / sizeof(n->progs[0]))
+		abort(); /* a program added to ifaces.bpf.c without room here */
 	n->progs[n->nprogs].p = p;
 	n->progs[n->nprogs].kind = kind;
 	n->nprogs++;
@@ -1017,6 +1021,11 @@ static void list_progs(struct ig_net *n)
 	add_prog(n, s->progs.ig_locked_down, PK_LSM);
 	add_prog(n, s->progs.ig_nl_send, PK_LSM);
 	add_prog(n, s->progs.ig_ioctl, PK_LSM);
+	add_prog(n, s->progs.ig_ksock_new, PK_KILL);
+	add_prog(n, s->progs.ig_ksock_bind, PK_KILL);
+	add_prog(n, s->progs.ig_ksock_conn, PK_KILL);
+	add_prog(n, s->progs.ig_ksock_sendto, PK_KILL);
+	add_prog(n, s->progs.ig_ksock_smsg, PK_KILL);
 }
 
 static int pin_maps(struct ig_net *n, bool reused[N_MAPS])
@@ -1092,6 +1101,9 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused
 		case PK_ITER:
 			p->want = with_iter;
 			break;
+		case PK_KILL:
+			p->want = !with_lsm && n->tier == IG_TIER_KILL;
+			break;
 		default:
 			p->want = true;
 		}
@@ -1116,7 +1128,7 @@ static int attach_one(struct prog *p, int cgfd)
 
 	if (!p->want || p->pinned || p->kind == PK_ITER)
 		return 0;
-	if (p->kind == PK_LSM)
+	if (p->kind == PK_LSM || p->kind == PK_KILL)
 		link = bpf_program__attach(p->p);
 	else
 		link = bpf_program__attach_cgroup(p->p, cgfd);
@@ -1261,6 +1273,9 @@ static int load_attach(struct ig_net *n, struct ig_diag *d)
 	if (ret)
 		goto fail;
 	n->lsm = n->progs[PI_LSM].want;
+	n->ksock = false;
+	for (int i = 0; i < n->nprogs; i++)
+		n->ksock |= n->progs[i].kind == PK_KILL && n->progs[i].want;
 	n->iter = n->progs[PI_ITER].want;
 	if (!want_lsm)
 		snprintf(n->why_no_lsm, sizeof(n->why_no_lsm), "%s",
@@ -1888,6 +1903,7 @@ void ig_net_status(struct ig_net *n, struct json_object *status, struct json_obj
 	add_bool(feat, "ip", true);
 	add_str(feat, "devices", n->cgdev ? "cgroup" : "none");
 	add_bool(feat, "can_packet", n->lsm);
+	add_bool(feat, "can_packet_kill", n->ksock);
 	add_bool(feat, "socket_follows_user", n->lsm);
 	/* Renames, moves, deletion, stacking of declared interfaces refused (full tier). */
 	add_bool(feat, "interfaces_locked", n->lsm && n->np->changes == IG_NP_CHG_DENY);
@@ -1951,9 +1967,15 @@ void ig_net_status(struct ig_net *n, struct json_object *status, struct json_obj
 		add_reason_net(reasons, "unlabelled_sockets", msg);
 	}
 	if (!n->lsm) {
-		snprintf(msg, sizeof(msg), "CAN and packet sockets are not controlled: %s",
-			 n->why_no_lsm);
-		add_reason_net(reasons, "can_packet_unavailable", msg);
+		if (n->ksock)
+			add_reason_net(
+				reasons, "can_packet_kill",
+				"CAN and packet sockets are judged at socket, bind, connect, sendto and sendmsg and a refusal kills the task (kill tier); not seen: receiving on an unbound socket of a program with a right on some interface of the kind, sendmmsg, io_uring, and an address changed by another thread during the call");
+		else {
+			snprintf(msg, sizeof(msg), "CAN and packet sockets are not controlled: %s",
+				 n->why_no_lsm);
+			add_reason_net(reasons, "can_packet_unavailable", msg);
+		}
 		if (n->np->nifs)
 			add_reason_net(
 				reasons, "interfaces_unlocked",

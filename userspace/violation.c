@@ -129,7 +129,8 @@ const char *ig_op_name(__u32 op)
 					     "delete",
 					     "stack a device on or enslave",
 					     "change by namespace id",
-					     "unreadable change" };
+					     "unreadable change",
+					     "create" };
 
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
 }

@@ -33,6 +33,7 @@ teardown() {
 	kill -USR1 "$GUARD" 2>/dev/null
 	wait "$GUARD" 2>/dev/null
 	ig_cleanup
+	for l in igk0 igkc0 igkc1; do ip link del "$l" 2>/dev/null || true; done
 	rm -rf "$T"
 }
 
@@ -139,4 +140,81 @@ teardown() {
 	[[ $output == *"jit_anon=0"* ]]
 	[[ $output == *"jit_w2x=0"* ]]
 	jq -e '[.violations[] | select(.reason == "writable_made_executable" and .verdict == "kill")] | length >= 4' "$T/status.json"
+}
+
+make_veth() {
+	modprobe veth 2>/dev/null || true # a module in the VM's kernel
+	ip link add igk0 type veth peer name igk1
+	ip link set igk0 up
+	ip link set igk1 up
+}
+
+# A veth pair igk0/igk1 and, where the kernel has CAN (the VM; not this
+# machine's kernel), vcan igkc0/igkc1: netok may use igk0 (packet) and
+# igkc0 (CAN) only, netno no interface of either kind.
+@test "enforce: CAN and packet sockets on an interface the program may not use are killed (socket, bind, sendto); allowed ones work" {
+	make_veth
+	local can=
+	# can_raw now: under enforcement the kernel's own modprobe would be killed
+	if modprobe vcan 2>/dev/null && modprobe can_raw && ip link add igkc0 type vcan 2>/dev/null; then
+		ip link add igkc1 type vcan
+		ip link set igkc0 up
+		ip link set igkc1 up
+		can=1
+	else
+		echo "# this kernel has no CAN (vcan): the CAN half runs in the VM's kill tier (tests/vm/kill.bats)" >&3
+	fi
+	cp "$B/tests/ignet" "$T/netok"
+	cp "$B/tests/ignet" "$T/netno"
+	ig_manifest "$T/allowed" "$EXECTOOL" "$CTL" "$IOTGATED" "$T/netok" "$T/netno"
+	{
+		printf 'version 1\nmode enforce\nmanifest manifest.sha256\ninterface-default deny\n'
+		printf 'interface igk0 default deny\ninterface igk1 default deny\nallow program %s on igk0 packet\n' "$T/netok"
+		[[ -z $can ]] || printf 'interface igkc0 default deny\ninterface igkc1 default deny\nallow program %s on igkc0 can\n' "$T/netok"
+	} >"$T/iotgate.conf"
+	cat >"$T/s.sh" <<-EOS
+		run_rc pk_ok "$T/netok" packet igk0 send
+		run_rc pk_other "$T/netok" packet igk1 send
+		run_rc pk_any "$T/netok" packet any send
+		run_rc pk_spkt "$T/netok" spkt igk0
+		run_rc pk_none "$T/netno" packet igk0 send
+		if [[ -n "$can" ]]; then
+			run_rc can_ok "$T/netok" can igkc0 send
+			run_rc can_other "$T/netok" can igkc1 send
+			run_rc can_any "$T/netok" can any recv
+			run_rc can_none "$T/netno" can igkc0 send
+		fi
+		"\$CTL" status --json >"$T/status.json"
+	EOS
+	scenario "$T/s.sh"
+	[[ $output == *"pk_ok=0"* ]]
+	for a in pk_other pk_any pk_spkt pk_none; do
+		[[ $output == *"$a=137"* ]]
+	done
+	jq -e '.net.features.can_packet_kill and (.reasons | map(.code) | index("can_packet_kill") != null)' "$T/status.json"
+	jq -e '[.net.violations[] | select(.family == "packet" and .verdict == "kill" and .op == "bind" and .interface == "igk1" and .comm == "netok")] | length >= 1' "$T/status.json"
+	jq -e '[.net.violations[] | select(.family == "packet" and .verdict == "kill" and .op == "create" and .comm == "netno")] | length >= 1' "$T/status.json"
+	jq -e '[.net.violations[] | select(.family == "packet" and .verdict == "kill" and .op == "send")] | length >= 1' "$T/status.json"
+	jq -e '.net.counters.packet.denied >= 4' "$T/status.json"
+	if [[ -n $can ]]; then
+		[[ $output == *"can_ok=0"* ]]
+		for a in can_other can_any can_none; do
+			[[ $output == *"$a=137"* ]]
+		done
+		jq -e '[.net.violations[] | select(.family == "can" and .verdict == "kill" and .op == "create" and .comm == "netno")] | length >= 1' "$T/status.json"
+	fi
+}
+
+@test "audit: CAN and packet sockets the rules refuse are reported, not killed" {
+	make_veth
+	cp "$B/tests/ignet" "$T/netok"
+	ig_manifest "$T/allowed" "$EXECTOOL" "$CTL" "$IOTGATED" "$T/netok"
+	printf 'version 1\nmode enforce\naccess-mode audit\nmanifest manifest.sha256\ninterface igk0 default deny\ninterface igk1 default deny\nallow program %s on igk0 packet\n' "$T/netok" >"$T/iotgate.conf"
+	cat >"$T/s.sh" <<-EOS
+		run_rc pk_other "$T/netok" packet igk1 send
+		"\$CTL" status --json >"$T/status.json"
+	EOS
+	scenario "$T/s.sh"
+	[[ $output == *"pk_other=0"* ]]
+	jq -e '[.net.violations[] | select(.family == "packet" and .verdict == "audit" and .op == "bind" and .interface == "igk1")] | length >= 1' "$T/status.json"
 }
