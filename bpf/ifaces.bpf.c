@@ -1194,8 +1194,10 @@ int BPF_PROG(ig_sock_accept, struct socket *sock, struct socket *newsock, int re
  * naming an interface the program may not use (index 0: every interface of
  * the kind), make the task SIGKILLed on its way back to user space in
  * enforce mode, before it can use what the call returns; audit mode reports.
- * The address is read from user memory before the kernel copies it, so
- * another thread could change it in between; a receive on an unbound socket
+ * The socket's family and type come from the kernel's socket behind the
+ * descriptor; the address is read from user memory before the kernel copies
+ * it (one that cannot be read is refused), so another thread could change it
+ * in between; a receive on an unbound socket
  * of a program that has some right of the kind, a socket handed to another
  * program, sendmmsg and io_uring are not seen (the state says so).
  */
@@ -1206,7 +1208,8 @@ struct sys_enter_ctx {
 };
 
 #define SIGKILL 9
-#define SOCKADDR_LEN 16 /* struct sockaddr: a SOCK_PACKET bind names the device */
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
 
 /* The family and interface index at the start of a sockaddr_can or sockaddr_ll. */
 struct uaddr {
@@ -1281,18 +1284,44 @@ static __always_inline void kill_check(__u32 family, __u32 op, __u32 ifindex, __
 		     ac.proto, 0, 0, NULL, true);
 }
 
-/* A sockaddr in user memory naming a CAN or packet interface. */
-static __always_inline void kill_check_addr(__u64 uptr, __u64 len, __u32 op, __u32 flows)
+/* The CAN or packet socket behind a descriptor of the current task, or NULL. */
+static __always_inline struct socket *gated_fd(__u64 fd)
 {
-	struct uaddr a = {};
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
+	struct socket *sock;
+	struct file *f = NULL;
+	__u32 family;
 
-	if (!uptr || len < sizeof(__u16) || bpf_probe_read_user(&a, sizeof(a), (void *)uptr))
+	if (fd >= BPF_CORE_READ(t, files, fdt, max_fds) ||
+	    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f ||
+	    (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	return family == AF_CAN || family == AF_PACKET ? sock : NULL;
+}
+
+/*
+ * A call on descriptor fd naming the address at uptr (none: the socket's
+ * binding decides, checked when it was made).
+ */
+static __always_inline void kill_check_addr(__u64 fd, __u64 uptr, __u64 len, __u32 op, __u32 flows)
+{
+	struct socket *sock = gated_fd(fd);
+	struct uaddr a = {};
+	__u32 family;
+
+	if (!sock || !uptr)
 		return;
-	if (a.family != AF_CAN && a.family != AF_PACKET)
-		return;
-	if (len < sizeof(a) || a.ifindex < 0 || (a.family == AF_PACKET && len == SOCKADDR_LEN))
+	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	/* Unreadable here (a page not present yet): judged as every interface. */
+	if (len < sizeof(a) || bpf_probe_read_user(&a, sizeof(a), (void *)uptr) || a.ifindex < 0)
 		a.ifindex = 0;
-	kill_check(a.family, op, a.ifindex, flows);
+	/* SOCK_PACKET names the device by name: judged as every interface. */
+	if (family == AF_PACKET && BPF_CORE_READ(sock, type) == SOCK_PACKET)
+		a.ifindex = 0;
+	kill_check(family, op, a.ifindex, flows);
 }
 
 SEC("tracepoint/syscalls/sys_enter_socket")
@@ -1308,7 +1337,7 @@ int ig_ksock_new(struct sys_enter_ctx *ctx)
 SEC("tracepoint/syscalls/sys_enter_bind")
 int ig_ksock_bind(struct sys_enter_ctx *ctx)
 {
-	kill_check_addr(ctx->args[1], ctx->args[2], IG_OP_BIND, LF_FLOWS);
+	kill_check_addr(ctx->args[0], ctx->args[1], ctx->args[2], IG_OP_BIND, LF_FLOWS);
 	return 0;
 }
 
@@ -1316,14 +1345,14 @@ int ig_ksock_bind(struct sys_enter_ctx *ctx)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int ig_ksock_conn(struct sys_enter_ctx *ctx)
 {
-	kill_check_addr(ctx->args[1], ctx->args[2], IG_OP_CONNECT, LF_FLOWS);
+	kill_check_addr(ctx->args[0], ctx->args[1], ctx->args[2], IG_OP_CONNECT, LF_FLOWS);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int ig_ksock_sendto(struct sys_enter_ctx *ctx)
 {
-	kill_check_addr(ctx->args[4], ctx->args[5], IG_OP_SEND, LF_FLOW_OUT);
+	kill_check_addr(ctx->args[0], ctx->args[4], ctx->args[5], IG_OP_SEND, LF_FLOW_OUT);
 	return 0;
 }
 
@@ -1342,9 +1371,15 @@ int ig_ksock_smsg(struct sys_enter_ctx *ctx)
 {
 	struct umsg_head h = {};
 
-	if (bpf_probe_read_user(&h, sizeof(h), (void *)ctx->args[1]) || h.namelen <= 0)
+	if (!gated_fd(ctx->args[0]))
 		return 0;
-	kill_check_addr(h.name, h.namelen, IG_OP_SEND, LF_FLOW_OUT);
+	/* An unreadable header: judged as naming every interface. */
+	if (bpf_probe_read_user(&h, sizeof(h), (void *)ctx->args[1])) {
+		h.name = 1;
+		h.namelen = 0;
+	}
+	if (h.name)
+		kill_check_addr(ctx->args[0], h.name, h.namelen, IG_OP_SEND, LF_FLOW_OUT);
 	return 0;
 }
 
