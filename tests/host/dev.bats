@@ -77,7 +77,7 @@ dev_start() {
 	# the allowed open is no violation
 	jq -s -e '[.[] | select(.event == "violation" and .comm == "allowed")] | length == 0' "$T/events"
 	# syslog: authpriv.warning (10 * 8 + 4), the RFC 5424 line with what was refused
-	grep -q '^b.<84>.*\[iotgate@32473 type="device" verdict="deny" reason="device_rule" pid="[0-9]*" uid="0" gid="0" comm="denied" path="" detail="open of char 1:7 for read"\] iotgate-violation' "$T/syslog"
+	grep -qE '^b.<84>1 [^ ]+ [^ ]+ iotgated [0-9]+ device \[iotgate@32473 [^]]*type="device" verdict="deny" reason="device_rule" path="" comm="denied" pid="[0-9]+" uid="0" detail="open of char 1:7 for read" gid="0"[^]]*\] iotgate device deny: open of char 1:7 for read' "$T/syslog"
 	run "$CTL" status --json
 	echo "$output" | jq -e '[.violations[] | select(.type == "device" and .comm == "denied")] | length == 1'
 	echo "$output" | jq -e '.counters.violations.device == 1 and .counters.violations.net == 0'

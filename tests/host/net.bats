@@ -128,7 +128,7 @@ rename_in_A() {
 	cat "$T/events" "$T/syslog"
 	jq -s -e '[.[] | select(.event == "violation" and .type == "net" and .verdict == "deny" and .reason == "interface_rule" and .comm == "denied" and .interface == "vA" and .rport == 7001 and .op == "egress")] | length >= 1' "$T/events"
 	jq -s -e '[.[] | select(.event == "violation" and .type == "net" and .comm == "allowed")] | length == 0' "$T/events"
-	grep -q '^b.<84>.*\[iotgate@32473 type="net" verdict="deny" reason="interface_rule" pid="[0-9]*" uid="0" gid="0" comm="denied" path="" detail="ipv4 egress on vA (index [0-9]*) udp ports [0-9]*/7001"\] iotgate-violation' "$T/syslog"
+	grep -qE '^b.<84>1 [^ ]+ [^ ]+ iotgated [0-9]+ net \[iotgate@32473 [^]]*type="net" verdict="deny" reason="interface_rule" path="" comm="denied" pid="[0-9]+" uid="0" detail="ipv4 egress on vA \(index [0-9]+\) udp ports [0-9]+/7001" gid="0"[^]]*\] iotgate net deny: ipv4 egress on vA' "$T/syslog"
 	[ "$(jget .counters.violations.net)" -ge 1 ]
 }
 

@@ -99,11 +99,12 @@ policy() {
 	run python3 "$TOP/tests/lib/sdcheck.py" "$T/rs/out.json" "$T/events.jsonl" "$(hostname)" "$DPID"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	for k in exec policy health; do
+	for k in exec net device policy health; do
 		grep -qE "^$k [1-9]" <<<"$output" || { echo "no $k message"; false; }
 	done
 	# the names as the events carry them (raw) and as the parser gives them back
 	jq -e -s --arg p "$T/d/$evil" 'any(.[]; .type == "exec" and .path == $p and .verdict == "audit")' "$T/events.jsonl"
+	jq -e -s --arg q "$QNAME" 'any(.[]; .type == "net" and .interface == $q)' "$T/events.jsonl"
 	python3 - "$T/rs/out.json" "$T/d/$evil" <<'EOF'
 import json, sys
 want = sys.argv[2].replace("\\", "\\\\").replace("\n", "\\x0a")
@@ -117,8 +118,8 @@ for l in open(sys.argv[1]):
         sys.exit(0)
 sys.exit("the exec of the evil name is not in syslog as %r" % want)
 EOF
-	# a compromised health is authpriv.warning (10 * 8 + 4)
-	jq -e -s 'map(select(.msgid == "health")) | length >= 1 and all(.pri == "84")' "$T/rs/out.json"
+	# a refusal and a compromised health are authpriv.warning (10 * 8 + 4)
+	jq -e -s 'map(select(.msgid == "device" or .msgid == "health")) | length >= 2 and all(.pri == "84")' "$T/rs/out.json"
 }
 
 @test "no syslog listening: the daemon goes on refusing and answering" {

@@ -208,8 +208,7 @@ def check_syslog(out, name):
             continue
         # RFC 5424: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG
         m = re.match(r"<(\d+)>1 (\S+) (\S+) iotgated (\d+) ([!-~]{1,32}) (\[.*)$", text)
-        if not m:
-            continue
+        assert m, text
         assert int(m.group(1)) // 8 == 10, text  # authpriv
         sdid, params, rest = parse_sd(m.group(6))
         assert sdid == "iotgate@32473"

@@ -25,7 +25,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -103,30 +102,6 @@ static int on_measure(struct daemon *d, const struct ig_event *ev)
 	return 0;
 }
 
-/*
- * Violations go to syslog (authpriv) as one line, whatever the daemon's own
- * logging, so rsyslog can forward them to a log server. The fields are an
- * RFC 5424 SD-ELEMENT (32473 is the documentation enterprise number), the
- * program's name and path escaped so that they cannot forge a field;
- * interface and device refusals add what was refused (detail).
- */
-static void syslog_violation(const struct ig_violation *v)
-{
-	char comm[IG_ESC_SIZE(IG_COMM_LEN)], path[IG_ESC_SIZE(IG_PATH_LEN)];
-	char detail[160], edetail[IG_ESC_SIZE(160)], param[IG_ESC_SIZE(160) + 16] = "";
-
-	ig_viol_detail(v, detail, sizeof(detail));
-	if (detail[0])
-		snprintf(param, sizeof(param), " detail=\"%s\"",
-			 ig_esc(edetail, sizeof(edetail), detail, IG_ESC_SD));
-	syslog(LOG_AUTHPRIV | (ig_viol_refused(v) ? LOG_WARNING : LOG_NOTICE),
-	       "[iotgate@32473 type=\"%s\" verdict=\"%s\" reason=\"%s\" pid=\"%u\" uid=\"%u\" gid=\"%u\" comm=\"%s\" path=\"%s\"%s] iotgate-violation",
-	       ig_viol_type_name(v->type), ig_viol_verdict_name(v->verdict),
-	       ig_viol_reason_name(v->reason), v->pid, v->uid, v->gid,
-	       ig_esc(comm, sizeof(comm), v->comm, IG_ESC_SD),
-	       ig_esc(path, sizeof(path), v->path, IG_ESC_SD), param);
-}
-
 /* The daemon log's line: exec-side events by file, the rules' refusals by what was refused. */
 static void log_violation(const struct ig_violation *v)
 {
@@ -178,7 +153,6 @@ void ig_report_violation(void *ctx, const struct ig_violation *v)
 		r->n++;
 	d->viol_count[v->type < IG_VIOL_TYPES ? v->type : 0]++;
 	log_violation(v);
-	syslog_violation(v);
 	e = ig_viol_json(v);
 	jadd_str(e, "event", "violation");
 	publish(d, e);
