@@ -25,6 +25,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
+#include "bpfobj.h"
 #include "ctl.h"
 #include "diag.h"
 
@@ -383,20 +384,6 @@ static void config_bool(struct report *r, const struct kconfig *k, const char *o
 }
 
 /* Does a comma-separated LSM list contain "bpf"? */
-static bool list_has_bpf(const char *list)
-{
-	size_t n = strlen(list);
-
-	for (const char *p = list; p < list + n;) {
-		size_t l = strcspn(p, ",\n\" ");
-
-		if (l == 3 && !strncmp(p, "bpf", 3))
-			return true;
-		p += l + 1;
-	}
-	return false;
-}
-
 /* "a,b" with ",bpf" appended (capability is always on and need not be named). */
 static void with_bpf(const char *list, char *out, size_t len)
 {
@@ -438,7 +425,7 @@ static void config_lsm(struct report *r, const struct kconfig *k)
 		return;
 	}
 	with_bpf(v, fixed, sizeof(fixed));
-	if (list_has_bpf(v)) {
+	if (ig_lsm_list_has_bpf(v)) {
 		c->state = ST_PRESENT;
 		snprintf(c->detail, sizeof(c->detail),
 			 "CONFIG_LSM=%.200s: bpf is in the default LSM order", v);
@@ -579,7 +566,7 @@ static void runtime_checks(struct report *r, const struct kconfig *k)
 			 ret == -ENOENT ? "securityfs is not mounted" : strerror(-ret));
 		snprintf(c->fix, sizeof(c->fix),
 			 "mount -t securityfs securityfs /sys/kernel/security (to see the list)");
-	} else if (list_has_bpf(lsm)) {
+	} else if (ig_lsm_list_has_bpf(lsm)) {
 		lsm_listed = true;
 		c->state = ST_PRESENT;
 		snprintf(c->detail, sizeof(c->detail), "%.200s: bpf is active", lsm);

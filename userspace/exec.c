@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "iotgate.h" /* before the skeleton: it names our structs */
 #include "exec.skel.h"
+#include "bpfobj.h"
 #include "exec.h"
 #include "log.h"
 
@@ -30,74 +31,6 @@ int ig_kernel_check_bpffs(void)
 	if (statfs("/sys/fs/bpf", &sfs) < 0)
 		return -errno;
 	return (__u32)sfs.f_type == BPF_FS_MAGIC ? 0 : -ENOENT;
-}
-
-static bool lsm_listed(void)
-{
-	char buf[512] = "";
-	ssize_t n;
-	int fd;
-
-	fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	for (char *tok = strtok(buf, ",\n"); tok; tok = strtok(NULL, ",\n"))
-		if (!strcmp(tok, "bpf"))
-			return true;
-	return false;
-}
-
-/* At least the number of maps in exec.bpf.c, .rodata and .bss included. */
-#define N_MAPS 32
-
-static int pin_maps(struct ig_exec *skel)
-{
-	struct bpf_map *map;
-	char path[256];
-
-	bpf_object__for_each_map(map, skel->obj)
-	{
-		/* .rodata is per-load and frozen: only the shared ig_ maps are pinned. */
-		if (strchr(bpf_map__name(map), '.'))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, bpf_map__name(map));
-		if (bpf_map__set_pin_path(map, path))
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* Maps this load pinned for the first time (not re-used): unpinned on failure. */
-static void unpin_new_maps(struct ig_exec *skel, bool reused[N_MAPS])
-{
-	struct bpf_map *map;
-	int i = 0;
-
-	bpf_object__for_each_map(map, skel->obj)
-	{
-		if (i < N_MAPS && !reused[i] && bpf_map__is_pinned(map))
-			bpf_map__unpin(map, NULL);
-		i++;
-	}
-}
-
-static void note_reused(struct ig_exec *skel, bool reused[N_MAPS])
-{
-	struct bpf_map *map;
-	int i = 0;
-
-	bpf_object__for_each_map(map, skel->obj)
-	{
-		if (i < N_MAPS)
-			reused[i] =
-				bpf_map__pin_path(map) && access(bpf_map__pin_path(map), F_OK) == 0;
-		i++;
-	}
 }
 
 bool ig_test_refused(const char *prog)
@@ -129,13 +62,10 @@ static int attach_one(struct bpf_program *prog, const char *pin, struct bpf_link
 
 	if (!link)
 		return -errno;
-	ret = bpf_link__pin(link, pin);
-	if (ret) {
-		bpf_link__destroy(link);
-		return ret;
-	}
-	*out = link;
-	return 0;
+	ret = ig_bpf_pin_link(link, pin);
+	if (!ret)
+		*out = link;
+	return ret;
 }
 
 static int fill(struct ig_kernel *k, const struct ig_kernel_config *cfg,
@@ -227,7 +157,7 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 		    const struct ig_verified *v, size_t n, bool *refused)
 {
 	struct prog_slot slot[N_PROGS];
-	bool reused[N_MAPS] = { 0 };
+	struct ig_bpf_pins pins = { 0 };
 	struct ig_exec *skel;
 	int ret;
 
@@ -235,7 +165,7 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 	skel = ig_exec__open();
 	if (!skel)
 		return -errno;
-	ret = pin_maps(skel);
+	ret = ig_bpf_pin_maps(&pins, skel->obj, NULL, 0);
 	if (ret)
 		goto fail;
 	prog_slots(skel, slot);
@@ -254,7 +184,6 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 			goto fail;
 		}
 	}
-	note_reused(skel, reused);
 
 	ig_log_libbpf_quiet(tier != IG_TIER_PARTIAL);
 	ret = ig_exec__load(skel);
@@ -313,7 +242,7 @@ fail:
 			bpf_link__destroy(slot[i].link);
 		}
 	}
-	unpin_new_maps(skel, reused);
+	ig_bpf_unpin_new(&pins);
 	ig_exec__destroy(skel);
 	k->skel = NULL;
 	k->tier = IG_TIER_PARTIAL;
@@ -330,7 +259,7 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 	memset(k, 0, sizeof(*k));
 	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST)
 		return -errno;
-	if (access(LINK_LSM, F_OK) == 0 || lsm_listed()) {
+	if (access(LINK_LSM, F_OK) == 0 || ig_bpf_lsm_active()) {
 		ret = try_tier(k, IG_TIER_FULL, cfg, v, n, &refused);
 		if (!ret)
 			goto events;

@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 #include "iotgate.h" /* before the skeleton: it names our structs */
 #include "ifaces.skel.h"
+#include "bpfobj.h"
 #include "lex.h"
 #include "log.h"
 #include "manifest.h"
@@ -1028,32 +1029,6 @@ static void list_progs(struct ig_net *n)
 	add_prog(n, s->progs.ig_ksock_smsg, PK_KILL);
 }
 
-static int pin_maps(struct ig_net *n, bool reused[N_MAPS])
-{
-	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(n->skel->obj, map_names[i]);
-		char path[256];
-
-		if (!m)
-			return -ENOENT;
-		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, map_names[i]);
-		if (bpf_map__set_pin_path(m, path))
-			return -ENOMEM;
-		reused[i] = access(path, F_OK) == 0;
-	}
-	return 0;
-}
-
-static void unpin_new_maps(struct ig_net *n, const bool reused[N_MAPS])
-{
-	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(n->skel->obj, map_names[i]);
-
-		if (m && !reused[i] && bpf_map__is_pinned(m))
-			bpf_map__unpin(m, NULL);
-	}
-}
-
 /* One attempt: with_lsm/with_iter select the programs loaded. */
 /*
  * Whether cgroup_skb programs may call bpf_get_netns_cookie (kernels >= 6.14):
@@ -1078,7 +1053,7 @@ static bool skb_netns_cookie(void)
 	return true;
 }
 
-static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused[N_MAPS])
+static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, struct ig_bpf_pins *pins)
 {
 	char pin[256];
 	int ret;
@@ -1088,7 +1063,7 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, bool reused
 		return -errno;
 	list_progs(n);
 	n->skel->rodata->ig_skb_netns = skb_netns_cookie();
-	ret = pin_maps(n, reused);
+	ret = ig_bpf_pin_maps(pins, n->skel->obj, map_names, N_MAPS);
 	if (ret)
 		return ret;
 	for (int i = 0; i < n->nprogs; i++) {
@@ -1135,11 +1110,9 @@ static int attach_one(struct prog *p, int cgfd)
 	if (!link)
 		return -errno;
 	link_pin(p, pin, sizeof(pin));
-	ret = bpf_link__pin(link, pin);
-	if (ret) {
-		bpf_link__destroy(link);
+	ret = ig_bpf_pin_link(link, pin);
+	if (ret)
 		return ret;
-	}
 	p->created = true;
 	/*
 	 * The pin owns the link from here on. Destroying our handle only
@@ -1248,27 +1221,28 @@ static int add_watches(struct ig_net *n)
 
 static int load_attach(struct ig_net *n, struct ig_diag *d)
 {
-	bool reused[N_MAPS] = { 0 }, want_lsm = n->tier == IG_TIER_FULL;
+	bool want_lsm = n->tier == IG_TIER_FULL;
+	struct ig_bpf_pins pins = { 0 };
 	struct ig_net_config cfg = { 0 };
 	char cgpath[PATH_MAX];
 	__u32 zero = 0;
 	int ret, cgfd = -1;
 
-	ret = try_load(n, want_lsm, true, reused);
+	ret = try_load(n, want_lsm, true, &pins);
 	if (ret && want_lsm) {
 		snprintf(n->why_no_lsm, sizeof(n->why_no_lsm),
 			 "the kernel refused the BPF LSM programs (%s)", strerror(-ret));
-		unpin_new_maps(n, reused);
+		ig_bpf_unpin_new(&pins);
 		ig_ifaces__destroy(n->skel);
-		ret = try_load(n, false, true, reused);
+		ret = try_load(n, false, true, &pins);
 	}
 	if (ret) {
 		/* Kernels without socket iterators: sockets opened before stay unlabeled. */
 		snprintf(n->why_no_iter, sizeof(n->why_no_iter),
 			 "the kernel refused the socket iterators (%s)", strerror(-ret));
-		unpin_new_maps(n, reused);
+		ig_bpf_unpin_new(&pins);
 		ig_ifaces__destroy(n->skel);
-		ret = try_load(n, false, false, reused);
+		ret = try_load(n, false, false, &pins);
 	}
 	if (ret)
 		goto fail;
@@ -1347,7 +1321,7 @@ fail:
 				unlink(pin);
 			}
 		}
-		unpin_new_maps(n, reused);
+		ig_bpf_unpin_new(&pins);
 	}
 	return ret;
 }

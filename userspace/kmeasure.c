@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bpfobj.h"
 #include "kmeasure.h"
 #include "manifest.h"
 #include "log.h"
@@ -61,27 +62,6 @@ static void __attribute__((format(printf, 2, 3))) why(struct ig_kmeasure *km, co
 	va_start(ap, fmt);
 	vsnprintf(km->reason + len, sizeof(km->reason) - len, fmt, ap);
 	va_end(ap);
-}
-
-static bool bpf_lsm_active(void)
-{
-	char buf[512] = "";
-	ssize_t n;
-	int fd;
-
-	fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	for (char *save, *tok = strtok_r(buf, ",\n", &save); tok;
-	     tok = strtok_r(NULL, ",\n", &save))
-		if (!strcmp(tok, "bpf"))
-			return true;
-	return false;
 }
 
 static int read_small(const char *path, char *buf, size_t size)
@@ -263,7 +243,7 @@ int ig_kmeasure_open_opts(struct ig_kmeasure **out, const struct ig_kmeasure_opt
 	want_ima = only < 0 || only == IG_KMS_IMA;
 	if (!want_mod && !want_ima)
 		return km->source;
-	if (!bpf_lsm_active()) {
+	if (!ig_bpf_lsm_active()) {
 		why(km, "BPF LSM is not active ('bpf' missing from /sys/kernel/security/lsm)");
 		return km->source;
 	}
