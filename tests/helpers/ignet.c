@@ -37,6 +37,8 @@
  *                                    (with N: exactly N operations, SECS ignored;
  *                                    bench/net.sh's counter pass needs a known count)
  *   ignet bench-open PATH N          opens of PATH per second over N opens
+ *   ignet open-count PATH N          N read opens of PATH: prints "opened N refused M"
+ *                                    (refused: EPERM; any other error fails)
  *   ignet sink-udp PORT              count datagrams (runs until killed)
  */
 #include <arpa/inet.h>
@@ -703,6 +705,29 @@ static int cmd_bench_open(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_open_count(int argc, char **argv)
+{
+	unsigned long n, opened = 0, refused = 0;
+
+	if (argc < 4)
+		return fail(EINVAL);
+	n = strtoul(argv[3], NULL, 10);
+	for (unsigned long i = 0; i < n; i++) {
+		int fd = open(argv[2], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+		if (fd >= 0) {
+			opened++;
+			close(fd);
+		} else if (errno == EPERM) {
+			refused++;
+		} else {
+			return fail(errno);
+		}
+	}
+	printf("opened %lu refused %lu\n", opened, refused);
+	return 0;
+}
+
 static int cmd_sink_udp(int argc, char **argv)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
@@ -743,6 +768,7 @@ int main(int argc, char **argv)
 		{ "bench-crr", cmd_bench_crr },
 		{ "bench-udp", cmd_bench_udp },
 		{ "bench-open", cmd_bench_open },
+		{ "open-count", cmd_open_count },
 		{ "sink-udp", cmd_sink_udp },
 	};
 

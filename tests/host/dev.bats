@@ -109,6 +109,29 @@ dev_start() {
 	probe ok setpriv --reuid 65534 --regid 65534 --clear-groups "$T/allowed" open "$T/full" r
 }
 
+@test "the per-CPU decision cache never hands one task's allowed answer to another on the same CPU" {
+	# The cache remembers the last allowed open per CPU. An allowed and a
+	# denied program opening the same device in tight loops on one CPU (root,
+	# and the denied one also as uid 65534): every denied open must be refused
+	# and every allowed one must pass, however their opens interleave.
+	dev_policy "allow program $T/allowed device char 1:7"
+	dev_start
+	n=20000
+	taskset -c 0 "$T/allowed" open-count "$T/full" $n >"$T/a1" &
+	a=$!
+	taskset -c 0 "$T/denied" open-count "$T/full" $n >"$T/d1" &
+	d=$!
+	taskset -c 0 setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" open-count "$T/full" $n >"$T/d2" &
+	u=$!
+	wait $a && wait $d && wait $u
+	cat "$T/a1" "$T/d1" "$T/d2"
+	grep -qx "opened $n refused 0" "$T/a1"
+	grep -qx "opened 0 refused $n" "$T/d1"
+	grep -qx "opened 0 refused $n" "$T/d2"
+	# Each refusal was judged, not taken from the cache: all counted.
+	[ "$(jget .net.counters.device.denied)" -ge $((2 * n)) ]
+}
+
 @test "a path the policy names that appears later (hotplug) is gated once it exists" {
 	dev_policy "allow program $T/allowed device $T/dev/ttyLATE rw"
 	dev_start
