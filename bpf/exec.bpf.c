@@ -23,16 +23,8 @@
  * Partial tier (the syscall tracepoints missing too): sched_process_exec sees
  * every successful exec, counts and reports it, but cannot deny.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
-#include "iotgate.h"
-#include "inode_ctime.bpf.h"
+#include "common.bpf.h"
 
-#define EPERM 1
-#define PROT_WRITE 0x2
-#define PROT_EXEC 0x4
 #define MAP_TYPE 0x0f
 #define MAP_PRIVATE 0x02
 #define PTRACE_MODE_ATTACH 0x02
@@ -43,10 +35,7 @@
 #define SB_KERNMOUNT (1 << 22)
 #define TMPFS_MAGIC 0x01021994
 #define F_SEAL_WRITE 0x0008
-#define S_IFMT 00170000
-#define S_IFREG 0100000
 #define BPF_FS_MAGIC 0xcafe4a11
-#define SIGKILL 9
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -1596,21 +1585,6 @@ int BPF_PROG(ig_exec_tp, struct task_struct *p, pid_t old_pid, struct linux_binp
 		check_vmas(PT_REGS_IP_CORE(regs), PT_REGS_IP_CORE(regs) + 1, IG_EV_MMAP);
 	return 0;
 }
-
-/* Syscall tracepoints: the common header, then the syscall number, then the arguments. */
-struct sys_enter_ctx {
-	__u64 common;
-	__s64 nr;
-	__u64 args[6];
-};
-
-struct sys_exit_ctx {
-	__u64 common;
-	__s64 nr;
-	__s64 ret;
-};
-
-#define MAX_ERRNO 4095
 
 /* mmap (and mmap2/mmap_pgoff): what was just mapped, at the address returned. */
 SEC("tracepoint/syscalls/sys_exit_mmap")

@@ -29,15 +29,9 @@
  * so it decides per program as well; unlike an LSM file_open program it
  * costs nothing on the opens of other files.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
 #include <bpf/bpf_endian.h>
-#include "iotgate.h"
-#include "inode_ctime.bpf.h"
 
-#define EPERM 1
 #define AF_INET 2
 #define AF_INET6 10
 #define AF_PACKET 17
@@ -1201,15 +1195,6 @@ int BPF_PROG(ig_sock_accept, struct socket *sock, struct socket *newsock, int re
  * of a program that has some right of the kind, a socket handed to another
  * program, sendmmsg and io_uring are not seen (the state says so).
  */
-struct sys_enter_ctx {
-	__u64 common;
-	__s64 nr;
-	__u64 args[6];
-};
-
-#define SIGKILL 9
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
 
 /* The family and interface index at the start of a sockaddr_can or sockaddr_ll. */
 struct uaddr {

@@ -24,19 +24,7 @@
  *    identity, ctime and size were reported already is not hashed again.
  * Each file version is reported once per load ("ig_kmeas_seen").
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
-#include "iotgate.h"
-#include "inode_ctime.bpf.h"
-
-#define PROT_EXEC 0x4
-#define S_IFMT 00170000
-#define S_IFREG 0100000
-#define EINVAL 22
-#define EFBIG 27
-#define EPROTO 71
+#include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
