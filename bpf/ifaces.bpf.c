@@ -162,15 +162,16 @@ struct {
  * rules gets the same answer without the lookups. Only allowed answers are
  * reused, so every refusal is counted and reported.
  *
- * The entry is one word: a 64-bit digest of the question (task, its start
- * time, mm, credentials, rules epoch, device and access), bit 0 telling
+ * The entry is one word: a 64-bit digest of the question (thread, its start
+ * time and exec count, effective ids, rules epoch, device and access), bit 0 telling
  * whether the device is gated. It is stored and read in one instruction.
  * On a fully preemptible kernel (PREEMPT_RT) a program can be preempted
  * half way and another task on the same CPU use the same entry; with the
  * question written field by field, one task's identity could have been
  * paired with another's answer. A question now matches only its own
- * digest: a different question hits with probability 2^-63, and it would
- * have to guess kernel addresses (task, mm, cred) to aim.
+ * digest: a different question hits with probability about 2^-63, and
+ * to aim at one a task would have to choose its own start time to the
+ * nanosecond.
  */
 struct devcache {
 	__u64 word; /* dc_digest() | gated, 0: empty */
@@ -1370,30 +1371,34 @@ int ig_ksock_smsg(struct sys_enter_ctx *ctx)
 
 /* --- Devices --- */
 
-/* splitmix64's finalizer: every input bit moves every output bit. */
+/* One multiply-xorshift round per word; the digest ends with a full avalanche. */
 static __always_inline __u64 dc_mix(__u64 h, __u64 v)
 {
-	h ^= v;
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 31;
-	return h;
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
 }
 
-/* The question's digest with bit 0 clear, never 0. */
-static __always_inline __u64 dc_digest(__u64 task, __u64 start, __u64 mm, __u64 cred, __u64 epoch,
-				       __u32 type, __u32 major, __u32 minor, __u32 acc)
+/*
+ * The question's digest with bit 0 clear, never 0. Who asks is the thread
+ * (pid and start time: never reused together), the program it runs (the
+ * exec count: an exec changes it) and the effective ids the rules see; all
+ * are plain loads, no helper calls, on a path taken at every open.
+ */
+static __always_inline __u64 dc_digest(struct task_struct *t, __u64 epoch, __u32 type, __u32 major,
+				       __u32 minor, __u32 acc)
 {
-	__u64 h = dc_mix(0x6967646576636163ULL, task);
+	const struct cred *cred = t->real_cred;
+	__u64 h = 0x6967646576636163ULL;
 
-	h = dc_mix(h, start);
-	h = dc_mix(h, mm);
-	h = dc_mix(h, cred);
-	h = dc_mix(h, epoch);
+	h = dc_mix(h, (__u64)t->pid << 32 | cred->euid.val);
+	h = dc_mix(h, t->start_time);
+	h = dc_mix(h, t->self_exec_id);
+	h = dc_mix(h, (__u64)cred->egid.val << 32 | type << 8 | acc);
 	h = dc_mix(h, (__u64)major << 32 | minor);
-	h = dc_mix(h, (__u64)type << 8 | acc);
+	h = dc_mix(h, epoch);
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
 	h &= ~1ULL;
 	return h ? h : 2;
 }
@@ -1415,9 +1420,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 
 	if (!cfg || !acc)
 		return false;
-	/* Addresses as numbers (the verifier refuses arithmetic on pointers). */
-	digest = dc_digest(bpf_get_current_task(), t->start_time, (__u64)BPF_CORE_READ(t, mm),
-			   (__u64)BPF_CORE_READ(t, real_cred), cfg->epoch, type, major, minor, acc);
+	digest = dc_digest(t, cfg->epoch, type, major, minor, acc);
 	dc = bpf_map_lookup_elem(&ig_dev_cache, &zero);
 	if (dc) {
 		word = *(volatile const __u64 *)&dc->word;
