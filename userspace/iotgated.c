@@ -434,6 +434,8 @@ int main(int argc, char **argv)
 	/* The best measurement source: kmod kfunc, then bpf_ima_file_hash, then ours. */
 	ret = ig_kmeasure_open(&d->km, on_kmeas, d);
 	ig_kmeasure_set_manifest(d->km, d->set.verified, d->set.nverified);
+	ig_measure_set_kernel_hashes(d->ms,
+				     d->km && ig_kmeasure_source_id(d->km) != IG_KMS_USERSPACE);
 	if (ret < 0) {
 		ig_warn("measure", "in-kernel measurement unavailable: %s", strerror(-ret));
 		d->km = NULL;

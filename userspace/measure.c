@@ -45,6 +45,7 @@ struct ig_measure {
 		__u32 ctime_nsec;
 	} seen[UNKNOWN_CACHE]; /* so an exec storm of one unknown file is hashed once */
 	uint64_t max_unknown; /* unknown files up to this size are hashed */
+	bool kernel_hashes; /* the kernel measures every exec (kmeasure): leave unknown ones to it */
 	unsigned long long kernel_measured; /* entries whose digest the kernel computed */
 	unsigned long long kernel_mismatch; /* ... and that differed from the manifest */
 };
@@ -175,28 +176,73 @@ static int record(struct ig_measure *ms, const uint8_t digest[IG_SHA256_LEN], co
 }
 
 /*
- * Hashes the file an audited exec named, if it is still the same file.
- * Returns 1 if this version (identity and ctime) was hashed and logged before.
+ * The name an exec event gives its file, when it is one: an absolute path,
+ * but not a descriptor's (/dev/fd/N, /proc/self/fd/N, which the process may
+ * have closed since).
+ */
+static bool names_file(const char *path)
+{
+	return path[0] == '/' && strncmp(path, "/dev/fd/", 8) && strncmp(path, "/proc/", 6);
+}
+
+/*
+ * Opens the file an audited exec ran: /proc/PID/exe while the process runs
+ * (the kernel's file, whatever name the program used: relative, a
+ * descriptor, deleted, another mount namespace; its kernel path in name),
+ * else the absolute path it named. Only if it is still the file of the event.
+ */
+static int open_ran(const struct ig_event *ev, char name[IG_PATH_LEN], struct ig_file_key *key,
+		    struct ig_file_val *val)
+{
+	char proc[32];
+	ssize_t n;
+	int fd, ret;
+
+	snprintf(proc, sizeof(proc), "/proc/%u/exe", ev->pid);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	n = fd < 0 ? -1 : readlink(proc, name, IG_PATH_LEN - 1);
+	if (n > 0 && !ig_file_identity(fd, key, val) && key->dev == ev->dev &&
+	    key->ino == ev->ino) {
+		name[n] = '\0';
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!names_file(ev->path))
+		return -ENOENT; /* the process is gone, and the name is not the file's */
+	fd = open(ev->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ret = ig_file_identity(fd, key, val);
+	if (!ret && (key->dev != ev->dev || key->ino != ev->ino))
+		ret = -ESTALE; /* replaced since it ran: do not log the wrong digest */
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	snprintf(name, IG_PATH_LEN, "%s", ev->path);
+	return fd;
+}
+
+/*
+ * Hashes the file an audited exec ran, if it is still the same file; name
+ * gets the path to log. Returns 1 if this version (identity and ctime) was
+ * hashed and logged before.
  */
 static int hash_unknown(struct ig_measure *ms, const struct ig_event *ev,
-			uint8_t digest[IG_SHA256_LEN])
+			uint8_t digest[IG_SHA256_LEN], char name[IG_PATH_LEN])
 {
 	size_t slot = (ev->dev * 31 + ev->ino) % UNKNOWN_CACHE;
 	uint64_t max = ms->max_unknown ? ms->max_unknown : IG_HASH_MAX_FILE_DEFAULT;
 	struct ig_file_key key;
-	struct stat st;
 	struct ig_file_val val;
-	int fd, ret;
+	struct stat st;
+	int fd, ret = 0;
 
-	if (ev->path[0] != '/')
-		return -ENOENT;
-	fd = open(ev->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open_ran(ev, name, &key, &val);
 	if (fd < 0)
-		return -errno;
-	ret = ig_file_identity(fd, &key, &val);
-	if (!ret && (key.dev != ev->dev || key.ino != ev->ino))
-		ret = -ESTALE; /* replaced since it ran: do not log the wrong digest */
-	if (!ret && ms->seen[slot].key.dev == key.dev && ms->seen[slot].key.ino == key.ino &&
+		return fd;
+	if (ms->seen[slot].key.dev == key.dev && ms->seen[slot].key.ino == key.ino &&
 	    ms->seen[slot].ctime_sec == val.ctime_sec &&
 	    ms->seen[slot].ctime_nsec == val.ctime_nsec)
 		ret = 1;
@@ -213,9 +259,15 @@ static int hash_unknown(struct ig_measure *ms, const struct ig_event *ev,
 	return ret;
 }
 
+void ig_measure_set_kernel_hashes(struct ig_measure *ms, bool on)
+{
+	ms->kernel_hashes = on;
+}
+
 int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unknown_too)
 {
 	uint8_t digest[IG_SHA256_LEN];
+	char name[IG_PATH_LEN];
 	struct idx *hit;
 	int ret;
 
@@ -233,14 +285,17 @@ int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unkn
 	if (ev->type != IG_EV_EXEC ||
 	    !((unknown_too && ev->verdict == IG_VERDICT_AUDIT) || ev->verdict == IG_VERDICT_KILL))
 		return 1;
-	ret = hash_unknown(ms, ev, digest);
+	/* The kernel's record (kmeasure: its digest, its d_path) is the evidence. */
+	if (ms->kernel_hashes && ev->verdict == IG_VERDICT_AUDIT)
+		return 1;
+	ret = hash_unknown(ms, ev, digest, name);
 	if (ret == 1)
 		return 1;
 	if (ret) {
 		ms->unknown_unhashed++;
 		return 1;
 	}
-	return record(ms, digest, ev->path, true);
+	return record(ms, digest, name, true);
 }
 
 int ig_measure_kernel(struct ig_measure *ms, const struct ig_kmeas_event *ev, bool *mismatch)

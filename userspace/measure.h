@@ -35,6 +35,12 @@ int ig_measure_set_manifest(struct ig_measure *ms, const struct ig_manifest *m,
  */
 int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unknown_too);
 /*
+ * on: the kernel measures every exec (kmeasure source ima or module) and its
+ * records, with the kernel's path, log unknown files; the daemon then does
+ * not hash audited execs itself.
+ */
+void ig_measure_set_kernel_hashes(struct ig_measure *ms, bool on);
+/*
  * A digest computed in the kernel at exec/mmap time (kmeasure.h) is logged
  * for the file's manifest path (or the kernel's path if it is not in the
  * manifest, as unknown). Sets *mismatch if the kernel's digest differs from
