@@ -1244,6 +1244,33 @@ static __always_inline int proc_write(struct file *file, const char *n)
 }
 
 /*
+ * A write through /proc/PID/mem ignores the pages' protection (FOLL_FORCE):
+ * a program writing over its own text this way runs code no manifest
+ * measured, and the kernel asks no LSM hook when a process opens its own
+ * mem (ptrace_may_access passes its own thread group). Writing one's own
+ * code is what a JIT does (allow-jit), writing another's what a tracer does
+ * (allow-ptrace; that open was checked by ig_ptrace already). Judged at
+ * write time, so a descriptor opened before enforcement or handed over by
+ * another process is judged too.
+ */
+static __always_inline int proc_mem_write(struct file *file)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct ig_file_key key = {};
+	struct proc_inode *pi;
+
+	if (current_mode() != IG_MODE_ENFORCE ||
+	    (task_file_flags(cur) & (IG_FILE_F_JIT | IG_FILE_F_PTRACE)))
+		return 0;
+	pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	key.ino = BPF_CORE_READ(pi, pid, numbers[0].nr);
+	count(IG_CNT_SELF_DENIED);
+	emit(IG_EV_INJECT, &key, IG_VERDICT_DENY, IG_REASON_NOT_TRACER, cur->comm, NULL);
+	return -EPERM;
+}
+
+/*
  * Writes to cgroupfs and procfs files: at write time, so a descriptor opened
  * before enforcement started is checked too. A separate program from the
  * guard of allowlisted files on the same hook.
@@ -1262,6 +1289,12 @@ int BPF_PROG(ig_self_write, struct file *file, int mask)
 	if (magic != CGROUP2_SUPER_MAGIC && magic != CGROUP_SUPER_MAGIC &&
 	    magic != PROC_SUPER_MAGIC && magic != BINFMTFS_MAGIC)
 		return 0;
+	if (magic == PROC_SUPER_MAGIC) {
+		bpf_probe_read_kernel_str(n, sizeof(n),
+					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+		if (name_is(n, "mem"))
+			return proc_mem_write(file);
+	}
 	if (!self_protect())
 		return 0;
 	cur = bpf_get_current_task_btf();
@@ -1275,9 +1308,9 @@ int BPF_PROG(ig_self_write, struct file *file, int mask)
 		return refuse_self(IG_REASON_BINFMT, &key,
 				   BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	}
-	bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	if (magic == PROC_SUPER_MAGIC)
 		return proc_write(file, n);
+	bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	return cgroup_write(file, n, d, cur);
 }
 

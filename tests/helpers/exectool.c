@@ -154,7 +154,37 @@ static int rxrwrx(const char *file)
 	return mprotect(p, 4096, PROT_READ | PROT_EXEC) ? fail() : 0;
 }
 
-/* A child that waits; the parent writes into it one way. */
+static int __attribute__((noinline)) victim(void)
+{
+	return 1;
+}
+
+/*
+ * Code no manifest measured, written over this program's own text through
+ * /proc/self/mem (which ignores the page's protection, as debuggers need):
+ * 0 if it ran, 1 if the write was refused.
+ */
+static int selfmem(void)
+{
+#if defined(__x86_64__)
+	static const unsigned char code[] = { 0xb8, 0x2a, 0, 0, 0, 0xc3 }; /* mov $42,%eax; ret */
+#elif defined(__aarch64__)
+	static const unsigned int code[] = { 0x52800540, 0xd65f03c0 }; /* mov w0,#42; ret */
+#else
+	static const unsigned char code[1];
+
+	return 2;
+#endif
+	int (*volatile fn)(void) = victim;
+	int fd = open("/proc/self/mem", O_RDWR);
+
+	if (fd < 0 || pwrite(fd, code, sizeof(code), (off_t)(unsigned long)fn) != sizeof(code))
+		return fail();
+	close(fd);
+	return fn() == 42 ? 0 : 3;
+}
+
+/* A child that waits; the parent writes into it one way (selfmem: into itself). */
 static int inject(const char *how)
 {
 	static volatile long target = 1;
@@ -162,6 +192,8 @@ static int inject(const char *how)
 	pid_t pid;
 	char c;
 
+	if (!strcmp(how, "selfmem"))
+		return selfmem();
 	if (pipe(pipefd))
 		return fail();
 	pid = fork();

@@ -41,12 +41,13 @@ attacks() {
 			run_rc ${who}_mem ${pre[*]} "$T/tool" inject mem
 			run_rc ${who}_vm ${pre[*]} "$T/tool" inject vm
 			run_rc ${who}_traceme ${pre[*]} "$T/tool" inject traceme
+			run_rc ${who}_selfmem ${pre[*]} "$T/tool" inject selfmem
 		EOS
 	done
 }
 
 @test "without iotgate every one of the attacks works (the baseline)" {
-	for a in "wx anon" "wx w2x" "wx rwx $T/lib" "rxrwrx $T/lib" "inject poke" "inject mem" "inject vm" "inject traceme"; do
+	for a in "wx anon" "wx w2x" "wx rwx $T/lib" "rxrwrx $T/lib" "inject poke" "inject mem" "inject vm" "inject traceme" "inject selfmem"; do
 		# shellcheck disable=SC2086
 		run "$T/tool" $a
 		[ "$status" -eq 0 ]
@@ -61,7 +62,7 @@ attacks() {
 	echo "\"\$CTL\" status --json >\"$T/status.json\"" >>"$T/s.sh"
 	scenario "$T/s.sh"
 	for who in root nobody; do
-		for a in anon w2x rwx rxrwrx poke mem vm traceme; do
+		for a in anon w2x rwx rxrwrx poke mem vm traceme selfmem; do
 			[[ $output == *"${who}_$a=1"* ]]
 		done
 	done
@@ -70,6 +71,9 @@ attacks() {
 	grep -q "errno=EPERM" "$T/root_poke.out"
 	# /proc/PID/mem turns the refusal into EACCES (mm_access); without iotgate it works
 	grep -q "errno=EACCES" "$T/nobody_mem.out"
+	# its own text through /proc/self/mem: no ptrace check is made for that open
+	grep -q "errno=EPERM" "$T/root_selfmem.out"
+	grep -q "errno=EPERM" "$T/nobody_selfmem.out"
 	jq -e '[.violations[] | select(.reason == "writable_made_executable" and .verdict == "deny")] | length >= 2' "$T/status.json"
 	jq -e '[.violations[] | select(.type == "inject" and .reason == "not_allowed_to_trace")] | length >= 1' "$T/status.json"
 	jq -e '.health == "ok"' "$T/status.json"
@@ -85,6 +89,8 @@ attacks() {
 		run_rc tracer_mem "$T/tracer" inject mem
 		run_rc jit_poke "$T/jit" inject poke
 		run_rc tracer_anon "$T/tracer" wx anon
+		run_rc jit_selfmem "$T/jit" inject selfmem
+		run_rc tool_selfmem "$T/tool" inject selfmem
 	EOS
 	scenario "$T/s.sh"
 	[[ $output == *"jit_anon=0"* ]]
@@ -93,6 +99,8 @@ attacks() {
 	[[ $output == *"tracer_mem=0"* ]]
 	[[ $output == *"jit_poke=1"* ]]
 	[[ $output == *"tracer_anon=1"* ]]
+	[[ $output == *"jit_selfmem=0"* ]]
+	[[ $output == *"tool_selfmem=1"* ]]
 }
 
 # mapped_write: the shell's own write (printf through <>), dd as root, as
