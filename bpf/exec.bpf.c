@@ -139,16 +139,44 @@ static __always_inline __u32 current_mode(void)
 	return cfg ? cfg->mode : IG_MODE_AUDIT;
 }
 
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
 /*
- * The inode a file is known by: the one its path names. On overlayfs that is
- * the overlay inode, also for the real file that overlayfs opens underneath
- * and puts in an executable mapping's vm_file (its f_inode is the layer's
- * inode, its f_path the overlay's): what userspace's fstat sees.
+ * FMODE_BACKING is bit 25 from 6.6 and bit 24 since the fsnotify rework of
+ * 6.14 (which Debian's 6.12 carries); a #define, not in BTF. Either bit
+ * makes file_inode_named() look at what would be the user path, taken only
+ * when it is an overlayfs dentry: files without the backing_file wrapper
+ * have other flags there (DIO_PARALLEL_WRITE, NONOTIFY_HSM).
+ */
+#define IG_FMODE_BACKING_ANY ((1u << 24) | (1u << 25))
+
+struct backing_file___ig {
+	struct file file;
+	struct path user_path;
+} __attribute__((preserve_access_index));
+
+/*
+ * The inode a file is known by: the one its path names, what userspace's
+ * fstat and /proc/PID/maps see. On overlayfs that is the overlay inode, also
+ * for the real file that overlayfs opens underneath and puts in an
+ * executable mapping's vm_file, whose f_inode is the layer's inode: before
+ * 6.6 its f_path is the overlay's; from 6.6 on it is a backing file whose
+ * f_path is the layer's too and whose user path is the overlay's.
  */
 static __always_inline struct inode *file_inode_named(struct file *file)
 {
-	struct inode *inode = BPF_CORE_READ(file, f_path.dentry, d_inode);
+	struct backing_file___ig *bf = (void *)file;
+	struct inode *inode;
+	struct dentry *d;
 
+	if (bpf_core_type_exists(struct backing_file___ig) &&
+	    (BPF_CORE_READ(file, f_mode) & IG_FMODE_BACKING_ANY)) {
+		d = BPF_CORE_READ(bf, user_path.dentry);
+		if (d && BPF_CORE_READ(d, d_sb, s_magic) == OVERLAYFS_SUPER_MAGIC &&
+		    BPF_CORE_READ(d, d_inode))
+			return BPF_CORE_READ(d, d_inode);
+	}
+	inode = BPF_CORE_READ(file, f_path.dentry, d_inode);
 	return inode ? inode : BPF_CORE_READ(file, f_inode);
 }
 
@@ -182,7 +210,6 @@ struct ovl_inode___ig {
 	struct ovl_entry___ig *oe;
 } __attribute__((preserve_access_index));
 
-#define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define OVL_MAX_STACK 2 /* an overlay whose layer is an overlay (the VM's root) */
 
 /*
