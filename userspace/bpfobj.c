@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfobj.h"
 #include "iotgate.h"
@@ -66,6 +67,23 @@ int ig_bpf_pin_link(struct bpf_link *link, const char *pin)
 
 	if (ret)
 		bpf_link__destroy(link);
+	return ret;
+}
+
+int ig_bpf_unpin_link(const char *pin)
+{
+	int fd = bpf_obj_get(pin), ret = 0;
+
+	/*
+	 * From 6.5 on, the last reference dropped through a pin frees the link
+	 * from a kworker, so the program could still refuse execs after
+	 * stop-enforcing returned. Holding a descriptor across the unlink makes
+	 * its close the last reference, which detaches before close() returns.
+	 */
+	if (unlink(pin) && errno != ENOENT)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }
 

@@ -3,8 +3,9 @@
  * What every loader does with its BPF object, once: pin its shared maps
  * under IG_PIN_DIR (re-using the pins an earlier daemon left, so enforcement
  * and its state survive a restart), remove only the pins a failed load made,
- * pin a link as soon as it is attached (the pin owns it from then on), and
- * tell whether BPF LSM is active.
+ * pin a link as soon as it is attached (the pin owns it from then on),
+ * unpin it so that it is detached on return, and tell whether BPF LSM is
+ * active.
  */
 #ifndef IG_BPFOBJ_H
 #define IG_BPFOBJ_H
@@ -39,6 +40,11 @@ int ig_bpf_pin_maps(struct ig_bpf_pins *p, struct bpf_object *obj, const char *c
 void ig_bpf_unpin_new(const struct ig_bpf_pins *p);
 /* Pins a link just attached; on failure the link is destroyed (detached). */
 int ig_bpf_pin_link(struct bpf_link *link, const char *pin);
+/*
+ * Removes a link's pin so that the link is detached when this returns (0 or
+ * negative errno); a missing pin is not an error.
+ */
+int ig_bpf_unpin_link(const char *pin);
 /* "bpf" is an entry of a comma-separated LSM list (CONFIG_LSM, /sys/kernel/security/lsm). */
 bool ig_lsm_list_has_bpf(const char *list);
 /* The running kernel lists "bpf" in /sys/kernel/security/lsm. */

@@ -224,7 +224,7 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 	/* Links of another tier an earlier daemon pinned: not what is in force now. */
 	for (int i = 0; i < N_PROGS; i++)
 		if (!(slot[i].tiers & (1u << tier)) && slot[i].pinned)
-			unlink(slot[i].pin);
+			ig_bpf_unpin_link(slot[i].pin);
 	/*
 	 * The pins own the links from here on: destroying our handle only closes
 	 * its fd (a pinned link stays attached), so unpinning later detaches.
@@ -760,7 +760,7 @@ int ig_kernel_stop_enforcing(struct ig_kernel *k)
 	struct bpf_map *map;
 	struct dirent *de;
 	char path[512];
-	int ret = 0;
+	int ret = 0, err;
 	DIR *dir;
 
 	k->nlinks = 0; /* nothing the state check should find attached any more */
@@ -771,8 +771,9 @@ int ig_kernel_stop_enforcing(struct ig_kernel *k)
 			if (strncmp(de->d_name, "link_", 5))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, de->d_name);
-			if (unlink(path) && errno != ENOENT)
-				ret = -errno;
+			err = ig_bpf_unpin_link(path);
+			if (err)
+				ret = err;
 		}
 		closedir(dir);
 	}

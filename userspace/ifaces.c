@@ -1191,7 +1191,7 @@ static void remove_pins(void)
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", LINK_PREFIX, progs[i]);
-		unlink(path);
+		ig_bpf_unpin_link(path);
 	}
 	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, map_names[i]);
@@ -1302,7 +1302,7 @@ static int load_attach(struct ig_net *n, struct ig_diag *d)
 
 		if (!n->progs[i].want && n->progs[i].pinned) {
 			link_pin(&n->progs[i], pin, sizeof(pin));
-			unlink(pin);
+			ig_bpf_unpin_link(pin);
 		}
 	}
 	n->cgdev = n->progs[PI_CGDEV].want;
