@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Tests of the VM harness itself: scripts/vm-run and scripts/vm-kernel.
 # Every test that boots a VM takes a few seconds (TCG, more when the host is busy);
-# the suite boots 10 VMs.  Needs root (as vm-run does).
+# the suite boots 13 VMs (one arm64, one 6.12, one 6.12-rt).  Needs root (as vm-run does).
 
 bats_require_minimum_version 1.5.0
 
@@ -95,7 +95,7 @@ y]
 	for m in "/ overlay" "/proc proc" "/sys sysfs" "/dev devtmpfs" "/dev/pts devpts" \
 		"/dev/shm tmpfs" "/run tmpfs" "/sys/kernel/security securityfs" "/sys/fs/bpf bpf" \
 		"/sys/fs/cgroup cgroup2" "/sys/fs/cgroup/unified cgroup2" \
-		"/sys/kernel/debug debugfs" "$WT 9p" "/lib/modules/$release overlay"; do
+		"/sys/kernel/debug debugfs" "/tmp tmpfs" "$WT 9p" "/lib/modules/$release 9p"; do
 		grep -qxF "$m" <<<"$output" || grep -qxF "/usr$m" <<<"$output" ||
 			{ echo "missing mount: $m"; false; }
 	done
@@ -165,4 +165,51 @@ y]
 	! kill -0 "$qpid" 2>/dev/null
 	[ ! -e "$rundir" ]
 	grep -q '^vm-run: interrupted' "$TMP/err"
+}
+
+@test "bad --arch and --kernel: one sentence, exit 125, nothing downloaded or booted" {
+	mkdir "$TMP/cache"
+	run --separate-stderr -125 env VM_CACHE="$TMP/cache" "$VMRUN" --arch sparc64 true
+	[ "$stderr" = "vm-run: unknown architecture 'sparc64' (--arch amd64 or arm64)" ]
+	run --separate-stderr -125 env VM_CACHE="$TMP/cache" "$VMRUN" --kernel 5.4 true
+	[ "$stderr" = "vm-run: unknown kernel '5.4' (--kernel 6.1, 6.12 or 6.12-rt)" ]
+	run --separate-stderr -125 env VM_CACHE="$TMP/cache" "$VMRUN" --arch=armhf true
+	[[ $stderr == "vm-run: --arch armhf is not supported: "*"without BTF"* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	run --separate-stderr -125 env VM_CACHE="$TMP/cache" "$VMRUN" --kernel
+	[ "$stderr" = "vm-run: --kernel needs a value (see --help)" ]
+	[ -z "$(ls -A "$TMP/cache")" ]
+}
+
+@test "a real root, not a chroot: user namespaces work, as root and as nobody" {
+	run -0 "$VMRUN" sh -c 'unshare -U --map-root-user id -u; unshare -Urn sh -c "id -u; ip -br link | cut -d\" \" -f1";
+		setpriv --reuid 65534 --regid 65534 --clear-groups unshare -Ur id -u'
+	[ "$output" = "$(printf '0\n0\nlo\n0')" ]
+}
+
+@test "--kernel 6.12 and 6.12-rt boot Debian's 6.12 kernels with BPF LSM" {
+	for k in 6.12 6.12-rt; do
+		release=$(VM_KERNEL=$k "$VMKERNEL" --version)
+		[[ $release == 6.12.* ]]
+		run -0 "$VMRUN" --kernel "$k" sh -c 'uname -r; cat /sys/kernel/security/lsm; echo; cat /sys/kernel/realtime 2>/dev/null || echo 0'
+		[ "${lines[0]}" = "$release" ]
+		[[ ,${lines[1]}, == *,bpf,* ]]
+		if [ "$k" = 6.12-rt ]; then [ "${lines[2]}" = 1 ]; else [ "${lines[2]}" = 0 ]; fi
+	done
+}
+
+@test "--arch arm64 boots Debian's arm64 kernel on an arm64 root; build/ is build/arm64" {
+	release=$(VM_ARCH=arm64 "$VMKERNEL" --version)
+	[[ $release =~ ^6\.1\.[0-9]+-[0-9]+-arm64$ ]]
+	mkdir -p "$WT/build/arm64"
+	echo "$TMP" >"$WT/build/arm64/.vm-run-test"
+	run -0 "$VMRUN" --arch arm64 sh -c 'uname -r; uname -m; cat /sys/kernel/security/lsm; echo
+		cat "$1/build/.vm-run-test"; dpkg --print-architecture; unshare -Urn id -u' sh "$WT"
+	rm -f "$WT/build/arm64/.vm-run-test"
+	[ "${lines[0]}" = "$release" ]
+	[ "${lines[1]}" = aarch64 ]
+	[[ ,${lines[2]}, == *,bpf,* ]]
+	[ "${lines[3]}" = "$TMP" ]
+	[ "${lines[4]}" = arm64 ]
+	[ "${lines[5]}" = 0 ]
 }
