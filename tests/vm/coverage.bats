@@ -13,7 +13,8 @@ setup() {
 	cp /usr/bin/true "$T/denied"
 	echo x >>"$T/denied"
 	cp /usr/bin/true "$T/victim" # an allowlisted file the tests try to change
-	LDSO=$(readlink -f /lib64/ld-linux-x86-64.so.2)
+	# the dynamic loader and libc of this architecture (x86-64 or arm64 guest)
+	LDSO=$(readlink -f "$(ldd /usr/bin/true | awk '$1 ~ /^\/.*\/ld-linux/ { print $1 }')")
 	ig_manifest "$T/allowed" "$T/victim" "$CTL" "$IOTGATED" "$EXECTOOL"
 }
 
@@ -57,7 +58,7 @@ teardown() {
 @test "a shared library outside the manifest is not loaded; mmap and mprotect PROT_EXEC are checked" {
 	ig_policy enforce
 	mkdir "$T/lib"
-	cp "$(readlink -f /lib/x86_64-linux-gnu/libc.so.6)" "$T/lib/libc.so.6"
+	cp "$(readlink -f "$(ldd /usr/bin/true | awk '$1 == "libc.so.6" { print $3 }')")" "$T/lib/libc.so.6"
 	cat >"$T/s.sh" <<-EOS
 		LD_LIBRARY_PATH="$T/lib" run_rc foreign_libc "$T/allowed"
 		run_rc mmap_allowed "$EXECTOOL" mmap "$T/allowed"
