@@ -350,6 +350,14 @@ static struct check *add(struct report *r, const char *name, const char *kind, e
 	return c;
 }
 
+/* A kernel version "X.Y..." below 6.4 (arm64 BPF trampolines need 6.4). */
+static bool arm64_before_6_4(const char *version)
+{
+	unsigned int maj, min;
+
+	return sscanf(version, "%u.%u", &maj, &min) == 2 && (maj < 6 || (maj == 6 && min < 4));
+}
+
 static void note(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct report *r, const char *fmt, ...)
 {
@@ -439,6 +447,41 @@ static void config_lsm(struct report *r, const struct kconfig *k)
 		 fixed);
 }
 
+static bool config_y(const struct kconfig *k, const char *name)
+{
+	const char *v = k ? kconfig_get(k, name) : NULL;
+
+	return v && !strcmp(v, "y");
+}
+
+/*
+ * BPF LSM programs attach through BPF trampolines, which 32-bit ARM does not
+ * have and arm64 has from 6.4 on (they need ftrace direct calls there): listed
+ * for these architectures only.
+ */
+static void trampoline_check(struct report *r, const struct kconfig *k)
+{
+	struct check *c;
+
+	if (config_y(k, "ARM")) {
+		c = add(r, "BPF trampolines", "config", NEED_FULL);
+		c->state = ST_MISSING;
+		snprintf(c->detail, sizeof(c->detail), "%s", "32-bit ARM has no BPF trampolines");
+		snprintf(c->reason, sizeof(c->reason), "%s",
+			 "BPF LSM programs cannot attach on 32-bit ARM (no BPF trampolines)");
+		snprintf(c->fix, sizeof(c->fix), "%s",
+			 "none on 32-bit ARM: arm64 with Linux >= 6.4");
+	} else if (config_y(k, "ARM64") && arm64_before_6_4(r->kernel)) {
+		c = add(r, "BPF trampolines", "config", NEED_FULL);
+		c->state = ST_MISSING;
+		snprintf(c->detail, sizeof(c->detail), "%s",
+			 "arm64 before 6.4: no ftrace direct calls for BPF trampolines");
+		snprintf(c->reason, sizeof(c->reason), "%s",
+			 "BPF LSM programs cannot attach on arm64 before 6.4 (ENOTSUPP)");
+		snprintf(c->fix, sizeof(c->fix), "%s", "Linux >= 6.4 on arm64");
+	}
+}
+
 static void config_checks(struct report *r, const struct kconfig *k)
 {
 	config_bool(r, k, "CONFIG_BPF_SYSCALL", NEED_PARTIAL, "the bpf() system call");
@@ -451,6 +494,7 @@ static void config_checks(struct report *r, const struct kconfig *k)
 	config_bool(r, k, "CONFIG_BPF_JIT", NEED_FULL,
 		    "BPF JIT (BPF LSM programs attach through JIT-built trampolines)");
 	config_bool(r, k, "CONFIG_BPF_LSM", NEED_FULL, "BPF LSM hooks (exec denial)");
+	trampoline_check(r, k);
 	config_bool(r, k, "CONFIG_FTRACE_SYSCALLS", NEED_KILL,
 		    "syscall tracepoints (kill tier: mmap/mprotect seen without BPF LSM)");
 	config_lsm(r, k);
@@ -966,9 +1010,9 @@ int ctl_check_kernel(int argc, char **argv)
 	config_checks(r, have_config ? &k : NULL);
 	if (r->running)
 		runtime_checks(r, have_config ? &k : NULL);
-	if (have_config && kconfig_get(&k, "ARM") && !strcmp(kconfig_get(&k, "ARM"), "y"))
+	if (config_y(have_config ? &k : NULL, "ARM"))
 		note(r,
-		     "32-bit ARM: BPF LSM programs attach through BPF trampolines, which the 32-bit ARM JIT may not provide; iotgated then runs in the partial tier");
+		     "32-bit ARM: CONFIG_DEBUG_INFO_BTF=y is required (Debian's armmp kernels have none); with it, the kill tier at best (no BPF trampolines: no BPF LSM), partial without syscall tracepoints");
 	tier = tier_of(r);
 	if (json_mode)
 		print_json(r, tier);

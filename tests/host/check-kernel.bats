@@ -114,6 +114,27 @@ oracle_tier() {
 	[[ $output == *"fix: CONFIG_LSM=\"$lsm\" or boot with lsm=$lsm"* ]]
 }
 
+@test "arm64 6.1 and 32-bit ARM configurations: no BPF trampolines, kill tier at best" {
+	[[ -x $TOP/scripts/vm-kernel ]] || skip "Debian's kernel package is fetched on the build host only"
+	dir=$(VM_ARCH=arm64 "$TOP/scripts/vm-kernel")
+	cp "$dir"/boot/config-* "$T/arm64.config"
+	run "$CTL" --json check-kernel "$T/arm64.config"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.tier == "kill" and (.kernel | startswith("6.1."))'
+	echo "$output" | jq -e '.reasons == ["BPF LSM programs cannot attach on arm64 before 6.4 (ENOTSUPP)"]'
+	echo "$output" | jq -e '.checks[] | select(.name == "BPF trampolines") | .status == "missing" and .fix == "Linux >= 6.4 on arm64"'
+	# the same options on 6.4: nothing missing
+	sed -i '0,/Linux\/arm64 6\.1\./s//Linux\/arm64 6.4./' "$T/arm64.config"
+	run "$CTL" --json check-kernel "$T/arm64.config"
+	echo "$output" | jq -e '.tier == "full" and .reasons == []'
+	# 32-bit ARM: what it needs is said, and never the full tier
+	debian_config
+	echo CONFIG_ARM=y >>"$T/debian.config"
+	run "$CTL" --json check-kernel "$T/debian.config"
+	echo "$output" | jq -e '.tier == "kill" and .reasons == ["BPF LSM programs cannot attach on 32-bit ARM (no BPF trampolines)"]'
+	echo "$output" | jq -e '.notes | map(select(startswith("32-bit ARM: CONFIG_DEBUG_INFO_BTF=y is required"))) | length == 1'
+}
+
 @test "Debian 6.1 configuration without BPF LSM, then without cgroup BPF or BTF" {
 	debian_config
 	sed 's/^CONFIG_BPF_LSM=y$/# CONFIG_BPF_LSM is not set/' "$T/debian.config" >"$T/nolsm"
