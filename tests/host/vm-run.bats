@@ -2,6 +2,9 @@
 # Tests of the VM harness itself: scripts/vm-run and scripts/vm-kernel.
 # Every test that boots a VM takes a few seconds (TCG, more when the host is busy);
 # the suite boots 13 VMs (one arm64, one 6.12, one 6.12-rt).  Needs root (as vm-run does).
+# Where a test compares the guest's output line by line, vm-run's own messages
+# (a first boot of a kernel builds its initramfs, of arm64 its root) are kept
+# apart with --separate-stderr.
 
 bats_require_minimum_version 1.5.0
 
@@ -86,7 +89,7 @@ y]
 
 @test "the guest runs Debian's kernel with BPF LSM and the expected mounts" {
 	release=$("$VMKERNEL" --version)
-	run -0 "$VMRUN" sh -c 'uname -r; cat /sys/kernel/security/lsm; echo; hostname; cat /sys/class/net/lo/flags; cut -d" " -f2,3 /proc/mounts'
+	run -0 --separate-stderr "$VMRUN" sh -c 'uname -r; cat /sys/kernel/security/lsm; echo; hostname; cat /sys/class/net/lo/flags; cut -d" " -f2,3 /proc/mounts'
 	[ "${lines[0]}" = "$release" ]
 	[ "${lines[0]}" != "$(uname -r)" ]
 	[[ ,${lines[1]}, == *,bpf,* ]]
@@ -191,7 +194,7 @@ y]
 	for k in 6.12 6.12-rt; do
 		release=$(VM_KERNEL=$k "$VMKERNEL" --version)
 		[[ $release == 6.12.* ]]
-		run -0 "$VMRUN" --kernel "$k" sh -c 'uname -r; cat /sys/kernel/security/lsm; echo; cat /sys/kernel/realtime 2>/dev/null || echo 0'
+		run -0 --separate-stderr "$VMRUN" --kernel "$k" sh -c 'uname -r; cat /sys/kernel/security/lsm; echo; cat /sys/kernel/realtime 2>/dev/null || echo 0'
 		[ "${lines[0]}" = "$release" ]
 		[[ ,${lines[1]}, == *,bpf,* ]]
 		if [ "$k" = 6.12-rt ]; then [ "${lines[2]}" = 1 ]; else [ "${lines[2]}" = 0 ]; fi
@@ -203,7 +206,7 @@ y]
 	[[ $release =~ ^6\.1\.[0-9]+-[0-9]+-arm64$ ]]
 	mkdir -p "$WT/build/arm64"
 	echo "$TMP" >"$WT/build/arm64/.vm-run-test"
-	run -0 "$VMRUN" --arch arm64 sh -c 'uname -r; uname -m; cat /sys/kernel/security/lsm; echo
+	run -0 --separate-stderr "$VMRUN" --arch arm64 sh -c 'uname -r; uname -m; cat /sys/kernel/security/lsm; echo
 		cat "$1/build/.vm-run-test"; dpkg --print-architecture; unshare -Urn id -u' sh "$WT"
 	rm -f "$WT/build/arm64/.vm-run-test"
 	[ "${lines[0]}" = "$release" ]
