@@ -298,6 +298,13 @@ int ig_measure_event(struct ig_measure *ms, const struct ig_event *ev, bool unkn
 	return record(ms, digest, name, true);
 }
 
+void ig_measure_kernel_unhashed(struct ig_measure *ms)
+{
+	/* With kernel hashes the exec event path hashed nothing (ig_measure_event). */
+	if (ms->kernel_hashes)
+		ms->unknown_unhashed++;
+}
+
 int ig_measure_kernel(struct ig_measure *ms, const struct ig_kmeas_event *ev, bool *mismatch)
 {
 	struct ig_file_key key = { .dev = ev->dev, .ino = ev->ino };

@@ -47,6 +47,8 @@ void ig_measure_set_kernel_hashes(struct ig_measure *ms, bool on);
  * the manifest's for that identity. Returns like ig_measure_event().
  */
 int ig_measure_kernel(struct ig_measure *ms, const struct ig_kmeas_event *ev, bool *mismatch);
+/* An exec the kernel could not hash (its record has err): counted unknown_unhashed. */
+void ig_measure_kernel_unhashed(struct ig_measure *ms);
 /* Adds "measurement_log" to a status object and degraded reasons to `reasons`. */
 void ig_measure_status(struct ig_measure *ms, struct json_object *status,
 		       struct json_object *reasons);

@@ -165,8 +165,12 @@ int on_kmeas(void *ctx, const struct ig_kmeas_event *ev)
 	bool mismatch = false;
 	int ret;
 
-	if (ev->err)
-		return 0; /* the exec tracepoint/LSM event path still measures it */
+	if (ev->err) {
+		/* Not hashed (too big, not readable): the exec event path leaves it to us. */
+		if (ev->hook == IG_KMH_EXEC)
+			ig_measure_kernel_unhashed(d->ms);
+		return 0;
+	}
 	ret = ig_measure_kernel(d->ms, ev, &mismatch);
 	if (ret < 0 && !d->log_failing)
 		ig_err("measure", "cannot write the measurement log: %s (entries kept in memory)",
