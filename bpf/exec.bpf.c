@@ -1672,28 +1672,70 @@ struct {
 } ig_mprot_arg SEC(".maps");
 
 /* mprotect and pkey_mprotect: start, len, prot first. */
-SEC("tracepoint/syscalls/sys_enter_mprotect")
-int ig_mprot_in(struct sys_enter_ctx *ctx)
+static __always_inline void mprot_enter(struct sys_enter_ctx *ctx)
 {
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct mprot_range r = { .start = ctx->args[0], .end = ctx->args[0] + ctx->args[1] };
 
 	if (ctx->args[2] & PROT_EXEC)
 		bpf_map_update_elem(&ig_mprot_arg, &tid, &r, BPF_ANY);
-	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_mprotect")
-int ig_mprot_tp(struct sys_exit_ctx *ctx)
+static __always_inline void mprot_exit(struct sys_exit_ctx *ctx)
 {
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct mprot_range *r;
 
 	r = bpf_map_lookup_elem(&ig_mprot_arg, &tid);
 	if (!r)
-		return 0;
+		return;
 	if (ctx->ret == 0)
 		check_vmas(r->start, r->end, IG_EV_MPROTECT);
 	bpf_map_delete_elem(&ig_mprot_arg, &tid);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mprotect")
+int ig_mprot_in(struct sys_enter_ctx *ctx)
+{
+	mprot_enter(ctx);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int ig_mprot_tp(struct sys_exit_ctx *ctx)
+{
+	mprot_exit(ctx);
+	return 0;
+}
+
+/* pkey_mprotect(addr, len, prot, -1) is mprotect by another syscall. */
+SEC("tracepoint/syscalls/sys_enter_pkey_mprotect")
+int ig_pkey_in(struct sys_enter_ctx *ctx)
+{
+	mprot_enter(ctx);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_pkey_mprotect")
+int ig_pkey_tp(struct sys_exit_ctx *ctx)
+{
+	mprot_exit(ctx);
+	return 0;
+}
+
+/*
+ * shmat: the SysV segment just attached, at the address returned. With
+ * SHM_EXEC it is an executable mapping of a file no manifest lists (the full
+ * tier's mmap_file hook sees it, do_shmat calls it; the mmap tracepoint does
+ * not).
+ */
+SEC("tracepoint/syscalls/sys_exit_shmat")
+int ig_shmat_tp(struct sys_exit_ctx *ctx)
+{
+	__u64 addr = ctx->ret;
+
+	if (ctx->ret < 0 && ctx->ret >= -MAX_ERRNO)
+		return 0;
+	check_vmas(addr, addr + 1, IG_EV_MMAP);
 	return 0;
 }

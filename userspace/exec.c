@@ -90,7 +90,7 @@ struct prog_slot {
 	char pin[128];
 };
 
-#define N_PROGS 34
+#define N_PROGS 37
 
 static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 {
@@ -110,6 +110,9 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		skel->progs.ig_mmap_tp,
 		skel->progs.ig_mprot_in,
 		skel->progs.ig_mprot_tp,
+		skel->progs.ig_pkey_in,
+		skel->progs.ig_pkey_tp,
+		skel->progs.ig_shmat_tp,
 		skel->progs.ig_traceme,
 		/* the daemon's exit and threads are tracked before it can record itself */
 		skel->progs.ig_daemon_exit,
@@ -138,7 +141,10 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		if (progs[i] == skel->progs.ig_exec_tp)
 			s[i].tiers = T_KILL | T_PARTIAL;
 		else if (progs[i] == skel->progs.ig_mmap_tp ||
-			 progs[i] == skel->progs.ig_mprot_in || progs[i] == skel->progs.ig_mprot_tp)
+			 progs[i] == skel->progs.ig_mprot_in ||
+			 progs[i] == skel->progs.ig_mprot_tp ||
+			 progs[i] == skel->progs.ig_pkey_in || progs[i] == skel->progs.ig_pkey_tp ||
+			 progs[i] == skel->progs.ig_shmat_tp)
 			s[i].tiers = T_KILL;
 		else
 			s[i].tiers = T_FULL;

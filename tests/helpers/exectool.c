@@ -55,6 +55,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/shm.h>
 #include <sys/user.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
@@ -128,6 +129,29 @@ static int wx(const char *how, const char *file)
 			return fail();
 		*(volatile char *)p = (char)0xc3;
 		return mprotect(p, 4096, PROT_READ | PROT_EXEC) ? fail() : 0;
+	}
+	/* pkey_mprotect with no key is mprotect under another syscall number */
+	if (!strcmp(how, "pkey")) {
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return fail();
+		*(volatile char *)p = (char)0xc3;
+		return syscall(SYS_pkey_mprotect, p, 4096, PROT_READ | PROT_EXEC, -1) ? fail() : 0;
+	}
+	/* SysV shared memory written through one attachment, attached executable again */
+	if (!strcmp(how, "shm")) {
+		int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0700); /* SHM_EXEC needs x */
+		char *w;
+
+		if (id < 0)
+			return fail();
+		w = shmat(id, NULL, 0);
+		shmctl(id, IPC_RMID, NULL); /* gone with the last detach (Linux attaches still) */
+		if (w == (void *)-1)
+			return fail();
+		w[0] = (char)0xc3;
+		p = shmat(id, NULL, SHM_EXEC | SHM_RDONLY);
+		return p == (void *)-1 ? fail() : 0;
 	}
 	if (!strcmp(how, "rwx") && file) {
 		int fd = open(file, O_RDONLY);

@@ -129,17 +129,23 @@ teardown() {
 		run_rc w2x "$EXECTOOL" wx w2x
 		run_rc rwx "$EXECTOOL" wx rwx "$T/allowed"
 		run_rc rxrwrx "$EXECTOOL" rxrwrx "$T/allowed"
+		run_rc pkey "$EXECTOOL" wx pkey
+		run_rc shm "$EXECTOOL" wx shm
 		run_rc jit_anon "$T/jit" wx anon
+		run_rc jit_pkey "$T/jit" wx pkey
 		run_rc jit_w2x "$T/jit" wx w2x
 		"$CTL" status --json >"$T/status.json"
 	EOS
 	scenario "$T/s.sh"
-	for a in anon w2x rwx rxrwrx; do
+	for a in anon w2x rwx rxrwrx pkey shm; do
 		[[ $output == *"$a=137"* ]]
 	done
 	[[ $output == *"jit_anon=0"* ]]
 	[[ $output == *"jit_w2x=0"* ]]
-	jq -e '[.violations[] | select(.reason == "writable_made_executable" and .verdict == "kill")] | length >= 4' "$T/status.json"
+	[[ $output == *"jit_pkey=0"* ]]
+	jq -e '[.violations[] | select(.reason == "writable_made_executable" and .verdict == "kill")] | length >= 5' "$T/status.json"
+	# a SysV segment attached executable (SHM_EXEC) is a file no manifest lists
+	jq -e '[.violations[] | select(.type == "mmap" and .reason == "not_in_manifest" and .verdict == "kill")] | length >= 1' "$T/status.json"
 }
 
 make_veth() {

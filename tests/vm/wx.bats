@@ -35,6 +35,8 @@ attacks() {
 		cat <<-EOS
 			run_rc ${who}_anon ${pre[*]} "$T/tool" wx anon
 			run_rc ${who}_w2x ${pre[*]} "$T/tool" wx w2x
+			run_rc ${who}_pkey ${pre[*]} "$T/tool" wx pkey
+			run_rc ${who}_shm ${pre[*]} "$T/tool" wx shm
 			run_rc ${who}_rwx ${pre[*]} "$T/tool" wx rwx "$T/lib"
 			run_rc ${who}_rxrwrx ${pre[*]} "$T/tool" rxrwrx "$T/lib"
 			run_rc ${who}_poke ${pre[*]} "$T/tool" inject poke
@@ -47,7 +49,7 @@ attacks() {
 }
 
 @test "without iotgate every one of the attacks works (the baseline)" {
-	for a in "wx anon" "wx w2x" "wx rwx $T/lib" "rxrwrx $T/lib" "inject poke" "inject mem" "inject vm" "inject traceme" "inject selfmem"; do
+	for a in "wx anon" "wx w2x" "wx pkey" "wx shm" "wx rwx $T/lib" "rxrwrx $T/lib" "inject poke" "inject mem" "inject vm" "inject traceme" "inject selfmem"; do
 		# shellcheck disable=SC2086
 		run "$T/tool" $a
 		[ "$status" -eq 0 ]
@@ -62,12 +64,14 @@ attacks() {
 	echo "\"\$CTL\" status --json >\"$T/status.json\"" >>"$T/s.sh"
 	scenario "$T/s.sh"
 	for who in root nobody; do
-		for a in anon w2x rwx rxrwrx poke mem vm traceme selfmem; do
+		for a in anon w2x pkey shm rwx rxrwrx poke mem vm traceme selfmem; do
 			[[ $output == *"${who}_$a=1"* ]]
 		done
 	done
 	grep -q "errno=EPERM" "$T/root_anon.out"
 	grep -q "errno=EPERM" "$T/nobody_w2x.out"
+	grep -q "errno=EPERM" "$T/root_pkey.out"
+	grep -q "errno=EPERM" "$T/nobody_shm.out"
 	grep -q "errno=EPERM" "$T/root_poke.out"
 	# /proc/PID/mem turns the refusal into EACCES (mm_access); without iotgate it works
 	grep -q "errno=EACCES" "$T/nobody_mem.out"
@@ -85,6 +89,8 @@ attacks() {
 	cat >"$T/s.sh" <<-EOS
 		run_rc jit_anon "$T/jit" wx anon
 		run_rc jit_w2x "$T/jit" wx w2x
+		run_rc jit_shm "$T/jit" wx shm
+		run_rc tool_shm "$T/tool" wx shm
 		run_rc tracer_poke "$T/tracer" inject poke
 		run_rc tracer_mem "$T/tracer" inject mem
 		run_rc jit_poke "$T/jit" inject poke
@@ -95,6 +101,9 @@ attacks() {
 	scenario "$T/s.sh"
 	[[ $output == *"jit_anon=0"* ]]
 	[[ $output == *"jit_w2x=0"* ]]
+	# a SysV segment is a file no manifest lists: allow-jit is for anonymous memory
+	[[ $output == *"jit_shm=1"* ]]
+	[[ $output == *"tool_shm=1"* ]]
 	[[ $output == *"tracer_poke=0"* ]]
 	[[ $output == *"tracer_mem=0"* ]]
 	[[ $output == *"jit_poke=1"* ]]
@@ -172,12 +181,15 @@ attacks() {
 	cat >"$T/s.sh" <<-EOS
 		run_rc anon "$T/tool" wx anon
 		run_rc rxrwrx "$T/tool" rxrwrx "$T/lib"
+		run_rc shm "$T/tool" wx shm
 		"\$CTL" status --json >"$T/status.json"
 	EOS
 	scenario "$T/s.sh"
 	[[ $output == *"anon=0"* ]]
 	[[ $output == *"rxrwrx=0"* ]]
+	[[ $output == *"shm=0"* ]]
 	jq -e '[.violations[] | select(.reason == "writable_made_executable" and .verdict == "audit")] | length >= 2' "$T/status.json"
+	jq -e '[.violations[] | select(.type == "mmap" and .reason == "not_in_manifest" and .verdict == "audit")] | length >= 1' "$T/status.json"
 }
 
 @test "bad input: allow-jit needs an absolute program path" {
