@@ -67,6 +67,15 @@ IG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -D_FILE_OFFSET_BITS=
 	-DIG_SYSCONFDIR='"$(SYSCONFDIR)"' -I$(BUILD) -Ibpf -Iuserspace
 # libcrypto is dlopen()ed (userspace/crypto.h); the unit tests also link it as a reference.
 LIBS := -lbpf -lelf -lz -ljson-c -lpthread -ldl
+# TPM anchoring of the measurement log (userspace/tpm.h): tpm2-tss's headers at build
+# time only (libtss2-dev; the libraries are dlopen()ed where a TPM exists).
+# TPM=auto (default) builds it when the headers are there, TPM=1 insists, TPM=0 omits it.
+TPM ?= auto
+ifeq ($(TPM),auto)
+override TPM := $(shell printf '\043include <tss2/tss2_esys.h>\n\043include <tss2/tss2_tctildr.h>\n' | \
+	$(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
+endif
+IG_CFLAGS += -DIG_TPM=$(TPM)
 
 ifeq ($(SANITIZE),1)
 IG_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

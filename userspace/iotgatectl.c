@@ -98,6 +98,18 @@ static const char *hstr(struct json_object *o, const char *key, enum ig_esc_styl
 	return ig_esc(bufs[next++ % 8], sizeof(bufs[0]), jstr(o, key), style);
 }
 
+/* ", PCR N" when the log is anchored in a TPM, else "". */
+static const char *pcr_text(struct json_object *ml)
+{
+	static char buf[32];
+	struct json_object *v;
+
+	buf[0] = '\0';
+	if (json_object_object_get_ex(ml, "pcr", &v))
+		snprintf(buf, sizeof(buf), ", PCR %d", json_object_get_int(v));
+	return buf;
+}
+
 /* What a violation was about: the file, or what the interface or device rules refused. */
 static const char *viol_what(struct json_object *v)
 {
@@ -198,10 +210,10 @@ static int cmd_status(int argc, char **argv)
 	       jnum(r, "counters.exec.allowed"), jnum(r, "counters.exec.denied"),
 	       jnum(r, "counters.exec.audited"));
 	if (json_object_object_get_ex(r, "measurement_log", &man) && *jstr(man, "attestation"))
-		printf("  log:       %llu entries since boot, aggregate %.16s..., attestation: %s\n",
+		printf("  log:       %llu entries since boot, aggregate %.16s..., attestation: %s%s\n",
 		       jnum(man, "first_entry") + jnum(man, "entries"),
-		       hstr(man, "aggregate", IG_ESC_FIELD),
-		       hstr(man, "attestation", IG_ESC_FIELD));
+		       hstr(man, "aggregate", IG_ESC_FIELD), hstr(man, "attestation", IG_ESC_FIELD),
+		       pcr_text(man));
 	if (json_object_object_get_ex(r, "violations", &viol) &&
 	    (n = json_object_array_length(viol))) {
 		printf("  recent violations (%zu):\n", n);

@@ -42,8 +42,11 @@
  *
  * First entry: "boot_aggregate" (ima_init.c ima_add_boot_aggregate). IMA
  * fills its digest from TPM PCRs 0-9 (ima_crypto.c ima_calc_boot_aggregate)
- * and with no TPM leaves it at zero; iotgate does not read a TPM yet, so its
- * boot_aggregate digest is always 32 zero bytes and the aggregate is
+ and with no TPM leaves it at zero. iotgated does the same: where a TPM
+ * exists (tpm.h) the digest is SHA-256(PCR0 || ... || PCR9) of the SHA-256
+ * bank and every entry's template hash is extended into a PCR after the
+ * line is written (measure.c), so that the PCR equals the aggregate from
+ * boot; without one the digest is 32 zero bytes and the aggregate is
  * self-reported (nothing anchors it: root can rewrite log and aggregate
  * together):
  *
@@ -155,6 +158,13 @@ struct ig_measlog;
  * max_bytes: rotation threshold (0: IG_MEASLOG_DEFAULT_MAX).
  */
 int ig_measlog_open(struct ig_measlog **out, const char *dir, size_t max_bytes);
+/*
+ * The same, with the digest of the boot_aggregate entry that a new boot's
+ * log begins with (ig_measlog_open: 32 zero bytes, IMA's value without a
+ * TPM; iotgated passes ig_tpm_boot_aggregate() where a TPM exists).
+ */
+int ig_measlog_open_boot(struct ig_measlog **out, const char *dir, size_t max_bytes,
+			 const uint8_t boot_aggregate[IG_SHA256_LEN]);
 
 /*
  * Appends one entry for (digest, path) unless the log already holds it.
@@ -171,6 +181,9 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 int ig_measlog_sync(struct ig_measlog *l);
 /* The aggregate after the last entry of the current file. */
 const uint8_t *ig_measlog_aggregate(const struct ig_measlog *l);
+/* Template hash of the entry the last ig_measlog_add() returning 0 (or the
+ * open that started a new boot) appended. */
+const uint8_t *ig_measlog_last(const struct ig_measlog *l);
 /* Entries in the current file (its boot_aggregate included). */
 unsigned long long ig_measlog_count(const struct ig_measlog *l);
 /* Number since boot (boot_aggregate is 0) of the current file's first entry. */

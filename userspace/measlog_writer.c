@@ -20,6 +20,8 @@ struct ig_measlog {
 	size_t max_bytes;
 	off_t size, chain_size, unk_size;
 	uint8_t agg[IG_SHA256_LEN];
+	uint8_t boot[IG_SHA256_LEN]; /* boot_aggregate digest of a new boot's log */
+	uint8_t last_th[IG_SHA256_LEN]; /* template hash of the last entry written */
 	unsigned long long first; /* number since boot of the file's first entry */
 	unsigned long long count;
 	unsigned int unsynced;
@@ -451,10 +453,10 @@ static int new_generation(struct ig_measlog *l, bool rotate, bool keep_old)
 	memcpy(base.agg, rotate ? l->agg : zero, IG_SHA256_LEN);
 	memcpy(agg, base.agg, IG_SHA256_LEN);
 	if (!rotate) {
-		ret = record_hashes(zero, IG_MEASLOG_BOOT_NAME, zero, th, agg);
+		ret = record_hashes(l->boot, IG_MEASLOG_BOOT_NAME, zero, th, agg);
 		if (ret)
 			return ret;
-		len = ig_measlog_format(line, th, zero, IG_MEASLOG_BOOT_NAME);
+		len = ig_measlog_format(line, th, l->boot, IG_MEASLOG_BOOT_NAME);
 		ig_hex(agg, IG_SHA256_LEN, cline);
 		cline[IG_SHA256_HEX] = '\n';
 		clen = CHAIN_LINE;
@@ -518,6 +520,8 @@ static int new_generation(struct ig_measlog *l, bool rotate, bool keep_old)
 	memcpy(l->agg, agg, IG_SHA256_LEN);
 	ml_tset_clear(&l->set);
 	ret = rotate ? 0 : ml_tset_add(&l->set, th);
+	if (!rotate)
+		memcpy(l->last_th, th, IG_SHA256_LEN);
 	if (fsync(l->dirfd) < 0 && !ret)
 		ret = -errno;
 	return ret;
@@ -653,6 +657,12 @@ static int lock_dir(const char *dir)
 
 int ig_measlog_open(struct ig_measlog **out, const char *dir, size_t max_bytes)
 {
+	return ig_measlog_open_boot(out, dir, max_bytes, zero);
+}
+
+int ig_measlog_open_boot(struct ig_measlog **out, const char *dir, size_t max_bytes,
+			 const uint8_t boot_aggregate[IG_SHA256_LEN])
+{
 	struct ig_measlog *l;
 	char state_boot[64];
 	int ret;
@@ -663,6 +673,7 @@ int ig_measlog_open(struct ig_measlog **out, const char *dir, size_t max_bytes)
 		return -ENOMEM;
 	l->fd = l->chain_fd = l->unk_fd = -1;
 	l->max_bytes = max_bytes ? max_bytes : IG_MEASLOG_DEFAULT_MAX;
+	memcpy(l->boot, boot_aggregate, IG_SHA256_LEN);
 	ret = make_paths(l, dir);
 	if (ret) {
 		free(l);
@@ -801,6 +812,7 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 	l->unk_size += ulen;
 	l->count++;
 	memcpy(l->agg, agg, IG_SHA256_LEN);
+	memcpy(l->last_th, th, IG_SHA256_LEN);
 	ml_tset_add(&l->set, th); /* room reserved above */
 	if (++l->unsynced >= IG_MEASLOG_SYNC_EVERY)
 		return ig_measlog_sync(l);
@@ -822,6 +834,11 @@ int ig_measlog_sync(struct ig_measlog *l)
 const uint8_t *ig_measlog_aggregate(const struct ig_measlog *l)
 {
 	return l->agg;
+}
+
+const uint8_t *ig_measlog_last(const struct ig_measlog *l)
+{
+	return l->last_th;
 }
 
 unsigned long long ig_measlog_count(const struct ig_measlog *l)

@@ -9,8 +9,10 @@
 #include "hash.h"
 #include "measlog.h"
 #include "measure.h"
+#include "tpm.h"
 
 #define MAX_PENDING 4096
+#define MAX_UNEXTENDED 4096 /* written, not yet in the PCR (TPM unavailable) */
 #define UNKNOWN_CACHE 1024 /* direct-mapped: unknown file versions already logged */
 
 struct idx {
@@ -48,6 +50,16 @@ struct ig_measure {
 	bool kernel_hashes; /* the kernel measures every exec (kmeasure): leave unknown ones to it */
 	unsigned long long kernel_measured; /* entries whose digest the kernel computed */
 	unsigned long long kernel_mismatch; /* ... and that differed from the manifest */
+	/* TPM anchoring (tpm.h): pcr < 0 without a TPM. */
+	int pcr;
+	uint8_t boot_aggregate[IG_SHA256_LEN];
+	/* Template hashes written to the log but not yet extended, in log order. */
+	uint8_t (*unext)[IG_SHA256_LEN];
+	size_t nunext;
+	bool unext_lost; /* more than MAX_UNEXTENDED: the PCR can never match again */
+	bool pcr_mismatch; /* at open, the PCR was neither the log's value nor zero */
+	unsigned long long extend_errors;
+	char tpm_why[IG_TPM_WHY]; /* the last TPM failure, "" if none */
 };
 
 static int cmp_key(const void *a, const void *b)
@@ -59,20 +71,112 @@ static int cmp_key(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
+/*
+ * Extends the PCR with what the log holds and the PCR lacks, oldest first.
+ * A failure is kept (status reason tpm_extend_failure) and retried with the
+ * next record; it never holds up the log, let alone an exec.
+ */
+static void extend_pending(struct ig_measure *ms)
+{
+	size_t done;
+	int ret;
+
+	if (ms->pcr < 0 || !ms->nunext)
+		return;
+	ret = ig_tpm_extend(ms->pcr, (const uint8_t(*)[IG_SHA256_LEN])ms->unext, ms->nunext, &done,
+			    ms->tpm_why);
+	memmove(ms->unext, ms->unext + done, (ms->nunext - done) * IG_SHA256_LEN);
+	ms->nunext -= done;
+	if (ret) {
+		ms->extend_errors++;
+		return;
+	}
+	ms->tpm_why[0] = '\0';
+}
+
+static void queue_extend(struct ig_measure *ms, const uint8_t th[IG_SHA256_LEN])
+{
+	if (ms->pcr < 0)
+		return;
+	if (ms->nunext == MAX_UNEXTENDED) {
+		ms->unext_lost = true;
+		return;
+	}
+	memcpy(ms->unext[ms->nunext++], th, IG_SHA256_LEN);
+	extend_pending(ms);
+}
+
+/*
+ * After opening the log: the PCR must equal the log's value since boot. It
+ * does after a restart, and on a new boot where the kernel's IMA extended
+ * the very same boot_aggregate record into PCR 10. A zero PCR with a log
+ * that begins this boot gets the current file's entries (normally just the
+ * boot_aggregate; more after a crash before they were extended). Anything
+ * else is reported, never papered over.
+ */
+static void tpm_sync(struct ig_measure *ms)
+{
+	struct ig_measlog_entry *e = NULL;
+	uint8_t pcr[1][IG_SHA256_LEN];
+	size_t n = 0;
+	static const uint8_t zero[IG_SHA256_LEN];
+
+	if (ig_tpm_pcr_read(ms->pcr, 1, pcr, ms->tpm_why)) {
+		ms->extend_errors++;
+		ms->pcr_mismatch = true;
+		return;
+	}
+	if (!memcmp(pcr[0], ig_measlog_aggregate(ms->log), IG_SHA256_LEN))
+		return;
+	if (memcmp(pcr[0], zero, IG_SHA256_LEN) || ig_measlog_first(ms->log) != 0 ||
+	    ig_measlog_read(ig_measlog_path(ms->log), &e, &n, NULL)) {
+		ig_measlog_entries_free(e, n);
+		ms->pcr_mismatch = true;
+		snprintf(ms->tpm_why, sizeof(ms->tpm_why),
+			 "PCR %d does not hold the log's value since boot", ms->pcr);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		queue_extend(ms, e[i].template_hash);
+	ig_measlog_entries_free(e, n);
+}
+
 static int open_log(struct ig_measure *ms)
 {
-	int ret = ig_measlog_open(&ms->log, ms->dir, ms->max_bytes);
+	int ret = ig_measlog_open_boot(&ms->log, ms->dir, ms->max_bytes, ms->boot_aggregate);
 
 	if (ret == -EBADMSG) {
 		/* A log that does not verify is evidence: keep it aside, start anew. */
 		ret = ig_measlog_quarantine(ms->dir, ms->quarantined, sizeof(ms->quarantined));
 		if (!ret)
-			ret = ig_measlog_open(&ms->log, ms->dir, ms->max_bytes);
+			ret = ig_measlog_open_boot(&ms->log, ms->dir, ms->max_bytes,
+						   ms->boot_aggregate);
 	}
 	ms->open_err = ret;
 	if (ret)
 		ms->log = NULL;
+	else if (ms->pcr >= 0)
+		tpm_sync(ms);
 	return ret;
+}
+
+/* Where a TPM exists: its PCR and the boot_aggregate (PCRs 0-9). */
+static void tpm_open(struct ig_measure *ms)
+{
+	ms->pcr = -1;
+	if (!ig_tpm_present())
+		return;
+	ms->unext = calloc(MAX_UNEXTENDED, IG_SHA256_LEN);
+	if (!ms->unext) {
+		snprintf(ms->tpm_why, sizeof(ms->tpm_why), "%s", strerror(ENOMEM));
+		return;
+	}
+	if (ig_tpm_boot_aggregate(ms->boot_aggregate, ms->tpm_why)) {
+		/* A TPM we cannot read: the log is self-reported, and says why. */
+		ms->extend_errors++;
+		return;
+	}
+	ms->pcr = (int)ig_tpm_choose_pcr();
 }
 
 int ig_measure_open(struct ig_measure **out, const char *dir, size_t max_bytes)
@@ -82,10 +186,12 @@ int ig_measure_open(struct ig_measure **out, const char *dir, size_t max_bytes)
 	*out = ms;
 	if (!ms)
 		return -ENOMEM;
+	ms->pcr = -1;
 	ms->dir = strdup(dir);
 	ms->max_bytes = max_bytes;
 	if (!ms->dir)
 		return -ENOMEM;
+	tpm_open(ms);
 	return open_log(ms);
 }
 
@@ -137,6 +243,8 @@ static int flush_pending(struct ig_measure *ms)
 		ret = ig_measlog_add(ms->log, p->digest, p->path, p->unknown);
 		if (ret < 0)
 			break;
+		if (ret == 0)
+			queue_extend(ms, ig_measlog_last(ms->log));
 		free(p->path);
 		done++;
 	}
@@ -154,8 +262,13 @@ static int record(struct ig_measure *ms, const uint8_t digest[IG_SHA256_LEN], co
 	if (!ms->log && open_log(ms))
 		ret = ms->open_err;
 	else if (!(ret = flush_pending(ms)) &&
-		 (ret = ig_measlog_add(ms->log, digest, path, unknown)) >= 0)
+		 (ret = ig_measlog_add(ms->log, digest, path, unknown)) >= 0) {
+		if (ret == 0)
+			queue_extend(ms, ig_measlog_last(ms->log));
+		else
+			extend_pending(ms); /* retry a failed extension with each record */
 		return ret;
+	}
 	/* Could not write: keep it for the next attempt (bounded). */
 	ms->write_errors++;
 	ms->last_err = ret;
@@ -336,8 +449,18 @@ void ig_measure_status(struct ig_measure *ms, struct json_object *status,
 		json_object_object_add(o, "first_entry",
 				       json_object_new_uint64(ig_measlog_first(ms->log)));
 		json_object_object_add(o, "aggregate", json_object_new_string(hex));
-		/* No TPM extension yet: nothing outside the device vouches for it. */
-		json_object_object_add(o, "attestation", json_object_new_string("self-reported"));
+		/* Without a TPM nothing outside the device vouches for the aggregate. */
+		json_object_object_add(
+			o, "attestation",
+			json_object_new_string(ms->pcr < 0 ? "self-reported" : "tpm"));
+		if (ms->pcr >= 0) {
+			json_object_object_add(o, "pcr", json_object_new_int(ms->pcr));
+			ig_hex(ms->boot_aggregate, IG_SHA256_LEN, hex);
+			json_object_object_add(o, "boot_aggregate", json_object_new_string(hex));
+			json_object_object_add(o, "unextended", json_object_new_uint64(ms->nunext));
+			json_object_object_add(o, "extend_errors",
+					       json_object_new_uint64(ms->extend_errors));
+		}
 	} else {
 		json_object_object_add(o, "path", NULL);
 	}
@@ -360,6 +483,24 @@ void ig_measure_status(struct ig_measure *ms, struct json_object *status,
 			ms->dir, IG_MEASLOG_FILE,
 			strerror(-(ms->log ? ms->last_err : ms->open_err)), ms->npend, ms->dropped);
 		json_object_object_add(r, "code", json_object_new_string("log_write_failure"));
+		json_object_object_add(r, "message", json_object_new_string(msg));
+		json_object_array_add(reasons, r);
+	}
+	if (ms->tpm_why[0] || ms->nunext || ms->unext_lost || ms->pcr_mismatch) {
+		struct json_object *r = json_object_new_object();
+
+		char where[24] = "";
+
+		if (ms->pcr >= 0)
+			snprintf(where, sizeof(where), " (PCR %d)", ms->pcr);
+		snprintf(msg, sizeof(msg),
+			 "the measurement log is not anchored in the TPM%s: %s%s; %zu entries "
+			 "not extended yet",
+			 where, ms->tpm_why[0] ? ms->tpm_why : "extension pending",
+			 ms->unext_lost ? "; entries were lost, the PCR cannot match until reboot" :
+					  "",
+			 ms->nunext);
+		json_object_object_add(r, "code", json_object_new_string("tpm_extend_failure"));
 		json_object_object_add(r, "message", json_object_new_string(msg));
 		json_object_array_add(reasons, r);
 	}
@@ -390,6 +531,7 @@ void ig_measure_close(struct ig_measure *ms)
 	for (size_t i = 0; i < ms->npend; i++)
 		free(ms->pend[i].path);
 	free(ms->idx);
+	free(ms->unext);
 	free(ms->dir);
 	free(ms);
 }
