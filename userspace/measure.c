@@ -163,6 +163,8 @@ static int open_log(struct ig_measure *ms)
 /* Where a TPM exists: its PCR and the boot_aggregate (PCRs 0-9). */
 static void tpm_open(struct ig_measure *ms)
 {
+	int pcr;
+
 	ms->pcr = -1;
 	if (!ig_tpm_present())
 		return;
@@ -171,12 +173,14 @@ static void tpm_open(struct ig_measure *ms)
 		snprintf(ms->tpm_why, sizeof(ms->tpm_why), "%s", strerror(ENOMEM));
 		return;
 	}
-	if (ig_tpm_boot_aggregate(ms->boot_aggregate, ms->tpm_why)) {
+	if (ig_tpm_boot_aggregate(ms->boot_aggregate, ms->tpm_why) ||
+	    (pcr = ig_tpm_choose_pcr(ms->boot_aggregate, ms->tpm_why)) < 0) {
 		/* A TPM we cannot read: the log is self-reported, and says why. */
+		memset(ms->boot_aggregate, 0, IG_SHA256_LEN);
 		ms->extend_errors++;
 		return;
 	}
-	ms->pcr = (int)ig_tpm_choose_pcr();
+	ms->pcr = pcr;
 }
 
 int ig_measure_open(struct ig_measure **out, const char *dir, size_t max_bytes)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "isolate.h"
+#include "measlog.h"
 #include "tpm.h"
 
 #if IG_TPM
@@ -47,6 +48,9 @@ struct tpm_job {
 	const uint8_t (*digests)[IG_SHA256_LEN]; /* extend: n digests */
 	bool extend;
 	bool hash; /* read: hash the values too (libcrypto stays out of the daemon) */
+	/* read: also the value a PCR has after one boot_aggregate record of this
+	 * digest (into out->agg) */
+	const uint8_t *boot;
 	struct tpm_out *out;
 };
 
@@ -159,6 +163,13 @@ static int tpm_job(void *arg)
 		ret = j->extend ? tss_extend(j, &t) : tss_read(j, &t);
 	if (!ret && j->hash)
 		ig_sha256_buf(j->out->pcr, j->n * IG_SHA256_LEN, j->out->agg);
+	if (!ret && j->boot) {
+		uint8_t th[IG_SHA256_LEN];
+
+		ig_measlog_template_hash(j->boot, IG_MEASLOG_BOOT_NAME, th);
+		memset(j->out->agg, 0, IG_SHA256_LEN);
+		ig_measlog_extend(j->out->agg, th);
+	}
 	if (t.esys)
 		t.Esys_Finalize(&t.esys);
 	if (t.tcti)
@@ -188,6 +199,43 @@ static int run(struct tpm_job *j, char *why_out)
 bool ig_tpm_present(void)
 {
 	return !access(IG_TPM_DEVICE, F_OK);
+}
+
+/* IMA's measurement count: -1 without IMA (no securityfs file). */
+static long long ima_count(void)
+{
+	char buf[32] = "";
+	FILE *f = fopen(IG_TPM_IMA_COUNT, "re");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return strtoll(buf, NULL, 10);
+}
+
+int ig_tpm_choose_pcr(const uint8_t boot_aggregate[IG_SHA256_LEN], char *why_out)
+{
+	static const uint8_t zero[IG_SHA256_LEN];
+	struct tpm_job j = { .first = IG_TPM_PCR, .n = 1, .boot = boot_aggregate };
+	long long count = ima_count();
+	int ret;
+
+	if (count < 0)
+		return IG_TPM_PCR;
+	if (count > 1)
+		return IG_TPM_PCR_IMA;
+	/* IMA's boot_aggregate only: shared if it is the record iotgate writes. */
+	ret = run(&j, why_out);
+	if (!ret)
+		ret = !memcmp(j.out->pcr[0], zero, IG_SHA256_LEN) ||
+				      !memcmp(j.out->pcr[0], j.out->agg, IG_SHA256_LEN) ?
+			      IG_TPM_PCR :
+			      IG_TPM_PCR_IMA;
+	if (j.out)
+		ig_shared_free(j.out, sizeof(*j.out));
+	return ret;
 }
 
 static int pcr_read(unsigned int first, unsigned int n, uint8_t out[][IG_SHA256_LEN], uint8_t *agg,
@@ -256,6 +304,13 @@ int ig_tpm_extend(unsigned int pcr, const uint8_t (*digests)[IG_SHA256_LEN], siz
 	return -ENOTSUP;
 }
 
+int ig_tpm_choose_pcr(const uint8_t boot_aggregate[IG_SHA256_LEN], char *why)
+{
+	(void)boot_aggregate;
+	snprintf(why, IG_TPM_WHY, "iotgate was built without TPM support (make TPM=0)");
+	return -ENOTSUP;
+}
+
 int ig_tpm_boot_aggregate(uint8_t out[IG_SHA256_LEN], char *why)
 {
 	(void)out;
@@ -263,16 +318,3 @@ int ig_tpm_boot_aggregate(uint8_t out[IG_SHA256_LEN], char *why)
 	return -ENOTSUP;
 }
 #endif
-
-unsigned int ig_tpm_choose_pcr(void)
-{
-	char buf[32] = "";
-	FILE *f = fopen(IG_TPM_IMA_COUNT, "re");
-
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = '\0';
-		fclose(f);
-	}
-	return strtoull(buf, NULL, 10) > 1 ? IG_TPM_PCR_IMA : IG_TPM_PCR;
-}

@@ -34,8 +34,18 @@
 
 /* Does IG_TPM_DEVICE exist (and was iotgate built with tpm2-tss)? */
 bool ig_tpm_present(void);
-/* The PCR iotgate extends: IG_TPM_PCR_IMA if IMA measures, else IG_TPM_PCR. */
-unsigned int ig_tpm_choose_pcr(void);
+/*
+ * The PCR iotgate extends (needs the boot_aggregate digest):
+ * - no IMA in the kernel (no IG_TPM_IMA_COUNT): IG_TPM_PCR (10);
+ * - IMA with its boot_aggregate only (no IMA policy measures): 10 if PCR 10
+ *   is zero or holds exactly the boot_aggregate record iotgate writes (the
+ *   kernel's template is ima-ng and its hash sha256: the kernel's list and
+ *   iotgate's begin alike and continue as one, what Keylime attests),
+ *   else IG_TPM_PCR_IMA (11: another template, e.g. Debian's ima-sig);
+ * - IMA measuring (count > 1): IG_TPM_PCR_IMA.
+ * Returns the PCR or negative errno (why filled).
+ */
+int ig_tpm_choose_pcr(const uint8_t boot_aggregate[IG_SHA256_LEN], char *why);
 /*
  * Reads SHA-256 PCRs first .. first + n - 1 (n <= 16) into out. 0 or
  * negative errno with why (IG_TPM_WHY bytes) filled.
