@@ -181,6 +181,14 @@ int ig_measlog_add(struct ig_measlog *l, const uint8_t digest[IG_SHA256_LEN], co
 int ig_measlog_sync(struct ig_measlog *l);
 /* The aggregate after the last entry of the current file. */
 const uint8_t *ig_measlog_aggregate(const struct ig_measlog *l);
+/*
+ * Where the running value equals value in the current file: *k entries of
+ * it in (0: the value before its first entry, from .base or zero). Lets a
+ * TPM that missed the last extensions (a crash between a line and its
+ * extension) catch up. 0, -ENOENT if nowhere, or negative errno.
+ */
+int ig_measlog_position(const struct ig_measlog *l, const uint8_t value[IG_SHA256_LEN],
+			unsigned long long *k);
 /* Template hash of the entry the last ig_measlog_add() returning 0 (or the
  * open that started a new boot) appended. */
 const uint8_t *ig_measlog_last(const struct ig_measlog *l);

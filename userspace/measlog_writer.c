@@ -836,6 +836,38 @@ const uint8_t *ig_measlog_aggregate(const struct ig_measlog *l)
 	return l->agg;
 }
 
+int ig_measlog_position(const struct ig_measlog *l, const uint8_t value[IG_SHA256_LEN],
+			unsigned long long *k)
+{
+	struct ig_measlog_verify_result res;
+	uint8_t a[IG_SHA256_LEN];
+	char hex[IG_SHA256_HEX + 1], *buf;
+	struct ml_base b;
+	size_t len;
+	int ret = ml_read_base(l->p_base, &b, &res);
+
+	if (ret < 0)
+		return ret;
+	if (ret == 1)
+		memset(b.agg, 0, IG_SHA256_LEN); /* a boot's file: from zero */
+	*k = 0;
+	if (!memcmp(b.agg, value, IG_SHA256_LEN))
+		return 0;
+	ret = ig_read_file(l->p_chain, (size_t)l->chain_size + 1, &buf, &len);
+	if (ret)
+		return ret;
+	ret = -ENOENT;
+	for (size_t off = 0; off + CHAIN_LINE <= len && ret; off += CHAIN_LINE) {
+		memcpy(hex, buf + off, IG_SHA256_HEX);
+		hex[IG_SHA256_HEX] = '\0';
+		++*k;
+		if (ml_parse_hex32(hex, a) && !memcmp(a, value, IG_SHA256_LEN))
+			ret = 0;
+	}
+	free(buf);
+	return ret;
+}
+
 const uint8_t *ig_measlog_last(const struct ig_measlog *l)
 {
 	return l->last_th;

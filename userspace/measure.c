@@ -109,17 +109,18 @@ static void queue_extend(struct ig_measure *ms, const uint8_t th[IG_SHA256_LEN])
 /*
  * After opening the log: the PCR must equal the log's value since boot. It
  * does after a restart, and on a new boot where the kernel's IMA extended
- * the very same boot_aggregate record into PCR 10. A zero PCR with a log
- * that begins this boot gets the current file's entries (normally just the
- * boot_aggregate; more after a crash before they were extended). Anything
- * else is reported, never papered over.
+ * the very same boot_aggregate record into PCR 10. A PCR that stands at an
+ * earlier entry of the current file (zero before a boot's first entry; a
+ * crash between lines and their extension) gets the entries after it.
+ * Anything else is reported, never papered over.
  */
 static void tpm_sync(struct ig_measure *ms)
 {
+	struct ig_measlog_verify_result res;
 	struct ig_measlog_entry *e = NULL;
 	uint8_t pcr[1][IG_SHA256_LEN];
+	unsigned long long k;
 	size_t n = 0;
-	static const uint8_t zero[IG_SHA256_LEN];
 
 	if (ig_tpm_pcr_read(ms->pcr, 1, pcr, ms->tpm_why)) {
 		ms->extend_errors++;
@@ -128,15 +129,15 @@ static void tpm_sync(struct ig_measure *ms)
 	}
 	if (!memcmp(pcr[0], ig_measlog_aggregate(ms->log), IG_SHA256_LEN))
 		return;
-	if (memcmp(pcr[0], zero, IG_SHA256_LEN) || ig_measlog_first(ms->log) != 0 ||
-	    ig_measlog_read(ig_measlog_path(ms->log), &e, &n, NULL)) {
+	if (ig_measlog_position(ms->log, pcr[0], &k) ||
+	    ig_measlog_read(ig_measlog_path(ms->log), &e, &n, &res) || k > n) {
 		ig_measlog_entries_free(e, n);
 		ms->pcr_mismatch = true;
 		snprintf(ms->tpm_why, sizeof(ms->tpm_why),
 			 "PCR %d does not hold the log's value since boot", ms->pcr);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = k; i < n; i++)
 		queue_extend(ms, e[i].template_hash);
 	ig_measlog_entries_free(e, n);
 }

@@ -78,7 +78,9 @@ boot_files() {
 attest() {
 	local v
 	v=$(pcr "$WANT_PCR")
-	PYTHONPATH=$KL /usr/bin/python3 "$TOP/tests/lib/keylime_attest.py" "$v" "${@:-$(boot_files)}" 2>"$T/kl.err"
+	local files=("$@")
+	((${#files[@]})) || mapfile -t files < <(boot_files)
+	PYTHONPATH=$KL /usr/bin/python3 "$TOP/tests/lib/keylime_attest.py" "$v" "${files[@]}" 2>"$T/kl.err"
 }
 
 # run_bins FROM TO: runs p FROM..TO and waits until all are logged and extended
@@ -117,6 +119,7 @@ run_bins() {
 			grep -q " ima-ng sha256:$ba boot_aggregate\$"
 	fi
 	run_bins 1 5
+	"$CTL" log verify --dir "$S"
 	run attest
 	echo "$output"
 	echo "$output" | jq -e '.events == []'
