@@ -46,7 +46,7 @@ setup() {
 		cp /usr/bin/true "$T/bin/p$i"
 		printf '%d %s' "$i" "$BATS_TEST_NUMBER" >>"$T/bin/p$i" # a digest of its own
 	done
-	ig_manifest_exact "$T/bin/p1"
+	ig_manifest_exact "$T"/bin/p*
 	# audit: the VM enforces (full tier), and bats, jq and python3 are not listed
 	ig_policy audit
 }
@@ -80,7 +80,18 @@ attest() {
 	v=$(pcr "$WANT_PCR")
 	local files=("$@")
 	((${#files[@]})) || mapfile -t files < <(boot_files)
-	PYTHONPATH=$KL /usr/bin/python3 "$TOP/tests/lib/keylime_attest.py" "$v" "${files[@]}" 2>"$T/kl.err"
+	# the policy says sha256 template hashes (Keylime assumes SHA-1 without)
+	"$CTL" manifest keylime-policy "$T/manifest.sha256" \
+		--boot-aggregate "$(jget .measurement_log.boot_aggregate)" >"$T/policy.json"
+	PYTHONPATH=$KL /usr/bin/python3 "$TOP/tests/lib/keylime_attest.py" --policy "$T/policy.json" \
+		"$v" "${files[@]}" 2>"$T/kl.err"
+}
+
+# attested: Keylime found nothing wrong but the unlisted programs that ran
+# (audit mode: bats, jq, python3 are logged too and are not in the policy)
+attested() {
+	echo "$output" | cut -c1-2000
+	echo "$output" | jq -e '(.events - ["not_in_allowlist"]) == []'
 }
 
 # run_bins FROM TO: runs p FROM..TO and waits until all are logged and extended
@@ -121,15 +132,13 @@ run_bins() {
 	run_bins 1 5
 	"$CTL" log verify --dir "$S"
 	run attest
-	echo "$output"
-	echo "$output" | jq -e '.events == []'
+	attested
 	# several rotations, the file that began the boot still kept
 	run_bins 6 40
 	[ -e "$S/measurements.2" ]
 	[ "$(jget .measurement_log.first_entry)" -gt 0 ]
 	run attest
-	echo "$output"
-	echo "$output" | jq -e '.events == []'
+	attested
 	# quiet now: the PCR is exactly the daemon's aggregate (Keylime's running value)
 	[ "$(pcr "$WANT_PCR")" = "$(jget .measurement_log.aggregate)" ]
 	# root rewrites an entry and recomputes its template hash (so the line
@@ -155,12 +164,12 @@ run_bins() {
 		open(path, "w").write("\n".join(lines))
 	PY
 	run attest "${copies[@]}"
-	echo "$output"
+	echo "$output" | cut -c1-2000
 	echo "$output" | jq -e '.events | index("pcr_mismatch")'
 	echo "$output" | jq -e '.events | index("ima_hash") | not'
 	# the unchanged log still replays
 	run attest
-	echo "$output" | jq -e '.events == []'
+	attested
 }
 
 @test "tpm: a failed extension is reported, execs go on, and the PCR catches up" {
@@ -184,6 +193,5 @@ run_bins() {
 	[ "$(pcr "$WANT_PCR")" = "$(jget .measurement_log.aggregate)" ]
 	jget .reasons | jq -e 'map(select(.code == "tpm_extend_failure")) == []'
 	run attest
-	echo "$output"
-	echo "$output" | jq -e '.events == []'
+	attested
 }
