@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "isolate.h"
-#include "measlog.h"
 #include "tpm.h"
 
 #if IG_TPM
@@ -48,9 +47,6 @@ struct tpm_job {
 	const uint8_t (*digests)[IG_SHA256_LEN]; /* extend: n digests */
 	bool extend;
 	bool hash; /* read: hash the values too (libcrypto stays out of the daemon) */
-	/* read: also the value a PCR has after one boot_aggregate record of this
-	 * digest (into out->agg) */
-	const uint8_t *boot;
 	struct tpm_out *out;
 };
 
@@ -163,13 +159,6 @@ static int tpm_job(void *arg)
 		ret = j->extend ? tss_extend(j, &t) : tss_read(j, &t);
 	if (!ret && j->hash)
 		ig_sha256_buf(j->out->pcr, j->n * IG_SHA256_LEN, j->out->agg);
-	if (!ret && j->boot) {
-		uint8_t th[IG_SHA256_LEN];
-
-		ig_measlog_template_hash(j->boot, IG_MEASLOG_BOOT_NAME, th);
-		memset(j->out->agg, 0, IG_SHA256_LEN);
-		ig_measlog_extend(j->out->agg, th);
-	}
 	if (t.esys)
 		t.Esys_Finalize(&t.esys);
 	if (t.tcti)
@@ -215,27 +204,42 @@ static long long ima_count(void)
 	return strtoll(buf, NULL, 10);
 }
 
+/*
+ * Is the first record of IMA's list the boot_aggregate record iotgate
+ * writes (template ima-ng, digest sha256 and the same value)? Then the
+ * kernel extended PCR 10 with the same template hash. Reading the list,
+ * not the PCR, gives the same answer after iotgate extended it.
+ */
+static bool ima_boot_is_ours(const uint8_t boot_aggregate[IG_SHA256_LEN])
+{
+	char line[256], want[sizeof("ima-ng sha256: boot_aggregate\n") + IG_SHA256_HEX];
+	char hex[IG_SHA256_HEX + 1], *p = NULL;
+	FILE *f = fopen(IG_TPM_IMA_LIST, "re");
+
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f))
+		p = strchr(line, ' '); /* past the PCR */
+	fclose(f);
+	if (p)
+		p = strchr(p + 1, ' '); /* past the SHA-1 template hash */
+	if (!p)
+		return false;
+	ig_hex(boot_aggregate, IG_SHA256_LEN, hex);
+	snprintf(want, sizeof(want), "ima-ng sha256:%s boot_aggregate\n", hex);
+	return !strcmp(p + 1, want);
+}
+
 int ig_tpm_choose_pcr(const uint8_t boot_aggregate[IG_SHA256_LEN], char *why_out)
 {
-	static const uint8_t zero[IG_SHA256_LEN];
-	struct tpm_job j = { .first = IG_TPM_PCR, .n = 1, .boot = boot_aggregate };
 	long long count = ima_count();
-	int ret;
 
+	(void)why_out;
 	if (count < 0)
 		return IG_TPM_PCR;
-	if (count > 1)
-		return IG_TPM_PCR_IMA;
-	/* IMA's boot_aggregate only: shared if it is the record iotgate writes. */
-	ret = run(&j, why_out);
-	if (!ret)
-		ret = !memcmp(j.out->pcr[0], zero, IG_SHA256_LEN) ||
-				      !memcmp(j.out->pcr[0], j.out->agg, IG_SHA256_LEN) ?
-			      IG_TPM_PCR :
-			      IG_TPM_PCR_IMA;
-	if (j.out)
-		ig_shared_free(j.out, sizeof(*j.out));
-	return ret;
+	if (count == 1 && ima_boot_is_ours(boot_aggregate))
+		return IG_TPM_PCR;
+	return IG_TPM_PCR_IMA;
 }
 
 static int pcr_read(unsigned int first, unsigned int n, uint8_t out[][IG_SHA256_LEN], uint8_t *agg,

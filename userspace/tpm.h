@@ -28,6 +28,7 @@
 /* IMA's runtime measurement count: more than its boot_aggregate means an
  * IMA policy measures into PCR 10 (CONFIG_IMA_MEASURE_PCR_IDX). */
 #define IG_TPM_IMA_COUNT "/sys/kernel/security/ima/runtime_measurements_count"
+#define IG_TPM_IMA_LIST "/sys/kernel/security/ima/ascii_runtime_measurements"
 #define IG_TPM_PCR 10 /* when the kernel's IMA measures nothing */
 #define IG_TPM_PCR_IMA 11 /* when it does */
 #define IG_TPM_WHY 256
@@ -37,11 +38,11 @@ bool ig_tpm_present(void);
 /*
  * The PCR iotgate extends (needs the boot_aggregate digest):
  * - no IMA in the kernel (no IG_TPM_IMA_COUNT): IG_TPM_PCR (10);
- * - IMA with its boot_aggregate only (no IMA policy measures): 10 if PCR 10
- *   is zero or holds exactly the boot_aggregate record iotgate writes (the
- *   kernel's template is ima-ng and its hash sha256: the kernel's list and
- *   iotgate's begin alike and continue as one, what Keylime attests),
- *   else IG_TPM_PCR_IMA (11: another template, e.g. Debian's ima-sig);
+ * - IMA with its boot_aggregate only (no IMA policy measures): 10 if that
+ *   record is exactly the one iotgate writes (the kernel's template is
+ *   ima-ng and its hash sha256: the kernel's list and iotgate's begin alike
+ *   and continue as one in PCR 10, what Keylime attests), else
+ *   IG_TPM_PCR_IMA (11: another template, e.g. Debian's ima-sig);
  * - IMA measuring (count > 1): IG_TPM_PCR_IMA.
  * Returns the PCR or negative errno (why filled).
  */

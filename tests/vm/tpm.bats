@@ -147,7 +147,9 @@ run_bins() {
 	"$CTL" log verify --dir "$S"
 	run attest
 	attested
+	# a restart within the boot keeps the PCR and continues it
 	ig_start --log-max-bytes 4096
+	jget .measurement_log | jq -e --argjson p "$WANT_PCR" '.pcr == $p and .unextended == 0'
 	# several rotations, the file that began the boot still kept
 	run_bins 6 40
 	[ -e "$S/measurements.2" ]
