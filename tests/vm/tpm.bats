@@ -177,10 +177,8 @@ run_bins() {
 		d = b"sha256:\0" + digest
 		n = name.encode() + b"\0"
 		th = hashlib.sha256(struct.pack("<I", len(d)) + d + struct.pack("<I", len(n)) + n).hexdigest()
-		lines = open(path).read().split("\n")
-		for i, l in enumerate(lines):
-			if l.endswith(" " + name):
-				lines[i] = f"10 {th} ima-ng sha256:{digest.hex()} {name}"
+		new = f"10 {th} ima-ng sha256:{digest.hex()} {name}"
+		lines = [new if l.endswith(" " + name) else l for l in open(path).read().split("\n")]
 		open(path, "w").write("\n".join(lines))
 	PY
 	run attest "${copies[@]}"
