@@ -16,15 +16,15 @@ ORACLES=${IOTGATE_ORACLES:-$TOP/../shared/oracles}
 export TPM2TOOLS_TCTI=device:/dev/tpmrm0
 
 setup_file() {
-	if [[ ! -e /dev/tpmrm0 ]]; then
-		skip "no TPM in this VM: the suite runs in its own VM with VM_TPM=1 (scripts/run-tests)"
-	fi
 	# One boot, one PCR, one log: every test continues the same state.
 	export SHARED=$BATS_FILE_TMPDIR/state
 	mkdir -p "$SHARED"
 }
 
 setup() {
+	if [[ ! -e /dev/tpmrm0 ]]; then
+		skip "no TPM in this VM: the suite runs in its own VM with VM_TPM=1 (scripts/run-tests)"
+	fi
 	ig_cleanup
 	T=$(mktemp -d)
 	S=$T/state
