@@ -2004,3 +2004,167 @@ int BPF_PROG(ig_ioctl, struct file *file, unsigned int cmd, unsigned long arg, i
 	}
 	return link_refused(cfg, op, ifindex);
 }
+
+/*
+ * --- Forwarded traffic (tc, both tiers) ---
+ *
+ * ig_fwd_in and ig_fwd_out sit on the clsact hooks of each device the
+ * policy gives a forward verdict. A packet with a socket of this host is the
+ * cgroup programs' (they judge it against its program's rules); these judge
+ * the packets that only cross the device:
+ *   out: no socket and received on some device first (skb_iif set): routed
+ *        or bridged out through this one. The kernel's own packets (ARP,
+ *        replies built by the stack) have no input device and pass.
+ *   in:  a bridge port's frame for another host (it is bridged), or an IP
+ *        packet the routing table sends elsewhere (bpf_fib_lookup: it is
+ *        routed). Packets for this host, broadcast and multicast pass.
+ */
+#define PACKET_OTHERHOST 3
+#define ETH_P_IPV6 0x86DD
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_SHOT 2
+#define IG_FWD_EV_NS 1000000000ull
+
+/* Last forward event per interface and direction (ifindex * 2 + out): the rate limit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u64);
+} ig_fwd_ev SEC(".maps");
+
+static __always_inline __u32 ip_proto_class(__u8 p)
+{
+	return p == IPPROTO_TCP				? IG_P_TCP :
+	       p == IPPROTO_UDP				? IG_P_UDP :
+	       p == IPPROTO_ICMP || p == IPPROTO_ICMPV6 ? IG_P_ICMP :
+							  IG_P_OTHER;
+}
+
+/* Whether the routing table sends this packet on (not to this host); *proto set. */
+static __always_inline bool routed(struct __sk_buff *skb, __u32 *proto)
+{
+	struct bpf_fib_lookup p = {};
+	long rc;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET))
+			return false;
+		*proto = ip_proto_class(ip.protocol);
+		p.family = AF_INET;
+		p.tos = ip.tos;
+		p.l4_protocol = ip.protocol;
+		p.ipv4_src = ip.saddr;
+		p.ipv4_dst = ip.daddr;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip;
+
+		if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET))
+			return false;
+		*proto = ip_proto_class(ip.nexthdr);
+		p.family = AF_INET6;
+		p.l4_protocol = ip.nexthdr;
+		__builtin_memcpy(p.ipv6_src, &ip.saddr, 16);
+		__builtin_memcpy(p.ipv6_dst, &ip.daddr, 16);
+	} else {
+		return false;
+	}
+	p.ifindex = skb->ifindex;
+	rc = bpf_fib_lookup(skb, &p, sizeof(p), 0);
+	/* Refused routes (blackhole, unreachable) and forwarding off: the kernel drops it. */
+	return rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ||
+	       rc == BPF_FIB_LKUP_RET_FRAG_NEEDED || rc == BPF_FIB_LKUP_RET_UNSUPP_LWT;
+}
+
+static __always_inline __u32 l4_class(struct __sk_buff *skb)
+{
+	__u8 p;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (bpf_skb_load_bytes_relative(skb, 9, &p, 1, BPF_HDR_START_NET))
+			return IG_P_OTHER;
+		return ip_proto_class(p);
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes_relative(skb, 6, &p, 1, BPF_HDR_START_NET))
+			return IG_P_OTHER;
+		return ip_proto_class(p);
+	}
+	return IG_P_OTHER;
+}
+
+static __noinline int fwd_refuse(struct __sk_buff *skb, struct ig_net_config *cfg, __u32 fam,
+				 __u32 proto, __u32 out)
+{
+	struct subj s = { .uid = IG_ID_NONE, .gid = IG_ID_NONE };
+	char nocomm[IG_COMM_LEN] = {};
+	__u32 k, ifindex;
+	__u64 now = bpf_ktime_get_ns(), *last;
+
+	if (!skb || !cfg)
+		return TC_ACT_UNSPEC;
+	ifindex = skb->ifindex;
+	count_if(fam, cfg->mode == IG_MODE_ENFORCE ? IG_NC_DROPPED : IG_NC_AUDITED, cfg->netns,
+		 ifindex);
+	k = ifindex * 2 + (out ? 1 : 0);
+	last = bpf_map_lookup_elem(&ig_fwd_ev, &k);
+	if (!last || now - *last >= IG_FWD_EV_NS) {
+		bpf_map_update_elem(&ig_fwd_ev, &k, &now, BPF_ANY);
+		refuse_event(&s, cfg->mode == IG_MODE_ENFORCE ? IG_VERDICT_DENY : IG_VERDICT_AUDIT,
+			     fam, IG_OP_FORWARD, ifindex, proto, out ? 1 : 0, 0, nocomm, false);
+	}
+	return cfg->mode == IG_MODE_ENFORCE ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+}
+
+static __always_inline int fwd_check(struct __sk_buff *skb, bool out)
+{
+	struct ig_net_config *cfg;
+	struct ig_if_val *iv;
+	struct ig_if_key k;
+	__u32 proto = IG_P_OTHER, fam;
+
+	if (skb->sk)
+		return TC_ACT_UNSPEC;
+	cfg = active_cfg();
+	if (!cfg)
+		return TC_ACT_UNSPEC;
+	k.netns = cfg->netns;
+	k.ifindex = skb->ifindex;
+	k.gen = cfg->gen;
+	iv = bpf_map_lookup_elem(&ig_ifaces, &k);
+	if (!iv || !(iv->flags & IG_IF_FWD))
+		return TC_ACT_UNSPEC;
+	if (out) {
+		if (!skb->ingress_ifindex)
+			return TC_ACT_UNSPEC;
+		proto = l4_class(skb);
+	} else if (skb->pkt_type == PACKET_OTHERHOST) {
+		if (!(iv->flags & IG_IF_PORT))
+			return TC_ACT_UNSPEC; /* the stack drops it */
+		proto = l4_class(skb);
+	} else if (skb->pkt_type != 0 /* PACKET_HOST */ || !routed(skb, &proto)) {
+		return TC_ACT_UNSPEC;
+	}
+	fam = skb->protocol == bpf_htons(ETH_P_IP)   ? IG_FAM_IPV4 :
+	      skb->protocol == bpf_htons(ETH_P_IPV6) ? IG_FAM_IPV6 :
+						       IG_FAM_PACKET;
+	if (!(iv->flags & IG_IF_FWD_DENY)) {
+		count_if(fam, IG_NC_ALLOWED, cfg->netns, skb->ifindex);
+		return TC_ACT_UNSPEC;
+	}
+	return fwd_refuse(skb, cfg, fam, proto, out);
+}
+
+SEC("tc")
+int ig_fwd_in(struct __sk_buff *skb)
+{
+	return fwd_check(skb, false);
+}
+
+SEC("tc")
+int ig_fwd_out(struct __sk_buff *skb)
+{
+	return fwd_check(skb, true);
+}

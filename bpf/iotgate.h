@@ -362,6 +362,19 @@ struct ig_rule_key {
 #define IG_IF_CAN 0x02 /* ARPHRD_CAN: counts for "bind to every CAN interface" */
 #define IG_IF_ALSO 0x04 /* target2/dflt2 apply as well: both must allow */
 #define IG_IF_BOUND 0x08 /* a declaration governs it: renames are refused (full tier) */
+/*
+ * Forwarded traffic (iotgate.conf(5), 'forward'): the policy gives the
+ * device a forward verdict (IG_IF_FWD) and the tc programs ig_fwd_in and
+ * ig_fwd_out are attached to it (clsact, handle IG_TC_HANDLE, priority
+ * IG_TC_PRIO); IG_IF_FWD_DENY: that verdict is deny. IG_IF_PORT: the device
+ * is enslaved (bridge port): frames for another host are bridged, not
+ * dropped by the stack.
+ */
+#define IG_IF_FWD 0x10
+#define IG_IF_FWD_DENY 0x20
+#define IG_IF_PORT 0x40
+#define IG_TC_HANDLE 0x1914
+#define IG_TC_PRIO 0x1914
 
 /*
  * Hash map "ig_ifaces": the interfaces of the governed network namespace,
@@ -490,6 +503,14 @@ struct ig_dec_cnt {
 #define IG_OP_FOREIGN 12 /* a link change addressed to another namespace by id */
 #define IG_OP_OPAQUE 13 /* a link change the program could not read whole */
 #define IG_OP_CREATE 14 /* socket(): no right on any interface of the kind */
+/*
+ * A packet routed or bridged through the interface (no socket of this host
+ * sends or receives it), refused by its forward verdict. Subject unknown
+ * (uid and gid IG_ID_NONE); family IG_FAM_PACKET for frames that are not IP;
+ * at most one event per second per interface and direction (lport 0: in,
+ * 1: out), the counters count them all.
+ */
+#define IG_OP_FORWARD 15
 
 /*
  * Record in the ring buffer "ig_net_ev": a refused (or, in audit mode, a

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h> /* before the kernel's if.h */
 #include <linux/if_arp.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
@@ -67,6 +68,7 @@ struct nif {
 	char bound[IFNAMSIZ];
 	/* Stacked on this namespace's link (IFLA_LINK, not a veth peer), master: 0 none */
 	int link, master;
+	bool tc; /* the forward programs are attached to it (tc_sync) */
 };
 
 struct watch {
@@ -341,6 +343,26 @@ static unsigned int decl_dflt(const struct ig_net *n, const struct ig_np_iface *
 	return pi && pi->dflt != IG_RV_NOMATCH ? pi->dflt : n->np->dflt;
 }
 
+/* A declaration's forward verdict: its own, deny when disabled, else none (allow). */
+static unsigned int decl_fwd(const struct ig_np_iface *pi)
+{
+	if (!pi)
+		return IG_RV_NOMATCH;
+	if (pi->fwd != IG_RV_NOMATCH)
+		return pi->fwd;
+	return pi->disabled ? IG_RV_DENY : IG_RV_NOMATCH;
+}
+
+/* IG_IF_FWD and IG_IF_FWD_DENY: the stricter of the device's declarations. */
+static __u32 fwd_flags(const struct ig_net *n, const struct nif *f)
+{
+	unsigned int a = decl_fwd(own_decl(n, f)), b = decl_fwd(name_decl(n, f));
+
+	if (a == IG_RV_DENY || b == IG_RV_DENY)
+		return IG_IF_FWD | IG_IF_FWD_DENY;
+	return a == IG_RV_ALLOW || b == IG_RV_ALLOW ? IG_IF_FWD : 0;
+}
+
 static void iface_val(struct ig_net *n, const struct nif *f, struct ig_if_val *v)
 {
 	const struct ig_np_iface *pi = own_decl(n, f), *cur = name_decl(n, f);
@@ -348,7 +370,7 @@ static void iface_val(struct ig_net *n, const struct nif *f, struct ig_if_val *v
 	memset(v, 0, sizeof(*v));
 	v->target = ig_netpolicy_target(n->np, pi);
 	v->flags = (pi && pi->disabled ? IG_IF_DISABLED : 0) | (f->can ? IG_IF_CAN : 0) |
-		   (pi ? IG_IF_BOUND : 0);
+		   (pi ? IG_IF_BOUND : 0) | fwd_flags(n, f) | (f->master ? IG_IF_PORT : 0);
 	v->dflt = decl_dflt(n, pi);
 	/* Renamed to a name the policy declares as well: the stricter of the two. */
 	if (cur && cur != pi) {
@@ -357,6 +379,96 @@ static void iface_val(struct ig_net *n, const struct nif *f, struct ig_if_val *v
 		v->dflt2 = decl_dflt(n, cur);
 	}
 	memcpy(v->name, f->name, sizeof(v->name));
+}
+
+/*
+ * --- forwarded traffic: tc programs on the devices with a forward verdict ---
+ *
+ * clsact everywhere (bpf_tc_attach), not tcx: one way for Debian 6.1 and
+ * newer kernels. A filter is no link: it stays with the device after the
+ * daemon exits (enforcement goes on, like the pinned links) and goes with the
+ * device. Our filter is the one at IG_TC_HANDLE/IG_TC_PRIO: attaching
+ * replaces it, so a restarted daemon re-adopts it (exactly one per hook)
+ * with its own program. The clsact qdisc stays when ours goes (other
+ * filters may use it).
+ */
+static int tc_detach(int ifindex)
+{
+	static const enum bpf_tc_attach_point pts[] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
+	int ret = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = pts[i]);
+		LIBBPF_OPTS(bpf_tc_opts, o, .handle = IG_TC_HANDLE, .priority = IG_TC_PRIO);
+		int r = bpf_tc_detach(&hook, &o);
+
+		/* None there: no filter, no clsact, or the device is gone. */
+		if (r && r != -ENOENT && r != -EINVAL && r != -ENODEV && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+static int tc_fd(const struct ig_net *n, bool out)
+{
+	return bpf_program__fd(out ? n->skel->progs.ig_fwd_out : n->skel->progs.ig_fwd_in);
+}
+
+static int tc_attach(const struct ig_net *n, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, in, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, eg, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, oi, .handle = IG_TC_HANDLE, .priority = IG_TC_PRIO,
+		    .flags = BPF_TC_F_REPLACE);
+	LIBBPF_OPTS(bpf_tc_opts, oe, .handle = IG_TC_HANDLE, .priority = IG_TC_PRIO,
+		    .flags = BPF_TC_F_REPLACE);
+	int r = bpf_tc_hook_create(&in);
+
+	if (r && r != -EEXIST)
+		return r;
+	oi.prog_fd = tc_fd(n, false);
+	oe.prog_fd = tc_fd(n, true);
+	r = bpf_tc_attach(&in, &oi);
+	if (!r)
+		r = bpf_tc_attach(&eg, &oe);
+	return r;
+}
+
+/* Attaches or removes the forward programs of one device; all: whatever it had before. */
+static int tc_sync(struct ig_net *n, struct nif *f, bool all)
+{
+	bool want = n->active && n->np && fwd_flags(n, f);
+	int r = 0;
+
+	if (want && (all || !f->tc))
+		r = tc_attach(n, f->ifindex);
+	else if (!want && (all || f->tc))
+		r = tc_detach(f->ifindex);
+	f->tc = want && !r;
+	return r;
+}
+
+static int tc_sync_all(struct ig_net *n)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n->nifs; i++) {
+		int r = tc_sync(n, &n->ifs[i], true);
+
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+/* stop-enforcing and a policy without rules: our filters go from every device. */
+static void tc_detach_all(void)
+{
+	struct if_nameindex *ifs = if_nameindex();
+
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++)
+		tc_detach(i->if_index);
+	if_freenameindex(ifs);
 }
 
 static int put_iface(struct ig_net *n, const struct nif *f, __u32 gen)
@@ -485,7 +597,10 @@ static int commit_rules(struct ig_net *n, struct ig_net_compiled *c)
 		return ret;
 	}
 	ig_net_compiled_free(&old);
-	return clear_all_gen(n, next ^ 1);
+	ret = clear_all_gen(n, next ^ 1);
+	if (!ret)
+		ret = tc_sync_all(n);
+	return ret;
 }
 
 /*
@@ -554,8 +669,10 @@ static bool decl_present(const struct ig_net *n, const struct nif *f, const stru
 static void inherit_binding(struct ig_net *n, struct nif *f)
 {
 	for (size_t i = 0; i < n->nprev; i++)
-		if (n->prev_ifs[i].ifindex == f->ifindex)
+		if (n->prev_ifs[i].ifindex == f->ifindex) {
 			memcpy(f->bound, n->prev_ifs[i].bound, sizeof(f->bound));
+			f->tc = n->prev_ifs[i].tc;
+		}
 }
 
 /* Applies one RTM_NEWLINK/RTM_DELLINK; log: report the change. */
@@ -632,12 +749,14 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	if (f) {
 		bool renamed = strcmp(f->name, nf.name) != 0;
 
-		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6)) {
+		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6) &&
+		    !f->master == !nf.master) {
 			f->link = nf.link; /* only reported */
 			f->master = nf.master;
 			return 0; /* nothing the rules look at changed */
 		}
 		memcpy(nf.bound, f->bound, sizeof(nf.bound));
+		nf.tc = f->tc;
 		bind_nif(n, &nf);
 		if (log && renamed && n->np) {
 			describe_iface(n, &nf, what, sizeof(what));
@@ -668,6 +787,8 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 		ret = put_iface(n, f, n->gen);
 		if (!ret)
 			ret = write_cfg(n, true);
+		if (!ret)
+			ret = tc_sync(n, f, false);
 	}
 	return ret;
 }
@@ -777,6 +898,8 @@ static int nl_dump(struct ig_net *n, bool log)
 	}
 	if (n->active)
 		ret = write_cfg(n, true);
+	if (!ret && n->active)
+		ret = tc_sync_all(n);
 out:
 	n->prev_ifs = NULL;
 	n->nprev = 0;
@@ -1197,6 +1320,7 @@ static void remove_pins(void)
 		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, map_names[i]);
 		unlink(path);
 	}
+	tc_detach_all();
 }
 
 static void on_nl(struct ig_watch *w, unsigned int events);

@@ -166,14 +166,14 @@ static void dir_interface(struct ig_netpolicy *np, const char *file, unsigned in
 {
 	struct ig_np_iface *i;
 	bool seen_mac = false, seen_default = false;
-	unsigned int dflt = IG_RV_NOMATCH;
-	bool disabled = false, ok = true;
+	unsigned int dflt = IG_RV_NOMATCH, fwd = IG_RV_NOMATCH;
+	bool disabled = false, ok = true, seen_fwd = false;
 	uint8_t mac[6] = { 0 };
 
 	if (l->ntok < 2) {
 		ig_diag_add(
 			d, file, line, end_col(l),
-			"missing argument: usage is 'interface NAME [mac MAC] [default allow|deny | disable]'");
+			"missing argument: usage is 'interface NAME [mac MAC] [default allow|deny | disable] [forward allow|deny]'");
 		return;
 	}
 	if (!valid_ifname(l->tok[1].s)) {
@@ -210,12 +210,24 @@ static void dir_interface(struct ig_netpolicy *np, const char *file, unsigned in
 					    l->tok[t].s);
 				ok = false;
 			}
+		} else if (!strcmp(w, "forward") && !seen_fwd) {
+			seen_fwd = true;
+			if (t + 1 >= l->ntok) {
+				ig_diag_add(d, file, line, end_col(l),
+					    "missing verdict after 'forward' (allow or deny)");
+				ok = false;
+			} else if (!parse_verdict(l->tok[++t].s, &fwd)) {
+				ig_diag_add(d, file, line, l->tok[t].col,
+					    "unknown verdict '%s' (expected 'allow' or 'deny')",
+					    l->tok[t].s);
+				ok = false;
+			}
 		} else if (!strcmp(w, "disable") && !disabled) {
 			disabled = true;
 		} else {
 			ig_diag_add(
 				d, file, line, l->tok[t].col,
-				"unexpected '%s': usage is 'interface NAME [mac MAC] [default allow|deny | disable]'",
+				"unexpected '%s': usage is 'interface NAME [mac MAC] [default allow|deny | disable] [forward allow|deny]'",
 				w);
 			ok = false;
 		}
@@ -246,6 +258,7 @@ static void dir_interface(struct ig_netpolicy *np, const char *file, unsigned in
 	memcpy(i->mac, mac, 6);
 	i->disabled = disabled;
 	i->dflt = dflt;
+	i->fwd = fwd;
 }
 
 static bool lookup_id(unsigned int kind, const char *name, unsigned int *id)

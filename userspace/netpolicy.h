@@ -19,12 +19,16 @@
  *        audit: refusals are only counted and reported (default: enforce);
  *        independent of 'mode', which is about the manifest
  *   interface NAME [mac XX:XX:XX:XX:XX:XX] [default allow|deny | disable]
+ *             [forward allow|deny]
  *        declares an interface. With 'mac' the declaration follows the
  *        interface with that permanent hardware address whatever its name (a
  *        rename cannot dodge it) and an interface merely named NAME with
  *        another address is treated as not named by the policy. 'disable'
- *        switches the interface off for every program. Names of interfaces
- *        that do not exist (yet) are accepted and reported.
+ *        switches the interface off for every program. 'forward' is the
+ *        verdict for packets that no socket of this host sends or receives
+ *        and that cross the interface: routed or bridged through it
+ *        (default: deny on a disabled interface, else allow). Names of
+ *        interfaces that do not exist (yet) are accepted and reported.
  *   allow|deny SUBJECT on IFACE|* [in|out] [PROTO[,PROTO...]] [port P[,P...]]
  *        PROTO: tcp udp icmp raw can packet any (default any);
  *        P: N or N-M (1-65535), only with tcp and/or udp.
@@ -96,6 +100,7 @@ struct ig_np_iface {
 	uint8_t mac[6];
 	bool disabled;
 	unsigned int dflt; /* IG_RV_ALLOW/DENY, or IG_RV_NOMATCH for interface-default */
+	unsigned int fwd; /* forward: IG_RV_ALLOW/DENY, or IG_RV_NOMATCH (not given) */
 };
 
 /* ig_netpolicy.unlabelled */

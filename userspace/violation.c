@@ -130,7 +130,8 @@ const char *ig_op_name(__u32 op)
 					     "stack a device on or enslave",
 					     "change by namespace id",
 					     "unreadable change",
-					     "create" };
+					     "create",
+					     "forward" };
 
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
 }
@@ -166,6 +167,10 @@ void ig_viol_detail(const struct ig_violation *v, char *buf, size_t len)
 	} else if (v->type == IG_EV_NET && e->type == IG_EV_LINK) {
 		snprintf(buf, len, "%s of controlled interface %s (index %u)", ig_op_name(e->op),
 			 e->ifindex ? v->ifname : "?", e->ifindex);
+	} else if (v->type == IG_EV_NET && e->op == IG_OP_FORWARD) {
+		ig_proto_names(e->proto, protos, sizeof(protos));
+		snprintf(buf, len, "%s %s %s through %s (index %u) %s", ig_fam_name(e->family),
+			 ig_op_name(e->op), e->lport ? "out" : "in", v->ifname, e->ifindex, protos);
 	} else if (v->type == IG_EV_NET) {
 		ig_proto_names(e->proto, protos, sizeof(protos));
 		snprintf(buf, len, "%s %s on %s (index %u) %s ports %u/%u", ig_fam_name(e->family),
