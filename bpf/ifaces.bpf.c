@@ -2078,6 +2078,19 @@ static __always_inline bool routed(struct __sk_buff *skb, __u32 *proto)
 	       rc == BPF_FIB_LKUP_RET_FRAG_NEEDED || rc == BPF_FIB_LKUP_RET_UNSUPP_LWT;
 }
 
+/* A bridge port's frame addressed to the bridge itself. */
+static __always_inline bool for_master(struct __sk_buff *skb, const struct ig_if_val *iv)
+{
+	__u8 dst[6];
+
+	if (bpf_skb_load_bytes_relative(skb, 0, dst, 6, BPF_HDR_START_MAC))
+		return false;
+	for (int i = 0; i < 6; i++)
+		if (dst[i] != iv->master_mac[i])
+			return false;
+	return true;
+}
+
 static __always_inline __u32 l4_class(struct __sk_buff *skb)
 {
 	__u8 p;
@@ -2143,7 +2156,11 @@ static __always_inline int fwd_check(struct __sk_buff *skb, bool out)
 	} else if (skb->pkt_type == PACKET_OTHERHOST) {
 		if (!(iv->flags & IG_IF_PORT))
 			return TC_ACT_UNSPEC; /* the stack drops it */
-		proto = l4_class(skb);
+		if (!for_master(skb, iv)) {
+			proto = l4_class(skb);
+		} else if (!routed(skb, &proto)) {
+			return TC_ACT_UNSPEC; /* for the host, through the bridge device */
+		}
 	} else if (skb->pkt_type != 0 /* PACKET_HOST */ || !routed(skb, &proto)) {
 		return TC_ACT_UNSPEC;
 	}

@@ -367,8 +367,8 @@ struct ig_rule_key {
  * device a forward verdict (IG_IF_FWD) and the tc programs ig_fwd_in and
  * ig_fwd_out are attached to it (clsact, handle IG_TC_HANDLE, priority
  * IG_TC_PRIO); IG_IF_FWD_DENY: that verdict is deny. IG_IF_PORT: the device
- * is enslaved (bridge port): frames for another host are bridged, not
- * dropped by the stack.
+ * is a bridge port: frames for another host than the bridge (master_mac)
+ * are bridged, not dropped by the stack.
  */
 #define IG_IF_FWD 0x10
 #define IG_IF_FWD_DENY 0x20
@@ -401,6 +401,8 @@ struct ig_if_val {
 	__u32 dflt2;
 	__u32 pad;
 	char name[16]; /* IFNAMSIZ */
+	__u8 master_mac[6]; /* IG_IF_PORT: the bridge's address (frames for the host itself) */
+	__u16 pad2;
 };
 
 /* ig_dev_key.type: as in BPF_DEVCG_DEV_* */
@@ -544,7 +546,7 @@ IG_ASSERT_SIZE(struct ig_rule, 8);
 IG_ASSERT_SIZE(struct ig_rule_set, 152);
 IG_ASSERT_SIZE(struct ig_rule_key, 32);
 IG_ASSERT_SIZE(struct ig_if_key, 16);
-IG_ASSERT_SIZE(struct ig_if_val, 40);
+IG_ASSERT_SIZE(struct ig_if_val, 48);
 IG_ASSERT_SIZE(struct ig_dev_key, 16);
 IG_ASSERT_SIZE(struct ig_dev_val, 8);
 IG_ASSERT_SIZE(struct ig_net_config, 32);

@@ -69,6 +69,8 @@ struct nif {
 	/* Stacked on this namespace's link (IFLA_LINK, not a veth peer), master: 0 none */
 	int link, master;
 	bool tc; /* the forward programs are attached to it (tc_sync) */
+	bool brport; /* a bridge's port (IFLA_INFO_SLAVE_KIND) */
+	uint8_t addr[6]; /* its current hardware address (a bridge's: for its ports) */
 };
 
 struct watch {
@@ -370,7 +372,14 @@ static void iface_val(struct ig_net *n, const struct nif *f, struct ig_if_val *v
 	memset(v, 0, sizeof(*v));
 	v->target = ig_netpolicy_target(n->np, pi);
 	v->flags = (pi && pi->disabled ? IG_IF_DISABLED : 0) | (f->can ? IG_IF_CAN : 0) |
-		   (pi ? IG_IF_BOUND : 0) | fwd_flags(n, f) | (f->master ? IG_IF_PORT : 0);
+		   (pi ? IG_IF_BOUND : 0) | fwd_flags(n, f);
+	if (f->brport && f->master) {
+		const struct nif *m = find_nif(n, f->master);
+
+		v->flags |= IG_IF_PORT;
+		if (m)
+			memcpy(v->master_mac, m->addr, 6);
+	}
 	v->dflt = decl_dflt(n, pi);
 	/* Renamed to a name the policy declares as well: the stricter of the two. */
 	if (cur && cur != pi) {
@@ -700,10 +709,14 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 			struct rtattr *k = RTA_DATA(a);
 			int klen = RTA_PAYLOAD(a);
 
-			for (; RTA_OK(k, klen); k = RTA_NEXT(k, klen))
+			for (; RTA_OK(k, klen); k = RTA_NEXT(k, klen)) {
 				if (k->rta_type == IFLA_INFO_KIND && RTA_PAYLOAD(k) >= 4 &&
 				    !memcmp(RTA_DATA(k), "veth", 4))
 					veth = true;
+				if (k->rta_type == IFLA_INFO_SLAVE_KIND && RTA_PAYLOAD(k) >= 6 &&
+				    !memcmp(RTA_DATA(k), "bridge", 6))
+					nf.brport = true;
+			}
 		} else if (a->rta_type == IFLA_IFNAME) {
 			snprintf(nf.name, sizeof(nf.name), "%.*s", (int)RTA_PAYLOAD(a),
 				 (char *)RTA_DATA(a));
@@ -714,7 +727,10 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 				memcpy(nf.mac, RTA_DATA(a), 6);
 				nf.has_mac = perm = true;
 			}
-		} else if (a->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(a) == 6 && !perm) {
+		} else if (a->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(a) == 6) {
+			memcpy(nf.addr, RTA_DATA(a), 6);
+			if (perm)
+				continue;
 			/* No permanent address (virtual interfaces): the current one. */
 			memcpy(nf.mac, RTA_DATA(a), 6);
 			nf.has_mac = true;
@@ -750,7 +766,8 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 		bool renamed = strcmp(f->name, nf.name) != 0;
 
 		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6) &&
-		    !f->master == !nf.master) {
+		    f->master == nf.master && f->brport == nf.brport &&
+		    !memcmp(f->addr, nf.addr, 6)) {
 			f->link = nf.link; /* only reported */
 			f->master = nf.master;
 			return 0; /* nothing the rules look at changed */
@@ -789,6 +806,10 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 			ret = write_cfg(n, true);
 		if (!ret)
 			ret = tc_sync(n, f, false);
+		/* A bridge's address is its ports' too. */
+		for (size_t i = 0; i < n->nifs && !ret; i++)
+			if (n->ifs[i].master == f->ifindex)
+				ret = put_iface(n, &n->ifs[i], n->gen);
 	}
 	return ret;
 }

@@ -172,7 +172,14 @@ filters() {
 	ip -n "$NSCB" neigh flush all
 	unreached "$NSCA" 10.93.0.3
 	unreached "$NSCB" 10.93.0.2
+	# Whichever port's address the bridge took, its own address answers through rA.
+	reach "$NSCA" 10.93.0.1
 	reach "$NSCB" 10.93.0.1
+	# A new address of the bridge is followed (the old one is a port's now).
+	ip -n "$NSR" link set br0 address 02:93:00:00:00:01
+	ip -n "$NSCA" neigh flush all
+	reach "$NSCA" 10.93.0.1
+	unreached "$NSCA" 10.93.0.3
 	jget '.net.violations' | jq -e '[.[] | select(.op == "forward" and .interface == "rA")] | length >= 1'
 	# The port with its forward verdict allowed: bridged again.
 	fw_policy "interface rA forward allow"

@@ -529,13 +529,12 @@ static const struct np_member m_ifkey[] = { NP_MEMBER(ig_if_key, netns),
 					    NP_MEMBER(ig_if_key, ifindex),
 					    NP_MEMBER(ig_if_key, gen),
 					    {} };
-static const struct np_member m_ifval[] = { NP_MEMBER(ig_if_val, target),
-					    NP_MEMBER(ig_if_val, flags),
-					    NP_MEMBER(ig_if_val, dflt),
-					    NP_MEMBER(ig_if_val, target2),
-					    NP_MEMBER(ig_if_val, dflt2),
-					    NP_MEMBER(ig_if_val, name),
-					    {} };
+static const struct np_member m_ifval[] = {
+	NP_MEMBER(ig_if_val, target),	  NP_MEMBER(ig_if_val, flags),
+	NP_MEMBER(ig_if_val, dflt),	  NP_MEMBER(ig_if_val, target2),
+	NP_MEMBER(ig_if_val, dflt2),	  NP_MEMBER(ig_if_val, name),
+	NP_MEMBER(ig_if_val, master_mac), {}
+};
 static const struct np_member m_devkey[] = { NP_MEMBER(ig_dev_key, type),
 					     NP_MEMBER(ig_dev_key, major),
 					     NP_MEMBER(ig_dev_key, minor),
