@@ -345,6 +345,8 @@ static unsigned int decl_dflt(const struct ig_net *n, const struct ig_np_iface *
 	return pi && pi->dflt != IG_RV_NOMATCH ? pi->dflt : n->np->dflt;
 }
 
+static struct nif *find_nif(struct ig_net *n, int ifindex);
+
 /* A declaration's forward verdict: its own, deny when disabled, else none (allow). */
 static unsigned int decl_fwd(const struct ig_np_iface *pi)
 {

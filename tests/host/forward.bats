@@ -172,7 +172,10 @@ filters() {
 	ip -n "$NSCB" neigh flush all
 	unreached "$NSCA" 10.93.0.3
 	unreached "$NSCB" 10.93.0.2
-	# Whichever port's address the bridge took, its own address answers through rA.
+	# The bridge's own address answers through rA, also when it is not rA's.
+	reach "$NSCA" 10.93.0.1
+	ip -n "$NSR" link set br0 address "$(ip -n "$NSR" -br link show rB | awk '{ print $3 }')"
+	ip -n "$NSCA" neigh flush all
 	reach "$NSCA" 10.93.0.1
 	reach "$NSCB" 10.93.0.1
 	# A new address of the bridge is followed (the old one is a port's now).
