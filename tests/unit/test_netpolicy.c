@@ -638,3 +638,44 @@ TEST(netpolicy_abi_layout_matches_bpf_btf)
 	}
 	bpf_object__close(obj);
 }
+
+TEST(netpolicy_forward_verdict)
+{
+	static const char *const msgs[] = {
+		"p.conf:3:24: unknown verdict 'maybe' (expected 'allow' or 'deny')",
+		"p.conf:4:24: missing verdict after 'forward' (allow or deny)",
+		"p.conf:5:29: unexpected 'forward': usage is 'interface NAME [mac MAC] [default allow|deny | disable] [forward allow|deny]'",
+		"p.conf:5:37: unexpected 'allow': usage is 'interface NAME [mac MAC] [default allow|deny | disable] [forward allow|deny]'",
+	};
+	struct ig_policy p;
+	struct ig_diag d;
+	const struct ig_np_iface *i;
+
+	CHECK(parse(HEAD "interface eth0 forward deny\n"
+			 "interface eth1 default deny forward allow\n"
+			 "interface wlan0 disable\n"
+			 "interface wlan1 disable forward allow\n"
+			 "interface eth2\n",
+		    &p, &d) == 0);
+	dump(&d);
+	if (!p.net)
+		return;
+	i = ig_netpolicy_decl(p.net, "eth0");
+	CHECK(i && i->fwd == IG_RV_DENY && i->dflt == IG_RV_NOMATCH);
+	i = ig_netpolicy_decl(p.net, "eth1");
+	CHECK(i && i->fwd == IG_RV_ALLOW && i->dflt == IG_RV_DENY);
+	/* Not given: the loader applies deny to a disabled interface, else allow. */
+	i = ig_netpolicy_decl(p.net, "wlan0");
+	CHECK(i && i->disabled && i->fwd == IG_RV_NOMATCH);
+	i = ig_netpolicy_decl(p.net, "wlan1");
+	CHECK(i && i->disabled && i->fwd == IG_RV_ALLOW);
+	i = ig_netpolicy_decl(p.net, "eth2");
+	CHECK(i && i->fwd == IG_RV_NOMATCH);
+	ig_policy_free(&p);
+	ig_diag_free(&d);
+	/* Nothing of a policy with an error is kept. */
+	expect_errors(HEAD "interface eth0 forward maybe\n"
+			   "interface eth1 forward\n"
+			   "interface eth2 forward deny forward allow\n",
+		      msgs, sizeof(msgs) / sizeof(msgs[0]));
+}
