@@ -161,6 +161,8 @@ filters() {
 	ip -n "$NSR" link add br0 type bridge
 	ip -n "$NSR" link set rA master br0
 	ip -n "$NSR" link set rB master br0
+	# Frames for the bridge through rA are then not for rA's own address.
+	ip -n "$NSR" link set br0 address "$(ip -n "$NSR" -br link show rB | awk '{ print $3 }')"
 	ip -n "$NSR" link set br0 up
 	ip -n "$NSR" addr add 10.93.0.1/24 dev br0
 	ip -n "$NSCA" addr add 10.93.0.2/24 dev cA
@@ -168,20 +170,14 @@ filters() {
 	reach "$NSCA" 10.93.0.3
 	fw_policy "interface rA forward deny"
 	fw_start
-	ip -n "$NSCA" neigh flush all
-	ip -n "$NSCB" neigh flush all
 	unreached "$NSCA" 10.93.0.3
 	unreached "$NSCB" 10.93.0.2
-	# The bridge's own address answers through rA, also when it is not rA's.
-	reach "$NSCA" 10.93.0.1
-	ip -n "$NSR" link set br0 address "$(ip -n "$NSR" -br link show rB | awk '{ print $3 }')"
-	ip -n "$NSCA" neigh flush all
 	reach "$NSCA" 10.93.0.1
 	reach "$NSCB" 10.93.0.1
-	# A new address of the bridge is followed (the old one is a port's now).
+	# A new address of the bridge is followed (an address the clients resolve afresh).
 	ip -n "$NSR" link set br0 address 02:93:00:00:00:01
-	ip -n "$NSCA" neigh flush all
-	reach "$NSCA" 10.93.0.1
+	ip -n "$NSR" addr add 10.93.0.11/24 dev br0
+	reach "$NSCA" 10.93.0.11
 	unreached "$NSCA" 10.93.0.3
 	jget '.net.violations' | jq -e '[.[] | select(.op == "forward" and .interface == "rA")] | length >= 1'
 	# The port with its forward verdict allowed: bridged again.
