@@ -2009,12 +2009,13 @@ int BPF_PROG(ig_ioctl, struct file *file, unsigned int cmd, unsigned long arg, i
  * --- Forwarded traffic (tc, both tiers) ---
  *
  * ig_fwd_in and ig_fwd_out sit on the clsact hooks of each device the
- * policy gives a forward verdict. A packet with a socket of this host is the
+ * policy gives a forward verdict. A packet of a socket of this host is the
  * cgroup programs' (they judge it against its program's rules); these judge
  * the packets that only cross the device:
- *   out: no socket and received on some device first (skb_iif set): routed
- *        or bridged out through this one. The kernel's own packets (ARP,
- *        replies built by the stack) have no input device and pass.
+ *   out: received on some device first (skb_iif set): routed or bridged
+ *        out through this one. This host's sockets' packets and the
+ *        kernel's own (ARP, replies built by the stack) have no input
+ *        device and pass.
  *   in:  a bridge port's frame for another host (it is bridged), or an IP
  *        packet the routing table sends elsewhere (bpf_fib_lookup: it is
  *        routed). Packets for this host, broadcast and multicast pass.
@@ -2138,8 +2139,11 @@ static __always_inline int fwd_check(struct __sk_buff *skb, bool out)
 	struct ig_if_key k;
 	__u32 proto = IG_P_OTHER, fam;
 
-	if (skb->sk)
-		return TC_ACT_UNSPEC;
+	/*
+	 * Not skb->sk: a veth keeps the reference to the socket of another
+	 * namespace that sent a frame (6.1), and such a frame bridged here
+	 * is still forwarded traffic. What was received on a device is.
+	 */
 	cfg = active_cfg();
 	if (!cfg)
 		return TC_ACT_UNSPEC;
