@@ -149,7 +149,12 @@ no_oops() {
 	# and the exec's own mapping of the file would measure it a second time.
 	sleep 0.1
 	"$T/prog"
-	[ "$(param measured)" -eq $((m1 + 1)) ]
+	# Measured again (a stale cached digest would leave m1). On a filesystem
+	# without i_version (tmpfs before 6.6: the VM's /tmp) the module may not
+	# prove the new digest current and caches nothing, so the exec's own
+	# mapping of the file is measured too.
+	m2=$(param measured)
+	[ "$m2" -ge $((m1 + 1)) ] && [ "$m2" -le $((m1 + 2)) ]
 	new=$(digest_of "$T/prog")
 	[ "$old" != "$new" ]
 	km_stop
