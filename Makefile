@@ -15,6 +15,7 @@
 #   SBINDIR DATADIR MANDIR UNITDIR  (default PREFIX/sbin, PREFIX/share, DATADIR/man,
 #                  PREFIX/lib/systemd/system)
 #   BUILD          output directory (default build; build/<arch> with CROSS_COMPILE)
+#   TPM            auto (default), 1 or 0: the TPM anchor of the log (tpm2-tss headers)
 
 ifeq ($(CROSS_COMPILE),)
 BUILD ?= build

@@ -328,7 +328,8 @@ tinfoil_py() {
 		        print(json.dumps({'error': str(e)}))
 		        sys.exit(0)
 		    for v in ('PN', 'SRC_URI', 'DEPENDS', 'EXTRA_OEMAKE', 'ROOTFS_POSTPROCESS_COMMAND', 'KERNEL_CLASSES',
-		              'do_install', 'INITSCRIPT_PARAMS:' + (d.getVar('PN') or '')):
+		              'do_install', 'INITSCRIPT_PARAMS:' + (d.getVar('PN') or ''),
+		              'RDEPENDS:' + (d.getVar('PN') or '')):
 		        out[v.split(':')[0]] = d.getVar(v) or ''
 		    out['tasks'] = d.getVar('__BBTASKS', False) or []
 		    out['deps'] = {tk: d.getVarFlag(tk, 'deps') or [] for tk in ('do_compile', 'do_iotgate_kernel_config', 'do_configure')}
@@ -418,6 +419,22 @@ bb_classes() {
 	echo "$j" | jq -e '.do_install | test("if true; then") and test("scripts/iotgated.init.in >.*/etc/init.d/iotgated")'
 	echo "$j" | jq -e '.INITSCRIPT_PARAMS == "start 07 S ."'
 	echo "$j" | jq -e '(.DEPENDS | split(" ") | index("update-rc.d")) != null'
+
+	# the TPM anchor: off (TPM=0, not the Makefile's auto) without the tpm2
+	# distro feature; with it tpm2-tss to build against and its libraries
+	# (dlopen()ed) at run time
+	j=$(parse "$rel" "$YT/src/meta-iotgate/recipes-security/iotgate/iotgate_git.bb")
+	[ "$(echo "$j" | jq -r .error)" = null ] || { cat "$T/parse.err"; false; }
+	echo "$j" | jq -c '{EXTRA_OEMAKE, RDEPENDS}'
+	echo "$j" | jq -e '(.EXTRA_OEMAKE | split(" ") | index("TPM=0")) != null'
+	echo "$j" | jq -e '(.DEPENDS | split(" ") | index("tpm2-tss")) == null'
+	echo "$j" | jq -e '.RDEPENDS | test("libtss2") | not'
+	j=$(parse "$rel" "$YT/src/meta-iotgate/recipes-security/iotgate/iotgate_git.bb" "DISTRO_FEATURES:append= tpm2")
+	[ "$(echo "$j" | jq -r .error)" = null ] || { cat "$T/parse.err"; false; }
+	echo "$j" | jq -c '{DEPENDS, EXTRA_OEMAKE, RDEPENDS}'
+	echo "$j" | jq -e '(.EXTRA_OEMAKE | split(" ") | index("TPM=1")) != null'
+	echo "$j" | jq -e '(.DEPENDS | split(" ") | index("tpm2-tss")) != null'
+	echo "$j" | jq -e '(.RDEPENDS | split(" ") | index("libtss2")) != null and (.RDEPENDS | split(" ") | index("libtss2-tcti-device")) != null'
 
 	# an image with the manifest class
 	img=$R/openembedded-core/meta/recipes-core/images/core-image-minimal.bb
@@ -738,6 +755,8 @@ package_of() {
 	grep -q '^SYSTEMD_SERVICE:${PN} = "iotgated.service"$' "$RECIPE"
 	grep -q '^INITSCRIPT_NAME:${PN} = "iotgated"$' "$RECIPE"
 	grep -q '^PACKAGECONFIG\[kmod\] = ",,,kernel-module-iotgate-measure"$' "$RECIPE"
+	grep -q '^PACKAGECONFIG\[tpm2\] = "TPM=1,TPM=0,tpm2-tss,libtss2 libtss2-tcti-device"$' "$RECIPE"
+	grep -qx 'EXTRA_OEMAKE += "${PACKAGECONFIG_CONFARGS}"' "$RECIPE"
 	grep -q '^RPROVIDES:${PN} += "kernel-module-iotgate-measure"$' "$LAYER/recipes-kernel/iotgate-kmod/iotgate-kmod_git.bb"
 	grep -q '^inherit module$' "$LAYER/recipes-kernel/iotgate-kmod/iotgate-kmod_git.bb"
 	grep -q '^GROUPADD_PARAM:${PN} = "--system iotgate"$' "$RECIPE"

@@ -17,8 +17,16 @@ DEPENDS = "libbpf elfutils zlib openssl json-c bpftool-native clang-native"
 inherit systemd update-rc.d ptest useradd bash-completion
 
 # Optional iotgate_measure kernel module (recipes-kernel/iotgate-kmod).
-PACKAGECONFIG ??= ""
+# tpm2: the measurement log anchored in a TPM 2.0 (README, TPM anchor):
+# tpm2-tss's headers at build time, its libraries at run time (dlopen()ed
+# only where /dev/tpmrm0 exists, so no link-time dependency shows them);
+# tpm2-tss is meta-security's meta-tpm layer. On by default with the tpm2
+# distro feature (the one meta-tpm's recipes use); off, the daemon says
+# "attestation: self-reported". Never left to the Makefile's TPM=auto, so
+# the build does not depend on what else happens to be in the sysroot.
+PACKAGECONFIG ??= "${@bb.utils.filter('DISTRO_FEATURES', 'tpm2', d)}"
 PACKAGECONFIG[kmod] = ",,,kernel-module-iotgate-measure"
+PACKAGECONFIG[tpm2] = "TPM=1,TPM=0,tpm2-tss,libtss2 libtss2-tcti-device"
 
 # A BTF blob or vmlinux of the target kernel to build the BPF programs
 # against; empty: the checked-in vmlinux.h of the architecture (CO-RE
@@ -41,6 +49,7 @@ EXTRA_OEMAKE = "\
     PREFIX='${prefix}' SBINDIR='${sbindir}' SYSCONFDIR='${sysconfdir}' DATADIR='${datadir}' \
     MANDIR='${mandir}' UNITDIR='${systemd_system_unitdir}' BUILD='${B}/build' \
 "
+EXTRA_OEMAKE += "${PACKAGECONFIG_CONFARGS}"
 
 do_compile() {
     oe_runmake all
