@@ -1739,3 +1739,188 @@ int ig_shmat_tp(struct sys_exit_ctx *ctx)
 	check_vmas(addr, addr + 1, IG_EV_MMAP);
 	return 0;
 }
+
+/*
+ * --- injection in the kill tier ---
+ *
+ * Without LSM hooks the syscalls that open the way into another process (or
+ * into one's own code) are seen at their tracepoints, and the caller is
+ * killed before it returns to user space:
+ *  - ptrace(PTRACE_ATTACH / PTRACE_SEIZE) and PTRACE_TRACEME, at entry. The
+ *    kernel still completes the attach, but only the attaching thread may
+ *    then touch the tracee (ptrace_check_attach wants tracee->parent ==
+ *    current) and it dies before its next instruction; the tracee is
+ *    detached when its tracer exits. After PTRACE_ATTACH the tracee got
+ *    SIGSTOP, which becomes a group stop once the tracer is gone: it stays
+ *    stopped, unchanged, until a SIGCONT.
+ *  - process_vm_writev, at entry: the pages of the target are pinned with
+ *    get_user_pages, which gives up when the caller has a fatal signal
+ *    pending, so the copy does not happen (tests/vm/kill.bats checks it).
+ *  - open, openat, openat2 and creat, at exit: the file the returned
+ *    descriptor refers to, when it is a /proc/PID/mem opened for writing
+ *    (any PID, its own included: a write there ignores page protection).
+ * Allowed: a caller named allow-ptrace (PTRACE_TRACEME: the parent, which
+ * becomes the tracer, as in the full tier); for its own memory (the mem file
+ * of its own mm, process_vm_writev of itself) also one named allow-jit.
+ * Audit mode and the partial tier (these programs are not loaded there):
+ * reported, nothing killed.
+ */
+#define PTRACE_TRACEME 0
+#define PTRACE_ATTACH 16
+#define PTRACE_SEIZE 0x4206
+
+/* Kills (kill tier, enforce mode) or reports an injection attempt. */
+static __always_inline void kill_inject(__u32 target_pid, const char *what)
+{
+	struct ig_file_key key = { .ino = target_pid };
+	struct ig_config *cfg = ig_config_get();
+
+	if (cfg && cfg->mode == IG_MODE_ENFORCE && (cfg->flags & IG_CFG_KILL)) {
+		bpf_send_signal(SIGKILL);
+		count(IG_CNT_SELF_DENIED);
+		emit(IG_EV_INJECT, &key, IG_VERDICT_KILL, IG_REASON_NOT_TRACER, what, NULL);
+		return;
+	}
+	emit(IG_EV_INJECT, &key, IG_VERDICT_AUDIT, IG_REASON_NOT_TRACER, what, NULL);
+}
+
+/* The current process's id in its own pid namespace (what it passes as pid). */
+static __always_inline __u32 current_vtgid(struct task_struct *t)
+{
+	struct pid *p = BPF_CORE_READ(t, group_leader, thread_pid);
+	__u32 level = BPF_CORE_READ(p, level);
+	struct upid up = {};
+
+	if (level > 32)
+		return 0;
+	bpf_probe_read_kernel(&up, sizeof(up),
+			      (void *)p + bpf_core_field_offset(struct pid, numbers) +
+				      level * bpf_core_type_size(struct upid));
+	return up.nr;
+}
+
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int ig_ptrace_tp(struct sys_enter_ctx *ctx)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	long req = ctx->args[0];
+	__u32 pid = ctx->args[1];
+
+	if (req == PTRACE_TRACEME) {
+		struct task_struct *parent = BPF_CORE_READ(cur, real_parent);
+
+		if (!(task_file_flags(parent) & IG_FILE_F_PTRACE))
+			kill_inject(BPF_CORE_READ(parent, tgid), "ptrace(PTRACE_TRACEME)");
+		return 0;
+	}
+	if (req != PTRACE_ATTACH && req != PTRACE_SEIZE)
+		return 0;
+	/* The kernel refuses to attach to one's own thread group anyway. */
+	if (pid == current_vtgid(cur) || (task_file_flags(cur) & IG_FILE_F_PTRACE))
+		return 0;
+	kill_inject(pid, req == PTRACE_ATTACH ? "ptrace(PTRACE_ATTACH)" : "ptrace(PTRACE_SEIZE)");
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_process_vm_writev")
+int ig_pvm_tp(struct sys_enter_ctx *ctx)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u32 pid = ctx->args[0];
+	__u32 flags = task_file_flags(cur);
+
+	/* Into itself: page protection holds (no FOLL_FORCE), as for any store. */
+	if ((flags & IG_FILE_F_PTRACE) || pid == current_vtgid(cur))
+		return 0;
+	kill_inject(pid, "process_vm_writev");
+	return 0;
+}
+
+/*
+ * The file behind a descriptor of the current task (fdtable of 6.1 and
+ * 6.18 alike). Another thread may close and reuse the number between the
+ * open and this look-up: a gap README lists.
+ */
+static __always_inline struct file *current_fd_file(long fd)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(cur, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/*
+ * A /proc/PID/mem (or /proc/PID/task/TID/mem) opened for writing. Judged on
+ * the open file, not the path the caller passed: a procfs inode of a
+ * process's directory (proc_inode.pid set, no proc_dir_entry, which
+ * /proc/net and other registered entries have) named "mem". Comparing f_op
+ * with proc_mem_operations would need that static variable's address:
+ * kallsyms lists it only with CONFIG_KALLSYMS_ALL (not set on 6.18 here,
+ * nor on many device kernels) and BTF has no static variables.
+ */
+static __always_inline void check_mem_open(struct sys_exit_ctx *ctx)
+{
+	struct task_struct *cur;
+	char n[4] = {};
+	struct proc_inode *pi;
+	struct inode *inode;
+	struct file *file;
+	__u32 flags;
+
+	if (ctx->ret < 0)
+		return;
+	file = current_fd_file(ctx->ret);
+	if (!file)
+		return;
+	inode = BPF_CORE_READ(file, f_inode);
+	/* Every open comes here: leave anything not on procfs at once. */
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC ||
+	    !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+		return;
+	bpf_probe_read_kernel_str(n, sizeof(n), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (n[0] != 'm' || n[1] != 'e' || n[2] != 'm' || n[3])
+		return;
+	pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	if (!BPF_CORE_READ(pi, pid) || BPF_CORE_READ(pi, pde))
+		return;
+	cur = bpf_get_current_task_btf();
+	flags = task_file_flags(cur);
+	if ((flags & IG_FILE_F_PTRACE) ||
+	    ((flags & IG_FILE_F_JIT) && BPF_CORE_READ(file, private_data) == (void *)cur->mm))
+		return;
+	kill_inject(BPF_CORE_READ(pi, pid, numbers[0].nr), "/proc/PID/mem");
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int ig_openat_tp(struct sys_exit_ctx *ctx)
+{
+	check_mem_open(ctx);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int ig_openat2_tp(struct sys_exit_ctx *ctx)
+{
+	check_mem_open(ctx);
+	return 0;
+}
+
+/* open and creat: not on every architecture (arm64 has neither); optional. */
+SEC("tracepoint/syscalls/sys_exit_open")
+int ig_open_tp(struct sys_exit_ctx *ctx)
+{
+	check_mem_open(ctx);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int ig_creat_tp(struct sys_exit_ctx *ctx)
+{
+	check_mem_open(ctx);
+	return 0;
+}

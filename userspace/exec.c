@@ -90,7 +90,22 @@ struct prog_slot {
 	char pin[128];
 };
 
-#define N_PROGS 37
+#define N_PROGS 43
+
+/* Does tracefs know the syscall tracepoint SEC names ("tracepoint/syscalls/X")? */
+static bool syscall_tp_exists(const char *sec)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	const char *ev = strchr(sec, '/');
+	char path[160];
+
+	for (size_t i = 0; ev && i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events%s", roots[i], ev);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
 
 static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 {
@@ -113,6 +128,12 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		skel->progs.ig_pkey_in,
 		skel->progs.ig_pkey_tp,
 		skel->progs.ig_shmat_tp,
+		skel->progs.ig_ptrace_tp,
+		skel->progs.ig_pvm_tp,
+		skel->progs.ig_openat_tp,
+		skel->progs.ig_openat2_tp,
+		skel->progs.ig_open_tp,
+		skel->progs.ig_creat_tp,
 		skel->progs.ig_traceme,
 		/* the daemon's exit and threads are tracked before it can record itself */
 		skel->progs.ig_daemon_exit,
@@ -144,8 +165,13 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 			 progs[i] == skel->progs.ig_mprot_in ||
 			 progs[i] == skel->progs.ig_mprot_tp ||
 			 progs[i] == skel->progs.ig_pkey_in || progs[i] == skel->progs.ig_pkey_tp ||
-			 progs[i] == skel->progs.ig_shmat_tp)
+			 progs[i] == skel->progs.ig_shmat_tp || progs[i] == skel->progs.ig_ptrace_tp ||
+			 progs[i] == skel->progs.ig_pvm_tp || progs[i] == skel->progs.ig_openat_tp ||
+			 progs[i] == skel->progs.ig_openat2_tp)
 			s[i].tiers = T_KILL;
+		else if (progs[i] == skel->progs.ig_open_tp || progs[i] == skel->progs.ig_creat_tp)
+			/* open and creat are syscalls of some architectures only (not arm64) */
+			s[i].tiers = syscall_tp_exists(bpf_program__section_name(progs[i])) ? T_KILL : 0;
 		else
 			s[i].tiers = T_FULL;
 		snprintf(s[i].pin, sizeof(s[i].pin), "%s/link_%s", IG_PIN_DIR,
@@ -255,6 +281,53 @@ fail:
 	return ret;
 }
 
+/*
+ * What the kill tier cannot do: a tracepoint runs before or after a syscall
+ * and can only kill its caller; what the syscall does to another object is
+ * done by then (or done anyway). The order is the one status shows.
+ */
+static const struct ig_tier_gap kill_gaps[] = {
+	{ "write_guard",
+	  "a write to a manifest file is neither refused (protect) nor drops the file's trust first, also while the file is mapped executable: the changed file fails its ctime check at its next exec or mapping" },
+	{ "self_signal",
+	  "signals to the daemon are delivered: kill(2) acts inside the syscall, before a tracepoint could stop it" },
+	{ "self_bpf",
+	  "bpf() on the daemon's maps, programs and links (by id or by pin) is not refused: it acts inside the syscall" },
+	{ "self_pins",
+	  "the pins in /sys/fs/bpf/iotgate can be removed and that bpffs unmounted or mounted over" },
+	{ "self_process",
+	  "the daemon's cgroup (moved, frozen, cgroup.kill), its OOM score and its exe link can be changed, and binfmt_misc handlers registered" },
+	{ "self_ptrace",
+	  "a program named allow-ptrace may trace the daemon; any other tracer is killed at the attach, but the SIGSTOP of PTRACE_ATTACH leaves the daemon stopped until SIGCONT" },
+	{ "protected_paths",
+	  "the state and keys directories and the policy and manifest files are not guarded against writes" },
+	{ "kernel_loads", "kernel modules, kexec images and firmware load unchecked" },
+	{ "mem_fd",
+	  "a /proc/PID/mem descriptor the writer did not open itself (opened before enforcement, inherited or passed from an allowed program, opened through io_uring, or swapped in by another thread between the open and its exit tracepoint) is not judged" },
+	{ "compat_syscalls",
+	  "ia32 compat syscalls on x86-64 fire no syscall tracepoint: mmap, mprotect, socket calls, ptrace, open and process_vm_writev made that way are not seen" },
+};
+
+const struct ig_tier_gap *ig_kill_tier_gaps(size_t *n)
+{
+	*n = sizeof(kill_gaps) / sizeof(kill_gaps[0]);
+	return kill_gaps;
+}
+
+/* The kill tier's reason: what is enforced and how, then the gaps by code. */
+static void kill_reason(struct ig_kernel *k, const char *why_lsm)
+{
+	size_t len = sizeof(k->why_partial), off;
+
+	off = snprintf(
+		k->why_partial, len,
+		"%s: exec and executable file mappings outside the manifest are stopped with SIGKILL before they run, not refused with EPERM; so are ptrace attach, PTRACE_TRACEME, process_vm_writev and /proc/PID/mem opened for writing (allow-ptrace, allow-jit excepted); not enforced without LSM hooks (tier_gaps):",
+		why_lsm);
+	for (size_t i = 0; i < sizeof(kill_gaps) / sizeof(kill_gaps[0]) && off < len; i++)
+		off += snprintf(k->why_partial + off, len - off, "%s %s", i ? "," : "",
+				kill_gaps[i].code);
+}
+
 int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 		   const struct ig_verified *v, size_t n, ig_event_fn fn, void *ctx)
 {
@@ -283,10 +356,7 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 		      NULL);
 	ret = try_tier(k, IG_TIER_KILL, cfg, v, n, &refused);
 	if (!ret) {
-		snprintf(
-			k->why_partial, sizeof(k->why_partial),
-			"%s: exec and executable file mappings outside the manifest are stopped with SIGKILL before they run, not refused with EPERM; the write guard, self-protection and the refusal of ptrace and /proc/PID/mem writes need BPF LSM",
-			why_lsm);
+		kill_reason(k, why_lsm);
 		goto events;
 	}
 	if (!refused)

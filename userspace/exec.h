@@ -42,7 +42,7 @@ struct ig_kernel {
 	struct ig_exec *skel;
 	struct ring_buffer *rb;
 	enum ig_tier tier;
-	char why_partial[384]; /* why not the full tier and what follows; empty in it */
+	char why_partial[768]; /* why not the full tier and what follows; empty in it */
 	bool lsm_attached; /* exec decisions made by the bprm_check_security program */
 	bool tp_attached; /* exec observed by the sched_process_exec tracepoint */
 	bool kill_attached; /* kill tier: the mmap/mprotect tracepoints too */
@@ -70,6 +70,15 @@ struct ig_kernel_config {
  */
 bool ig_test_refused(const char *prog);
 /* Is bpffs mounted at /sys/fs/bpf? 0, -ENOENT (not bpffs) or -errno. */
+/* Something the full tier enforces that a lesser tier does not: code and sentence. */
+struct ig_tier_gap {
+	const char *code;
+	const char *what;
+};
+
+/* The kill tier's gaps (status "tier_gaps", iotgatectl(8)); *n set to their number. */
+const struct ig_tier_gap *ig_kill_tier_gaps(size_t *n);
+
 int ig_kernel_check_bpffs(void);
 /*
  * Loads, fills and attaches (or re-adopts). On failure nothing this call

@@ -153,6 +153,18 @@ struct json_object *status_json(struct daemon *d)
 		json_object_object_add(o, "version_floor", fl);
 	}
 	json_object_object_add(o, "reasons", reasons);
+	{
+		/* what the full tier enforces and this one does not (iotgatectl(8)) */
+		struct json_object *gaps = json_object_new_array();
+		const struct ig_tier_gap *g = NULL;
+		size_t ng = 0;
+
+		if (d->k.tier == IG_TIER_KILL)
+			g = ig_kill_tier_gaps(&ng);
+		for (size_t i = 0; i < ng; i++)
+			jadd_reason(gaps, g[i].code, g[i].what);
+		json_object_object_add(o, "tier_gaps", gaps);
+	}
 
 	json_object_object_add(hooks, "exec_lsm", json_object_new_boolean(d->k.lsm_attached));
 	json_object_object_add(hooks, "mmap_lsm", json_object_new_boolean(d->k.lsm_attached));
@@ -163,6 +175,8 @@ struct json_object *status_json(struct daemon *d)
 						       d->set.policy.mode == IG_MODE_ENFORCE));
 	json_object_object_add(hooks, "exec_tracepoint", json_object_new_boolean(d->k.tp_attached));
 	json_object_object_add(hooks, "mmap_tracepoint",
+			       json_object_new_boolean(d->k.kill_attached));
+	json_object_object_add(hooks, "inject_tracepoint",
 			       json_object_new_boolean(d->k.kill_attached));
 	{
 		/* the links the state check watches, as the kernel numbers them */
