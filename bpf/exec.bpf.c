@@ -19,7 +19,9 @@
  * the new image and its ELF interpreter, the mmap and mprotect syscall-exit
  * tracepoints check what was just mapped executable; a refusal in enforce
  * mode is a SIGKILL of the process, which it meets on its way back to user
- * space, before an instruction of the refused code runs (IG_CFG_KILL).
+ * space, before an instruction of the refused code runs (IG_CFG_KILL); the
+ * ptrace, process_vm_writev and open syscall tracepoints kill injection
+ * (see "injection in the kill tier" at the end).
  * Partial tier (the syscall tracepoints missing too): sched_process_exec sees
  * every successful exec, counts and reports it, but cannot deny.
  */

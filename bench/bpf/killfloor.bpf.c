@@ -34,3 +34,10 @@ int ig_kf_mprot(void *ctx)
 {
 	return 0;
 }
+
+/* ld.so opens each library: the injection guard looks at every open's result */
+SEC("tracepoint/syscalls/sys_exit_openat")
+int ig_kf_openat(void *ctx)
+{
+	return 0;
+}

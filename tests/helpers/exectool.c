@@ -23,11 +23,17 @@
  *                                is writable and executable (rwx FILE); anonymous
  *                                RW memory made RX (w2x)
  *   exectool rxrwrx FILE         map FILE private RX, make it RW, write, make it RX
- *   exectool inject poke|mem|vm|traceme
- *                                write into a child (PTRACE_POKETEXT after attach,
- *                                /proc/PID/mem, process_vm_writev) or have the child
- *                                ask to be traced (PTRACE_TRACEME); prints nothing
- *                                if the write succeeded
+ *   exectool inject poke|mem|vm|traceme|selfmem
+ *                                write 2 into a child that then exits with it (else
+ *                                1): PTRACE_ATTACH+POKEDATA, /proc/PID/mem,
+ *                                process_vm_writev, or the child asks to be traced
+ *                                (PTRACE_TRACEME), execs this program and its parent
+ *                                writes into the new image; selfmem: write over its
+ *                                own code through /proc/self/mem. Exits 0 if the
+ *                                write succeeded, 1 if refused, 128+N if the attacker
+ *                                (traceme: the child) died of signal N; prints how
+ *                                the child ended (victim=N|stopped|killed; a child
+ *                                left stopped is sent SIGCONT)
  *   exectool traced-unlink BIN PATH
  *                                a child asks to be traced (PTRACE_TRACEME) and execs
  *                                BIN; stopped after the exec, its tracer makes it call
@@ -208,53 +214,41 @@ static int selfmem(void)
 	return fn() == 42 ? 0 : 3;
 }
 
-/* A child that waits; the parent writes into it one way (selfmem: into itself). */
-static int inject(const char *how)
+/* The victim's own exit status; an injection makes it 2. */
+static volatile long target = 1;
+
+/* Where the first mapping of a process's executable starts (PIE: its load address). */
+static unsigned long exe_base(pid_t pid)
 {
-	static volatile long target = 1;
-	int pipefd[2], ret = 0;
-	pid_t pid;
-	char c;
+	unsigned long base = 0;
+	char path[64];
+	FILE *f;
 
-	if (!strcmp(how, "selfmem"))
-		return selfmem();
-	if (pipe(pipefd))
-		return fail();
-	pid = fork();
-	if (pid < 0)
-		return fail();
-	if (pid == 0) {
-		if (!strcmp(how, "traceme")) {
-			if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
-				printf("errno=%s\n", strerrorname_np(errno));
-				_exit(1);
-			}
-			_exit(0);
-		}
-		close(pipefd[1]);
-		if (read(pipefd[0], &c, 1) < 0)
-			_exit(1);
-		_exit(0);
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%lx-", &base) != 1)
+			base = 0;
+		fclose(f);
 	}
-	close(pipefd[0]);
-	if (!strcmp(how, "traceme")) {
-		int st;
+	return base;
+}
 
-		waitpid(pid, &st, 0);
-		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-	}
+/* 0 if the write into the child succeeded, 1 (errno printed) if refused. */
+static int attack(const char *how, pid_t pid)
+{
+	long v = 2;
+	int ret = 0;
+
 	if (!strcmp(how, "poke")) {
-		if (ptrace(PTRACE_ATTACH, pid, NULL, NULL)) {
+		if (ptrace(PTRACE_ATTACH, pid, NULL, NULL))
+			return fail();
+		waitpid(pid, NULL, 0);
+		if (ptrace(PTRACE_POKEDATA, pid, (void *)&target, (void *)v))
 			ret = fail();
-		} else {
-			waitpid(pid, NULL, 0);
-			if (ptrace(PTRACE_POKEDATA, pid, (void *)&target, (void *)2L))
-				ret = fail();
-			ptrace(PTRACE_DETACH, pid, NULL, NULL);
-		}
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
 	} else if (!strcmp(how, "mem")) {
 		char path[64];
-		long v = 2;
 		int fd;
 
 		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
@@ -264,7 +258,6 @@ static int inject(const char *how)
 		if (fd >= 0)
 			close(fd);
 	} else if (!strcmp(how, "vm")) {
-		long v = 2;
 		struct iovec local = { .iov_base = &v, .iov_len = sizeof(v) };
 		struct iovec remote = { .iov_base = (void *)&target, .iov_len = sizeof(v) };
 
@@ -273,8 +266,120 @@ static int inject(const char *how)
 	} else {
 		ret = 2;
 	}
-	close(pipefd[1]);
-	waitpid(pid, NULL, 0);
+	return ret;
+}
+
+/* Reports how a victim ended: victim=<exit status>, victim=killed or victim=stopped. */
+static void report_victim(pid_t pid, int st)
+{
+	if (WIFSTOPPED(st)) {
+		printf("victim=stopped\n");
+		fflush(stdout);
+		kill(pid, SIGCONT);
+	} else if (WIFSIGNALED(st)) {
+		printf("victim=killed\n");
+	} else {
+		printf("victim=%d\n", WEXITSTATUS(st));
+	}
+	fflush(stdout);
+}
+
+/*
+ * PTRACE_TRACEME, then exec of this program as "inject victim": the parent,
+ * its tracer, writes 2 into the new image's target at the exec stop. 0 if
+ * that worked, 1 if refused; 128+N if the child died of signal N.
+ */
+static int traceme(char *self)
+{
+	char *argv[] = { self, "inject", "victim", NULL };
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return fail();
+	if (pid == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+			printf("errno=%s\n", strerrorname_np(errno));
+			_exit(1);
+		}
+		execv(self, argv);
+		_exit(3);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return fail();
+	if (WIFSTOPPED(st)) {
+		unsigned long at = (unsigned long)&target - exe_base(getpid()) + exe_base(pid);
+
+		if (ptrace(PTRACE_POKEDATA, pid, (void *)at, (void *)2L))
+			fail();
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		waitpid(pid, &st, 0);
+	}
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	report_victim(pid, st);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 2 ? 0 : 1;
+}
+
+/*
+ * A child (the victim) that waits until its parent is done or gone, then
+ * exits with target; the parent writes into it one way (selfmem: into
+ * itself; victim: just exit with target). The attack runs in a process of
+ * its own under this one, a child subreaper, so that when the kill tier
+ * kills the attacker its orphaned victim is still reaped and reported here.
+ * Exits as the attacker did (128+N for signal N).
+ */
+static int inject(const char *how, char *self)
+{
+	int pipefd[2], st, ret;
+	pid_t pid, attacker;
+	char c;
+
+	if (!strcmp(how, "selfmem"))
+		return selfmem();
+	if (!strcmp(how, "victim"))
+		return target;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		return fail();
+	fflush(stdout);
+	attacker = fork();
+	if (attacker < 0)
+		return fail();
+	if (attacker == 0) {
+		if (!strcmp(how, "traceme"))
+			_exit(traceme(self));
+		if (pipe(pipefd))
+			_exit(fail());
+		pid = fork();
+		if (pid < 0)
+			_exit(fail());
+		if (pid == 0) {
+			close(pipefd[1]);
+			if (read(pipefd[0], &c, 1) < 0)
+				_exit(3);
+			_exit(target);
+		}
+		close(pipefd[0]);
+		ret = attack(how, pid);
+		close(pipefd[1]);
+		if (waitpid(pid, &st, 0) == pid)
+			report_victim(pid, st);
+		_exit(ret);
+	}
+	if (waitpid(attacker, &st, 0) != attacker)
+		return fail();
+	ret = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+	/* A victim orphaned by a killed attacker; a stopped one is continued. */
+	for (;;) {
+		int vst;
+
+		pid = waitpid(-1, &vst, WUNTRACED);
+		if (pid < 0)
+			break;
+		report_victim(pid, vst);
+	}
 	return ret;
 }
 
@@ -501,7 +606,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "rxrwrx"))
 		return rxrwrx(argv[2]);
 	if (!strcmp(argv[1], "inject"))
-		return inject(argv[2]);
+		return inject(argv[2], argv[0]);
 	if (!strcmp(argv[1], "uring-open"))
 		return argc < 4 ? 2 : uring_open(argv[2], argv[3]);
 	if (!strcmp(argv[1], "kload"))
