@@ -920,7 +920,7 @@ static void print_text(const struct report *r, const char *tier)
 		add_reasons(r, NULL, stdout, NEED_KILL);
 	}
 	if (!strcmp(tier, "kill"))
-		printf("In the kill tier exec and executable file mappings outside the manifest are stopped with SIGKILL before they run; interfaces and IP devices are enforced; CAN/packet sockets, the write guard and self-protection need BPF LSM.\n");
+		printf("In the kill tier exec and executable file mappings outside the manifest, CAN/packet sockets on interfaces the program may not use, ptrace attach, process_vm_writev and /proc/PID/mem opened for writing are stopped with SIGKILL; interfaces and IP devices are enforced; the write guard and the daemon's self-protection (but against tracers) need BPF LSM (status lists each gap in tier_gaps).\n");
 	if (!strcmp(tier, "partial"))
 		printf("In the partial tier interfaces and devices are enforced; exec is measured and logged but not denied.\n");
 	if (r->config_note[0])

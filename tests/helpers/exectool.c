@@ -17,6 +17,7 @@
  *   exectool writefd FD          write one byte to an inherited descriptor
  *   exectool ptrace PID          PTRACE_SEIZE a process
  *   exectool kill PID SIG        send a signal
+ *   exectool as UID CMD [ARG...] drop to uid and gid UID, no groups, and exec CMD
  *   exectool unlink PATH         unlink a file (a pin)
  *   exectool objget PATH         BPF_OBJ_GET a pinned object
  *   exectool wx anon|rwx|w2x     W^X: anonymous RWX memory; a file mapping that
@@ -53,6 +54,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,7 +328,7 @@ static int traceme(char *self)
 /*
  * A child (the victim) that waits until its parent is done or gone, then
  * exits with target; the parent writes into it one way (selfmem: into
- * itself; victim: just exit with target). The attack runs in a process of
+ * itself, no child; victim: just exit with target). The attack runs in a process of
  * its own under this one, a child subreaper, so that when the kill tier
  * kills the attacker its orphaned victim is still reaped and reported here.
  * Exits as the attacker did (128+N for signal N).
@@ -337,8 +339,6 @@ static int inject(const char *how, char *self)
 	pid_t pid, attacker;
 	char c;
 
-	if (!strcmp(how, "selfmem"))
-		return selfmem();
 	if (!strcmp(how, "victim"))
 		return target;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
@@ -350,6 +350,8 @@ static int inject(const char *how, char *self)
 	if (attacker == 0) {
 		if (!strcmp(how, "traceme"))
 			_exit(traceme(self));
+		if (!strcmp(how, "selfmem"))
+			_exit(selfmem());
 		if (pipe(pipefd))
 			_exit(fail());
 		pid = fork();
@@ -569,6 +571,15 @@ int main(int argc, char **argv)
 		return mmapw(atoi(argv[2]));
 	if (!strcmp(argv[1], "ptrace"))
 		return ptrace(PTRACE_SEIZE, atoi(argv[2]), NULL, NULL) ? fail() : 0;
+	if (!strcmp(argv[1], "as") && argc > 3) {
+		/* numeric ids: no NSS module is loaded (the kill tier would kill for it) */
+		uid_t id = atoi(argv[2]);
+
+		if (setgroups(0, NULL) || setresgid(id, id, id) || setresuid(id, id, id))
+			return fail();
+		execv(argv[3], argv + 3);
+		return fail();
+	}
 	if (!strcmp(argv[1], "kill"))
 		return argc < 4 || kill(atoi(argv[2]), atoi(argv[3])) ? fail() : 0;
 	if (!strcmp(argv[1], "unlink"))

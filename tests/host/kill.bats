@@ -45,7 +45,14 @@ teardown() {
 	echo "$output" | jq -e '.tier == "kill" and .health == "degraded"'
 	echo "$output" | jq -e '.hooks.exec_lsm == false and .hooks.exec_tracepoint and .hooks.mmap_tracepoint'
 	echo "$output" | jq -r '.reasons[] | select(.code == "kill_tier") | .message' | grep -q "stopped with SIGKILL before they run"
-	for p in ig_exec_tp ig_mmap_tp ig_mprot_in ig_mprot_tp; do
+	echo "$output" | jq -e '.hooks.inject_tracepoint and .hooks.self_protect == false'
+	echo "$output" | jq -r '.reasons[] | select(.code == "kill_tier") | .message' | grep -q "so are ptrace attach, PTRACE_TRACEME, process_vm_writev and /proc/PID/mem opened for writing"
+	# each gap named in the reason is listed with its sentence
+	for g in write_guard self_signal self_bpf self_pins self_process self_ptrace protected_paths kernel_loads mem_fd compat_syscalls; do
+		echo "$output" | jq -e --arg g "$g" '.tier_gaps | map(select(.code == $g and (.message | length) > 20)) | length == 1'
+		echo "$output" | jq -r '.reasons[] | select(.code == "kill_tier") | .message' | grep -q " $g"
+	done
+	for p in ig_exec_tp ig_mmap_tp ig_mprot_in ig_mprot_tp ig_ptrace_tp ig_pvm_tp ig_openat_tp ig_openat2_tp; do
 		[ -e "$PIN_DIR/link_$p" ]
 	done
 	[ ! -e "$PIN_DIR/link_ig_bprm_check" ]
@@ -146,6 +153,132 @@ teardown() {
 	jq -e '[.violations[] | select(.reason == "writable_made_executable" and .verdict == "kill")] | length >= 5' "$T/status.json"
 	# a SysV segment attached executable (SHM_EXEC) is a file no manifest lists
 	jq -e '[.violations[] | select(.type == "mmap" and .reason == "not_in_manifest" and .verdict == "kill")] | length >= 1' "$T/status.json"
+}
+
+# inject_attacks: the "exectool inject" runs as root and as nobody, each
+# attack's exit status as WHO_ATTACK (tests/helpers/exectool.c: 137 when the
+# attacker was killed; its child reports victim=1 unchanged, 2 injected)
+inject_attacks() {
+	local who pre a
+	for who in root nobody; do
+		pre=()
+		# not setpriv: it loads NSS modules for the uid, which the kill tier kills
+		[[ $who == nobody ]] && pre=("$T/tool" as 65534)
+		for a in poke mem vm traceme selfmem; do
+			echo "run_rc ${who}_$a ${pre[*]} \"$T/tool\" inject $a"
+		done
+	done
+}
+
+inject_setup() {
+	for f in tool tracer jit; do cp "$EXECTOOL" "$T/$f"; done
+	ig_manifest "$T/allowed" "$T/tool" "$T/tracer" "$T/jit" /usr/bin/unshare "$CTL" "$IOTGATED"
+}
+
+@test "without iotgate every injection works, as root and as nobody (the baseline)" {
+	inject_setup
+	for a in poke mem vm traceme selfmem; do
+		run "$T/tool" inject "$a"
+		[ "$status" -eq 0 ]
+		run "$T/tool" as 65534 "$T/tool" inject "$a"
+		[ "$status" -eq 0 ]
+		[[ $a == selfmem ]] || [[ $output == *"victim=2"* ]]
+	done
+}
+
+@test "enforce: injection kills the attacker before the syscall returns, as root and as nobody; the victim's code is unchanged" {
+	ig_policy enforce
+	inject_setup
+	{
+		inject_attacks
+		# from another pid namespace (the attack's top process is its init)
+		for a in poke mem selfmem; do
+			echo "run_rc ns_$a /usr/bin/unshare --pid --fork --mount-proc \"$T/tool\" inject $a"
+		done
+		echo "run_rc dptrace \"$T/tool\" ptrace \"\$DPID\""
+		echo "run_rc dalive \"\$CTL\" status"
+		echo "\"\$CTL\" status --json >\"$T/status.json\""
+	} >"$T/s.sh"
+	scenario "$T/s.sh"
+	for f in "$T"/{root,nobody,ns}_*.{out,err}; do echo "${f##*/}: $(<"$f")"; done
+	jq -c '.violations[] | {type,verdict,reason,path,uid,comm}' "$T/status.json"
+	for who in root nobody; do
+		for a in poke mem vm traceme selfmem; do
+			[[ $output == *"${who}_$a=137"* ]]
+		done
+		# PTRACE_ATTACH completed in the kernel and sent SIGSTOP: the victim is
+		# left stopped when its tracer dies, and runs on unchanged after SIGCONT
+		grep -qx "victim=stopped" "$T/${who}_poke.out"
+		for a in poke mem vm; do
+			grep -qx "victim=1" "$T/${who}_$a.out"
+			[[ $(<"$T/${who}_$a.out") != *victim=2* ]]
+		done
+		# killed at PTRACE_TRACEME: the child never reached its exec
+		[[ $(<"$T/${who}_traceme.out") != *victim=* ]]
+		[ ! -s "$T/${who}_selfmem.out" ]
+	done
+	for a in ns_poke ns_mem ns_selfmem; do
+		[[ $output == *"$a=137"* ]]
+	done
+	grep -qx "victim=1" "$T/ns_poke.out"
+	grep -qx "victim=1" "$T/ns_mem.out"
+	# the daemon: its tracer is killed, it keeps answering
+	[[ $output == *"dptrace=137"* ]]
+	[[ $output == *"dalive=0"* ]]
+	jq -e '.tier == "kill"' "$T/status.json"
+	for w in "ptrace(PTRACE_ATTACH)" "ptrace(PTRACE_SEIZE)" "ptrace(PTRACE_TRACEME)" "/proc/PID/mem" "process_vm_writev"; do
+		jq -e --arg w "$w" '[.violations[] | select(.type == "inject" and .verdict == "kill" and .reason == "not_allowed_to_trace" and .path == $w)] | length >= 1' "$T/status.json"
+	done
+	jq -e '[.violations[] | select(.type == "inject" and .verdict == "kill" and .uid == 65534)] | length >= 5' "$T/status.json"
+}
+
+@test "enforce: allow-ptrace may trace and write into others, allow-jit only into its own memory; others are killed" {
+	ig_policy enforce
+	inject_setup
+	printf 'allow-jit %s\nallow-ptrace %s\n' "$T/jit" "$T/tracer" >>"$T/iotgate.conf"
+	cat >"$T/s.sh" <<-EOS
+		run_rc tracer_poke "$T/tracer" inject poke
+		run_rc tracer_mem "$T/tracer" inject mem
+		run_rc tracer_vm "$T/tracer" inject vm
+		run_rc tracer_traceme "$T/tracer" inject traceme
+		run_rc tracer_selfmem "$T/tracer" inject selfmem
+		run_rc jit_selfmem "$T/jit" inject selfmem
+		run_rc jit_mem "$T/jit" inject mem
+		run_rc jit_poke "$T/jit" inject poke
+		run_rc tool_selfmem "$T/tool" inject selfmem
+	EOS
+	scenario "$T/s.sh"
+	for a in tracer_poke tracer_mem tracer_vm tracer_traceme tracer_selfmem jit_selfmem; do
+		[[ $output == *"$a=0"* ]]
+	done
+	for a in poke mem vm traceme; do
+		grep -qx "victim=2" "$T/tracer_$a.out"
+	done
+	for a in jit_mem jit_poke tool_selfmem; do
+		[[ $output == *"$a=137"* ]]
+	done
+	grep -qx "victim=1" "$T/jit_mem.out"
+}
+
+@test "audit: injection is reported, not killed" {
+	ig_policy audit
+	inject_setup
+	cat >"$T/s.sh" <<-EOS
+		run_rc poke "$T/tool" inject poke
+		run_rc mem "$T/tool" inject mem
+		run_rc vm "$T/tool" inject vm
+		run_rc traceme "$T/tool" inject traceme
+		run_rc selfmem "$T/tool" inject selfmem
+		"$CTL" status --json >"$T/status.json"
+	EOS
+	scenario "$T/s.sh"
+	for a in poke mem vm traceme selfmem; do
+		[[ $output == *"$a=0"* ]]
+	done
+	for w in "ptrace(PTRACE_ATTACH)" "ptrace(PTRACE_TRACEME)" "/proc/PID/mem" "process_vm_writev"; do
+		jq -e --arg w "$w" '[.violations[] | select(.type == "inject" and .verdict == "audit" and .path == $w)] | length >= 1' "$T/status.json"
+	done
+	jq -e '[.violations[] | select(.verdict == "kill")] | length == 0' "$T/status.json"
 }
 
 make_veth() {
