@@ -349,9 +349,15 @@ static int inject(const char *how, char *self)
 		return fail();
 	if (attacker == 0) {
 		if (!strcmp(how, "traceme"))
-			_exit(traceme(self));
-		if (!strcmp(how, "selfmem"))
-			_exit(selfmem());
+			ret = traceme(self);
+		else if (!strcmp(how, "selfmem"))
+			ret = selfmem();
+		else
+			ret = -1;
+		if (ret >= 0) {
+			fflush(stdout);
+			_exit(ret);
+		}
 		if (pipe(pipefd))
 			_exit(fail());
 		pid = fork();
@@ -368,6 +374,7 @@ static int inject(const char *how, char *self)
 		close(pipefd[1]);
 		if (waitpid(pid, &st, 0) == pid)
 			report_victim(pid, st);
+		fflush(stdout);
 		_exit(ret);
 	}
 	if (waitpid(attacker, &st, 0) != attacker)
