@@ -165,13 +165,16 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 			 progs[i] == skel->progs.ig_mprot_in ||
 			 progs[i] == skel->progs.ig_mprot_tp ||
 			 progs[i] == skel->progs.ig_pkey_in || progs[i] == skel->progs.ig_pkey_tp ||
-			 progs[i] == skel->progs.ig_shmat_tp || progs[i] == skel->progs.ig_ptrace_tp ||
-			 progs[i] == skel->progs.ig_pvm_tp || progs[i] == skel->progs.ig_openat_tp ||
+			 progs[i] == skel->progs.ig_shmat_tp ||
+			 progs[i] == skel->progs.ig_ptrace_tp ||
+			 progs[i] == skel->progs.ig_pvm_tp ||
+			 progs[i] == skel->progs.ig_openat_tp ||
 			 progs[i] == skel->progs.ig_openat2_tp)
 			s[i].tiers = T_KILL;
 		else if (progs[i] == skel->progs.ig_open_tp || progs[i] == skel->progs.ig_creat_tp)
 			/* open and creat are syscalls of some architectures only (not arm64) */
-			s[i].tiers = syscall_tp_exists(bpf_program__section_name(progs[i])) ? T_KILL : 0;
+			s[i].tiers =
+				syscall_tp_exists(bpf_program__section_name(progs[i])) ? T_KILL : 0;
 		else
 			s[i].tiers = T_FULL;
 		snprintf(s[i].pin, sizeof(s[i].pin), "%s/link_%s", IG_PIN_DIR,
