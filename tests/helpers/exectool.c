@@ -52,6 +52,7 @@
  *                                writing (w), or for reading and then exec the
  *                                descriptor (x, execveat AT_EMPTY_PATH)
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -393,17 +394,72 @@ static int inject(const char *how, char *self)
 }
 
 /*
+ * The tracee's registers, and the one instruction that makes a syscall,
+ * planted at its pc: x86-64 "syscall" (0f 05), arm64 "svc #0" (d4000001).
+ * Elsewhere the attack is not written (traced_unlink says ENOSYS).
+ */
+#if defined(__x86_64__)
+#define TRACE_REGS 1
+typedef struct user_regs_struct tregs;
+static int tregs_get(pid_t pid, tregs *r)
+{
+	return ptrace(PTRACE_GETREGS, pid, NULL, r);
+}
+static int tregs_set(pid_t pid, tregs *r)
+{
+	return ptrace(PTRACE_SETREGS, pid, NULL, r);
+}
+#define TREG_SP(r) ((r).rsp)
+#define TREG_PC(r) ((r).rip)
+#define TREG_RET(r) ((long)(r).rax)
+#define SYSCALL_INSN 0x050ful
+#define SYSCALL_MASK 0xfffful
+static void tregs_unlink(tregs *r, unsigned long path)
+{
+	r->rax = SYS_unlink;
+	r->orig_rax = -1; /* not inside a syscall: no restart */
+	r->rdi = path;
+}
+#elif defined(__aarch64__)
+#define TRACE_REGS 1
+typedef struct user_regs_struct tregs; /* glibc's: regs[31], sp, pc, pstate */
+static int tregs_io(pid_t pid, tregs *r, int req)
+{
+	struct iovec v = { r, sizeof(*r) };
+
+	return ptrace(req, pid, (void *)NT_PRSTATUS, &v);
+}
+static int tregs_get(pid_t pid, tregs *r)
+{
+	return tregs_io(pid, r, PTRACE_GETREGSET);
+}
+static int tregs_set(pid_t pid, tregs *r)
+{
+	return tregs_io(pid, r, PTRACE_SETREGSET);
+}
+#define TREG_SP(r) ((r).sp)
+#define TREG_PC(r) ((r).pc)
+#define TREG_RET(r) ((long)(r).regs[0])
+#define SYSCALL_INSN 0xd4000001ul
+#define SYSCALL_MASK 0xfffffffful
+static void tregs_unlink(tregs *r, unsigned long path)
+{
+	/* arm64 has no unlink(2) */
+	r->regs[8] = SYS_unlinkat;
+	r->regs[0] = (unsigned long)AT_FDCWD;
+	r->regs[1] = path;
+	r->regs[2] = 0;
+}
+#endif
+
+/*
  * The issue's attack: a traced process running the daemon's binary, whose
- * tracer makes it unlink a pin. The tracer writes "syscall" at the stopped
- * child's instruction pointer and sets the registers for unlink(PATH).
+ * tracer makes it unlink a pin. The tracer writes the syscall instruction at
+ * the stopped child's instruction pointer and sets the registers for
+ * unlink(PATH).
  */
 static int traced_unlink(const char *bin, const char *path)
 {
-#if defined(__x86_64__)
-	struct user_regs_struct r, call;
-	size_t n = strlen(path) + 1;
-	unsigned long addr;
-	long text;
 	pid_t pid;
 	int st;
 
@@ -423,9 +479,15 @@ static int traced_unlink(const char *bin, const char *path)
 	}
 	if (waitpid(pid, &st, 0) != pid || WIFEXITED(st))
 		return WIFEXITED(st) ? WEXITSTATUS(st) : fail();
-	if (ptrace(PTRACE_GETREGS, pid, NULL, &r))
+#ifdef TRACE_REGS
+	tregs r, call;
+	size_t n = strlen(path) + 1;
+	unsigned long addr, text;
+	long ret;
+
+	if (tregs_get(pid, &r))
 		return fail();
-	addr = (r.rsp - 1024) & ~7ul;
+	addr = (TREG_SP(r) - 1024) & ~7ul;
 	for (size_t i = 0; i < n; i += sizeof(long)) {
 		long w = 0;
 
@@ -434,29 +496,29 @@ static int traced_unlink(const char *bin, const char *path)
 			return fail();
 	}
 	errno = 0;
-	text = ptrace(PTRACE_PEEKTEXT, pid, (void *)r.rip, NULL);
-	if (errno ||
-	    ptrace(PTRACE_POKETEXT, pid, (void *)r.rip, (void *)((text & ~0xffffl) | 0x050f)))
+	text = (unsigned long)ptrace(PTRACE_PEEKTEXT, pid, (void *)TREG_PC(r), NULL);
+	if (errno || ptrace(PTRACE_POKETEXT, pid, (void *)TREG_PC(r),
+			    (void *)((text & ~SYSCALL_MASK) | SYSCALL_INSN)))
 		return fail();
 	call = r;
-	call.rax = SYS_unlink;
-	call.orig_rax = -1;
-	call.rdi = addr;
-	if (ptrace(PTRACE_SETREGS, pid, NULL, &call) || ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL))
+	tregs_unlink(&call, addr);
+	if (tregs_set(pid, &call) || ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL))
 		return fail();
 	waitpid(pid, &st, 0);
-	if (ptrace(PTRACE_GETREGS, pid, NULL, &call))
+	if (tregs_get(pid, &call))
 		return fail();
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	if ((long)call.rax < 0) {
-		printf("errno=%s\n", strerrorname_np(-(long)call.rax));
+	ret = TREG_RET(call);
+	if (ret < 0) {
+		printf("errno=%s\n", strerrorname_np((int)-ret));
 		return 1;
 	}
 	return 0;
 #else
-	(void)bin;
 	(void)path;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 	printf("errno=ENOSYS\n");
 	return 2;
 #endif

@@ -185,7 +185,12 @@ make_vcan() {
 	probe ok "$T/allowed" can vcan0 send
 	ip link add vcan9 type vcan
 	ip link set vcan9 up
-	sleep 0.1
+	# until the daemon has taken the new device in (no fixed sleep: an
+	# emulated arm64 guest takes longer than 0.1 s)
+	for _ in $(seq 100); do
+		"$CTL" status --json | jq -e '.net.interfaces | map(select(.name == "vcan9" and .ifindex > 0)) | length == 1' >/dev/null && break
+		sleep 0.1
+	done
 	probe EPERM "$T/allowed" can any recv
 	probe EPERM "$T/allowed" can vcan9 send
 	ip link del vcan9
