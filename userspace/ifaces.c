@@ -68,6 +68,7 @@ struct nif {
 	char bound[IFNAMSIZ];
 	/* Stacked on this namespace's link (IFLA_LINK, not a veth peer), master: 0 none */
 	int link, master;
+	int under; /* a tunnel's underlay device (vxlan, gre, ... 'dev'): 0 none */
 	bool tc; /* the forward programs are attached to it (tc_sync) */
 	bool brport; /* a bridge's port (IFLA_INFO_SLAVE_KIND) */
 	uint8_t addr[6]; /* its current hardware address (a bridge's: for its ports) */
@@ -110,6 +111,7 @@ struct ig_net {
 	size_t nifs;
 	const struct nif *prev_ifs; /* during a full dump: the table before it */
 	size_t nprev;
+	bool dumping; /* a full dump is being read (stacked devices synced at its end) */
 	struct watch watches[MAX_WATCH];
 	int nwatch;
 	struct ig_np_compiled comp; /* the rules in force, and what compiling them noted: */
@@ -357,14 +359,58 @@ static unsigned int decl_fwd(const struct ig_np_iface *pi)
 	return pi->disabled ? IG_RV_DENY : IG_RV_NOMATCH;
 }
 
-/* IG_IF_FWD and IG_IF_FWD_DENY: the stricter of the device's declarations. */
+/* The stricter of two forward verdicts: deny, else allow, else none. */
+static unsigned int fwd_stricter(unsigned int a, unsigned int b)
+{
+	if (a == IG_RV_DENY || b == IG_RV_DENY)
+		return IG_RV_DENY;
+	return a == IG_RV_ALLOW || b == IG_RV_ALLOW ? IG_RV_ALLOW : IG_RV_NOMATCH;
+}
+
+/* How deep devices stack (a VLAN on a bond port of a bridge ...); a loop ends here. */
+#define FWD_DEPTH 8
+
+/*
+ * The forward verdict of a device: the stricter of its declarations' and,
+ * for a device stacked on others, theirs (iotgate.conf(5), forward): what
+ * it carries crosses the lower device without passing that device's hooks
+ * (a VLAN or macvlan with an address of its own, a tunnel whose underlay it
+ * is, a bridge's or bond's ports for their master). *from: the device
+ * below whose declaration the verdict comes from, NULL when its own.
+ */
+static unsigned int fwd_verdict(const struct ig_net *n, const struct nif *f, int depth,
+				const struct nif **from)
+{
+	unsigned int v = fwd_stricter(decl_fwd(own_decl(n, f)), decl_fwd(name_decl(n, f)));
+	const int lower[] = { f->link, f->under, f->master };
+
+	if (from)
+		*from = NULL;
+	if (depth >= FWD_DEPTH)
+		return v;
+	for (size_t i = 0; i < sizeof(lower) / sizeof(lower[0]); i++) {
+		const struct nif *l = lower[i] ? find_nif((struct ig_net *)n, lower[i]) : NULL;
+		const struct nif *lfrom;
+		unsigned int s;
+
+		if (!l || l == f)
+			continue;
+		s = fwd_stricter(v, fwd_verdict(n, l, depth + 1, &lfrom));
+		if (s != v && from)
+			*from = lfrom ? lfrom : l;
+		v = s;
+	}
+	return v;
+}
+
+/* IG_IF_FWD and IG_IF_FWD_DENY from fwd_verdict(). */
 static __u32 fwd_flags(const struct ig_net *n, const struct nif *f)
 {
-	unsigned int a = decl_fwd(own_decl(n, f)), b = decl_fwd(name_decl(n, f));
+	unsigned int v = fwd_verdict(n, f, 0, NULL);
 
-	if (a == IG_RV_DENY || b == IG_RV_DENY)
+	if (v == IG_RV_DENY)
 		return IG_IF_FWD | IG_IF_FWD_DENY;
-	return a == IG_RV_ALLOW || b == IG_RV_ALLOW ? IG_IF_FWD : 0;
+	return v == IG_RV_ALLOW ? IG_IF_FWD : 0;
 }
 
 static void iface_val(struct ig_net *n, const struct nif *f, struct ig_if_val *v)
@@ -493,6 +539,35 @@ static int put_iface(struct ig_net *n, const struct nif *f, __u32 gen)
 	return 0;
 }
 
+/*
+ * After a device changed: what is stacked on devices takes their forward
+ * verdict (fwd_verdict) and a port its bridge's address, so the devices
+ * with a lower one or a master are written again where their entry changed,
+ * and get or lose the forward programs.
+ */
+static int sync_stacked(struct ig_net *n)
+{
+	int fd = bpf_map__fd(n->skel->maps.ig_ifaces), ret = 0;
+
+	for (size_t i = 0; i < n->nifs; i++) {
+		struct nif *f = &n->ifs[i];
+		struct ig_if_key k = { .netns = n->netns, .ifindex = f->ifindex, .gen = n->gen };
+		struct ig_if_val v, cur;
+		int r = 0;
+
+		if (!f->link && !f->under && !f->master)
+			continue;
+		iface_val(n, f, &v);
+		if (bpf_map_lookup_elem(fd, &k, &cur) || memcmp(&cur, &v, sizeof(v)))
+			r = put_iface(n, f, n->gen);
+		if (!r)
+			r = tc_sync(n, f, false);
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
 /* Writes the compiled policy and the interfaces under generation gen. */
 static int fill_gen(struct ig_net *n, __u32 gen)
 {
@@ -516,8 +591,10 @@ static int fill_gen(struct ig_net *n, __u32 gen)
 		if (bpf_map_update_elem(dfd, &k, &n->comp.devvals[i], BPF_ANY))
 			return -errno;
 	}
-	for (size_t i = 0; i < n->nifs; i++) {
+	/* All bound first: a stacked device's entry depends on the devices below it. */
+	for (size_t i = 0; i < n->nifs; i++)
 		bind_nif(n, &n->ifs[i]);
+	for (size_t i = 0; i < n->nifs; i++) {
 		ret = put_iface(n, &n->ifs[i], gen);
 		if (ret)
 			return ret;
@@ -686,6 +763,34 @@ static void inherit_binding(struct ig_net *n, struct nif *f)
 		}
 }
 
+/* Whether an IFLA_INFO_KIND attribute names kind. */
+static bool kind_is(const struct rtattr *a, const char *kind)
+{
+	size_t len = strlen(kind);
+
+	return RTA_PAYLOAD(a) >= len && !memcmp(RTA_DATA(a), kind, len) &&
+	       (RTA_PAYLOAD(a) == len || ((const char *)RTA_DATA(a))[len] == '\0');
+}
+
+/*
+ * The IFLA_INFO_DATA attribute naming a tunnel's underlay device ('dev'),
+ * by its kind (as bpf/ifaces.bpf.c's ig_nl_underlay); 0: none.
+ */
+static unsigned short underlay_attr(const struct rtattr *kind)
+{
+	static const char *const one[] = { "gre",    "gretap", "ip6gre", "ip6gretap", "erspan",
+					   "ip6erspan", "ipip", "sit", "ip6tnl", "vti",
+					   "vti6" };
+
+	if (kind_is(kind, "vxlan"))
+		return IFLA_VXLAN_LINK;
+	/* IFLA_GRE_LINK, IFLA_IPTUN_LINK and IFLA_VTI_LINK are all 1. */
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+		if (kind_is(kind, one[i]))
+			return 1;
+	return 0;
+}
+
 /* Applies one RTM_NEWLINK/RTM_DELLINK; log: report the change. */
 static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 {
@@ -693,6 +798,8 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	int len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
 	struct nif nf = { 0 }, *f;
 	bool perm = false, veth = false, elsewhere = false;
+	struct rtattr *idata = NULL;
+	unsigned short ulink = 0; /* the attribute of IFLA_INFO_DATA naming the underlay */
 	char what[160];
 	int ret = 0;
 
@@ -712,9 +819,12 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 			int klen = RTA_PAYLOAD(a);
 
 			for (; RTA_OK(k, klen); k = RTA_NEXT(k, klen)) {
-				if (k->rta_type == IFLA_INFO_KIND && RTA_PAYLOAD(k) >= 4 &&
-				    !memcmp(RTA_DATA(k), "veth", 4))
-					veth = true;
+				if (k->rta_type == IFLA_INFO_KIND) {
+					veth = kind_is(k, "veth");
+					ulink = underlay_attr(k);
+				}
+				if (k->rta_type == IFLA_INFO_DATA)
+					idata = k;
 				if (k->rta_type == IFLA_INFO_SLAVE_KIND && RTA_PAYLOAD(k) >= 6 &&
 				    !memcmp(RTA_DATA(k), "bridge", 6))
 					nf.brport = true;
@@ -738,6 +848,15 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 			nf.has_mac = true;
 		}
 	}
+	if (idata && ulink && !elsewhere) {
+		int dlen = RTA_PAYLOAD(idata);
+
+		for (struct rtattr *d = RTA_DATA(idata); RTA_OK(d, dlen); d = RTA_NEXT(d, dlen))
+			if (d->rta_type == ulink && RTA_PAYLOAD(d) == 4)
+				memcpy(&nf.under, RTA_DATA(d), 4);
+	}
+	if (nf.under == nf.ifindex)
+		nf.under = 0;
 	/* A veth's IFLA_LINK is its peer: a pair, not a stack. */
 	if (veth || elsewhere || nf.link == nf.ifindex)
 		nf.link = 0;
@@ -758,7 +877,8 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 			if (bpf_map_delete_elem(bpf_map__fd(n->skel->maps.ig_ifaces), &k) &&
 			    errno != ENOENT)
 				return -errno;
-			return write_cfg(n, true);
+			ret = sync_stacked(n);
+			return ret ? ret : write_cfg(n, true);
 		}
 		return 0;
 	}
@@ -769,11 +889,8 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 
 		if (!renamed && f->has_mac == nf.has_mac && !memcmp(f->mac, nf.mac, 6) &&
 		    f->master == nf.master && f->brport == nf.brport &&
-		    !memcmp(f->addr, nf.addr, 6)) {
-			f->link = nf.link; /* only reported */
-			f->master = nf.master;
+		    !memcmp(f->addr, nf.addr, 6) && f->link == nf.link && f->under == nf.under)
 			return 0; /* nothing the rules look at changed */
-		}
 		memcpy(nf.bound, f->bound, sizeof(nf.bound));
 		nf.tc = f->tc;
 		bind_nif(n, &nf);
@@ -808,10 +925,8 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 			ret = write_cfg(n, true);
 		if (!ret)
 			ret = tc_sync(n, f, false);
-		/* A bridge's address is its ports' too. */
-		for (size_t i = 0; i < n->nifs && !ret; i++)
-			if (n->ifs[i].master == f->ifindex)
-				ret = put_iface(n, &n->ifs[i], n->gen);
+		if (!ret && !n->dumping)
+			ret = sync_stacked(n);
 	}
 	return ret;
 }
@@ -890,6 +1005,7 @@ static int nl_dump(struct ig_net *n, bool log)
 	n->nifs = 0;
 	n->prev_ifs = old;
 	n->nprev = nold;
+	n->dumping = true;
 	if (send(n->nlfd, &req, sizeof(req), 0) < 0) {
 		ret = -errno;
 		goto out;
@@ -919,11 +1035,15 @@ static int nl_dump(struct ig_net *n, bool log)
 		if (!find_nif(n, old[i].ifindex))
 			bpf_map_delete_elem(bpf_map__fd(n->skel->maps.ig_ifaces), &k);
 	}
+	/* A device seen before the one it is stacked on took nothing from it. */
 	if (n->active)
+		ret = sync_stacked(n);
+	if (!ret && n->active)
 		ret = write_cfg(n, true);
 	if (!ret && n->active)
 		ret = tc_sync_all(n);
 out:
+	n->dumping = false;
 	n->prev_ifs = NULL;
 	n->nprev = 0;
 	free(old);
@@ -1799,8 +1919,10 @@ static struct json_object *iface_json(struct ig_net *n, const struct nif *f)
 {
 	const struct ig_np_iface *pi = own_decl(n, f), *cur = name_decl(n, f);
 	struct json_object *o = json_object_new_object(), *rules = json_object_new_array();
+	const struct nif *from;
 	struct ig_if_val v;
 	char buf[PATH_MAX + 128];
+	unsigned int fwd;
 
 	iface_val(n, f, &v);
 	add_str(o, "name", f->name);
@@ -1815,6 +1937,14 @@ static struct json_object *iface_json(struct ig_net *n, const struct nif *f)
 		add_str(o, "also", cur->name);
 	add_bool(o, "disabled", v.flags & IG_IF_DISABLED);
 	add_str(o, "default", verdict_str(v.dflt));
+	/* iotgatectl(8): forward, forward_from, forward_filter. */
+	fwd = fwd_verdict(n, f, 0, &from);
+	add_str(o, "forward", fwd == IG_RV_NOMATCH ? "none" : verdict_str(fwd));
+	if (from)
+		add_str(o, "forward_from", from->name);
+	else
+		json_object_object_add(o, "forward_from", NULL);
+	add_bool(o, "forward_filter", f->tc);
 	for (size_t i = 0; i < n->np->nrules; i++) {
 		const struct ig_np_rule *r = &n->np->rules[i];
 
@@ -2114,7 +2244,7 @@ void ig_net_status(struct ig_net *n, struct json_object *status, struct json_obj
 		if (k) {
 			snprintf(
 				msg, sizeof(msg),
-				"%zu devices are stacked on, ports of or masters of declared interfaces (net.stacked): traffic through them is not judged by those interfaces' rules",
+				"%zu devices are stacked on, ports of or masters of declared interfaces (net.stacked): their sockets' traffic is not judged by those interfaces' rules (forwarded traffic is: stacked devices and ports take the forward verdict)",
 				k);
 			add_reason_net(reasons, "stacked_on_declared", msg);
 		}

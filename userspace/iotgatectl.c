@@ -83,7 +83,8 @@ static const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+	/* A null member is "" too (json_object_get_string(NULL) is NULL). */
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "";
 }
 
 /*
@@ -155,6 +156,37 @@ static int request_ok(enum ig_cmd_id id, struct json_object **reply)
 	return 0;
 }
 
+/*
+ * The interfaces a declaration governs or that have a forward verdict: the
+ * declaration, the default and what forwarded traffic through them gets.
+ */
+static void status_ifaces(struct json_object *r)
+{
+	struct json_object *net, *ifs, *x;
+
+	if (!json_object_object_get_ex(r, "net", &net) ||
+	    !json_object_object_get_ex(net, "interfaces", &ifs))
+		return;
+	for (size_t i = 0; i < json_object_array_length(ifs); i++) {
+		const char *pol, *fwd;
+
+		x = json_object_array_get_idx(ifs, i);
+		pol = jstr(x, "policy");
+		fwd = jstr(x, "forward");
+		if (!*pol && (!*fwd || !strcmp(fwd, "none")))
+			continue;
+		printf("  interface: %s: %s%s%s, default %s, forward %s%s%s\n",
+		       hstr(x, "name", IG_ESC_FIELD), *pol ? "rules of " : "not declared",
+		       hstr(x, "policy", IG_ESC_FIELD),
+		       json_object_get_boolean(json_object_object_get(x, "disabled")) ?
+			       " (disabled)" :
+			       "",
+		       hstr(x, "default", IG_ESC_FIELD), hstr(x, "forward", IG_ESC_FIELD),
+		       *jstr(x, "forward_from") ? " from " : "",
+		       hstr(x, "forward_from", IG_ESC_FIELD));
+	}
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct json_object *r, *reasons, *hooks, *viol, *man, *pol;
@@ -214,6 +246,7 @@ static int cmd_status(int argc, char **argv)
 		       jnum(man, "first_entry") + jnum(man, "entries"),
 		       hstr(man, "aggregate", IG_ESC_FIELD), hstr(man, "attestation", IG_ESC_FIELD),
 		       pcr_text(man));
+	status_ifaces(r);
 	if (json_object_object_get_ex(r, "violations", &viol) &&
 	    (n = json_object_array_length(viol))) {
 		printf("  recent violations (%zu):\n", n);

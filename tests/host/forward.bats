@@ -1,111 +1,10 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
-# Forwarded traffic (iotgate.conf(5) 'forward'): a router namespace R with
-# ip_forward=1 between two client namespaces: CA:cA 10.91.1.2 <-> R:rA
-# 10.91.1.1 and CB:cB 10.91.2.2 <-> R:rB 10.91.2.1, each client routed
-# through R. The daemon runs in R and governs R's interfaces; the clients'
-# traffic to each other only crosses R (no socket of R sends or receives it).
+# Forwarded traffic (iotgate.conf(5) 'forward') on this machine's kernel:
+# the router and client namespaces of tests/lib/forward.bash.
 
 load ../lib/common
-
-NS_PREFIX=igfw$$
-
-setup_file() {
-	"$TOP/scripts/host-setup"
-	modprobe veth 2>/dev/null || true
-}
-
-setup() {
-	ig_cleanup
-	T=$(mktemp -d)
-	NSR=${NS_PREFIX}r$BATS_TEST_NUMBER
-	NSCA=${NS_PREFIX}a$BATS_TEST_NUMBER
-	NSCB=${NS_PREFIX}b$BATS_TEST_NUMBER
-	for ns in "$NSR" "$NSCA" "$NSCB"; do ip netns add "$ns"; done
-	ip link add rA netns "$NSR" type veth peer name cA netns "$NSCA"
-	ip link add rB netns "$NSR" type veth peer name cB netns "$NSCB"
-	for ns in "$NSR" "$NSCA" "$NSCB"; do ip -n "$ns" link set lo up; done
-	ip -n "$NSR" link set rA up
-	ip -n "$NSR" link set rB up
-	ip -n "$NSCA" link set cA up
-	ip -n "$NSCB" link set cB up
-	cp "$B/tests/ignet" "$T/allowed"
-	sha256sum "$T/allowed" >"$T/manifest.sha256"
-	SRVS=()
-	for ns in "$NSR" "$NSCA" "$NSCB"; do
-		serve "$ns" udp 7001
-		serve "$ns" tcp 7000
-	done
-}
-
-# routed: R routes between 10.91.1.0/24 (rA) and 10.91.2.0/24 (rB).
-routed() {
-	ip -n "$NSR" addr add 10.91.1.1/24 dev rA
-	ip -n "$NSR" addr add 10.91.2.1/24 dev rB
-	ip -n "$NSCA" addr add 10.91.1.2/24 dev cA
-	ip -n "$NSCB" addr add 10.91.2.2/24 dev cB
-	ip -n "$NSCA" route add default via 10.91.1.1
-	ip -n "$NSCB" route add default via 10.91.2.1
-	ip netns exec "$NSR" sysctl -qw net.ipv4.ip_forward=1
-}
-
-# serve NS PROTO PORT: an echo server in NS, up before the tests go on.
-serve() {
-	ip netns exec "$1" "$B/tests/ignet" serve "$2" "$3" >/dev/null 2>&1 &
-	SRVS+=($!)
-}
-
-teardown() {
-	ig_cleanup
-	for p in ${SRVS[@]+"${SRVS[@]}"}; do kill "$p" 2>/dev/null || true; done
-	for ns in "$NSR" "$NSCA" "$NSCB"; do ip netns del "$ns" 2>/dev/null || true; done
-	rm -rf "$T"
-}
-
-fw_policy() {
-	{
-		printf 'version 1\nmode audit\nmanifest manifest.sha256\n'
-		printf '%s\n' "$@"
-	} >"$T/iotgate.conf"
-}
-
-fw_start() {
-	IG_NETNS=$NSR ig_start
-}
-
-# nsrun NS CMD...: CMD in NS's network namespace only.
-nsrun() {
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$ns" "$@"
-}
-
-# reach NS ADDR: a UDP datagram from NS to ADDR is echoed (tries for 1 s
-# while the servers start).
-reach() {
-	local out
-	for _ in $(seq 10); do
-		out=$(nsrun "$1" "$B/tests/ignet" udp "$2" 7001) && [[ $out == ok ]] && return 0
-		sleep 0.1
-	done
-	echo "no echo from $2 in $1: $out" >&2
-	return 1
-}
-
-# unreached NS ADDR: the datagram or its answer is lost.
-unreached() {
-	local out
-	out=$(nsrun "$1" "$B/tests/ignet" udp "$2" 7001) || true
-	[[ $out == ETIMEDOUT ]] || {
-		echo "expected no echo from $2 in $1, got $out" >&2
-		return 1
-	}
-}
-
-# our filters on DEV's HOOK (ingress or egress) in R
-filters() {
-	tc -n "$NSR" filter show dev "$1" "$2" | grep -c 'handle 0x1914' || true
-}
+load ../lib/forward
 
 @test "forward deny: traffic routed through the interface is dropped both ways and reported; R's own sockets are unaffected" {
 	routed
@@ -224,4 +123,94 @@ filters() {
 	[ "$(filters rA egress)" -eq 0 ]
 	[ "$(filters rC ingress)" -eq 0 ]
 	reach "$NSCA" 10.91.2.2
+}
+
+@test "a macvlan stacked on a forward deny interface takes its verdict, made before the daemon and after; status shows it" {
+	routed
+	ip -n "$NSR" link add link rA name mvA type macvlan mode bridge
+	stacked_route mvA 10.91.3.2
+	reach "$NSCA" 10.91.2.2
+	fw_policy "interface rA forward deny"
+	fw_start
+	wait_filters mvA
+	unreached "$NSCA" 10.91.2.2
+	# Dropped entering mvA (rA's hooks saw a frame for another address).
+	[ "$(violations_on mvA in)" -ge 1 ]
+	[ "$(fwd_of mvA)" = "deny from rA" ]
+	[ "$(fwd_of rA)" = "deny" ]
+	[ "$(fwd_of rB)" = "none" ]
+	jget '.net.interfaces[] | select(.name == "mvA") | .forward_filter' | grep -qx true
+	jget '.net.interfaces[] | select(.name == "rB") | .forward_filter' | grep -qx false
+	run "$CTL" status
+	[[ $output == *"interface: rA: rules of rA, default allow, forward deny"$'\n'* ]]
+	[[ $output == *"interface: mvA: not declared, default allow, forward deny from rA"* ]]
+	[[ $output != *"interface: rB"* ]]
+	# One made while the daemon runs.
+	ip -n "$NSR" link del mvA
+	ip -n "$NSR" link add link rA name mvA2 type macvlan mode bridge
+	ip -n "$NSR" link set mvA2 address 02:91:00:00:00:0a up
+	ip -n "$NSR" addr add 10.91.3.1/24 dev mvA2
+	wait_filters mvA2
+	unreached "$NSCA" 10.91.2.2
+	[ "$(violations_on mvA2 in)" -ge 1 ]
+	# The lower device's verdict changes: the stacked one follows.
+	fw_policy "interface rA forward allow"
+	ig_sign "$T/iotgate.conf"
+	"$CTL" policy apply "$T/iotgate.conf"
+	reach "$NSCA" 10.91.2.2
+	[ "$(fwd_of mvA2)" = "allow from rA" ]
+}
+
+@test "a VXLAN tunnel whose underlay is a forward deny interface takes its verdict (made after the daemon started)" {
+	routed
+	fw_policy "interface rA forward deny"
+	fw_start
+	# Its outer packets are R's own (the kernel's tunnel socket): rA's hooks let them pass.
+	ip -n "$NSR" link add vxA type vxlan id 91 dstport 4789 local 10.91.1.1 remote 10.91.1.2 dev rA
+	ip -n "$NSCA" link add vxC type vxlan id 91 dstport 4789 local 10.91.1.2 remote 10.91.1.1 dev cA
+	ip -n "$NSR" link set vxA up
+	ip -n "$NSCA" link set vxC up
+	ip -n "$NSR" addr add 10.91.4.1/24 dev vxA
+	ip -n "$NSCA" addr add 10.91.4.2/24 dev vxC
+	ip -n "$NSCA" route add 10.91.2.2/32 via 10.91.4.1 src 10.91.4.2
+	wait_filters vxA
+	[ "$(fwd_of vxA)" = "deny from rA" ]
+	unreached "$NSCA" 10.91.2.2
+	[ "$(violations_on vxA in)" -ge 1 ]
+	# The tunnel itself works: with forward allow the same path carries it.
+	fw_policy "interface rA forward allow"
+	ig_sign "$T/iotgate.conf"
+	"$CTL" policy apply "$T/iotgate.conf"
+	reach "$NSCA" 10.91.2.2
+}
+
+@test "the ports of a bridge with forward deny take its verdict: nothing is bridged between them, the bridge's own address answers, a released port is free" {
+	ip -n "$NSR" link add br0 type bridge
+	ip -n "$NSR" link set rA master br0
+	ip -n "$NSR" link set rB master br0
+	ip -n "$NSR" link set br0 address "$(ip -n "$NSR" -br link show rB | awk '{ print $3 }')"
+	ip -n "$NSR" link set br0 up
+	ip -n "$NSR" addr add 10.93.0.1/24 dev br0
+	ip -n "$NSCA" addr add 10.93.0.2/24 dev cA
+	ip -n "$NSCB" addr add 10.93.0.3/24 dev cB
+	reach "$NSCA" 10.93.0.3
+	fw_policy "interface br0 forward deny"
+	fw_start
+	wait_filters rA
+	wait_filters rB
+	unreached "$NSCA" 10.93.0.3
+	unreached "$NSCB" 10.93.0.2
+	reach "$NSCA" 10.93.0.1
+	reach "$NSCB" 10.93.0.1
+	[ "$(fwd_of rA)" = "deny from br0" ]
+	[ "$(violations_on rA in)" -ge 1 ]
+	ip -n "$NSR" link set rB nomaster
+	for _ in $(seq 50); do
+		[ "$(filters rB ingress)" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(filters rB ingress)" -eq 0 ]
+	[ "$(filters rB egress)" -eq 0 ]
+	[ "$(fwd_of rB)" = "none" ]
+	[ "$(filters rA ingress)" -eq 1 ]
 }
