@@ -57,16 +57,7 @@ load ../lib/forward
 }
 
 @test "a bridge cannot carry frames through a port with forward deny; the bridge's own address still answers" {
-	ip -n "$NSR" link add br0 type bridge
-	ip -n "$NSR" link set rA master br0
-	ip -n "$NSR" link set rB master br0
-	# Frames for the bridge through rA are then not for rA's own address.
-	ip -n "$NSR" link set br0 address "$(ip -n "$NSR" -br link show rB | awk '{ print $3 }')"
-	ip -n "$NSR" link set br0 up
-	ip -n "$NSR" addr add 10.93.0.1/24 dev br0
-	ip -n "$NSCA" addr add 10.93.0.2/24 dev cA
-	ip -n "$NSCB" addr add 10.93.0.3/24 dev cB
-	reach "$NSCA" 10.93.0.3
+	bridged
 	fw_policy "interface rA forward deny"
 	fw_start
 	unreached "$NSCA" 10.93.0.3
@@ -80,9 +71,7 @@ load ../lib/forward
 	unreached "$NSCA" 10.93.0.3
 	jget '.net.violations' | jq -e '[.[] | select(.op == "forward" and .interface == "rA")] | length >= 1'
 	# The port with its forward verdict allowed: bridged again.
-	fw_policy "interface rA forward allow"
-	ig_sign "$T/iotgate.conf"
-	"$CTL" policy apply "$T/iotgate.conf"
+	fw_apply "interface rA forward allow"
 	reach "$NSCA" 10.93.0.3
 }
 
@@ -112,12 +101,7 @@ load ../lib/forward
 	jget '.net.violations' | jq -e '[.[] | select(.op == "forward" and .interface == "rA")] | length >= 1'
 	# A declared interface that appears later.
 	ip -n "$NSR" link add rC type veth peer name cC
-	for _ in $(seq 50); do
-		[ "$(filters rC ingress)" -eq 1 ] && break
-		sleep 0.1
-	done
-	[ "$(filters rC ingress)" -eq 1 ]
-	[ "$(filters rC egress)" -eq 1 ]
+	wait_filters rC
 	"$CTL" stop-enforcing
 	[ "$(filters rA ingress)" -eq 0 ]
 	[ "$(filters rA egress)" -eq 0 ]
@@ -154,9 +138,7 @@ load ../lib/forward
 	unreached "$NSCA" 10.91.2.2
 	[ "$(violations_on mvA2 in)" -ge 1 ]
 	# The lower device's verdict changes: the stacked one follows.
-	fw_policy "interface rA forward allow"
-	ig_sign "$T/iotgate.conf"
-	"$CTL" policy apply "$T/iotgate.conf"
+	fw_apply "interface rA forward allow"
 	reach "$NSCA" 10.91.2.2
 	[ "$(fwd_of mvA2)" = "allow from rA" ]
 }
@@ -178,22 +160,12 @@ load ../lib/forward
 	unreached "$NSCA" 10.91.2.2
 	[ "$(violations_on vxA in)" -ge 1 ]
 	# The tunnel itself works: with forward allow the same path carries it.
-	fw_policy "interface rA forward allow"
-	ig_sign "$T/iotgate.conf"
-	"$CTL" policy apply "$T/iotgate.conf"
+	fw_apply "interface rA forward allow"
 	reach "$NSCA" 10.91.2.2
 }
 
 @test "the ports of a bridge with forward deny take its verdict: nothing is bridged between them, the bridge's own address answers, a released port is free" {
-	ip -n "$NSR" link add br0 type bridge
-	ip -n "$NSR" link set rA master br0
-	ip -n "$NSR" link set rB master br0
-	ip -n "$NSR" link set br0 address "$(ip -n "$NSR" -br link show rB | awk '{ print $3 }')"
-	ip -n "$NSR" link set br0 up
-	ip -n "$NSR" addr add 10.93.0.1/24 dev br0
-	ip -n "$NSCA" addr add 10.93.0.2/24 dev cA
-	ip -n "$NSCB" addr add 10.93.0.3/24 dev cB
-	reach "$NSCA" 10.93.0.3
+	bridged
 	fw_policy "interface br0 forward deny"
 	fw_start
 	wait_filters rA
@@ -205,12 +177,7 @@ load ../lib/forward
 	[ "$(fwd_of rA)" = "deny from br0" ]
 	[ "$(violations_on rA in)" -ge 1 ]
 	ip -n "$NSR" link set rB nomaster
-	for _ in $(seq 50); do
-		[ "$(filters rB ingress)" -eq 0 ] && break
-		sleep 0.1
-	done
-	[ "$(filters rB ingress)" -eq 0 ]
-	[ "$(filters rB egress)" -eq 0 ]
+	wait_filters rB 0
 	[ "$(fwd_of rB)" = "none" ]
 	[ "$(filters rA ingress)" -eq 1 ]
 }

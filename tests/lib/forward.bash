@@ -68,6 +68,13 @@ fw_policy() {
 	} >"$T/iotgate.conf"
 }
 
+# fw_apply LINE...: the policy of fw_policy applied to the running daemon.
+fw_apply() {
+	fw_policy "$@"
+	ig_sign "$T/iotgate.conf"
+	"$CTL" policy apply "$T/iotgate.conf"
+}
+
 fw_start() {
 	IG_NETNS=$NSR ig_start
 }
@@ -106,14 +113,15 @@ filters() {
 	tc -n "$NSR" filter show dev "$1" "$2" | grep -c 'handle 0x1914' || true
 }
 
-# wait_filters DEV: our filters appear on DEV's two hooks in R (the daemon
-# follows a new device over rtnetlink).
+# wait_filters DEV [N]: our filters appear on DEV's two hooks in R (the
+# daemon follows devices over rtnetlink); N=0: they are gone from both.
 wait_filters() {
+	local want=${2:-1}
 	for _ in $(seq 50); do
-		[[ $(filters "$1" ingress) -eq 1 && $(filters "$1" egress) -eq 1 ]] && return 0
+		[[ $(filters "$1" ingress) -eq $want && $(filters "$1" egress) -eq $want ]] && return 0
 		sleep 0.1
 	done
-	echo "no forward filters on $1: ingress $(filters "$1" ingress), egress $(filters "$1" egress)" >&2
+	echo "expected $want forward filter(s) on $1: ingress $(filters "$1" ingress), egress $(filters "$1" egress)" >&2
 	return 1
 }
 
@@ -128,10 +136,26 @@ violations_on() {
 	jget "[.net.violations[] | select(.op == \"forward\" and .interface == \"$1\" and (.detail | test(\" forward $2 through \")))] | length"
 }
 
-# stacked_route DEV ADDR: CA reaches CB through R's device DEV (stacked on
+# bridged: R bridges rA and rB (br0 10.93.0.1, CA 10.93.0.2, CB 10.93.0.3),
+# br0 on rB's address: frames for the bridge through rA are then not for
+# rA's own address.
+bridged() {
+	ip -n "$NSR" link add br0 type bridge
+	ip -n "$NSR" link set rA master br0
+	ip -n "$NSR" link set rB master br0
+	ip -n "$NSR" link set br0 address "$(ip -n "$NSR" -br link show rB | awk '{ print $3 }')"
+	ip -n "$NSR" link set br0 up
+	ip -n "$NSR" addr add 10.93.0.1/24 dev br0
+	ip -n "$NSCA" addr add 10.93.0.2/24 dev cA
+	ip -n "$NSCB" addr add 10.93.0.3/24 dev cB
+	reach "$NSCA" 10.93.0.3
+}
+
+# stacked_route DEV ADDR [CADEV]: CA reaches CB through R's device DEV (stacked on
 # rA, address 10.91.3.1/24, hardware address 02:91:00:00:00:0a) as
-# 10.91.3.2, the neighbour entry naming DEV's own address: frames for it
-# are not for rA's address, so rA's own hooks never see them as routed.
+# 10.91.3.2 on CADEV (default cA), the neighbour entry naming DEV's own
+# address: frames for it are not for rA's address, so rA's own hooks never
+# see them as routed.
 stacked_route() {
 	ip -n "$NSR" link set "$1" address 02:91:00:00:00:0a
 	ip -n "$NSR" link set "$1" up
