@@ -66,19 +66,17 @@ struct subj {
 #define LF_FLOWS (LF_FLOW_OUT | LF_FLOW_IN)
 
 /*
- * Last verdict for one direction of a socket. Threads on several CPUs may
- * send on one socket at once (a UDP socket to different ports): what was
- * asked and the answer share one 64-bit word, stored in one instruction, so
- * that one thread's key can never be paired with another's verdict. The
- * epoch (rules and interfaces) is stored after the word; only two writers
- * racing across a change of the rules could pair the new epoch with a
- * verdict of the previous rules.
+ * The last verdict per direction of a socket (label.vc) is one word:
+ * vc_digest() of the question (interface, ports), of the subject's version
+ * and of the rules it was answered under, with the answer in bit 0, stored
+ * and read in one instruction. Threads on several CPUs may send on one
+ * socket at once (a UDP socket to different ports), and on a fully
+ * preemptible kernel (PREEMPT_RT) a program may be preempted between its
+ * answer and its store while the rules change: a word names the rules it
+ * was answered under, so a late store of an answer to older rules is never
+ * taken for one to the rules in force, and every socket's next packet
+ * after a change is judged afresh.
  */
-struct vcache {
-	__u64 epoch;
-	__u64 key; /* vc_key(): ifindex << 33 | lport << 17 | rport << 1 | allowed */
-};
-
 struct label {
 	__u64 netns; /* network namespace cookie at creation */
 	struct subj s;
@@ -86,7 +84,9 @@ struct label {
 	__u32 protos; /* IG_P_* class of the socket */
 	__u32 family;
 	__u32 bound_ifindex; /* CAN/packet: from bind/connect, 0 = every interface */
-	struct vcache c[2]; /* 0: egress, 1: ingress */
+	__u64 vc[2]; /* verdict cache, 0: egress, 1: ingress: vc_digest() | allowed, 0: empty */
+	__u64 sgen; /* moves when the subject changes (note_user): a cached verdict is its subject's */
+	__u64 pad; /* the label's layout of ABI 2 (pinned maps are re-used) */
 	__u64 ev_epoch[2]; /* epoch+1 of the last event per direction */
 	__u64 user_task, user_start, user_mm, user_cred; /* full tier: who last used it */
 	char comm[IG_COMM_LEN];
@@ -262,6 +262,45 @@ static __always_inline struct ig_net_config *active_cfg(void)
 	struct ig_net_config *cfg = bpf_map_lookup_elem(&ig_net_cfg, &zero);
 
 	return cfg && (cfg->flags & IG_NCF_ACTIVE) ? cfg : NULL;
+}
+
+/*
+ * The configuration read once, word by word. The daemon rewrites it in
+ * place (an array map update is a copy, not atomic): a reader may see the
+ * new epoch with the old generation, so a cached answer is keyed with
+ * every field it was computed from, as they were read.
+ */
+static __always_inline struct ig_net_config *cfg_snapshot(struct ig_net_config *snap)
+{
+	struct ig_net_config *cfg = active_cfg();
+	const volatile __u64 *src = (const volatile __u64 *)cfg;
+	__u64 *dst = (__u64 *)snap;
+
+	if (!cfg)
+		return NULL;
+	for (int i = 0; i < (int)(sizeof(*snap) / sizeof(__u64)); i++)
+		dst[i] = src[i];
+	return snap->flags & IG_NCF_ACTIVE ? snap : NULL;
+}
+
+/* Keys the socket verdict digests (set by the loader: not computable outside). */
+const volatile __u64 ig_vc_secret;
+
+/* One multiply-xorshift round per word; a digest ends with mix_end(). */
+static __always_inline __u64 dc_mix(__u64 h, __u64 v)
+{
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
+
+/* A full avalanche; bit 0 clear (for the answer), never 0 (empty). */
+static __always_inline __u64 mix_end(__u64 h)
+{
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	h &= ~1ULL;
+	return h ? h : 2;
 }
 
 /* t is a BTF pointer (current task, or the iterator's task). */
@@ -766,29 +805,30 @@ ports:
 	return 0;
 }
 
-/* ifindex is a positive int: 31 bits. */
-static __always_inline __u64 vc_key(__u32 ifindex, __u16 lport, __u16 rport)
+/*
+ * The question (interface, ports) and the rules in force (epoch, generation,
+ * default: all a verdict depends on besides the label), keyed with a secret:
+ * another question or older rules match a stored word with probability
+ * about 2^-63, and none can be chosen to match.
+ */
+static __always_inline __u64 vc_digest(const struct ig_net_config *cfg, __u64 sgen, __u32 ifindex,
+				       __u16 lport, __u16 rport)
 {
-	return (__u64)(ifindex & 0x7fffffff) << 33 | (__u64)lport << 17 | (__u64)rport << 1;
+	__u64 h = ig_vc_secret;
+
+	h = dc_mix(h, (__u64)ifindex << 32 | (__u32)lport << 16 | rport);
+	h = dc_mix(h, sgen);
+	h = dc_mix(h, cfg->epoch);
+	h = dc_mix(h, (__u64)cfg->gen << 32 | cfg->dflt);
+	return mix_end(h);
 }
 
-/* The cached word for key in this epoch, or 0 (a key always has bits above bit 0). */
-static __always_inline __u64 vc_get(const struct vcache *c, __u64 epoch, __u64 key)
+/* The cached word if it answers digest, else 0. */
+static __always_inline __u64 vc_get(const __u64 *c, __u64 digest)
 {
-	__u64 word;
+	__u64 word = *(volatile const __u64 *)c;
 
-	/* The epoch first: the word stored before it is then the one read. */
-	if (*(volatile const __u64 *)&c->epoch != epoch)
-		return 0;
-	word = *(volatile const __u64 *)&c->key;
-	return (word & ~1ULL) == key ? word : 0;
-}
-
-static __always_inline void vc_put(struct vcache *c, __u64 epoch, __u64 word)
-{
-	*(volatile __u64 *)&c->key = word;
-	asm volatile("" ::: "memory");
-	*(volatile __u64 *)&c->epoch = epoch;
+	return (word & ~1ULL) == digest ? word : 0;
 }
 
 /*
@@ -841,11 +881,11 @@ static __noinline int skb_unlabelled(struct __sk_buff *skb, struct ig_net_config
 
 static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 {
-	struct ig_net_config *cfg = active_cfg();
+	struct ig_net_config snap, *cfg = cfg_snapshot(&snap);
 	__u16 lport = 0, rport = 0;
 	bool v4, egress = dir == 0;
 	struct bpf_sock *sk;
-	struct vcache *c, *other;
+	__u64 *c, *other;
 	struct label *l;
 	__u32 ifindex, verdict, fam, flows;
 	__u64 key, word;
@@ -891,22 +931,23 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 			flows = LF_FLOW_IN;
 		l->flags |= flows;
 	}
-	c = &l->c[egress ? 0 : 1];
-	other = &l->c[egress ? 1 : 0];
+	c = &l->vc[egress ? 0 : 1];
+	other = &l->vc[egress ? 1 : 0];
 	/*
 	 * The verdict does not depend on the direction of the packet (ports
 	 * are the socket's, flows fixed by the first packet): the other
 	 * direction's answer serves too, which spares the second evaluation
 	 * of every new connection. Two slots still, for asymmetric routes.
 	 */
-	key = vc_key(ifindex, lport, rport);
-	word = vc_get(c, cfg->epoch, key);
+	/* Before the subject is read: note_user() moves it after writing one. */
+	key = vc_digest(cfg, *(volatile __u64 *)&l->sgen, ifindex, lport, rport);
+	word = vc_get(c, key);
 	if (!word) {
-		word = vc_get(other, cfg->epoch, key);
+		word = vc_get(other, key);
 		if (!word)
 			word = key |
 			       allowed_ifindex(cfg, ifindex, &l->s, l->protos, flows, lport, rport);
-		vc_put(c, cfg->epoch, word);
+		*(volatile __u64 *)c = word;
 	}
 	verdict = word & 1 ? IG_RV_ALLOW : IG_RV_DENY;
 	if (verdict == IG_RV_ALLOW) {
@@ -985,8 +1026,10 @@ static __always_inline void note_user(struct socket *sock, __u32 family)
 	if (same_subj(&s, &l->s))
 		return;
 	l->s = s;
-	l->c[0].epoch = 0;
-	l->c[1].epoch = 0;
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&l->sgen = l->sgen + 1;
+	l->vc[0] = 0;
+	l->vc[1] = 0;
 	l->ev_epoch[0] = 0;
 	l->ev_epoch[1] = 0;
 	bpf_get_current_comm(l->comm, sizeof(l->comm));
@@ -1371,21 +1414,14 @@ int ig_ksock_smsg(struct sys_enter_ctx *ctx)
 
 /* --- Devices --- */
 
-/* One multiply-xorshift round per word; the digest ends with a full avalanche. */
-static __always_inline __u64 dc_mix(__u64 h, __u64 v)
-{
-	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 32);
-}
-
 /*
  * The question's digest with bit 0 clear, never 0. Who asks is the thread
  * (pid and start time: never reused together), the program it runs (the
  * exec count: an exec changes it) and the effective ids the rules see; all
  * are plain loads, no helper calls, on a path taken at every open.
  */
-static __always_inline __u64 dc_digest(struct task_struct *t, __u64 epoch, __u32 type, __u32 major,
-				       __u32 minor, __u32 acc)
+static __always_inline __u64 dc_digest(struct task_struct *t, __u64 epoch, __u32 gen, __u32 type,
+				       __u32 major, __u32 minor, __u32 acc)
 {
 	const struct cred *cred = t->real_cred;
 	__u64 h = 0x6967646576636163ULL;
@@ -1396,17 +1432,14 @@ static __always_inline __u64 dc_digest(struct task_struct *t, __u64 epoch, __u32
 	h = dc_mix(h, (__u64)cred->egid.val << 32 | type << 8 | acc);
 	h = dc_mix(h, (__u64)major << 32 | minor);
 	h = dc_mix(h, epoch);
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 32;
-	h &= ~1ULL;
-	return h ? h : 2;
+	h = dc_mix(h, gen);
+	return mix_end(h);
 }
 
 /* Returns true if the access is refused. */
 static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u32 acc)
 {
-	struct ig_net_config *cfg = active_cfg();
+	struct ig_net_config snap, *cfg = cfg_snapshot(&snap);
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct ig_dev_key k = {};
 	struct ig_net_event *e;
@@ -1420,7 +1453,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 
 	if (!cfg || !acc)
 		return false;
-	digest = dc_digest(t, cfg->epoch, type, major, minor, acc);
+	digest = dc_digest(t, cfg->epoch, cfg->gen, type, major, minor, acc);
 	dc = bpf_map_lookup_elem(&ig_dev_cache, &zero);
 	if (dc) {
 		word = *(volatile const __u64 *)&dc->word;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -778,9 +779,9 @@ static bool kind_is(const struct rtattr *a, const char *kind)
  */
 static unsigned short underlay_attr(const struct rtattr *kind)
 {
-	static const char *const one[] = { "gre",    "gretap", "ip6gre", "ip6gretap", "erspan",
-					   "ip6erspan", "ipip", "sit", "ip6tnl", "vti",
-					   "vti6" };
+	static const char *const one[] = { "gre",    "gretap",	  "ip6gre", "ip6gretap",
+					   "erspan", "ip6erspan", "ipip",   "sit",
+					   "ip6tnl", "vti",	  "vti6" };
 
 	if (kind_is(kind, "vxlan"))
 		return IFLA_VXLAN_LINK;
@@ -1329,6 +1330,9 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, struct ig_b
 		return -errno;
 	list_progs(n);
 	n->skel->rodata->ig_skb_netns = skb_netns_cookie();
+	/* Unknown outside the kernel: no question can be chosen to match another's digest. */
+	if (getrandom((void *)&n->skel->rodata->ig_vc_secret, sizeof(__u64), 0) != sizeof(__u64))
+		return -EIO;
 	ret = ig_bpf_pin_maps(pins, n->skel->obj, map_names, N_MAPS);
 	if (ret)
 		return ret;

@@ -77,6 +77,18 @@ net_policy() {
 	} >"$T/iotgate.conf"
 }
 
+# net_apply VERSION LINE...: applies the rules (exec in audit mode) as that version.
+net_apply() {
+	local v=$1
+	shift
+	{
+		printf 'version %s\nmode audit\nmanifest manifest.sha256\n' "$v"
+		printf '%s\n' "$@"
+	} >"$T/p$v.conf"
+	ig_sign "$T/p$v.conf"
+	"$CTL" policy apply "$T/p$v.conf"
+}
+
 # Starts the daemon in namespace A and waits until it answers.
 net_start() {
 	IG_NETNS=$NSA ig_start
@@ -218,11 +230,12 @@ rename_in_A() {
 
 # hold NAME PROGRAM tcp|udp PORT: PROGRAM in A holds a connected socket to B
 # (made now, before the daemon); hold_round NAME prints the result of one
-# round trip on it.
+# round trip on it. HOLD_AS=nobody: as uid and gid 65534.
 hold() {
-	local fd
+	local fd as=()
+	[[ ${HOLD_AS:-} == nobody ]] && as=(setpriv --reuid 65534 --regid 65534 --clear-groups)
 	mkfifo "$T/$1.fifo"
-	nsenter --net="/run/netns/$NSA" "$2" "hold-$3" 10.77.0.2 "$4" "$T/$1.fifo" >"$T/$1.out" &
+	nsenter --net="/run/netns/$NSA" "${as[@]}" "$2" "hold-$3" 10.77.0.2 "$4" "$T/$1.fifo" >"$T/$1.out" &
 	HOLDS+=($!)
 	exec {fd}>"$T/$1.fifo"
 	eval "HOLD_FD_$1=$fd"
@@ -495,12 +508,7 @@ hold_round() {
 	net_start
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
 	# Version 2 lets the other program through instead.
-	{
-		printf 'version 2\nmode audit\nmanifest manifest.sha256\n'
-		printf 'interface vA default deny\nallow program %s on vA\n' "$T/denied"
-	} >"$T/p2.conf"
-	ig_sign "$T/p2.conf"
-	"$CTL" policy apply "$T/p2.conf"
+	net_apply 2 "interface vA default deny" "allow program $T/denied on vA"
 	probe ok "$T/denied" udp 10.77.0.2 7001
 	probe EPERM "$T/allowed" udp 10.77.0.2 7001
 	# A contradiction is refused with its position; the rules in force stay.
@@ -521,6 +529,41 @@ hold_round() {
 	probe ok "$T/allowed" udp 10.77.0.2 7001
 	[ ! -e "$PIN_DIR/link_ig_skb_egress" ]
 	jget '.net.active' | grep -qx false
+}
+
+@test "a policy apply decides every existing socket's next send (cached verdicts are not kept), both ways, as root and nobody" {
+	net_policy "interface vA default deny" \
+		"allow program $T/allowed on vA"
+	chmod 755 "$T" "$T/allowed" "$T/denied"
+	net_start
+	hold ra "$T/allowed" udp 7001
+	HOLD_AS=nobody hold na "$T/allowed" udp 7001
+	hold rd "$T/denied" udp 7001
+	HOLD_AS=nobody hold nd "$T/denied" udp 7001
+	# Each socket's verdict is cached by its first packet.
+	for round in 1 2; do
+		[ "$(hold_round ra)" = ok ]
+		[ "$(hold_round na)" = ok ]
+		[ "$(hold_round rd)" = EPERM ]
+		[ "$(hold_round nd)" = EPERM ]
+	done
+	net_apply 2 "interface vA default deny" "allow program $T/denied on vA"
+	[ "$(hold_round ra)" = EPERM ]
+	[ "$(hold_round na)" = EPERM ]
+	[ "$(hold_round rd)" = ok ]
+	[ "$(hold_round nd)" = ok ]
+	# And back.
+	net_apply 3 "interface vA default deny" "allow program $T/allowed on vA"
+	[ "$(hold_round ra)" = ok ]
+	[ "$(hold_round na)" = ok ]
+	[ "$(hold_round rd)" = EPERM ]
+	[ "$(hold_round nd)" = EPERM ]
+	# The interface's own default, no program named: the same sockets follow it.
+	net_apply 4 "interface vA default allow" "deny uid 65534 on vA"
+	[ "$(hold_round ra)" = ok ]
+	[ "$(hold_round na)" = EPERM ]
+	[ "$(hold_round rd)" = ok ]
+	[ "$(hold_round nd)" = EPERM ]
 }
 
 @test "a rule set too large for the map: policy check and iotgated --check find it, apply refuses it with its position and changes nothing" {
