@@ -270,17 +270,17 @@ static __always_inline struct ig_net_config *active_cfg(void)
  * new epoch with the old generation, so a cached answer is keyed with
  * every field it was computed from, as they were read.
  */
-static __always_inline struct ig_net_config *cfg_snapshot(struct ig_net_config *snap)
+static __always_inline bool cfg_snapshot(struct ig_net_config *snap)
 {
 	struct ig_net_config *cfg = active_cfg();
 	const volatile __u64 *src = (const volatile __u64 *)cfg;
 	__u64 *dst = (__u64 *)snap;
 
 	if (!cfg)
-		return NULL;
+		return false;
 	for (int i = 0; i < (int)(sizeof(*snap) / sizeof(__u64)); i++)
 		dst[i] = src[i];
-	return snap->flags & IG_NCF_ACTIVE ? snap : NULL;
+	return snap->flags & IG_NCF_ACTIVE;
 }
 
 /* Keys the socket verdict digests (set by the loader: not computable outside). */
@@ -881,7 +881,7 @@ static __noinline int skb_unlabelled(struct __sk_buff *skb, struct ig_net_config
 
 static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 {
-	struct ig_net_config snap, *cfg = cfg_snapshot(&snap);
+	struct ig_net_config snap, *cfg = &snap;
 	__u16 lport = 0, rport = 0;
 	bool v4, egress = dir == 0;
 	struct bpf_sock *sk;
@@ -890,7 +890,7 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 	__u32 ifindex, verdict, fam, flows;
 	__u64 key, word;
 
-	if (!cfg)
+	if (!cfg_snapshot(cfg))
 		return 1;
 	sk = skb->sk;
 	if (!sk)
@@ -1439,7 +1439,7 @@ static __always_inline __u64 dc_digest(struct task_struct *t, __u64 epoch, __u32
 /* Returns true if the access is refused. */
 static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u32 acc)
 {
-	struct ig_net_config snap, *cfg = cfg_snapshot(&snap);
+	struct ig_net_config snap, *cfg = &snap;
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct ig_dev_key k = {};
 	struct ig_net_event *e;
@@ -1451,7 +1451,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	struct subj s;
 	bool denied = false;
 
-	if (!cfg || !acc)
+	if (!acc || !cfg_snapshot(cfg))
 		return false;
 	digest = dc_digest(t, cfg->epoch, cfg->gen, type, major, minor, acc);
 	dc = bpf_map_lookup_elem(&ig_dev_cache, &zero);
