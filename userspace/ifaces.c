@@ -922,12 +922,13 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	}
 	if (n->active) {
 		ret = put_iface(n, f, n->gen);
+		/* Before the epoch moves: every entry written is then in force. */
+		if (!ret && !n->dumping)
+			ret = sync_stacked(n);
 		if (!ret)
 			ret = write_cfg(n, true);
 		if (!ret)
 			ret = tc_sync(n, f, false);
-		if (!ret && !n->dumping)
-			ret = sync_stacked(n);
 	}
 	return ret;
 }
