@@ -804,7 +804,11 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 	char what[160];
 	int ret = 0;
 
-	if (len < 0)
+	/*
+	 * A bridge's own notices about its ports (AF_BRIDGE, RTM_DELLINK when
+	 * a port is released) are not the device's: the AF_UNSPEC ones are.
+	 */
+	if (len < 0 || ifi->ifi_family == AF_BRIDGE)
 		return 0;
 	nf.ifindex = ifi->ifi_index;
 	nf.can = ifi->ifi_type == ARPHRD_CAN;

@@ -175,15 +175,18 @@ static void status_ifaces(struct json_object *r)
 		fwd = jstr(x, "forward");
 		if (!*pol && (!*fwd || !strcmp(fwd, "none")))
 			continue;
-		printf("  interface: %s: %s%s%s, default %s, forward %s%s%s\n",
-		       hstr(x, "name", IG_ESC_FIELD), *pol ? "rules of " : "not declared",
-		       hstr(x, "policy", IG_ESC_FIELD),
-		       json_object_get_boolean(json_object_object_get(x, "disabled")) ?
-			       " (disabled)" :
-			       "",
-		       hstr(x, "default", IG_ESC_FIELD), hstr(x, "forward", IG_ESC_FIELD),
-		       *jstr(x, "forward_from") ? " from " : "",
-		       hstr(x, "forward_from", IG_ESC_FIELD));
+		printf("  interface: %s: ", hstr(x, "name", IG_ESC_FIELD));
+		if (*pol)
+			printf("rules of %s", hstr(x, "policy", IG_ESC_FIELD));
+		else
+			printf("not declared");
+		if (json_object_get_boolean(json_object_object_get(x, "disabled")))
+			printf(" (disabled)");
+		printf(", default %s, forward %s", hstr(x, "default", IG_ESC_FIELD),
+		       hstr(x, "forward", IG_ESC_FIELD));
+		if (*jstr(x, "forward_from"))
+			printf(" from %s", hstr(x, "forward_from", IG_ESC_FIELD));
+		printf("\n");
 	}
 }
 
