@@ -69,6 +69,15 @@ struct ig_file_val {
 /* The policy names the program allow-ptrace: it may trace and write into other processes. */
 #define IG_FILE_F_PTRACE 0x8
 /*
+ * Lazy appraisal (a kernel measurement source, see kmeasure.bpf.c): the
+ * daemon took the entry's identity and ctime at start without hashing it;
+ * digest is the manifest's. The first exec or executable mapping hashes the
+ * file in the kernel: a match clears the flag, a difference sets
+ * IG_FILE_F_MISMATCH. bpf/exec.bpf.c admits only entries without either.
+ */
+#define IG_FILE_F_UNAPPRAISED 0x10
+#define IG_FILE_F_MISMATCH 0x20
+/*
  * Bits 16..31: the program is the Nth named by allow-memfd (IG_FILE_F_MEMFD(N));
  * it may run the memfds whose ig_memfd value has bit N.
  */
@@ -180,6 +189,8 @@ struct ig_memfd_key {
 #define IG_REASON_NOT_TRACER 13
 /* IG_EV_MODULE/KEXEC/FIRMWARE: loaded from memory (init_module, kexec_load): no file to measure. */
 #define IG_REASON_NO_FILE 14
+/* Lazy appraisal: the kernel did not hash the entry's file (too big, read error). */
+#define IG_REASON_UNAPPRAISED 15
 /* IG_EV_SELF: unmount, move or mount over the bpffs that holds the pins. */
 #define IG_REASON_MOUNT 20
 /* IG_EV_SELF: an fd of one of iotgate's links by id (BPF_LINK_GET_FD_BY_ID). */
@@ -578,7 +589,9 @@ IG_ASSERT_SIZE(struct ig_dec_cnt, 32);
 #define IG_KMC_EVENTS 2 /* records written: new file versions and failed exec measurements */
 #define IG_KMC_ERRORS 3 /* measurements that failed (non-regular files included) */
 #define IG_KMC_LOST 4 /* ring buffer full: a record was dropped */
-#define IG_KMC_MAX 5
+#define IG_KMC_APPRAISED 5 /* lazy appraisal: manifest entries found to match */
+#define IG_KMC_REFUSED 6 /* lazy appraisal: manifest entries found to differ */
+#define IG_KMC_MAX 7
 
 /* Record in the ring buffer "ig_kmeas". path is NUL-terminated. */
 struct ig_kmeas_event {

@@ -25,6 +25,7 @@
  * Each file version is reported once per load ("ig_kmeas_seen").
  */
 #include "common.bpf.h"
+#include "manifest.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -50,6 +51,16 @@ __u32 ig_km_probe_done;
  * as a file outside the manifest.
  */
 __u64 ig_km_max_size;
+
+/*
+ * Lazy appraisal (set by the loader when it shares exec.bpf.c's ig_manifest
+ * and ig_cfg): an entry the daemon listed without hashing
+ * (IG_FILE_F_UNAPPRAISED) is compared here with the digest just taken, and
+ * marked appraised or mismatched before bpf/exec.bpf.c's program on the same
+ * hook decides (BPF LSM programs run newest first; these are attached after
+ * exec.bpf.c's, and an entry nobody appraised stays refused).
+ */
+const volatile __u32 ig_km_lazy;
 
 struct km_seen {
 	__u8 digest[32];
@@ -95,6 +106,37 @@ static __always_inline bool same_digest(const __u8 *a, const __u8 *b)
 	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
 
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* Lazy appraisal of the manifest entry of file against the digest taken (ret < 0: none). */
+static __always_inline void appraise(struct file *file, const __u8 *digest, long ret)
+{
+	struct ig_file_key key;
+	struct ig_file_val *val;
+	void *files;
+	__s64 sec;
+	__u32 nsec;
+
+	if (!ig_km_lazy)
+		return;
+	files = manifest();
+	if (!files)
+		return;
+	file_key(file, &key);
+	val = bpf_map_lookup_elem(files, &key);
+	if (!val || !(val->flags & IG_FILE_F_UNAPPRAISED) || (val->flags & IG_FILE_F_MISMATCH))
+		return;
+	/* Changed since the daemon listed it: exec.bpf.c refuses it as modified. */
+	data_ctime(file_inode_named(file), &sec, &nsec);
+	if (val->ctime_sec != sec || val->ctime_nsec != nsec || ret < 0)
+		return;
+	if (same_digest(val->digest, digest)) {
+		val->flags &= ~IG_FILE_F_UNAPPRAISED;
+		count(IG_KMC_APPRAISED);
+	} else {
+		val->flags |= IG_FILE_F_MISMATCH;
+		count(IG_KMC_REFUSED);
+	}
 }
 
 static __always_inline void emit(struct file *file, const struct ig_file_key *key,
@@ -168,8 +210,10 @@ static __always_inline void measure(struct file *file, __u32 hook)
 		}
 		seen = bpf_map_lookup_elem(&ig_kmeas_seen, &key);
 		if (seen && seen->ctime_sec == cur.ctime_sec &&
-		    seen->ctime_nsec == cur.ctime_nsec && seen->size == cur.size)
+		    seen->ctime_nsec == cur.ctime_nsec && seen->size == cur.size) {
+			appraise(file, seen->digest, 0);
 			return; /* reported, and unchanged since */
+		}
 		ret = bpf_ima_file_hash(file, cur.digest, sizeof(cur.digest));
 		count(IG_KMC_HASHED);
 		/* IMA hashes with ima_hash_algo, SHA-256 unless ima_hash= says otherwise. */
@@ -178,6 +222,7 @@ static __always_inline void measure(struct file *file, __u32 hook)
 	}
 out:
 	probe_report(ret);
+	appraise(file, cur.digest, ret);
 	if (ret < 0) {
 		count(IG_KMC_ERRORS);
 		if (hook == IG_KMH_EXEC) {

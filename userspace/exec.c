@@ -824,6 +824,12 @@ int ig_kernel_counters(struct ig_kernel *k, __u64 out[IG_CNT_MAX])
 	return 0;
 }
 
+void ig_kernel_manifest_fds(struct ig_kernel *k, int *manifest_fd, int *cfg_fd)
+{
+	*manifest_fd = bpf_map__fd(k->skel->maps.ig_manifest);
+	*cfg_fd = bpf_map__fd(k->skel->maps.ig_cfg);
+}
+
 int ig_kernel_events_fd(struct ig_kernel *k)
 {
 	return ring_buffer__epoll_fd(k->rb);

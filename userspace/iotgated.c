@@ -336,6 +336,11 @@ int main(int argc, char **argv)
 	/* Under systemd, the start timeout is extended while the start hashes and checks. */
 	if (getenv("NOTIFY_SOCKET"))
 		ig_isolate_set_waiter(start_wait, NULL);
+	/*
+	 * Where the kernel hashes (kmeasure), the manifest is appraised at first
+	 * use instead of hashed here: enforcement starts once it is parsed.
+	 */
+	d->lazy = ig_kmeasure_can_hash(d->appraisal_why, sizeof(d->appraisal_why)) == 1;
 	/* What was last applied (state/active) wins over the shipped policy. */
 	if (stored(d, "active") && applied(d)) {
 		ret = load_compiled(d, "active", NULL, &comp, &diag);
@@ -432,8 +437,27 @@ int main(int argc, char **argv)
 		}
 	}
 	/* The best measurement source: kmod kfunc, then bpf_ima_file_hash, then ours. */
-	ret = ig_kmeasure_open(&d->km, on_kmeas, d);
+	{
+		struct ig_kmeasure_opts ko = { .only = -1, .lazy = d->lazy && d->k.lsm_attached };
+
+		ig_kernel_manifest_fds(&d->k, &ko.manifest_fd, &ko.cfg_fd);
+		ret = ig_kmeasure_open_opts(&d->km, &ko, on_kmeas, d);
+	}
 	ig_kmeasure_set_manifest(d->km, d->set.verified, d->set.nverified);
+	if (d->lazy && !ig_kmeasure_lazy(d->km)) {
+		int r;
+
+		snprintf(d->appraisal_why, sizeof(d->appraisal_why),
+			 "the kernel does not hash files here (measure source %s)",
+			 ig_kmeasure_source(ret < 0 ? NULL : d->km));
+		d->lazy = false;
+		r = rehash_set(d);
+		if (r) {
+			ig_err("manifest", "cannot hash the manifest: %s", strerror(-r));
+			return 1;
+		}
+		log_rejected(&d->set);
+	}
 	ig_measure_set_kernel_hashes(d->ms,
 				     d->km && ig_kmeasure_source_id(d->km) != IG_KMS_USERSPACE);
 	if (ret < 0) {

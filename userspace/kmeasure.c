@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -34,6 +35,7 @@ struct ig_kmeasure {
 	struct ring_buffer *rb;
 	ig_kmeas_fn cb;
 	void *ctx;
+	struct ig_kmeasure_opts opts;
 	char reason[512];
 };
 
@@ -182,6 +184,16 @@ static int try_source(struct ig_kmeasure *km, int source)
 		return ret;
 	}
 	km->skel->rodata->ig_km_source = source;
+	if (km->opts.lazy) {
+		km->skel->rodata->ig_km_lazy = 1;
+		ret = bpf_map__reuse_fd(km->skel->maps.ig_manifest, km->opts.manifest_fd);
+		if (!ret)
+			ret = bpf_map__reuse_fd(km->skel->maps.ig_cfg, km->opts.cfg_fd);
+		if (ret) {
+			why(km, "%s: cannot share the manifest maps: %s", name, strerror(-ret));
+			goto fail;
+		}
+	}
 	/* A refusal is an expected answer here, not a warning. */
 	ig_log_libbpf_quiet(true);
 	ret = ig_kmeasure__load(km->skel);
@@ -237,6 +249,8 @@ int ig_kmeasure_open_opts(struct ig_kmeasure **out, const struct ig_kmeasure_opt
 		return -ENOMEM;
 	km->cb = cb;
 	km->ctx = ctx;
+	if (opts)
+		km->opts = *opts;
 	km->source = IG_KMS_USERSPACE;
 	*out = km;
 	want_mod = only < 0 || only == IG_KMS_MODULE;
@@ -262,9 +276,33 @@ int ig_kmeasure_open_opts(struct ig_kmeasure **out, const struct ig_kmeasure_opt
 	return km->source;
 }
 
+int ig_kmeasure_can_hash(char *why, size_t len)
+{
+	struct utsname u;
+	unsigned int maj = 0, min = 0;
+
+	if (!ig_bpf_lsm_active()) {
+		snprintf(why, len, "BPF LSM is not active: the kernel cannot hash files");
+		return 0;
+	}
+	if (module_live())
+		return 1;
+	/* bpf_ima_file_hash: 5.18; whether IMA is built in shows when the programs load. */
+	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &maj, &min) == 2 &&
+	    (maj > 5 || (maj == 5 && min >= 18)))
+		return 1;
+	snprintf(why, len, "neither %s nor bpf_ima_file_hash (5.18+) here", MOD_NAME);
+	return 0;
+}
+
 int ig_kmeasure_open(struct ig_kmeasure **out, ig_kmeas_fn cb, void *ctx)
 {
 	return ig_kmeasure_open_opts(out, NULL, cb, ctx);
+}
+
+bool ig_kmeasure_lazy(const struct ig_kmeasure *km)
+{
+	return km && km->skel && km->opts.lazy;
 }
 
 const char *ig_kmeasure_source(const struct ig_kmeasure *km)
@@ -353,8 +391,8 @@ static struct json_object *module_json(void)
 
 void ig_kmeasure_status(const struct ig_kmeasure *km, struct json_object *status)
 {
-	static const char *const names[IG_KMC_MAX] = { "calls", "hashed", "events", "errors",
-						       "lost" };
+	static const char *const names[IG_KMC_MAX] = { "calls", "hashed",    "events",	  "errors",
+						       "lost",	"appraised", "mismatched" };
 	struct json_object *o = json_object_new_object(), *c, *mod;
 	__u64 cnt[IG_KMC_MAX];
 

@@ -22,6 +22,7 @@
 #define IG_KMEASURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include "iotgate.h"
 
@@ -39,6 +40,14 @@ struct ig_kmeasure_opts {
 	const char *module_path;
 	/* IG_KMS_* to use only that source (tests); -1: the best available. */
 	int only;
+	/*
+	 * Lazy appraisal: exec.bpf.c's ig_manifest and ig_cfg maps, whose
+	 * IG_FILE_F_UNAPPRAISED entries the programs appraise at first use.
+	 * Attach after exec.bpf.c's programs (newest run first).
+	 */
+	bool lazy;
+	int manifest_fd;
+	int cfg_fd;
 };
 
 /*
@@ -49,6 +58,14 @@ struct ig_kmeasure_opts {
 int ig_kmeasure_open(struct ig_kmeasure **out, ig_kmeas_fn cb, void *ctx);
 int ig_kmeasure_open_opts(struct ig_kmeasure **out, const struct ig_kmeasure_opts *opts,
 			  ig_kmeas_fn cb, void *ctx);
+/*
+ * 1 if the kernel can likely hash files for lazy appraisal (BPF LSM with the
+ * module or bpf_ima_file_hash), else 0 with why. ig_kmeasure_lazy() after
+ * the open is the answer that counts.
+ */
+int ig_kmeasure_can_hash(char *why, size_t len);
+/* Appraises manifest entries lazily (a kernel source, opened with opts.lazy). */
+bool ig_kmeasure_lazy(const struct ig_kmeasure *km);
 /* "module", "ima" or "userspace" */
 const char *ig_kmeasure_source(const struct ig_kmeasure *km);
 int ig_kmeasure_source_id(const struct ig_kmeasure *km);

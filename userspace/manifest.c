@@ -331,6 +331,7 @@ struct vjob {
 struct vctx {
 	struct vjob *jobs; /* shared with the child */
 	struct ig_hash_limits lim;
+	bool lazy; /* identities only: the kernel appraises at first use */
 	struct timespec deadline;
 	_Atomic uint64_t total; /* bytes admitted so far */
 };
@@ -377,7 +378,7 @@ static void verify_one(void *ctx, size_t i)
 		ret = -EFBIG;
 		goto out;
 	}
-	if (atomic_fetch_add(&c->total, st.st_size) + st.st_size > c->lim.max_total) {
+	if (!c->lazy && atomic_fetch_add(&c->total, st.st_size) + st.st_size > c->lim.max_total) {
 		ret = -EDQUOT;
 		goto out;
 	}
@@ -391,7 +392,9 @@ static void verify_one(void *ctx, size_t i)
 	ret = ig_file_identity(fd, &j->v.key, &j->v.val);
 	if (!ret)
 		ret = real_identity(fd, &j->v.key, &j->v.real, &j->v.has_real);
-	if (!ret)
+	if (!ret && c->lazy)
+		j->v.val.flags |= IG_FILE_F_UNAPPRAISED;
+	else if (!ret)
 		ret = ig_sha256_fd_bounded(fd, c->lim.max_file, &c->deadline, j->digest);
 	if (ret == -EFBIG) /* it grew while read */
 		j->size = c->lim.max_file + 1;
@@ -462,6 +465,12 @@ static void reject(struct ig_diag *rej, const struct ig_manifest_entry *e, const
 int ig_manifest_verify(const struct ig_manifest *m, const struct ig_hash_limits *lim,
 		       struct ig_verified *out, size_t *nout, struct ig_diag *rejected)
 {
+	return ig_manifest_prepare(m, lim, false, out, nout, rejected);
+}
+
+int ig_manifest_prepare(const struct ig_manifest *m, const struct ig_hash_limits *lim, bool lazy,
+			struct ig_verified *out, size_t *nout, struct ig_diag *rejected)
+{
 	static const struct ig_hash_limits dflt = { .max_file = IG_HASH_MAX_FILE_DEFAULT,
 						    .max_total = IG_HASH_MAX_TOTAL_DEFAULT,
 						    .timeout = IG_HASH_TIMEOUT_DEFAULT };
@@ -479,9 +488,12 @@ int ig_manifest_verify(const struct ig_manifest *m, const struct ig_hash_limits 
 		return -ENOMEM;
 	}
 	c->lim = lim ? *lim : dflt;
+	c->lazy = lazy;
 	for (size_t i = 0; i < m->n; i++) {
 		c->jobs[i].path = m->e[i].path;
 		c->jobs[i].err = 1;
+		if (lazy) /* compared in the kernel at first use */
+			memcpy(c->jobs[i].digest, m->e[i].digest, IG_SHA256_LEN);
 	}
 	ig_deadline(c->lim.timeout, &c->deadline);
 	/* -ECHILD: ended by its alarm, the jobs it finished are in. */

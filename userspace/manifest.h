@@ -13,6 +13,7 @@
 #ifndef IG_MANIFEST_H
 #define IG_MANIFEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "diag.h"
@@ -71,6 +72,15 @@ void ig_manifest_free(struct ig_manifest *m);
  */
 int ig_manifest_verify(const struct ig_manifest *m, const struct ig_hash_limits *lim,
 		       struct ig_verified *out, size_t *nout, struct ig_diag *rejected);
+
+/*
+ * The same, or with lazy set only the identities, without reading the files:
+ * each entry is marked IG_FILE_F_UNAPPRAISED with the manifest's digest for
+ * the kernel to compare at first use (bpf/kmeasure.bpf.c). The per-file size
+ * limit applies; the total and the time limits are the hashing pass's.
+ */
+int ig_manifest_prepare(const struct ig_manifest *m, const struct ig_hash_limits *lim, bool lazy,
+			struct ig_verified *out, size_t *nout, struct ig_diag *rejected);
 
 /*
  * Identity of an open file as the BPF programs see it (superblock dev_t from

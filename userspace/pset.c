@@ -156,8 +156,8 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = ig_manifest_verify(&s->manifest, &s->policy.hash_limits, s->verified, &s->nverified,
-				 &s->rejected);
+	ret = ig_manifest_prepare(&s->manifest, &s->policy.hash_limits, o->lazy, s->verified,
+				  &s->nverified, &s->rejected);
 	if (ret)
 		goto fail;
 	s->source = strdup(policy_path);

@@ -44,6 +44,7 @@ struct ig_set {
 	char manifest_signer[IG_KEYID_LEN + 1];
 	struct ig_verified *verified;
 	size_t nverified;
+	bool lazy; /* verified holds identities the kernel appraises at first use */
 	struct ig_diag rejected; /* manifest entries not loaded, by path */
 	char *source; /* where it was loaded from, for status */
 	/*
@@ -62,6 +63,8 @@ struct ig_set_opts {
 	const char *manifest_sig_path; /* default: <manifest>.sig */
 	/* relative paths in the policy resolve here; default: the policy's directory */
 	const char *basedir;
+	/* list the manifest's identities without hashing (ig_manifest_prepare) */
+	bool lazy;
 };
 
 /*

@@ -35,6 +35,8 @@ const char *ig_viol_reason_name(__u32 r)
 		return "not_allowed_to_trace";
 	case IG_REASON_NO_FILE:
 		return "not_from_a_file";
+	case IG_REASON_UNAPPRAISED:
+		return "not_appraised";
 	case IG_REASON_MOUNT:
 		return "bpffs_mount";
 	case IG_REASON_BPF_LINK:

@@ -63,6 +63,9 @@ struct daemon {
 	const char *state_dir;
 	const char *keys_dir;
 	bool allow_unsigned_policy;
+	/* Sets load without a hashing pass: the kernel appraises at first use (kmeasure). */
+	bool lazy;
+	char appraisal_why[256]; /* why sets are hashed at load instead */
 	bool active_unusable; /* state/active failed verification at start */
 	struct ig_kernel k;
 	struct ig_net *net; /* interface and device rules */
@@ -162,6 +165,7 @@ int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *
 	     const char *policy_sig, const char *manifest, const char *manifest_sig,
 	     struct ig_diag *diag);
 bool stored(struct daemon *d, const char *sub);
+int rehash_set(struct daemon *d);
 bool applied(struct daemon *d);
 int store_active(struct daemon *d, const struct ig_set *set, bool keep_previous,
 		 const char *origin);

@@ -420,6 +420,59 @@ void lock_keys(struct daemon *d)
 }
 
 /*
+ * Lazy appraisal hashes an entry at its first exec or executable mapping.
+ * The programs the kernel judges by what a process already runs (the daemon,
+ * allow-jit, allow-ptrace, allow-memfd) may be running before any exec of
+ * theirs: their entries are hashed now, by the full pass's rules (one open,
+ * in a child); one that differs (or cannot be hashed) is marked mismatched.
+ */
+static int appraise_named(struct ig_set *set)
+{
+	const __u32 named = ~(IG_FILE_F_UNAPPRAISED | IG_FILE_F_MEASURED);
+	struct ig_manifest sub = set->manifest;
+	struct ig_verified *out = NULL;
+	size_t *idx = NULL, n = 0, nout = 0;
+	int ret = -ENOMEM;
+
+	sub.e = calloc(set->nverified + 1, sizeof(*sub.e));
+	idx = calloc(set->nverified + 1, sizeof(*idx));
+	out = calloc(set->nverified + 1, sizeof(*out));
+	if (!sub.e || !idx || !out)
+		goto out;
+	for (size_t i = 0; i < set->nverified; i++) {
+		const struct ig_verified *v = &set->verified[i];
+
+		if ((v->val.flags & IG_FILE_F_UNAPPRAISED) && (v->val.flags & named)) {
+			sub.e[n] = set->manifest.e[v->entry];
+			idx[n++] = i;
+		}
+	}
+	sub.n = n;
+	ret = n ? ig_manifest_prepare(&sub, &set->policy.hash_limits, false, out, &nout,
+				      &set->rejected) :
+		  0;
+	for (size_t k = 0; !ret && k < nout; k++) {
+		struct ig_verified *v = &set->verified[idx[out[k].entry]];
+
+		if (v->key.dev == out[k].key.dev && v->key.ino == out[k].key.ino &&
+		    v->val.ctime_sec == out[k].val.ctime_sec &&
+		    v->val.ctime_nsec == out[k].val.ctime_nsec)
+			v->val.flags &= ~IG_FILE_F_UNAPPRAISED;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct ig_verified *v = &set->verified[idx[k]];
+
+		if (v->val.flags & IG_FILE_F_UNAPPRAISED)
+			v->val.flags |= IG_FILE_F_MISMATCH;
+	}
+out:
+	free(sub.e);
+	free(idx);
+	free(out);
+	return ret;
+}
+
+/*
  * Loads a complete, verified set: from a stored state subdirectory (sub) or
  * from a policy file (+ optional manifest/signature paths). Errors go to diag.
  */
@@ -430,7 +483,8 @@ int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *
 	struct ig_set_opts o = { .allow_unsigned_policy = d->allow_unsigned_policy,
 				 .policy_sig_path = policy_sig,
 				 .manifest_path = manifest,
-				 .manifest_sig_path = manifest_sig };
+				 .manifest_sig_path = manifest_sig,
+				 .lazy = d->lazy };
 	struct ig_keyring *kr = NULL;
 	char *dir = NULL;
 	int ret;
@@ -456,8 +510,40 @@ int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *
 	if (!ret) {
 		mark_daemon(set);
 		ig_policy_mark(&set->policy, &set->manifest, set->verified, set->nverified);
+		set->lazy = d->lazy;
+		if (d->lazy)
+			ret = appraise_named(set);
+		if (ret)
+			ig_set_free(set);
 	}
 	return ret;
+}
+
+/*
+ * The set in force was loaded for lazy appraisal, which the kernel turned out
+ * not to do: the full hashing pass, and its result in force.
+ */
+int rehash_set(struct daemon *d)
+{
+	struct ig_set *set = &d->set;
+	int ret;
+
+	ig_diag_free(&set->rejected);
+	ig_diag_init(&set->rejected);
+	ret = ig_manifest_prepare(&set->manifest, &set->policy.hash_limits, false, set->verified,
+				  &set->nverified, &set->rejected);
+	if (ret)
+		return ret;
+	set->lazy = false;
+	mark_daemon(set);
+	ig_policy_mark(&set->policy, &set->manifest, set->verified, set->nverified);
+	ret = ig_kernel_set_manifest(&d->k, set->verified, set->nverified);
+	if (ret)
+		return ret;
+	ig_kernel_commit_manifest(&d->k);
+	ig_measure_set_manifest(d->ms, &set->manifest, set->verified, set->nverified);
+	ig_kmeasure_set_manifest(d->km, set->verified, set->nverified);
+	return 0;
 }
 
 /* Does state/<sub>/policy.conf exist? */

@@ -212,6 +212,10 @@ struct json_object *status_json(struct daemon *d)
 	jadd_u64(man, "entries", d->set.manifest.n);
 	jadd_u64(man, "verified", d->set.nverified);
 	jadd_u64(man, "rejected", d->set.rejected.n);
+	/* lazy: "verified" entries are listed, and hashed in the kernel at first use */
+	jadd_str(man, "appraisal", d->set.lazy ? "lazy" : "at_start");
+	if (!d->set.lazy)
+		jadd_str(man, "appraisal_reason", d->appraisal_why);
 	jadd_str(man, "signer", d->set.manifest_signer);
 	json_object_object_add(man, "signed", json_object_new_boolean(d->set.manifest_signer[0]));
 	json_object_object_add(o, "manifest", man);
