@@ -133,6 +133,8 @@ static void usage(FILE *f)
 		"      --syslog-socket PATH  where events go as RFC 5424 messages (default /dev/log)\n"
 		"      --state-dir DIR measurement log directory (default %s)\n"
 		"      --log-max-bytes N  rotate the measurement log at N bytes (default 4 MiB)\n"
+		"      --appraise-at-start  hash the whole manifest at start even where the\n"
+		"                      kernel can appraise each file at its first use\n"
 		"  -V, --version       print the version and exit\n"
 		"  -h, --help          this help\n",
 		IG_SYSCONFDIR, IG_SOCKET_PATH, IG_MEASLOG_DIR);
@@ -215,12 +217,13 @@ int main(int argc, char **argv)
 					      { "log-max-bytes", required_argument, NULL, 'L' },
 					      { "keys-dir", required_argument, NULL, 'K' },
 					      { "allow-unsigned-policy", no_argument, NULL, 'U' },
+					      { "appraise-at-start", no_argument, NULL, 'A' },
 					      {} };
 	const char *state_dir = IG_MEASLOG_DIR;
 	unsigned long log_max = 0;
 	char *end;
 	const char *policy_path = IG_SYSCONFDIR "/iotgate/iotgate.conf";
-	bool check = false, verbose = false, use_syslog = false;
+	bool check = false, verbose = false, use_syslog = false, at_start = false;
 	struct ig_kernel_config kcfg;
 	struct ig_net_compiled comp = { 0 };
 	struct ig_diag diag;
@@ -262,6 +265,9 @@ int main(int argc, char **argv)
 			break;
 		case 'U':
 			d->allow_unsigned_policy = true;
+			break;
+		case 'A':
+			at_start = true;
 			break;
 		case 'L':
 			errno = 0;
@@ -340,7 +346,10 @@ int main(int argc, char **argv)
 	 * Where the kernel hashes (kmeasure), the manifest is appraised at first
 	 * use instead of hashed here: enforcement starts once it is parsed.
 	 */
-	d->lazy = ig_kmeasure_can_hash(d->appraisal_why, sizeof(d->appraisal_why)) == 1;
+	if (at_start)
+		snprintf(d->appraisal_why, sizeof(d->appraisal_why), "--appraise-at-start");
+	else
+		d->lazy = ig_kmeasure_can_hash(d->appraisal_why, sizeof(d->appraisal_why)) == 1;
 	/* What was last applied (state/active) wins over the shipped policy. */
 	if (stored(d, "active") && applied(d)) {
 		ret = load_compiled(d, "active", NULL, &comp, &diag);
