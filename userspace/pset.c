@@ -158,6 +158,7 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 	}
 	ret = ig_manifest_prepare(&s->manifest, &s->policy.hash_limits, o->lazy, s->verified,
 				  &s->nverified, &s->rejected);
+	s->nhashed = o->lazy ? 0 : s->manifest.n;
 	if (ret)
 		goto fail;
 	s->source = strdup(policy_path);

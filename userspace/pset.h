@@ -45,6 +45,7 @@ struct ig_set {
 	struct ig_verified *verified;
 	size_t nverified;
 	bool lazy; /* verified holds identities the kernel appraises at first use */
+	size_t nhashed; /* entries the daemon hashed to load this set */
 	struct ig_diag rejected; /* manifest entries not loaded, by path */
 	char *source; /* where it was loaded from, for status */
 	/*

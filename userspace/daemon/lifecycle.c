@@ -448,6 +448,7 @@ static int appraise_named(struct ig_set *set)
 		}
 	}
 	sub.n = n;
+	set->nhashed += n;
 	ret = n ? ig_manifest_prepare(&sub, &set->policy.hash_limits, false, out, &nout,
 				      &set->rejected) :
 		  0;
@@ -535,6 +536,7 @@ int rehash_set(struct daemon *d)
 	if (ret)
 		return ret;
 	set->lazy = false;
+	set->nhashed = set->manifest.n;
 	mark_daemon(set);
 	ig_policy_mark(&set->policy, &set->manifest, set->verified, set->nverified);
 	ret = ig_kernel_set_manifest(&d->k, set->verified, set->nverified);

@@ -214,6 +214,7 @@ struct json_object *status_json(struct daemon *d)
 	jadd_u64(man, "rejected", d->set.rejected.n);
 	/* lazy: "verified" entries are listed, and hashed in the kernel at first use */
 	jadd_str(man, "appraisal", d->set.lazy ? "lazy" : "at_start");
+	jadd_u64(man, "hashed_at_load", d->set.nhashed);
 	if (!d->set.lazy)
 		jadd_str(man, "appraisal_reason", d->appraisal_why);
 	jadd_str(man, "signer", d->set.manifest_signer);
