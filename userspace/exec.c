@@ -197,6 +197,10 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 	int ret;
 
 	*refused = false;
+	/* Lazy appraisal needs the LSM programs (kmeasure runs before them on their hooks). */
+	for (size_t i = 0; tier != IG_TIER_FULL && i < n; i++)
+		if (v[i].val.flags & IG_FILE_F_UNAPPRAISED)
+			return -EAGAIN;
 	skel = ig_exec__open();
 	if (!skel)
 		return -errno;

@@ -82,7 +82,9 @@ const struct ig_tier_gap *ig_kill_tier_gaps(size_t *n);
 int ig_kernel_check_bpffs(void);
 /*
  * Loads, fills and attaches (or re-adopts). On failure nothing this call
- * created stays pinned; state pinned earlier is left as it was.
+ * created stays pinned; state pinned earlier is left as it was. -EAGAIN:
+ * v holds entries for lazy appraisal (IG_FILE_F_UNAPPRAISED) and the BPF LSM
+ * programs were refused: hash them and call again.
  */
 int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 		   const struct ig_verified *v, size_t n, ig_event_fn fn, void *ctx);

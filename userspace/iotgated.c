@@ -423,6 +423,16 @@ int main(int argc, char **argv)
 	kcfg.memfd_mask = d->set.policy.memfd_mask;
 	kcfg.nmemfd = d->set.policy.nmemfd;
 	ret = ig_kernel_open(&d->k, &kcfg, d->set.verified, d->set.nverified, on_event, d);
+	if (ret == -EAGAIN && d->set.lazy) {
+		snprintf(d->appraisal_why, sizeof(d->appraisal_why),
+			 "the BPF LSM programs were refused: the kernel does not appraise");
+		ret = rehash_set(d, false);
+		if (!ret) {
+			log_rejected(&d->set);
+			ret = ig_kernel_open(&d->k, &kcfg, d->set.verified, d->set.nverified,
+					     on_event, d);
+		}
+	}
 	if (ret) {
 		ig_err("bpf", "cannot load the BPF programs: %s", strerror(-ret));
 		unlink(d->sock_path);
@@ -459,8 +469,7 @@ int main(int argc, char **argv)
 		snprintf(d->appraisal_why, sizeof(d->appraisal_why),
 			 "the kernel does not hash files here (measure source %s)",
 			 ig_kmeasure_source(ret < 0 ? NULL : d->km));
-		d->lazy = false;
-		r = rehash_set(d);
+		r = rehash_set(d, true);
 		if (r) {
 			ig_err("manifest", "cannot hash the manifest: %s", strerror(-r));
 			return 1;

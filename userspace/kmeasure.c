@@ -171,6 +171,29 @@ static int self_test(struct ig_kmeasure *km)
 	return skel->bss->ig_km_probe_ret < 0 ? skel->bss->ig_km_probe_ret : 0;
 }
 
+/*
+ * Lazy appraisal: manifest entries not yet used are admitted only through
+ * these programs, so they outlive the daemon like exec.bpf.c's (a killed
+ * daemon leaves enforcement in force, and a restart must be able to run): their
+ * links are pinned, replacing those of an earlier daemon once ours are
+ * attached. ig_kernel_stop_enforcing removes them with the other link_* pins.
+ */
+static int pin_links(struct ig_kmeasure *km)
+{
+	struct bpf_link *links[] = { km->skel->links.ig_km_exec, km->skel->links.ig_km_mmap };
+	const char *names[] = { "link_ig_km_exec", "link_ig_km_mmap" };
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, names[i]);
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+		if (bpf_link__pin(links[i], path))
+			return -errno;
+	}
+	return 0;
+}
+
 /* Loads and attaches the programs for one source. Returns 0 or negative errno, reason noted. */
 static int try_source(struct ig_kmeasure *km, int source)
 {
@@ -227,6 +250,13 @@ static int try_source(struct ig_kmeasure *km, int source)
 	}
 	if (ret > 0)
 		why(km, "%s: self-test not observed (mapping refused by another program?)", name);
+	if (km->opts.lazy) {
+		ret = pin_links(km);
+		if (ret) {
+			why(km, "%s: cannot pin the links: %s", name, strerror(-ret));
+			goto fail;
+		}
+	}
 	km->source = source;
 	return 0;
 fail:
@@ -289,9 +319,9 @@ int ig_kmeasure_can_hash(char *why, size_t len)
 		return 1;
 	/* bpf_ima_file_hash: 5.18; whether IMA is built in shows when the programs load. */
 	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &maj, &min) == 2 &&
-	    (maj > 5 || (maj == 5 && min >= 18)))
+	    (maj > 5 || (maj == 5 && min >= 18)) && access("/sys/kernel/security/ima", F_OK) == 0)
 		return 1;
-	snprintf(why, len, "neither %s nor bpf_ima_file_hash (5.18+) here", MOD_NAME);
+	snprintf(why, len, "neither %s nor bpf_ima_file_hash (5.18+, IMA) here", MOD_NAME);
 	return 0;
 }
 

@@ -165,7 +165,7 @@ int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *
 	     const char *policy_sig, const char *manifest, const char *manifest_sig,
 	     struct ig_diag *diag);
 bool stored(struct daemon *d, const char *sub);
-int rehash_set(struct daemon *d);
+int rehash_set(struct daemon *d, bool in_force);
 bool applied(struct daemon *d);
 int store_active(struct daemon *d, const struct ig_set *set, bool keep_previous,
 		 const char *origin);

@@ -521,10 +521,11 @@ int load_set(struct daemon *d, struct ig_set *set, const char *sub, const char *
 }
 
 /*
- * The set in force was loaded for lazy appraisal, which the kernel turned out
- * not to do: the full hashing pass, and its result in force.
+ * The set was loaded for lazy appraisal, which the kernel turned out not to
+ * do: the full hashing pass, and (in_force: the set is in the kernel) its
+ * result in force.
  */
-int rehash_set(struct daemon *d)
+int rehash_set(struct daemon *d, bool in_force)
 {
 	struct ig_set *set = &d->set;
 	int ret;
@@ -539,6 +540,9 @@ int rehash_set(struct daemon *d)
 	set->nhashed = set->manifest.n;
 	mark_daemon(set);
 	ig_policy_mark(&set->policy, &set->manifest, set->verified, set->nverified);
+	d->lazy = false;
+	if (!in_force)
+		return 0;
 	ret = ig_kernel_set_manifest(&d->k, set->verified, set->nverified);
 	if (ret)
 		return ret;
