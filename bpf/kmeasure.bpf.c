@@ -108,8 +108,11 @@ static __always_inline bool same_digest(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
-/* Lazy appraisal of the manifest entry of file against the digest taken (ret < 0: none). */
-static __always_inline void appraise(struct file *file, const __u8 *digest, long ret)
+/*
+ * The manifest entry of file if it waits for lazy appraisal and is unchanged
+ * since the daemon listed it (a changed one exec.bpf.c refuses as modified).
+ */
+static __always_inline struct ig_file_val *pending(struct file *file)
 {
 	struct ig_file_key key;
 	struct ig_file_val *val;
@@ -118,17 +121,26 @@ static __always_inline void appraise(struct file *file, const __u8 *digest, long
 	__u32 nsec;
 
 	if (!ig_km_lazy)
-		return;
+		return NULL;
 	files = manifest();
 	if (!files)
-		return;
+		return NULL;
 	file_key(file, &key);
 	val = bpf_map_lookup_elem(files, &key);
 	if (!val || !(val->flags & IG_FILE_F_UNAPPRAISED) || (val->flags & IG_FILE_F_MISMATCH))
-		return;
-	/* Changed since the daemon listed it: exec.bpf.c refuses it as modified. */
+		return NULL;
 	data_ctime(file_inode_named(file), &sec, &nsec);
-	if (val->ctime_sec != sec || val->ctime_nsec != nsec || ret < 0)
+	if (val->ctime_sec != sec || val->ctime_nsec != nsec)
+		return NULL;
+	return val;
+}
+
+/* Lazy appraisal of the manifest entry of file against the digest just taken (ret < 0: none). */
+static __always_inline void appraise(struct file *file, const __u8 *digest, long ret)
+{
+	struct ig_file_val *val = ret < 0 ? NULL : pending(file);
+
+	if (!val)
 		return;
 	if (same_digest(val->digest, digest)) {
 		val->flags &= ~IG_FILE_F_UNAPPRAISED;
@@ -209,11 +221,14 @@ static __always_inline void measure(struct file *file, __u32 hook)
 			goto out;
 		}
 		seen = bpf_map_lookup_elem(&ig_kmeas_seen, &key);
+		/*
+		 * An entry waiting for appraisal is hashed anyway: on overlayfs this
+		 * identity (the overlay inode's) keeps its ctime when a layer is
+		 * written, so what was reported may be older than the entry.
+		 */
 		if (seen && seen->ctime_sec == cur.ctime_sec &&
-		    seen->ctime_nsec == cur.ctime_nsec && seen->size == cur.size) {
-			appraise(file, seen->digest, 0);
+		    seen->ctime_nsec == cur.ctime_nsec && seen->size == cur.size && !pending(file))
 			return; /* reported, and unchanged since */
-		}
 		ret = bpf_ima_file_hash(file, cur.digest, sizeof(cur.digest));
 		count(IG_KMC_HASHED);
 		/* IMA hashes with ima_hash_algo, SHA-256 unless ima_hash= says otherwise. */
