@@ -282,3 +282,30 @@ int BPF_PROG(ig_km_mmap, struct file *file, unsigned long reqprot, unsigned long
 	measure(file, IG_KMH_MMAP);
 	return 0;
 }
+
+/*
+ * Lazy appraisal only (loaded with ig_km_lazy): a kernel module, kexec image
+ * or firmware file that is a manifest entry waiting for appraisal is hashed
+ * and compared here, before bpf/exec.bpf.c's kernel_read_file program
+ * decides. Nothing is reported: the load is logged like an exec by that path.
+ */
+SEC("lsm.s/kernel_read_file")
+int BPF_PROG(ig_km_kread, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+{
+	__u8 digest[32] = {};
+	long r;
+
+	if (ret || !file || !pending(file))
+		return ret;
+	if (ig_km_max_size && BPF_CORE_READ(file, f_inode, i_size) > ig_km_max_size)
+		return 0;
+	if (ig_km_source == IG_KMS_MODULE) {
+		r = iotgate_file_sha256(file, digest, sizeof(digest));
+	} else {
+		r = bpf_ima_file_hash(file, digest, sizeof(digest));
+		if (r >= 0)
+			r = r == HASH_ALGO_SHA256 ? 0 : -EPROTO;
+	}
+	appraise(file, digest, r);
+	return 0;
+}

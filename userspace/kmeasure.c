@@ -180,8 +180,9 @@ static int self_test(struct ig_kmeasure *km)
  */
 static int pin_links(struct ig_kmeasure *km)
 {
-	struct bpf_link *links[] = { km->skel->links.ig_km_exec, km->skel->links.ig_km_mmap };
-	const char *names[] = { "link_ig_km_exec", "link_ig_km_mmap" };
+	struct bpf_link *links[] = { km->skel->links.ig_km_exec, km->skel->links.ig_km_mmap,
+				     km->skel->links.ig_km_kread };
+	const char *names[] = { "link_ig_km_exec", "link_ig_km_mmap", "link_ig_km_kread" };
 	char path[256];
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
@@ -207,6 +208,8 @@ static int try_source(struct ig_kmeasure *km, int source)
 		return ret;
 	}
 	km->skel->rodata->ig_km_source = source;
+	/* modules, kexec images and firmware are only appraised, not measured here */
+	bpf_program__set_autoload(km->skel->progs.ig_km_kread, km->opts.lazy);
 	if (km->opts.lazy) {
 		km->skel->rodata->ig_km_lazy = 1;
 		ret = bpf_map__reuse_fd(km->skel->maps.ig_manifest, km->opts.manifest_fd);
