@@ -22,7 +22,11 @@ export IOTGATE_TEST_REFUSE_PROGS=${IOTGATE_TEST_REFUSE_PROGS-ig_mmap_tp}
 ig_daemon_pids() {
 	local p
 	for p in ${DPID:-} $(cat /run/iotgate/iotgated.lock 2>/dev/null); do
-		[[ $p =~ ^[0-9]+$ && $(cat "/proc/$p/comm" 2>/dev/null) == iotgated ]] && echo "$p"
+		# an if, not &&: a dead pid last must not fail the loop (set -e -o
+		# pipefail callers: bench/*.sh)
+		if [[ $p =~ ^[0-9]+$ && $(cat "/proc/$p/comm" 2>/dev/null) == iotgated ]]; then
+			echo "$p"
+		fi
 	done | sort -u
 }
 
