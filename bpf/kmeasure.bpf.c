@@ -135,20 +135,24 @@ static __always_inline struct ig_file_val *pending(struct file *file)
 	return val;
 }
 
-/* Lazy appraisal of the manifest entry of file against the digest just taken (ret < 0: none). */
-static __always_inline void appraise(struct file *file, const __u8 *digest, long ret)
+/*
+ * Lazy appraisal of the manifest entry of file against the digest just taken
+ * (ret < 0: none). Returns true if it was found to differ.
+ */
+static __always_inline bool appraise(struct file *file, const __u8 *digest, long ret)
 {
 	struct ig_file_val *val = ret < 0 ? NULL : pending(file);
 
 	if (!val)
-		return;
+		return false;
 	if (same_digest(val->digest, digest)) {
 		val->flags &= ~IG_FILE_F_UNAPPRAISED;
 		count(IG_KMC_APPRAISED);
-	} else {
-		val->flags |= IG_FILE_F_MISMATCH;
-		count(IG_KMC_REFUSED);
+		return false;
 	}
+	val->flags |= IG_FILE_F_MISMATCH;
+	count(IG_KMC_REFUSED);
+	return true;
 }
 
 static __always_inline void emit(struct file *file, const struct ig_file_key *key,
@@ -259,7 +263,7 @@ out:
 	} else if (bpf_map_update_elem(&ig_kmeas_seen, &key, &cur, BPF_NOEXIST)) {
 		return; /* another CPU reported this version first */
 	}
-	emit(file, &key, &cur, hook, 0);
+	emit(file, &key, &cur, IG_KMH_MMAP, 0);
 }
 
 SEC("lsm.s/bprm_check_security")
@@ -271,14 +275,60 @@ int BPF_PROG(ig_km_exec, struct linux_binprm *bprm, int ret)
 	return 0;
 }
 
+/*
+ * Lazy appraisal of a file that is a manifest entry waiting for it, where
+ * nothing is measured or reported: the decision is bpf/exec.bpf.c's, by the
+ * entry's flags this leaves.
+ */
+static __always_inline void appraise_now(struct file *file, bool report)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct ig_file_key key = {};
+	struct km_seen cur = {};
+	long r;
+
+	if (!pending(file))
+		return;
+	cur.size = BPF_CORE_READ(inode, i_size);
+	if (ig_km_max_size && cur.size > ig_km_max_size)
+		return;
+	if (ig_km_source == IG_KMS_MODULE) {
+		r = iotgate_file_sha256(file, cur.digest, sizeof(cur.digest));
+	} else {
+		r = bpf_ima_file_hash(file, cur.digest, sizeof(cur.digest));
+		if (r >= 0)
+			r = r == HASH_ALGO_SHA256 ? 0 : -EPROTO;
+	}
+	if (!appraise(file, cur.digest, r) || !report)
+		return;
+	/*
+	 * Refused from now on, when mprotect makes it executable: what it is
+	 * goes to the measurement log (once: it is not pending any more).
+	 */
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	ig_inode_ctime(inode, &cur.ctime_sec, &cur.ctime_nsec);
+	bpf_map_update_elem(&ig_kmeas_seen, &key, &cur, BPF_ANY);
+	emit(file, &key, &cur, IG_KMH_MMAP, 0);
+}
+
 SEC("lsm.s/mmap_file")
 int BPF_PROG(ig_km_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags, int ret)
 {
 	if (ret)
 		return ret;
-	if (!file || !(prot & PROT_EXEC))
+	if (!file)
 		return 0;
+	/*
+	 * A mapping that is not executable yet may become so by mprotect, whose
+	 * hook cannot sleep to hash: a listed file is appraised at its first
+	 * mapping of any kind (file_mprotect then finds it appraised or not).
+	 */
+	if (!(prot & PROT_EXEC)) {
+		appraise_now(file, true);
+		return 0;
+	}
 	measure(file, IG_KMH_MMAP);
 	return 0;
 }
@@ -292,20 +342,8 @@ int BPF_PROG(ig_km_mmap, struct file *file, unsigned long reqprot, unsigned long
 SEC("lsm.s/kernel_read_file")
 int BPF_PROG(ig_km_kread, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
 {
-	__u8 digest[32] = {};
-	long r;
-
-	if (ret || !file || !pending(file))
+	if (ret || !file)
 		return ret;
-	if (ig_km_max_size && BPF_CORE_READ(file, f_inode, i_size) > ig_km_max_size)
-		return 0;
-	if (ig_km_source == IG_KMS_MODULE) {
-		r = iotgate_file_sha256(file, digest, sizeof(digest));
-	} else {
-		r = bpf_ima_file_hash(file, digest, sizeof(digest));
-		if (r >= 0)
-			r = r == HASH_ALGO_SHA256 ? 0 : -EPROTO;
-	}
-	appraise(file, digest, r);
+	appraise_now(file, false);
 	return 0;
 }

@@ -30,6 +30,7 @@
 #include <linux/atomic.h>
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
+#include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/iversion.h>
@@ -433,6 +434,20 @@ static bool igm_state_eq(const struct igm_state *a, const struct igm_state *b)
 	       timespec64_equal(&a->mtime, &b->mtime);
 }
 
+/*
+ * The inode that holds the file's data, which the cache is keyed on and
+ * checked against: on overlayfs (and stacked overlays) the upper or lower
+ * layer's, not the overlay inode an exec's file has, whose ctime, size and
+ * i_version a write to a layer behind the overlay's back do not move (a
+ * digest cached from the overlay inode would outlive such a write).
+ */
+static struct inode *igm_data_inode(struct file *file)
+{
+	struct inode *inode = d_real_inode(file->f_path.dentry);
+
+	return inode ? inode : file_inode(file);
+}
+
 /* Hashes the whole file; *len: bytes read. */
 static int igm_hash(struct file *file, u8 *out, loff_t *len)
 {
@@ -477,7 +492,7 @@ static int igm_hash(struct file *file, u8 *out, loff_t *len)
  */
 static int igm_measure(struct file *file, struct igm_entry *e)
 {
-	struct inode *inode = file_inode(file);
+	struct inode *inode = igm_data_inode(file);
 	struct igm_state before, after;
 	struct timespec64 t0;
 	u64 start, ns;
@@ -566,7 +581,7 @@ __bpf_kfunc int iotgate_file_sha256(struct file *file, u8 *digest, u32 digest__s
 	ret = igm_check_file(file);
 	if (ret)
 		goto fail;
-	e = igm_get(file_inode(file));
+	e = igm_get(igm_data_inode(file));
 	if (!e) {
 		ret = -ENOMEM;
 		goto fail;
@@ -576,7 +591,7 @@ __bpf_kfunc int iotgate_file_sha256(struct file *file, u8 *digest, u32 digest__s
 		igm_put(e);
 		goto fail;
 	}
-	igm_state(file_inode(file), &now);
+	igm_state(igm_data_inode(file), &now);
 	if (e->valid && igm_state_eq(&e->st, &now)) {
 		memcpy(digest, e->digest, SHA256_DIGEST_SIZE);
 		WRITE_ONCE(e->referenced, true);

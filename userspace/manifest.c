@@ -210,11 +210,28 @@ void ig_manifest_free(struct ig_manifest *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Superblock dev_t of a mount, from /proc/self/mountinfo ("ID PARENT MAJ:MIN ..."). */
-static int mount_dev(__u64 mnt_id, __u64 *dev)
+/*
+ * The mount table's ids and superblock dev_t, read once for a whole pass
+ * over the manifest: reading /proc/self/mountinfo for each of 10,000 files
+ * cost more than hashing them. A mount made since is looked up alone.
+ */
+struct mnt_devs {
+	size_t n;
+	struct {
+		__u64 id, dev;
+	} m[];
+};
+
+/*
+ * Superblock dev_t of a mount, from /proc/self/mountinfo ("ID PARENT MAJ:MIN
+ * ..."); with out, every mount's into a new table (*out, freed by the caller).
+ */
+static int mount_dev(__u64 mnt_id, __u64 *dev, struct mnt_devs **out)
 {
 	unsigned long long id, parent;
 	unsigned int maj, min;
+	struct mnt_devs *t = NULL, *nt;
+	size_t cap = 0;
 	char line[4096];
 	int ret = -ENOENT;
 	FILE *f;
@@ -223,18 +240,42 @@ static int mount_dev(__u64 mnt_id, __u64 *dev)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llu %llu %u:%u", &id, &parent, &maj, &min) == 4 &&
-		    id == mnt_id) {
+		if (sscanf(line, "%llu %llu %u:%u", &id, &parent, &maj, &min) != 4)
+			continue;
+		if (!out && id == mnt_id) {
 			*dev = (__u64)maj << 20 | min;
 			ret = 0;
 			break;
 		}
+		if (!out)
+			continue;
+		if (!t || t->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			nt = realloc(t, sizeof(*t) + cap * sizeof(t->m[0]));
+			if (!nt) {
+				ret = -ENOMEM;
+				break;
+			}
+			if (!t)
+				nt->n = 0;
+			t = nt;
+		}
+		t->m[t->n].id = id;
+		t->m[t->n++].dev = (__u64)maj << 20 | min;
+		ret = 0;
 	}
 	fclose(f);
+	if (out && ret) {
+		free(t);
+		t = NULL;
+	}
+	if (out)
+		*out = t;
 	return ret;
 }
 
-static int identity(int fd, struct ig_file_key *key, struct ig_file_val *val, bool any)
+static int identity(int fd, struct ig_file_key *key, struct ig_file_val *val, bool any,
+		    const struct mnt_devs *mnts)
 {
 	struct statx stx;
 	int ret;
@@ -246,7 +287,15 @@ static int identity(int fd, struct ig_file_key *key, struct ig_file_val *val, bo
 	key->ino = stx.stx_ino;
 	/* qemu-user reports STATX_MNT_ID but leaves the id 0: fall back then. */
 	if ((stx.stx_mask & STATX_MNT_ID) && stx.stx_mnt_id) {
-		ret = mount_dev(stx.stx_mnt_id, &key->dev);
+		ret = -ENOENT;
+		for (size_t i = 0; mnts && i < mnts->n && ret; i++) {
+			if (mnts->m[i].id == stx.stx_mnt_id) {
+				key->dev = mnts->m[i].dev;
+				ret = 0;
+			}
+		}
+		if (ret)
+			ret = mount_dev(stx.stx_mnt_id, &key->dev, NULL);
 		if (ret)
 			return ret;
 	} else {
@@ -310,12 +359,12 @@ out:
 
 int ig_file_identity(int fd, struct ig_file_key *key, struct ig_file_val *val)
 {
-	return identity(fd, key, val, false);
+	return identity(fd, key, val, false, NULL);
 }
 
 int ig_file_identity_any(int fd, struct ig_file_key *key, struct ig_file_val *val)
 {
-	return identity(fd, key, val, true);
+	return identity(fd, key, val, true, NULL);
 }
 
 /* One entry's verification, done where the hashing runs (a child, see isolate.h). */
@@ -332,6 +381,7 @@ struct vctx {
 	struct vjob *jobs; /* shared with the child */
 	struct ig_hash_limits lim;
 	bool lazy; /* identities only: the kernel appraises at first use */
+	struct mnt_devs *mnts; /* the mount table at the start, or NULL */
 	struct timespec deadline;
 	_Atomic uint64_t total; /* bytes admitted so far */
 };
@@ -389,7 +439,7 @@ static void verify_one(void *ctx, size_t i)
 		goto out;
 	}
 	j->v.size = st.st_size;
-	ret = ig_file_identity(fd, &j->v.key, &j->v.val);
+	ret = identity(fd, &j->v.key, &j->v.val, false, c->mnts);
 	if (!ret)
 		ret = real_identity(fd, &j->v.key, &j->v.real, &j->v.has_real);
 	if (!ret && c->lazy)
@@ -496,10 +546,14 @@ int ig_manifest_prepare(const struct ig_manifest *m, const struct ig_hash_limits
 			memcpy(c->jobs[i].digest, m->e[i].digest, IG_SHA256_LEN);
 	}
 	ig_deadline(c->lim.timeout, &c->deadline);
+	/* Without it (no memory, no /proc), each file looks its mount up alone. */
+	if (mount_dev(0, NULL, &c->mnts))
+		c->mnts = NULL;
 	/* -ECHILD: ended by its alarm, the jobs it finished are in. */
 	ret = ig_hash_run(verify_one, c, m->n, 0, c->lim.timeout);
 	if (ret == -ECHILD)
 		ret = 0;
+	free(c->mnts);
 	for (size_t i = 0; !ret && i < m->n; i++) {
 		const struct ig_manifest_entry *e = &m->e[i];
 		struct vjob *j = &c->jobs[i];

@@ -41,6 +41,9 @@ setup() {
 
 teardown() {
 	km_stop
+	ig_cleanup
+	umount "$T/m" 2>/dev/null || true
+	umount "$T/l" 2>/dev/null || true
 	mod_unload || true
 	rm -rf "$T"
 }
@@ -346,4 +349,56 @@ no_oops() {
 	jget . | jq -e '.measure_source == "ima" and (.kmeasure.reason | test("not loaded"))'
 	"$CTL" stop-enforcing >/dev/null
 	wait "$DPID" || true
+}
+
+@test "iotgated, lazy appraisal: a digest the module cached for an overlay file does not outlive a write to its layer (root and nobody)" {
+	local nobody="/usr/bin/setpriv --reuid 65534 --regid 65534 --clear-groups"
+	local exit42=$B/tests/exit42 f evil
+	insmod "$KO"
+	chmod 755 "$T"
+	mkdir "$T/l" "$T/m"
+	mount -t tmpfs tmpfs "$T/l"
+	chmod 755 "$T/l"
+	mkdir "$T/l/lower" "$T/l/upper" "$T/l/work"
+	for f in good mine; do
+		cp /usr/bin/true "$T/l/lower/$f"
+		echo "$f" >>"$T/l/lower/$f"
+	done
+	chown 65534:65534 "$T/l/lower/mine"
+	mount -t overlay overlay -o "lowerdir=$T/l/lower,upperdir=$T/l/upper,workdir=$T/l/work" "$T/m"
+	ig_manifest "$T/m/good" "$T/m/mine" /usr/bin/setpriv "$CTL" "$IOTGATED"
+	ig_policy enforce
+	sleep 0.1 # timestamps a tick older than the first measurement: cacheable
+	# first use: appraised by the module, which caches the digest
+	cat >"$T/s.sh" <<-EOS
+		run_rc good_before "$T/m/good"
+		run_rc mine_before $nobody "$T/m/mine"
+	EOS
+	scenario "$T/s.sh"
+	[[ $output == *"good_before=0"* ]]
+	[[ $output == *"mine_before=0"* ]]
+	# the layer's files rewritten behind the overlay (its inode's ctime and size stay)
+	cp "$exit42" "$T/l/lower/good"
+	$nobody cp "$exit42" "$T/l/lower/mine"
+	run "$T/m/good"
+	[ "$status" -eq 42 ] # the attack works without iotgate
+	# a new daemon takes the entries' identities now and appraises at first use
+	cat >"$T/s.sh" <<-EOS
+		run_rc good_after "$T/m/good"
+		run_rc mine_after $nobody "$T/m/mine"
+		"\$CTL" status --json >"$T/status.json"
+	EOS
+	scenario "$T/s.sh"
+	jq -e '.measure_source == "module" and .manifest.appraisal == "lazy"' "$T/status.json"
+	for f in good mine; do
+		[[ $output == *"${f}_after=126"* ]]
+		grep -q "Operation not permitted" "$T/${f}_after.err"
+		jq -e --arg p "$T/m/$f" '[.violations[] | select(.path == $p and .verdict == "deny" and .reason == "digest_mismatch")] | length == 1' "$T/status.json"
+	done
+	# logged as what it is: the program that exits 42
+	evil=$(sha256sum "$exit42" | cut -d' ' -f1)
+	[ "$(grep -c " ima-ng sha256:$evil $T/m/" "$T/state/measurements")" -eq 2 ]
+	"$CTL" log verify --file "$T/state/measurements"
+	umount "$T/m"
+	umount "$T/l"
 }
