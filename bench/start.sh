@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # bench/start.sh: start_to_enforce, in one boot of the VM (scripts/vm-run:
 # BPF LSM with IMA, so the kernel can hash and the manifest is appraised
-# lazily). A 10,000-entry manifest (100 directories of 100 files of 8 KiB,
-# on the VM's tmpfs); the time from the daemon's start to its READY=1
+# lazily). A 10,000-entry manifest (100 directories of 100 files of 64 KiB,
+# on the VM's tmpfs: below the median size of a Debian system's ELF files,
+# about 80 KiB, whose mean is over 1 MiB; with 8 KiB files the hashing was a
+# small part of a start); the time from the daemon's start to its READY=1
 # (sd_notify, read from NOTIFY_SOCKET) with lazy appraisal (the default
 # here) against --appraise-at-start (today's full hashing pass), alternating,
 # the fastest of START_BENCH_ROUNDS (default 3) of each. Target: ratio <= 0.1.
-# Prints "bench start_to_enforce: <ms> ms ratio=<x> target=0.1".
+# Prints "bench start_to_enforce: <ms> ms ratio=<x> target=<=0.1".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -18,6 +20,7 @@ fi
 # shellcheck source=tests/lib/common.bash
 source "$TOP/tests/lib/common.bash"
 ROUNDS=${START_BENCH_ROUNDS:-3}
+FILE_SIZE=65536
 T=$(mktemp -d)
 trap 'ig_cleanup; rm -rf "$T"' EXIT
 ig_cleanup
@@ -25,7 +28,7 @@ ig_cleanup
 mkdir "$T/tree"
 for i in $(seq 0 99); do
 	mkdir "$T/tree/d$i"
-	head -c $((100 * 8192)) /dev/urandom | split -b 8192 -a 2 -d - "$T/tree/d$i/f"
+	head -c $((100 * FILE_SIZE)) /dev/urandom | split -b "$FILE_SIZE" -a 2 -d - "$T/tree/d$i/f"
 done
 "$CTL" manifest create "$T/tree" >"$T/manifest.sha256"
 n=$(wc -l <"$T/manifest.sha256")
@@ -74,6 +77,6 @@ ig_cleanup
 # what the lazy start said it did: nothing hashed but its own entry
 ig_start
 "$CTL" status --json | jq -c '.manifest | {appraisal, entries, verified, hashed_at_load}' | sed 's/^/# /'
-awk -v l="$best_lazy" -v f="$best_full" -v n="$n" 'BEGIN {
-	printf "bench start_to_enforce: %.0f ms ratio=%.3f target=0.1 (full hashing pass: %.0f ms; %d entries, 80 MB)\n",
-		l, l / f, f, n }'
+awk -v l="$best_lazy" -v f="$best_full" -v n="$n" -v s="$FILE_SIZE" 'BEGIN {
+	printf "bench start_to_enforce: %.0f ms ratio=%.3f target=<=0.1 (full hashing pass: %.0f ms; %d entries, %d MiB)\n",
+		l, l / f, f, n, n * s / 1048576 }'
