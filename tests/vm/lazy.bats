@@ -108,22 +108,22 @@ libs() {
 }
 
 @test "lazy: a listed library changed before its first use is refused at its first executable mapping (ld.so, mmap; root and nobody)" {
-	# ok*: listed and unchanged; mod*: listed, changed before the daemon starts
-	libs ok ok_nobody mod mod_nobody
+	# l_ok*: listed and unchanged; l_mod*: listed, changed before the daemon starts
+	libs l_ok l_ok_nobody l_mod l_mod_nobody
 	for f in map_root map_nobody; do cp /usr/bin/true "$T/$f" && echo "$f" >>"$T/$f"; done
-	ig_manifest "$T/listed" "$T"/{ok,ok_nobody,mod,mod_nobody}/libc.so.6 "$T/map_root" "$T/map_nobody" \
-		"$EXECTOOL" /usr/bin/setpriv "$CTL" "$IOTGATED"
-	echo x >>"$T/mod/libc.so.6" # still a working libc: the attack works without iotgate
-	echo x >>"$T/mod_nobody/libc.so.6"
+	ig_manifest "$T/listed" "$T"/{l_ok,l_ok_nobody,l_mod,l_mod_nobody}/libc.so.6 "$T/map_root" "$T/map_nobody" \
+		"$EXECTOOL" /usr/bin/setpriv /usr/bin/env "$CTL" "$IOTGATED"
+	echo x >>"$T/l_mod/libc.so.6" # still a working libc: the attack works without iotgate
+	echo x >>"$T/l_mod_nobody/libc.so.6"
 	cp "$EXIT42" "$T/map_root"
 	cp "$EXIT42" "$T/map_nobody"
-	LD_LIBRARY_PATH="$T/mod" "$T/listed"
+	LD_LIBRARY_PATH="$T/l_mod" "$T/listed"
 	ig_policy enforce
 	cat >"$T/s.sh" <<-EOS
-		LD_LIBRARY_PATH="$T/ok" run_rc ok "$T/listed"
-		LD_LIBRARY_PATH="$T/ok_nobody" run_rc ok_nobody $NOBODY "$T/listed"
-		LD_LIBRARY_PATH="$T/mod" run_rc mod "$T/listed"
-		LD_LIBRARY_PATH="$T/mod_nobody" run_rc mod_nobody $NOBODY "$T/listed"
+		LD_LIBRARY_PATH="$T/l_ok" run_rc ok "$T/listed"
+		run_rc ok_nobody $NOBODY /usr/bin/env LD_LIBRARY_PATH="$T/l_ok_nobody" "$T/listed"
+		LD_LIBRARY_PATH="$T/l_mod" run_rc mod "$T/listed"
+		run_rc mod_nobody $NOBODY /usr/bin/env LD_LIBRARY_PATH="$T/l_mod_nobody" "$T/listed"
 		run_rc map_root "$EXECTOOL" mmap "$T/map_root"
 		run_rc map_nobody $NOBODY "$EXECTOOL" mmap "$T/map_nobody"
 		"\$CTL" status --json >"$T/status.json"
@@ -143,7 +143,7 @@ libs() {
 	jq -e '[.violations[] | select(.path == "libc.so.6" and .verdict == "deny" and .reason == "digest_mismatch")] | length >= 2' "$T/status.json"
 	jq -e '.kmeasure.counters.mismatched == 4' "$T/status.json"
 	# logged as what they are, by their paths
-	for f in mod/libc.so.6 mod_nobody/libc.so.6 map_root map_nobody; do
+	for f in l_mod/libc.so.6 l_mod_nobody/libc.so.6 map_root map_nobody; do
 		digest=$(sha256sum "$T/$f" | cut -d' ' -f1)
 		grep -q " ima-ng sha256:$digest $T/$f\$" "$T/state/measurements"
 	done
