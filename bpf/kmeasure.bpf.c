@@ -263,7 +263,7 @@ out:
 	} else if (bpf_map_update_elem(&ig_kmeas_seen, &key, &cur, BPF_NOEXIST)) {
 		return; /* another CPU reported this version first */
 	}
-	emit(file, &key, &cur, IG_KMH_MMAP, 0);
+	emit(file, &key, &cur, hook, 0);
 }
 
 SEC("lsm.s/bprm_check_security")
