@@ -71,7 +71,8 @@ struct ig_file_val {
 /*
  * Lazy appraisal (a kernel measurement source, see kmeasure.bpf.c): the
  * daemon took the entry's identity and ctime at start without hashing it;
- * digest is the manifest's. The first exec or executable mapping hashes the
+ * digest is the manifest's. The first exec or mapping (of any kind: a
+ * mapping made executable by mprotect meets no hook that may hash) hashes the
  * file in the kernel: a match clears the flag, a difference sets
  * IG_FILE_F_MISMATCH. bpf/exec.bpf.c admits only entries without either.
  */
