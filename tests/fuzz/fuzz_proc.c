@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char out[PATH_MAX], *text;
 	struct ig_dev_num nums[64];
+	struct mnt_devs *mnts = NULL;
 	__u64 dev = 0;
 
 	text = malloc(size + 1);
@@ -43,8 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur_len = size;
 	/* The mount ids most likely to be in the input: small ones and the first number. */
 	for (__u64 id = 0; id < 4; id++)
-		mount_dev(id, &dev);
-	mount_dev(strtoull(text, NULL, 10), &dev);
+		mount_dev(id, &dev, NULL);
+	mount_dev(strtoull(text, NULL, 10), &dev, NULL);
+	/* and the whole table, as the manifest pass reads it */
+	if (mount_dev(0, &dev, &mnts) == 0)
+		free(mnts);
 	if (cgroup2_root(out, sizeof(out)) == 0 && strlen(out) >= sizeof(out))
 		abort();
 	cgroup2_mount(out, sizeof(out));
