@@ -1538,6 +1538,20 @@ int ig_dev(struct bpf_cgroup_dev_ctx *ctx)
  * are judged as an open of /dev/mem (kcore) or /dev/port (I/O ports), so
  * device class mem (iotgate.conf(5)) covers them (full tier).
  */
+/*
+ * -EPERM if deny, else 0, as two constants: clang turns "deny ? -EPERM : 0"
+ * into a negation, whose result the verifier cannot bound, and from 6.12 on
+ * it refuses an LSM program whose return value may leave [-4095, 0].
+ */
+static __always_inline int lsm_deny(bool deny)
+{
+	if (deny) {
+		asm volatile("" ::: "memory");
+		return -EPERM;
+	}
+	return 0;
+}
+
 SEC("lsm/locked_down")
 int BPF_PROG(ig_locked_down, enum lockdown_reason what, int ret)
 {
@@ -1546,10 +1560,10 @@ int BPF_PROG(ig_locked_down, enum lockdown_reason what, int ret)
 	/* Reading kernel memory: a read of /dev/mem. */
 	if (what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_KCORE) ||
 	    what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_DEV_MEM))
-		return dev_check(DEVCG_DEV_CHAR, 1, 1, IG_ACC_READ) ? -EPERM : 0;
+		return lsm_deny(dev_check(DEVCG_DEV_CHAR, 1, 1, IG_ACC_READ));
 	/* I/O port access is read and write: as /dev/port opened rw. */
 	if (what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_IOPORT))
-		return dev_check(DEVCG_DEV_CHAR, 1, 4, IG_ACC_READ | IG_ACC_WRITE) ? -EPERM : 0;
+		return lsm_deny(dev_check(DEVCG_DEV_CHAR, 1, 4, IG_ACC_READ | IG_ACC_WRITE));
 	return 0;
 }
 
