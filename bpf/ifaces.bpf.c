@@ -256,6 +256,19 @@ static __always_inline void count_dev(__u32 what, __u32 type, __u32 major, __u32
 	count_in(&ig_dev_cnt, &k, what);
 }
 
+/*
+ * The epoch read as a fully ordered atomic (iotgate.h, ig_net_config.epoch):
+ * what is read after it is at least as new as the entries the daemon wrote
+ * before this epoch. Adding 0 changes nothing; the value read is returned.
+ */
+static __always_inline __u64 epoch_fenced(void)
+{
+	__u32 zero = 0;
+	struct ig_net_config *cfg = bpf_map_lookup_elem(&ig_net_cfg, &zero);
+
+	return cfg ? __sync_fetch_and_add(&cfg->epoch, 0) : 0;
+}
+
 static __always_inline struct ig_net_config *active_cfg(void)
 {
 	__u32 zero = 0;
@@ -471,15 +484,19 @@ static __always_inline bool allowed_on(__u32 gen, __u32 target, __u32 dflt, __u3
 
 /*
  * The device's own declaration and, when its current name falls under
- * another one (IG_IF_ALSO), that one too: the stricter of the two.
+ * another one (IG_IF_ALSO), that one too; a stacked device's declarations
+ * below it (IG_IF_LOWER, and the other two slots): the strictest wins.
  */
 static __always_inline bool allowed_dev(__u32 gen, const struct ig_if_val *iv, const struct subj *s,
 					__u32 proto, __u32 flows, __u16 lport, __u16 rport)
 {
 	if (!allowed_on(gen, iv->target, iv->dflt, iv->flags, s, proto, flows, lport, rport))
 		return false;
-	return !(iv->flags & IG_IF_ALSO) ||
-	       allowed_on(gen, iv->target2, iv->dflt2, 0, s, proto, flows, lport, rport);
+	if ((iv->flags & IG_IF_ALSO) &&
+	    !allowed_on(gen, iv->target2, iv->dflt2, 0, s, proto, flows, lport, rport))
+		return false;
+	return !(iv->flags & IG_IF_LOWER) ||
+	       allowed_on(gen, iv->target3, iv->dflt3, 0, s, proto, flows, lport, rport);
 }
 
 static __always_inline bool allowed_ifindex(struct ig_net_config *cfg, __u32 ifindex,
@@ -942,11 +959,20 @@ static __always_inline int skb_check(struct __sk_buff *skb, int dir)
 	/* Before the subject is read: note_user() moves it after writing one. */
 	key = vc_digest(cfg, *(volatile __u64 *)&l->sgen, ifindex, lport, rport);
 	word = vc_get(c, key);
-	if (!word) {
+	if (!word)
 		word = vc_get(other, key);
-		if (!word)
-			word = key |
-			       allowed_ifindex(cfg, ifindex, &l->s, l->protos, flows, lport, rport);
+	if (!word) {
+		/*
+		 * Seqcount style (iotgate.h, epoch): the entries are read after
+		 * a fully ordered read of the epoch the answer is keyed with,
+		 * and the answer is kept only when no change came in between.
+		 */
+		__u64 e = epoch_fenced();
+
+		word = key | allowed_ifindex(cfg, ifindex, &l->s, l->protos, flows, lport, rport);
+		if (e == cfg->epoch && epoch_fenced() == e)
+			*(volatile __u64 *)c = word;
+	} else {
 		*(volatile __u64 *)c = word;
 	}
 	verdict = word & 1 ? IG_RV_ALLOW : IG_RV_DENY;
@@ -1445,7 +1471,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	struct ig_net_event *e;
 	struct devcache *dc;
 	struct ig_dev_val *dv;
-	__u64 digest, word;
+	__u64 digest, word, e1;
 	__u32 zero = 0;
 	struct query q;
 	struct subj s;
@@ -1463,6 +1489,10 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 			return false;
 		}
 	}
+	/* Seqcount style, as skb_check: the entries read after the epoch is. */
+	e1 = epoch_fenced();
+	if (e1 != cfg->epoch)
+		dc = NULL; /* answered, not kept */
 	k.type = type;
 	k.major = major;
 	k.minor = minor;
@@ -1474,7 +1504,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	}
 	if (!dv) {
 		/* not gated */
-		if (dc)
+		if (dc && epoch_fenced() == e1)
 			*(volatile __u64 *)&dc->word = digest;
 		return false;
 	}
@@ -1491,7 +1521,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 		denied = true;
 	if (!denied) {
 		count_dev(IG_NC_ALLOWED, type, major, minor);
-		if (dc)
+		if (dc && epoch_fenced() == e1)
 			*(volatile __u64 *)&dc->word = digest | 1;
 		return false;
 	}
@@ -1896,6 +1926,14 @@ __noinline __u32 ig_nl_msg(__u64 data, __u32 len, struct nlreq *r)
 		}
 		if (master)
 			return IG_OP_STACK;
+	}
+	/* A device that carries rules from below keeps them: it stays here. */
+	if (move && !v && r->ifindex) {
+		struct ig_if_key sk = { .netns = r->netns, .ifindex = r->ifindex, .gen = cfg->gen };
+		struct ig_if_val *sv = bpf_map_lookup_elem(&ig_ifaces, &sk);
+
+		if (sv && (sv->flags & IG_IF_STACKED))
+			return IG_OP_NETNS;
 	}
 	if (ifindex && controlled(cfg, r->netns, ifindex)) {
 		r->ifindex = ifindex;

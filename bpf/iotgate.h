@@ -385,6 +385,17 @@ struct ig_rule_key {
 #define IG_IF_FWD 0x10
 #define IG_IF_FWD_DENY 0x20
 #define IG_IF_PORT 0x40
+/*
+ * Stacked devices (iotgate.conf(5), STACKED DEVICES): a device stacked on
+ * declared ones (VLAN, macvlan, ipvlan, a tunnel by its underlay, a bridge
+ * or bond over its ports, a port of a declared master) carries their socket
+ * rules: what it sends leaves through them without passing their hooks.
+ * IG_IF_STACKED: it takes rules from below (moves to another namespace are
+ * refused, full tier); IG_IF_LOWER: target3/dflt3 apply as well. A device
+ * without a declaration of its own takes the first one below as target.
+ */
+#define IG_IF_STACKED 0x80
+#define IG_IF_LOWER 0x100
 #define IG_TC_HANDLE 0x1914
 #define IG_TC_PRIO 0x1914
 
@@ -398,6 +409,9 @@ struct ig_rule_key {
  * MAC address), kept across renames; when its current name falls under
  * another declaration, that one is target2 (IG_IF_ALSO) and a packet must
  * be allowed by both. name is the device's name as the daemon last saw it.
+ * A stacked device's declarations below it take target (when it has none
+ * of its own), target2 (IG_IF_ALSO, when free) and target3 (IG_IF_LOWER):
+ * every one that applies must allow; more than fit: IG_IF_DISABLED.
  */
 struct ig_if_key {
 	__u64 netns; /* network namespace cookie */
@@ -411,10 +425,10 @@ struct ig_if_val {
 	__u32 dflt; /* IG_RV_ALLOW or IG_RV_DENY when no rule matches */
 	__u32 target2; /* with IG_IF_ALSO */
 	__u32 dflt2;
-	__u32 pad;
+	__u32 target3; /* with IG_IF_LOWER: a declaration below the device */
 	char name[16]; /* IFNAMSIZ */
 	__u8 master_mac[6]; /* IG_IF_PORT: the bridge's address (frames for the host itself) */
-	__u16 pad2;
+	__u16 dflt3; /* with IG_IF_LOWER */
 };
 
 /* ig_dev_key.type: as in BPF_DEVCG_DEV_* */
@@ -458,7 +472,21 @@ struct ig_dev_val {
 /* Single-entry array map "ig_net_cfg". */
 struct ig_net_config {
 	__u64 netns; /* cookie of the network namespace the interface rules govern */
-	__u64 epoch; /* moves on every change: invalidates per-socket verdict caches */
+	/*
+	 * Moves on every change: invalidates per-socket verdict caches. The
+	 * daemon writes entries (ig_ifaces, ig_rules, ig_devs) first, then a
+	 * full fence (__atomic_thread_fence: the kernel's stores of the earlier
+	 * map updates are in its thread's program order), then this word. A
+	 * program about to cache an answer reads it with a fully ordered
+	 * atomic (__sync_fetch_and_add(&epoch, 0): lock xadd on x86-64,
+	 * LDADDAL or a barriered LL/SC loop on arm64; 6.1 has no load-acquire
+	 * instruction) before and after reading the entries, seqcount style,
+	 * and caches only when both reads agree with the snapshot the answer
+	 * is keyed with: a new epoch is never paired with an older entry
+	 * (weakly ordered CPUs), nor an answer from entries that changed
+	 * under it. The per-packet path with a cached answer reads it plainly.
+	 */
+	__u64 epoch;
 	__u32 gen; /* live generation of ig_rules, ig_ifaces, ig_devs */
 	__u32 mode; /* IG_MODE_* for interface and device rules */
 	__u32 dflt; /* IG_RV_* for interfaces the policy does not name */

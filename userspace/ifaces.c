@@ -249,6 +249,12 @@ static int write_cfg(struct ig_net *n, bool active)
 			 (n->ksock ? IG_NCF_KILL : 0),
 	};
 
+	/*
+	 * Every entry written before is seen by a program that reads this
+	 * epoch (iotgate.h, ig_net_config.epoch): the map updates' stores
+	 * were made by the kernel in this thread's program order.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (bpf_map_update_elem(bpf_map__fd(n->skel->maps.ig_net_cfg), &zero, &cfg, BPF_ANY))
 		return -errno;
 	return 0;
@@ -414,9 +420,83 @@ static __u32 fwd_flags(const struct ig_net *n, const struct nif *f)
 	return v == IG_RV_ALLOW ? IG_IF_FWD : 0;
 }
 
+/* How many declarations below one device its entry can carry (target, target2, target3). */
+#define LOWER_MAX 3
+
+/*
+ * The declarations of the devices a stacked device sends through
+ * (iotgate.conf(5), STACKED DEVICES), nearest first and each once, up to
+ * FWD_DEPTH levels: the device it is stacked on (IFLA_LINK), a tunnel's
+ * underlay, a master's ports, and for a port its master. Other ports of a
+ * master reached that way are not below: what they send does not go
+ * through it. *from: the nearest declared device; *more: some did not fit.
+ */
+static size_t lower_decls(const struct ig_net *n, const struct nif *f,
+			  const struct ig_np_iface **out, const struct nif **from, bool *more)
+{
+	const struct nif *q[64];
+	int depth[64]; /* negative: reached as the start's master (its ports are not below) */
+	size_t head = 0, tail = 0, nout = 0;
+
+	*from = NULL;
+	*more = false;
+	q[tail] = f;
+	depth[tail++] = 0;
+	while (head < tail) {
+		const struct nif *c = q[head];
+		int d = depth[head] < 0 ? -depth[head] : depth[head];
+		bool up = depth[head++] < 0;
+		const struct ig_np_iface *pi = c != f ? own_decl(n, c) : NULL;
+		int below[3] = { c->link, c->under, 0 };
+
+		if (pi) {
+			bool seen = false;
+
+			for (size_t i = 0; i < nout; i++)
+				seen |= out[i] == pi;
+			if (!seen && nout < LOWER_MAX) {
+				if (!nout)
+					*from = c;
+				out[nout++] = pi;
+			} else if (!seen) {
+				*more = true;
+			}
+		}
+		if (d >= FWD_DEPTH)
+			continue;
+		/* A port sends through itself, not its master: only the start goes up. */
+		if (c == f)
+			below[2] = c->master;
+		for (size_t i = 0; i < n->nifs + 3 && tail < sizeof(q) / sizeof(q[0]); i++) {
+			const struct nif *l = NULL;
+			bool dup = false;
+
+			if (i < 3 && below[i])
+				l = find_nif((struct ig_net *)n, below[i]);
+			else if (i >= 3 && !up && n->ifs[i - 3].master == c->ifindex)
+				l = &n->ifs[i - 3]; /* c is the master of this port */
+			if (!l)
+				continue;
+			for (size_t k = 0; k < tail; k++)
+				dup |= q[k] == l;
+			if (!dup) {
+				q[tail] = l;
+				depth[tail++] = i == 2 ? -(d + 1) : d + 1;
+			}
+		}
+	}
+	return nout;
+}
+
 static void iface_val(struct ig_net *n, const struct nif *f, struct ig_if_val *v)
 {
 	const struct ig_np_iface *pi = own_decl(n, f), *cur = name_decl(n, f);
+	const struct ig_np_iface *low[LOWER_MAX];
+	const struct nif *from;
+	bool more;
+	size_t nl = lower_decls(n, f, low, &from, &more), li = 0;
+
+	(void)from;
 
 	memset(v, 0, sizeof(*v));
 	v->target = ig_netpolicy_target(n->np, pi);
@@ -436,7 +516,44 @@ static void iface_val(struct ig_net *n, const struct nif *f, struct ig_if_val *v
 		v->target2 = ig_netpolicy_target(n->np, cur);
 		v->dflt2 = decl_dflt(n, cur);
 	}
+	/*
+	 * Stacked: the declarations below, in the slots left (the device's
+	 * own rules, when it has a declaration, and theirs: the strictest).
+	 */
+	if (nl)
+		v->flags |= IG_IF_STACKED;
+	if (nl && !pi) {
+		v->target = ig_netpolicy_target(n->np, low[0]);
+		v->dflt = decl_dflt(n, low[0]);
+		v->flags |= low[0]->disabled ? IG_IF_DISABLED : 0;
+		li = 1;
+	}
+	if (li < nl && !(v->flags & IG_IF_ALSO)) {
+		v->flags |= IG_IF_ALSO | (low[li]->disabled ? IG_IF_DISABLED : 0);
+		v->target2 = ig_netpolicy_target(n->np, low[li]);
+		v->dflt2 = decl_dflt(n, low[li]);
+		li++;
+	}
+	if (li < nl) {
+		v->flags |= IG_IF_LOWER | (low[li]->disabled ? IG_IF_DISABLED : 0);
+		v->target3 = ig_netpolicy_target(n->np, low[li]);
+		v->dflt3 = (__u16)decl_dflt(n, low[li]);
+		li++;
+	}
+	/* More declarations below than slots: nothing passes rather than too much. */
+	if (li < nl || more)
+		v->flags |= IG_IF_DISABLED;
 	memcpy(v->name, f->name, sizeof(v->name));
+}
+
+/* The nearest declared device whose socket rules a stacked device carries, else NULL. */
+static const struct nif *rules_from(const struct ig_net *n, const struct nif *f)
+{
+	const struct ig_np_iface *low[LOWER_MAX];
+	const struct nif *from;
+	bool more;
+
+	return lower_decls(n, f, low, &from, &more) ? from : NULL;
 }
 
 /*
@@ -556,8 +673,7 @@ static int sync_stacked(struct ig_net *n)
 		struct ig_if_val v, cur;
 		int r = 0;
 
-		if (!f->link && !f->under && !f->master)
-			continue;
+		/* Any device: a master takes its ports' rules (lower_decls). */
 		iface_val(n, f, &v);
 		if (bpf_map_lookup_elem(fd, &k, &cur) || memcmp(&cur, &v, sizeof(v)))
 			r = put_iface(n, f, n->gen);
@@ -1954,6 +2070,12 @@ static struct json_object *iface_json(struct ig_net *n, const struct nif *f)
 	else
 		json_object_object_add(o, "forward_from", NULL);
 	add_bool(o, "forward_filter", f->tc);
+	/* iotgatectl(8): stacked on declared devices, it carries their socket rules. */
+	from = rules_from(n, f);
+	if (from)
+		add_str(o, "rules_from", from->name);
+	else
+		json_object_object_add(o, "rules_from", NULL);
 	for (size_t i = 0; i < n->np->nrules; i++) {
 		const struct ig_np_rule *r = &n->np->rules[i];
 
@@ -2102,11 +2224,11 @@ static const struct nif *governed_nif(const struct ig_net *n, int ifindex)
 }
 
 /*
- * Devices that carry traffic through a declared interface which its rules do
- * not judge: stacked on it (VLAN, macvlan, ipvlan), its ports when it is a
- * bridge or bond, and its master when it is a port. The full tier refuses
- * making these while the rules are loaded; these were there before (or
- * interface-changes allow).
+ * Devices that carry traffic through a declared interface: stacked on it
+ * (VLAN, macvlan, ipvlan), its ports when it is a bridge or bond, and its
+ * master when it is a port. They carry its socket rules (rules_from) and
+ * forward verdict. The full tier refuses making these while the rules are
+ * loaded; these were there before (or interface-changes allow).
  */
 static struct json_object *stacked_json(const struct ig_net *n)
 {
@@ -2239,25 +2361,12 @@ void ig_net_status(struct ig_net *n, struct json_object *status, struct json_obj
 		if (n->np->nifs)
 			add_reason_net(
 				reasons, "interfaces_unlocked",
-				"declared interfaces can be moved to another network namespace, enslaved or have devices stacked on them, which their rules do not follow (renames keep the rules)");
+				"declared interfaces can be moved to another network namespace, enslaved or have devices stacked on them (renames keep the rules; stacked devices carry their rules, but a stacked device moved to another namespace does not)");
 		/* Rights are the creator's: the hooks that see the user are LSM hooks. */
 		if (n->np->nrules)
 			add_reason_net(
 				reasons, "socket_passing_uncovered",
 				"a socket handed to another program (SCM_RIGHTS, pidfd_getfd, inherited across exec) keeps the interface rights of the program that created it");
-	}
-	{
-		struct json_object *st = stacked_json(n);
-		size_t k = json_object_array_length(st);
-
-		if (k) {
-			snprintf(
-				msg, sizeof(msg),
-				"%zu devices are stacked on, ports of or masters of declared interfaces (net.stacked): their sockets' traffic is not judged by those interfaces' rules (forwarded traffic is: stacked devices and ports take the forward verdict)",
-				k);
-			add_reason_net(reasons, "stacked_on_declared", msg);
-		}
-		json_object_put(st);
 	}
 	/* The kill tier kills unlisted code mappings; the partial tier only reports them. */
 	if (n->tier == IG_TIER_PARTIAL && n->np->nrules)

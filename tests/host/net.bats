@@ -657,7 +657,7 @@ hold_round() {
 	fi
 }
 
-@test "devices stacked on a declared interface before the rules load are reported, and the traffic through them named as not judged" {
+@test "devices stacked on a declared interface before the rules load carry its socket rules (root and nobody), and status says whose" {
 	modprobe macvlan 2>/dev/null || true
 	modprobe bridge 2>/dev/null || true
 	# The attack: a macvlan on vA made before the daemon starts carries the denied program.
@@ -668,21 +668,30 @@ hold_round() {
 	# vA2 a bridge port (the bridge is its master).
 	inA ip link add brx type bridge
 	inA ip link set vA2 master brx
-	net_policy "interface vA default deny" \
-		"interface vA2 default deny" \
-		"allow program $T/allowed on vA"
-	net_start
-	probe EPERM "$T/denied" udp 10.77.0.2 7001
 	ip netns exec "$NSB" "$B/tests/ignet" serve udp 7002 >/dev/null 2>&1 &
 	HOLDS+=($!)
 	for _ in $(seq 50); do
 		inA "$T/allowed" udp 10.79.0.2 7002 >/dev/null && break
 		sleep 0.1
 	done
+	# Before the rules: the macvlan carries anyone (the test can fail).
 	probe ok "$T/denied" udp 10.79.0.2 7002
+	net_policy "interface vA default deny" \
+		"interface vA2 default deny" \
+		"allow program $T/allowed on vA"
+	net_start
+	probe EPERM "$T/denied" udp 10.77.0.2 7001
+	# Through the macvlan: vA's rules, for root and nobody.
+	probe ok "$T/allowed" udp 10.79.0.2 7002
+	probe EPERM "$T/denied" udp 10.79.0.2 7002
+	probe ok setpriv --reuid 65534 --regid 65534 --clear-groups "$T/allowed" udp 10.79.0.2 7002
+	probe EPERM setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" udp 10.79.0.2 7002
 	jget '.net.stacked[] | select(.name == "mvA") | .on + " " + .how' | grep -qx "vA stacked"
 	jget '.net.stacked[] | select(.name == "brx") | .on + " " + .how' | grep -qx "vA2 master"
-	jget '.reasons[].code' | grep -qx stacked_on_declared
+	[ "$(jget '.net.interfaces[] | select(.name == "mvA") | .rules_from')" = vA ]
+	[ "$(jget '.net.interfaces[] | select(.name == "brx") | .rules_from')" = vA2 ]
+	[ "$(jget '.net.interfaces[] | select(.name == "vA") | .rules_from')" = null ]
+	! jget '.reasons[].code' | grep -qx stacked_on_declared
 	# Undeclared devices stacked on undeclared ones are not listed.
 	[ "$(jget '.net.stacked | length')" -eq 2 ]
 }

@@ -530,10 +530,11 @@ static const struct np_member m_ifkey[] = { NP_MEMBER(ig_if_key, netns),
 					    NP_MEMBER(ig_if_key, gen),
 					    {} };
 static const struct np_member m_ifval[] = {
-	NP_MEMBER(ig_if_val, target),	  NP_MEMBER(ig_if_val, flags),
-	NP_MEMBER(ig_if_val, dflt),	  NP_MEMBER(ig_if_val, target2),
-	NP_MEMBER(ig_if_val, dflt2),	  NP_MEMBER(ig_if_val, name),
-	NP_MEMBER(ig_if_val, master_mac), {}
+	NP_MEMBER(ig_if_val, target), NP_MEMBER(ig_if_val, flags),
+	NP_MEMBER(ig_if_val, dflt),   NP_MEMBER(ig_if_val, target2),
+	NP_MEMBER(ig_if_val, dflt2),  NP_MEMBER(ig_if_val, target3),
+	NP_MEMBER(ig_if_val, name),   NP_MEMBER(ig_if_val, master_mac),
+	NP_MEMBER(ig_if_val, dflt3),  {}
 };
 static const struct np_member m_devkey[] = { NP_MEMBER(ig_dev_key, type),
 					     NP_MEMBER(ig_dev_key, major),
