@@ -478,8 +478,9 @@ struct ig_net_config {
 	 * full fence (__atomic_thread_fence: the kernel's stores of the earlier
 	 * map updates are in its thread's program order), then this word. A
 	 * program about to cache an answer reads it with a fully ordered
-	 * atomic (__sync_fetch_and_add(&epoch, 0): lock xadd on x86-64,
-	 * LDADDAL or a barriered LL/SC loop on arm64; 6.1 has no load-acquire
+	 * atomic (__sync_fetch_and_add(&epoch, 0), which clang emits as
+	 * atomic_fetch_or with 0: LDSETAL, or an LL/SC loop ending in DMB ISH,
+	 * on arm64; a locked cmpxchg on x86-64; 6.1 has no load-acquire
 	 * instruction) before and after reading the entries, seqcount style,
 	 * and caches only when both reads agree with the snapshot the answer
 	 * is keyed with: a new epoch is never paired with an older entry
