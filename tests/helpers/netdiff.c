@@ -715,7 +715,7 @@ static void put_link(const struct loaded *l, const struct nm_link *lk)
 {
 	struct ig_if_key k = { .netns = env.netns, .ifindex = 1, .gen = env.gen };
 	const struct ig_netpolicy *np = l->pol.net;
-	const struct ig_np_iface *pi, *cur;
+	const struct ig_np_iface *pi, *cur, *low;
 	struct ig_if_val v = { 0 };
 
 	if (!lk->known) {
@@ -734,6 +734,27 @@ static void put_link(const struct loaded *l, const struct nm_link *lk)
 		v.flags |= IG_IF_ALSO | (cur->disabled ? IG_IF_DISABLED : 0);
 		v.target2 = ig_netpolicy_target(np, cur);
 		v.dflt2 = cur->dflt != IG_RV_NOMATCH ? cur->dflt : np->dflt;
+	}
+	/* Stacked on a declared device: iface_val()'s slots, in its order. */
+	low = lk->lower[0] ? ig_netpolicy_iface(np, lk->lower, NULL) : NULL;
+	if (low) {
+		__u32 t = ig_netpolicy_target(np, low),
+		      d = low->dflt != IG_RV_NOMATCH ? low->dflt : np->dflt;
+		__u32 off = low->disabled ? IG_IF_DISABLED : 0;
+
+		v.flags |= IG_IF_STACKED | off;
+		if (!pi) {
+			v.target = t;
+			v.dflt = d;
+		} else if (!(v.flags & IG_IF_ALSO)) {
+			v.flags |= IG_IF_ALSO;
+			v.target2 = t;
+			v.dflt2 = d;
+		} else {
+			v.flags |= IG_IF_LOWER;
+			v.target3 = t;
+			v.dflt3 = (__u16)d;
+		}
 	}
 	if (bpf_map_update_elem(env.ifaces, &k, &v, BPF_ANY))
 		die("ig_ifaces: %s", strerror(errno));
@@ -858,6 +879,10 @@ static void gen_ncase(const struct nm_policy *p, struct ncase *c)
 			snprintf(c->link.was, sizeof(c->link.was), "%s",
 				 chance(50) ? "eth7" : "usb0");
 	}
+	/* Stacked on another device, declared or not. */
+	if (c->link.known && chance(25))
+		snprintf(c->link.lower, sizeof(c->link.lower), "%s",
+			 p->nifs && chance(80) ? p->ifs[pick(p->nifs)].name : "eth9");
 	c->v6 = chance(30);
 	c->local = pick(NLOCAL);
 	c->labelled = chance(85);
@@ -1170,6 +1195,8 @@ static void print_ncase(const struct ncase *c, const struct nresult *r)
 		       c->link.mac[2], c->link.mac[3], c->link.mac[4], c->link.mac[5]);
 	if (c->link.was[0])
 		printf(" (renamed from %s)", c->link.was);
+	if (c->link.lower[0])
+		printf(" (stacked on %s)", c->link.lower);
 	printf("\n  socket: %s UDP port %u%s%s", c->v6 ? "IPv6" : "IPv4", local_ports[c->local],
 	       c->connected ? " connected to port " : "", "");
 	if (c->connected)

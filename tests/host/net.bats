@@ -691,7 +691,8 @@ hold_round() {
 	[ "$(jget '.net.interfaces[] | select(.name == "mvA") | .rules_from')" = vA ]
 	[ "$(jget '.net.interfaces[] | select(.name == "brx") | .rules_from')" = vA2 ]
 	[ "$(jget '.net.interfaces[] | select(.name == "vA") | .rules_from')" = null ]
-	! jget '.reasons[].code' | grep -qx stacked_on_declared
+	run jget '.reasons[].code'
+	[[ $output != *stacked_on_declared* ]]
 	# Undeclared devices stacked on undeclared ones are not listed.
 	[ "$(jget '.net.stacked | length')" -eq 2 ]
 }

@@ -157,14 +157,23 @@ bool nm_packet_allowed(const struct nm_policy *p, const struct nm_subject *s,
 		       const struct nm_link *l, unsigned int proto, unsigned int flows,
 		       uint16_t lport, uint16_t rport)
 {
-	const struct nm_iface *cur = nm_declaration(p, l), *own = cur;
-	struct nm_link first = *l;
+	const struct nm_iface *cur = nm_declaration(p, l), *own = cur, *low = NULL;
+	struct nm_link first = *l, below = { .known = true };
 
 	if (l->was[0]) {
 		memcpy(first.name, l->was, sizeof(first.name));
 		if (nm_declaration(p, &first))
 			own = nm_declaration(p, &first);
 	}
+	if (l->known && l->lower[0]) {
+		memcpy(below.name, l->lower, sizeof(below.name));
+		low = nm_declaration(p, &below);
+	}
+	/* What it sends leaves through the device below: its rules too, or alone. */
+	if (low && !decl_allowed(p, s, low, proto, flows, lport, rport))
+		return false;
+	if (low && !own)
+		return true;
 	if (!decl_allowed(p, s, own, proto, flows, lport, rport))
 		return false;
 	return !cur || cur == own || decl_allowed(p, s, cur, proto, flows, lport, rport);

@@ -105,6 +105,13 @@ struct nm_link {
 	bool has_mac;
 	uint8_t mac[6];
 	char was[NM_NAME]; /* its name when the daemon first saw it, if renamed since */
+	/*
+	 * Stacked on a device of this name (no MAC address; "": none): that
+	 * device's declaration must allow as well; a link without a
+	 * declaration of its own takes it alone (iotgate.conf(5),
+	 * interface-changes: stacked devices).
+	 */
+	char lower[NM_NAME];
 };
 
 /* Which declaration of the policy an interface falls under (NULL: none). */

@@ -64,13 +64,16 @@ TEST(netmodel_example_interfaces)
 	struct nm_subject agent = { true, 8, 100, 5, 6, 1000, 1000 };
 	struct nm_subject root = { false, 0, 0, 0, 0, 0, 0 };
 	struct nm_subject other = { true, 8, 101, 5, 6, 1000, 1000 };
-	struct nm_link eth0 = { true, "eth0", true, { 2, 0, 0, 0, 0, 1 }, "" };
-	struct nm_link renamed = { true, "eth1", true, { 2, 0, 0, 0, 0, 1 }, "" };
-	struct nm_link fake = { true, "eth0", true, { 2, 0, 0, 0, 0, 9 }, "" };
-	struct nm_link wlan0 = { true, "wlan0", false, { 0 }, "" };
+	struct nm_link eth0 = { true, "eth0", true, { 2, 0, 0, 0, 0, 1 }, "", "" };
+	struct nm_link renamed = { true, "eth1", true, { 2, 0, 0, 0, 0, 1 }, "", "" };
+	struct nm_link fake = { true, "eth0", true, { 2, 0, 0, 0, 0, 9 }, "", "" };
+	struct nm_link wlan0 = { true, "wlan0", false, { 0 }, "", "" };
 	/* wlan0 renamed away, and an undeclared device renamed to wlan0 */
-	struct nm_link wlan0_away = { true, "free9", false, { 0 }, "wlan0" };
-	struct nm_link to_wlan0 = { true, "wlan0", false, { 0 }, "usb3" };
+	struct nm_link wlan0_away = { true, "free9", false, { 0 }, "wlan0", "" };
+	struct nm_link to_wlan0 = { true, "wlan0", false, { 0 }, "usb3", "" };
+	/* stacked on wlan0 (a VLAN), and on a device no declaration names */
+	struct nm_link on_wlan0 = { true, "wl5", false, { 0 }, "", "wlan0" };
+	struct nm_link on_free = { true, "wl6", false, { 0 }, "", "usb7" };
 	char text[1024];
 
 	example(&p);
@@ -86,6 +89,9 @@ TEST(netmodel_example_interfaces)
 	/* RENAMES: the declaration stays with the device, and a new name adds its own */
 	CHECK(!nm_packet_allowed(&p, &root, &wlan0_away, IG_P_TCP, IG_DIR_OUT, 1, 2));
 	CHECK(!nm_packet_allowed(&p, &root, &to_wlan0, IG_P_TCP, IG_DIR_OUT, 1, 2));
+	/* STACKED: what a device on wlan0 sends leaves through wlan0 (disabled) */
+	CHECK(!nm_packet_allowed(&p, &root, &on_wlan0, IG_P_TCP, IG_DIR_OUT, 1, 2));
+	CHECK(nm_packet_allowed(&p, &root, &on_free, IG_P_TCP, IG_DIR_OUT, 1, 2));
 	/* a changed executable loses its allow rules */
 	agent.cnsec = 7;
 	CHECK(!nm_packet_allowed(&p, &agent, &eth0, IG_P_TCP, IG_DIR_OUT, 40000, 443));

@@ -121,7 +121,8 @@ other_netns() {
 	other_netns 10.98.5.2 rt2.5
 	[ "$(jget '.net.interfaces[] | select(.name == "rt2.5") | .rules_from')" = rt2 ]
 	[ "$(jget '.net.interfaces[] | select(.name == "rt2") | .rules_from')" = null ]
-	! jget '.reasons[].code' | grep -qx stacked_on_declared
+	run jget '.reasons[].code'
+	[[ $output != *stacked_on_declared* ]]
 	# Deleted and made again under the same name it is still judged (interface-changes allow).
 	"$CTL" stop-enforcing >/dev/null
 	wait "$DPID" 2>/dev/null || true
