@@ -188,19 +188,18 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
  * Returns 0, or negative errno with *refused set when the kernel refused one
  * of the tier's programs (try the next tier).
  */
-static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kernel_config *cfg,
-		    const struct ig_verified *v, size_t n, bool *refused)
+static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kernel_src *src,
+		    bool *refused)
 {
 	struct prog_slot slot[N_PROGS];
 	struct ig_bpf_pins pins = { 0 };
+	struct ig_kernel_config cfg;
+	const struct ig_verified *v;
 	struct ig_exec *skel;
+	size_t n;
 	int ret;
 
 	*refused = false;
-	/* Lazy appraisal needs the LSM programs (kmeasure runs before them on their hooks). */
-	for (size_t i = 0; tier != IG_TIER_FULL && i < n; i++)
-		if (v[i].val.flags & IG_FILE_F_UNAPPRAISED)
-			return -EAGAIN;
 	skel = ig_exec__open();
 	if (!skel)
 		return -errno;
@@ -233,6 +232,20 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 	}
 	k->skel = skel;
 	k->tier = tier;
+	/*
+	 * Loaded (the verifier's part of a start, the longest under emulation):
+	 * now the set, which may have been verified meanwhile.
+	 */
+	ret = src->get(src->ctx, &cfg, &v, &n);
+	if (ret)
+		goto fail;
+	/* Lazy appraisal needs the LSM programs (kmeasure runs before them on their hooks). */
+	for (size_t i = 0; tier != IG_TIER_FULL && i < n; i++) {
+		if (v[i].val.flags & IG_FILE_F_UNAPPRAISED) {
+			ret = -EAGAIN;
+			goto fail;
+		}
+	}
 	{
 		/* Pinned by an earlier daemon: which manifest slot is in force. */
 		struct ig_config cur = {};
@@ -243,7 +256,7 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 		    cur.abi_version == IG_ABI_VERSION)
 			k->slot = cur.slot & 1;
 	}
-	ret = fill(k, cfg, v, n);
+	ret = fill(k, &cfg, v, n);
 	if (ret)
 		goto fail;
 	k->readopted = false;
@@ -335,8 +348,34 @@ static void kill_reason(struct ig_kernel *k, const char *why_lsm)
 				kill_gaps[i].code);
 }
 
+struct fixed_src {
+	const struct ig_kernel_config *cfg;
+	const struct ig_verified *v;
+	size_t n;
+};
+
+static int fixed_get(void *ctx, struct ig_kernel_config *cfg, const struct ig_verified **v,
+		     size_t *n)
+{
+	const struct fixed_src *f = ctx;
+
+	*cfg = *f->cfg;
+	*v = f->v;
+	*n = f->n;
+	return 0;
+}
+
 int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 		   const struct ig_verified *v, size_t n, ig_event_fn fn, void *ctx)
+{
+	struct fixed_src f = { .cfg = cfg, .v = v, .n = n };
+	struct ig_kernel_src src = { .get = fixed_get, .ctx = &f };
+
+	return ig_kernel_open_src(k, &src, fn, ctx);
+}
+
+int ig_kernel_open_src(struct ig_kernel *k, const struct ig_kernel_src *src, ig_event_fn fn,
+		       void *ctx)
 {
 	char why_lsm[128], why_kill[96] = "";
 	bool refused = false;
@@ -346,7 +385,7 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST)
 		return -errno;
 	if (access(LINK_LSM, F_OK) == 0 || ig_bpf_lsm_active()) {
-		ret = try_tier(k, IG_TIER_FULL, cfg, v, n, &refused);
+		ret = try_tier(k, IG_TIER_FULL, src, &refused);
 		if (!ret)
 			goto events;
 		if (!refused)
@@ -361,7 +400,7 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 	if (access("/sys/kernel/tracing/events", F_OK) && errno == ENOENT)
 		mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		      NULL);
-	ret = try_tier(k, IG_TIER_KILL, cfg, v, n, &refused);
+	ret = try_tier(k, IG_TIER_KILL, src, &refused);
 	if (!ret) {
 		kill_reason(k, why_lsm);
 		goto events;
@@ -370,7 +409,7 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 		return ret;
 	snprintf(why_kill, sizeof(why_kill),
 		 "the kill tier's tracing programs were refused too (%s)", strerror(-ret));
-	ret = try_tier(k, IG_TIER_PARTIAL, cfg, v, n, &refused);
+	ret = try_tier(k, IG_TIER_PARTIAL, src, &refused);
 	if (ret)
 		return ret;
 	snprintf(k->why_partial, sizeof(k->why_partial),

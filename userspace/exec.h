@@ -89,6 +89,23 @@ int ig_kernel_check_bpffs(void);
 int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 		   const struct ig_verified *v, size_t n, ig_event_fn fn, void *ctx);
 /*
+ * Where ig_kernel_open_src takes the configuration and the manifest from:
+ * get is called once the programs of a tier are loaded and before anything
+ * is filled or attached, so that the set can be verified meanwhile (another
+ * thread). It returns 0, or negative errno: then ig_kernel_open_src returns
+ * that error, nothing attached, nothing it created left pinned. Called again
+ * for each tier tried, it must give the same answer each time; *v must stay
+ * valid until ig_kernel_open_src returns.
+ */
+struct ig_kernel_src {
+	int (*get)(void *ctx, struct ig_kernel_config *cfg, const struct ig_verified **v,
+		   size_t *n);
+	void *ctx;
+};
+/* ig_kernel_open with the set from src (see struct ig_kernel_src). */
+int ig_kernel_open_src(struct ig_kernel *k, const struct ig_kernel_src *src, ig_event_fn fn,
+		       void *ctx);
+/*
  * Puts a new manifest in force: fills the map of the ig_manifest slot not in
  * force, then flips ig_config.slot in one update.
  */

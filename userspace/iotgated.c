@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -67,6 +68,33 @@ static void sd_notify(const char *msg)
 		return;
 	sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
 	close(fd);
+}
+
+/*
+ * -v: the start's phases, in milliseconds since main() (monotonic), so that
+ * the time to READY=1 can be taken apart in the field.
+ */
+static void phase_at(const char *what, const struct timespec *at)
+{
+	static struct timespec t0, last;
+	struct timespec now;
+
+	if (at)
+		now = *at;
+	else
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!t0.tv_sec && !t0.tv_nsec)
+		t0 = last = now;
+	ig_dbg("daemon", "start: %s at %.1f ms (+%.1f ms)", what,
+	       (now.tv_sec - t0.tv_sec) * 1e3 + (now.tv_nsec - t0.tv_nsec) / 1e6,
+	       (now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6);
+	last = now;
+}
+
+/* Only the main thread logs phases (the verify thread's end is passed on). */
+static void phase(const char *what)
+{
+	phase_at(what, NULL);
 }
 
 /*
@@ -203,6 +231,171 @@ static int load_compiled(struct daemon *d, const char *sub, const char *policy,
 	return ret;
 }
 
+/*
+ * The start: the set's verify phase (keys, both signatures, the manifest's
+ * identities or digests, the rules compiled) runs in a thread while the main
+ * thread has the kernel load and verify the BPF programs. These are the two
+ * long parts of a start and neither needs the other; the set is needed only
+ * once the programs are loaded, to fill the maps before anything is attached
+ * (ig_kernel_open_src), so READY=1 still means enforcement is attached.
+ */
+struct start {
+	struct daemon *d;
+	const char *policy_path;
+	const char *state_dir;
+	unsigned long log_max;
+	struct ig_net_compiled comp;
+	struct ig_kernel_config kcfg;
+	pthread_t thread;
+	bool running; /* the thread was started and not joined yet */
+	bool prepared; /* start_prepare ran (its result in ret) */
+	bool sock_open; /* the control socket listens */
+	struct timespec verified_at; /* when the verify phase ended */
+	int ret; /* the verify phase's, then start_prepare's result */
+};
+
+/* The verify phase: the applied set, else the shipped one; 0 or -errno. */
+static int start_verify(struct start *st)
+{
+	struct daemon *d = st->d;
+	struct ig_diag diag;
+	int ret = 0;
+
+	ig_diag_init(&diag);
+	/* What was last applied (state/active) wins over the shipped policy. */
+	if (stored(d, "active") && applied(d)) {
+		ret = load_compiled(d, "active", NULL, &st->comp, &diag);
+		if (ret) {
+			print_diag(&diag);
+			ig_diag_free(&diag);
+			ig_diag_init(&diag);
+			ig_err("policy",
+			       "the applied policy in %s/active does not verify; using the shipped policy %s",
+			       st->state_dir, st->policy_path);
+			d->active_unusable = true;
+		} else {
+			snprintf(d->set_loaded_by, sizeof(d->set_loaded_by), "%s/active",
+				 st->state_dir);
+		}
+	}
+	if (!d->set.source) {
+		ret = load_compiled(d, NULL, st->policy_path, &st->comp, &diag);
+		print_diag(&diag);
+		if (!ret)
+			snprintf(d->set_loaded_by, sizeof(d->set_loaded_by), "start (%s)",
+				 st->policy_path);
+	}
+	ig_diag_free(&diag);
+	clock_gettime(CLOCK_MONOTONIC, &st->verified_at);
+	return ret;
+}
+
+static void *start_thread(void *arg)
+{
+	struct start *st = arg;
+
+	st->ret = start_verify(st);
+	return NULL;
+}
+
+/*
+ * What follows the verify phase, before the set goes into the kernel: the
+ * version floor, the measurement log, the event loop and the control
+ * socket. 0, or -errno (logged here) and the start ends.
+ */
+static int start_prepare(struct start *st)
+{
+	struct daemon *d = st->d;
+	sigset_t mask;
+	int ret;
+
+	log_rejected(&d->set);
+	floor_load(d);
+	if (locked(d) && (d->set.policy.version < d->floor_policy ||
+			  d->set.manifest.version < d->floor_manifest)) {
+		/* the pinned enforcement stays; the state says the set is older than it may be */
+		ig_err("policy",
+		       "locked device: policy set below the version floor (policy %u, "
+		       "manifest %u)",
+		       d->floor_policy, d->floor_manifest);
+		d->below_floor = true;
+	}
+	floor_update(d, false);
+	lock_keys(d);
+	d->set_loaded = time(NULL);
+	/* The log never blocks enforcement: a failure here is reported as degraded. */
+	ret = ig_measure_open(&d->ms, st->state_dir, st->log_max);
+	if (!d->ms)
+		return ret ? ret : -ENOMEM;
+	if (ret)
+		ig_err("measure", "cannot open the measurement log in %s: %s", st->state_dir,
+		       strerror(-ret));
+	ret = ig_measure_set_manifest(d->ms, &d->set.manifest, d->set.verified, d->set.nverified);
+	if (ret)
+		return ret;
+	phase("measurement log open");
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (d->sigfd < 0 || ig_loop_init(&d->loop)) {
+		ret = errno ? -errno : -EIO;
+		ig_err("daemon", "cannot set up the event loop: %s", strerror(-ret));
+		return ret;
+	}
+	raise_fd_limit();
+	d->reserve_fd = -1;
+	d->marker_fd = -1;
+	reserve_fd_open(d);
+	ret = listen_socket(d);
+	if (ret) {
+		ig_err("socket", "cannot listen on %s: %s", d->sock_path, strerror(-ret));
+		return ret;
+	}
+	st->sock_open = true;
+	phase("socket listening");
+	st->kcfg.mode = d->set.policy.mode;
+	st->kcfg.flags = cfg_flags(&d->set.policy);
+	st->kcfg.memfd = d->set.policy.memfd;
+	st->kcfg.memfd_mask = d->set.policy.memfd_mask;
+	st->kcfg.nmemfd = d->set.policy.nmemfd;
+	return 0;
+}
+
+/* Waits for the verify thread, if it runs; its result is in st->ret. */
+static void start_join(struct start *st)
+{
+	if (!st->running)
+		return;
+	pthread_join(st->thread, NULL);
+	st->running = false;
+	phase_at("policy set verified and compiled (in parallel)", &st->verified_at);
+}
+
+/* ig_kernel_src: the set, once verified and prepared; the same answer every call. */
+static int start_get(void *ctx, struct ig_kernel_config *cfg, const struct ig_verified **v,
+		     size_t *n)
+{
+	struct start *st = ctx;
+
+	if (!st->prepared) {
+		phase("exec programs loaded");
+		start_join(st);
+		if (!st->ret)
+			st->ret = start_prepare(st);
+		st->prepared = true;
+	}
+	if (st->ret)
+		return st->ret;
+	*cfg = st->kcfg;
+	*v = st->d->set.verified;
+	*n = st->d->set.nverified;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "policy", required_argument, NULL, 'p' },
@@ -224,11 +417,10 @@ int main(int argc, char **argv)
 	char *end;
 	const char *policy_path = IG_SYSCONFDIR "/iotgate/iotgate.conf";
 	bool check = false, verbose = false, use_syslog = false, at_start = false;
-	struct ig_kernel_config kcfg;
 	struct ig_net_compiled comp = { 0 };
+	struct start st = { 0 };
 	struct ig_diag diag;
 	struct daemon *d;
-	sigset_t mask;
 	int opt, ret, lockfd;
 
 	d = calloc(1, sizeof(*d));
@@ -296,6 +488,7 @@ int main(int argc, char **argv)
 	}
 	ig_log_init("iotgated", verbose ? IG_LOG_DEBUG : IG_LOG_INFO, use_syslog);
 	ig_log_libbpf();
+	phase("main");
 	d->factory_path = policy_path;
 	d->state_dir = state_dir;
 	ig_diag_init(&diag);
@@ -350,99 +543,49 @@ int main(int argc, char **argv)
 		snprintf(d->appraisal_why, sizeof(d->appraisal_why), "--appraise-at-start");
 	else
 		d->lazy = ig_kmeasure_can_hash(d->appraisal_why, sizeof(d->appraisal_why)) == 1;
-	/* What was last applied (state/active) wins over the shipped policy. */
-	if (stored(d, "active") && applied(d)) {
-		ret = load_compiled(d, "active", NULL, &comp, &diag);
-		if (ret) {
-			print_diag(&diag);
-			ig_diag_free(&diag);
-			ig_err("policy",
-			       "the applied policy in %s/active does not verify; using the shipped policy %s",
-			       state_dir, policy_path);
-			d->active_unusable = true;
-		} else {
-			snprintf(d->set_loaded_by, sizeof(d->set_loaded_by), "%s/active",
-				 state_dir);
-		}
-	}
-	if (!d->set.source) {
-		ret = load_compiled(d, NULL, policy_path, &comp, &diag);
-		print_diag(&diag);
-		if (ret)
-			return 1;
-		snprintf(d->set_loaded_by, sizeof(d->set_loaded_by), "start (%s)", policy_path);
-	}
-	ig_diag_free(&diag);
-	log_rejected(&d->set);
-	floor_load(d);
-	if (locked(d) && (d->set.policy.version < d->floor_policy ||
-			  d->set.manifest.version < d->floor_manifest)) {
-		/* the pinned enforcement stays; the state says the set is older than it may be */
-		ig_err("policy",
-		       "locked device: policy set below the version floor (policy %u, "
-		       "manifest %u)",
-		       d->floor_policy, d->floor_manifest);
-		d->below_floor = true;
-	}
-	floor_update(d, false);
-	lock_keys(d);
-	d->set_loaded = time(NULL);
-	/* The log never blocks enforcement: a failure here is reported as degraded. */
-	ret = ig_measure_open(&d->ms, state_dir, log_max);
-	if (!d->ms)
-		return 1;
-	if (ret)
-		ig_err("measure", "cannot open the measurement log in %s: %s", state_dir,
-		       strerror(-ret));
-	if (ig_measure_set_manifest(d->ms, &d->set.manifest, d->set.verified, d->set.nverified))
-		return 1;
+	phase("lock taken, appraisal chosen");
+	st.d = d;
+	st.policy_path = policy_path;
+	st.state_dir = state_dir;
+	st.log_max = log_max;
+	st.running = !pthread_create(&st.thread, NULL, start_thread, &st);
+	if (!st.running) /* no thread: one after the other */
+		st.ret = start_verify(&st);
+	{
+		struct ig_kernel_src src = { .get = start_get, .ctx = &st };
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (d->sigfd < 0 || ig_loop_init(&d->loop)) {
-		ig_err("daemon", "cannot set up the event loop: %s", strerror(errno));
+		ret = ig_kernel_open_src(&d->k, &src, on_event, d);
+	}
+	/* The load failed before it needed the set: the verify phase ends first. */
+	start_join(&st);
+	if (st.ret) {
+		/* nothing attached, nothing this start created left pinned */
+		if (st.sock_open)
+			unlink(d->sock_path);
 		return 1;
 	}
-	raise_fd_limit();
-	d->reserve_fd = -1;
-	d->marker_fd = -1;
-	reserve_fd_open(d);
-	ret = listen_socket(d);
-	if (ret) {
-		ig_err("socket", "cannot listen on %s: %s", d->sock_path, strerror(-ret));
-		return 1;
-	}
-	kcfg.mode = d->set.policy.mode;
-	kcfg.flags = cfg_flags(&d->set.policy);
-	kcfg.memfd = d->set.policy.memfd;
-	kcfg.memfd_mask = d->set.policy.memfd_mask;
-	kcfg.nmemfd = d->set.policy.nmemfd;
-	ret = ig_kernel_open(&d->k, &kcfg, d->set.verified, d->set.nverified, on_event, d);
 	if (ret == -EAGAIN && d->set.lazy) {
 		snprintf(d->appraisal_why, sizeof(d->appraisal_why),
 			 "the BPF LSM programs were refused: the kernel does not appraise");
 		ret = rehash_set(d, false);
 		if (!ret) {
 			log_rejected(&d->set);
-			ret = ig_kernel_open(&d->k, &kcfg, d->set.verified, d->set.nverified,
+			ret = ig_kernel_open(&d->k, &st.kcfg, d->set.verified, d->set.nverified,
 					     on_event, d);
 		}
 	}
 	if (ret) {
 		ig_err("bpf", "cannot load the BPF programs: %s", strerror(-ret));
-		unlink(d->sock_path);
+		if (st.sock_open)
+			unlink(d->sock_path);
 		return 1;
 	}
+	phase("exec programs loaded, maps filled, attached");
 	{
 		struct ig_diag nd;
 
 		ig_diag_init(&nd);
-		ret = ig_net_open(&d->net, &d->set.policy, d->k.tier, &comp, &d->loop,
+		ret = ig_net_open(&d->net, &d->set.policy, d->k.tier, &st.comp, &d->loop,
 				  ig_report_violation, d, &nd);
 		print_diag(&nd);
 		ig_diag_free(&nd);
@@ -455,6 +598,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	phase("interface programs loaded and attached");
 	/* The best measurement source: kmod kfunc, then bpf_ima_file_hash, then ours. */
 	{
 		struct ig_kmeasure_opts ko = { .only = -1, .lazy = d->lazy && d->k.lsm_attached };
@@ -476,6 +620,7 @@ int main(int argc, char **argv)
 		}
 		log_rejected(&d->set);
 	}
+	phase("measurement programs loaded and attached");
 	ig_measure_set_kernel_hashes(d->ms,
 				     d->km && ig_kmeasure_source_id(d->km) != IG_KMS_USERSPACE);
 	if (ret < 0) {
@@ -504,6 +649,7 @@ int main(int argc, char **argv)
 			ig_warn("policy", "cannot store the policy set in %s/active: %s", state_dir,
 				strerror(-ret));
 	}
+	phase("pins protected, set stored");
 	ig_set_compact(&d->set);
 	malloc_trim(0);
 	ig_info("daemon", "mode %s, tier %s, %zu of %zu manifest entries loaded%s",
@@ -512,6 +658,7 @@ int main(int argc, char **argv)
 	if (d->k.tier != IG_TIER_FULL)
 		ig_warn("daemon", "degraded: %s", d->k.why_partial);
 	ig_isolate_set_waiter(NULL, NULL);
+	phase("READY=1");
 	sd_notify("READY=1");
 
 	ret = event_loop(d);
