@@ -85,6 +85,11 @@ static void phase_at(const char *what, const struct timespec *at)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!t0.tv_sec && !t0.tv_nsec)
 		t0 = last = now;
+	if (at) { /* another thread's, which overlapped the main thread's phases */
+		ig_dbg("daemon", "start: %s at %.1f ms (in parallel)", what,
+		       (now.tv_sec - t0.tv_sec) * 1e3 + (now.tv_nsec - t0.tv_nsec) / 1e6);
+		return;
+	}
 	ig_dbg("daemon", "start: %s at %.1f ms (+%.1f ms)", what,
 	       (now.tv_sec - t0.tv_sec) * 1e3 + (now.tv_nsec - t0.tv_nsec) / 1e6,
 	       (now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6);
@@ -372,7 +377,7 @@ static void start_join(struct start *st)
 		return;
 	pthread_join(st->thread, NULL);
 	st->running = false;
-	phase_at("policy set verified and compiled (in parallel)", &st->verified_at);
+	phase_at("policy set verified and compiled", &st->verified_at);
 }
 
 /* ig_kernel_src: the set, once verified and prepared; the same answer every call. */
