@@ -374,16 +374,13 @@ int ig_kernel_open(struct ig_kernel *k, const struct ig_kernel_config *cfg,
 	return ig_kernel_open_src(k, &src, fn, ctx);
 }
 
-int ig_kernel_open_src(struct ig_kernel *k, const struct ig_kernel_src *src, ig_event_fn fn,
-		       void *ctx)
+static int open_tiers(struct ig_kernel *k, const struct ig_kernel_src *src, ig_event_fn fn,
+		      void *ctx)
 {
 	char why_lsm[128], why_kill[96] = "";
 	bool refused = false;
 	int ret;
 
-	memset(k, 0, sizeof(*k));
-	if (mkdir(IG_PIN_DIR, 0700) && errno != EEXIST)
-		return -errno;
 	if (access(LINK_LSM, F_OK) == 0 || ig_bpf_lsm_active()) {
 		ret = try_tier(k, IG_TIER_FULL, src, &refused);
 		if (!ret)
@@ -422,6 +419,26 @@ events:
 		return ret;
 	}
 	return 0;
+}
+
+int ig_kernel_open_src(struct ig_kernel *k, const struct ig_kernel_src *src, ig_event_fn fn,
+		       void *ctx)
+{
+	bool created;
+	int ret;
+
+	memset(k, 0, sizeof(*k));
+	created = mkdir(IG_PIN_DIR, 0700) == 0;
+	if (!created && errno != EEXIST)
+		return -errno;
+	ret = open_tiers(k, src, fn, ctx);
+	/*
+	 * The set may fail to verify only now, after the load: a refused start
+	 * leaves no pin directory behind if it made it (its pins are gone).
+	 */
+	if (ret && created)
+		rmdir(IG_PIN_DIR);
+	return ret;
 }
 
 /* A new, empty manifest map for up to cap entries. Returns its fd or -errno. */
