@@ -27,21 +27,33 @@
 # are marked "noisy" when the floor's own ratio is more than 2 points from
 # 1.00 in the same run (the machine's noise, not iotgate, then decides them).
 #
-# After the timed rounds, CPASSES counter passes (3) run a fixed number of
-# operations in each configuration (bench/counters.bash), keep the lowest
-# count of each (interference only adds) and print, per figure with a
+# After the timed rounds, a counter pass runs a fixed number of operations in
+# each configuration (bench/counters.bash) and prints, per figure with a
 # target, a deterministic companion with the same target:
-#   bench <name>-instructions: ...  kernel+user instructions per operation
-#                                   (perf stat), where the PMU is usable;
-#   bench <name>-bpf: ...           otherwise: the run time of the programs
-#                                   per operation (bpf_stats) added to the
-#                                   fastest time per operation without iotgate.
+#   bench <name>-instructions: ...  instructions per operation, with and
+#                                   without iotgate: perf stat (kernel+user)
+#                                   where this machine's PMU is usable, else
+#                                   counted by qemu in icount_vm (the whole
+#                                   guest's instructions while the load runs).
+# The counting VM boots Debian's 6.1 with BPF LSM left out of lsm=, so the
+# daemon runs the tier this machine's kernel gives it (cgroup hooks, BPF LSM
+# refused), the one the timed rounds measure. Counts there do not vary
+# between runs, so each configuration is counted CPASSES times (default: 3
+# with perf, 1 in the VM) and the lowest kept.
 # Needs root, iproute2, iperf3, openssl, jq, bpftool and a built tree (make).
-# Environment: ROUNDS=7 SECS=3 (per throughput run); counter pass:
-# CN_TCP=1G (bytes) CN_CRR=20000 CN_UDP=500000 CN_OPEN=100000 CPASSES=3
+# Environment: ROUNDS=7 SECS=3 (per throughput run); counter pass (per
+# configuration): CN_TCP=256M (bytes) CN_CRR=4000 CN_UDP=100000 CN_OPEN=50000
+#   bench/net.sh               the timed rounds here, then the counter pass
+#   bench/net.sh --count-only  the counter pass alone, printing "cnt CONFIG
+#                              KEY VALUE" lines (what icount_vm runs)
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+COUNT_ONLY=0
+[[ ${1:-} == --count-only ]] && COUNT_ONLY=1
+# shellcheck source=bench/counters.bash
+source "$TOP/bench/counters.bash"
+counters_mode
 B=$TOP/build
 ROUNDS=${ROUNDS:-7}
 SECS=${SECS:-3}
@@ -84,7 +96,6 @@ stop_daemon() {
 cleanup() {
 	stop_daemon
 	if declare -F progs_off >/dev/null; then progs_off; fi
-	if declare -F bpf_stats_restore >/dev/null; then bpf_stats_restore; fi
 	for p in "${SRV[@]}"; do kill "$p" 2>/dev/null || true; done
 	ip netns del "$NSA" 2>/dev/null || true
 	ip netns del "$NSB" 2>/dev/null || true
@@ -252,6 +263,7 @@ run_config() {
 
 CONFIGS=(none floor label plain rules numbered)
 NC=${#CONFIGS[@]}
+((COUNT_ONLY)) && ROUNDS=0
 for ((r = 0; r < ROUNDS; r++)); do
 	# Rotate the order, forwards and backwards, so that drift and whatever
 	# the previous configuration left behind hit every configuration alike.
@@ -265,43 +277,37 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 # --- the counter pass: a fixed number of operations per configuration -------
-# shellcheck source=bench/counters.bash
-source "$TOP/bench/counters.bash"
-counters_mode
-CN_TCP=${CN_TCP:-1G}
-CN_CRR=${CN_CRR:-20000}
-CN_UDP=${CN_UDP:-500000}
-CN_OPEN=${CN_OPEN:-100000}
+CN_TCP=${CN_TCP:-256M}
+CN_CRR=${CN_CRR:-4000}
+CN_UDP=${CN_UDP:-100000}
+CN_OPEN=${CN_OPEN:-50000}
 # cnt[CONFIG KEY]: per operation, "kernel user" instructions (perf) or
-# "BPF run time in ns, program runs" (bpf); for tcp an operation is a MB.
+# "total 0" (icount: the guest's instructions); for tcp an operation is a MB.
 declare -A cnt
 # count_one CONFIG KEY OPS|tcp CMD...: OPS operations (tcp: read from iperf3)
 count_one() {
-	local c=$1 k=$2 ops=$3 s0 s1 out
+	local c=$1 k=$2 ops=$3 out
 	shift 3
 	if [[ $CMODE == perf ]]; then
 		out=$(perf_count "$T/perf" "$@")
-	else
-		s0=$(bpf_sum)
-		out=$("$@")
-		s1=$(bpf_sum)
-	fi
-	[[ $ops == tcp ]] && ops=$(jq '.end.sum_sent.bytes / 1e6' <<<"$out")
-	if [[ $CMODE == perf ]]; then
+		[[ $ops == tcp ]] && ops=$(jq '.end.sum_sent.bytes / 1e6' <<<"$out")
 		out=$(awk -v n="$ops" '{ print $1 / n, $2 / n }' "$T/perf")
 	else
-		out=$(awk -v n="$ops" -v a="$s0" -v b="$s1" 'BEGIN {
-			split(a, x, " "); split(b, y, " "); print (y[1] - x[1]) / n, (y[2] - x[2]) / n }')
+		# the load's own clock, around its operations only: here that
+		# clock counts the guest's instructions
+		out=$("$@")
+		if [[ $ops == tcp ]]; then
+			out=$(jq '"\(.end.sum_sent.seconds * 1e9 / (.end.sum_sent.bytes / 1e6)) 0"' -r <<<"$out")
+		else
+			out="$(awk -v r="$out" 'BEGIN { printf "%.1f", 1e9 / r }') 0"
+		fi
 	fi
-	# the lowest of the passes: interference (another task, a host's steal
-	# time inside a program's run) only ever adds to a count
-	cnt[$c $k]=$(awk -v a="${cnt[$c $k]:-}" -v b="$out" -v mode="$CMODE" 'BEGIN {
+	# the lowest of the passes: interference only ever adds to a count
+	cnt[$c $k]=$(awk -v a="${cnt[$c $k]:-}" -v b="$out" 'BEGIN {
 		if (a == "") { print b; exit }
 		split(a, x, " "); split(b, y, " ")
-		ta = mode == "perf" ? x[1] + x[2] : x[1]; tb = mode == "perf" ? y[1] + y[2] : y[1]
-		print (tb < ta ? b : a) }')
+		print (y[1] + y[2] < x[1] + x[2] ? b : a) }')
 }
-# CPASSES passes over each configuration (the lowest count of each is kept)
 CPASSES=${CPASSES:-3}
 count_all() {
 	local c=$1 p
@@ -316,25 +322,49 @@ count_pass() {
 	fi
 	count_one "$c" open "$CN_OPEN" inA "$T/ignet" bench-open "$T/full" "$CN_OPEN"
 }
-[[ $CMODE == bpf ]] && bpf_stats_on
-for c in "${CONFIGS[@]}"; do
-	case $c in
-	none) count_all none ;;
-	floor | label)
-		if [[ $c == floor ]]; then progs_on floor ig_fl_; else progs_on label ig_lb_; fi
-		count_all "$c"
-		progs_off
-		;;
-	plain | rules | numbered)
-		case $c in plain) start_daemon plain.conf ;; rules) start_daemon iotgate.conf ;;
-		numbered) start_daemon numbered.conf ;; esac
-		count_all "$c"
-		stop_daemon
-		;;
-	esac
-	[[ $c == none ]] || settle
-done
-bpf_stats_restore
+if [[ $CMODE == bpf ]]; then
+	# this machine cannot count: the VM counts (the same script, same
+	# configurations), and its counts become ours
+	stop_daemon
+	cleanup
+	trap - EXIT
+	VM_APPEND="${VM_APPEND:+$VM_APPEND }lsm=landlock,lockdown,yama,integrity,apparmor" \
+		icount_vm "$TOP/bench/net.sh" --count-only >"$TOP/build/bench-net-count.out" 2>&1 ||
+		{ cat "$TOP/build/bench-net-count.out" >&2; die "the counting VM failed"; }
+	while read -r tag c k v; do
+		[[ $tag == cnt ]] && cnt[$c $k]="$v 0"
+	done <"$TOP/build/bench-net-count.out"
+	[[ -n ${cnt[rules open]:-} ]] || { cat "$TOP/build/bench-net-count.out" >&2; die "no counts from the VM"; }
+	CMODE=icount
+	COUNTERS_WHY+="; counted in the VM by qemu -icount"
+	T=$(mktemp -d)
+	trap 'rm -rf "$T"' EXIT
+else
+	for c in "${CONFIGS[@]}"; do
+		case $c in
+		none) count_all none ;;
+		floor | label)
+			if [[ $c == floor ]]; then progs_on floor ig_fl_; else progs_on label ig_lb_; fi
+			count_all "$c"
+			progs_off
+			;;
+		plain | rules | numbered)
+			case $c in plain) start_daemon plain.conf ;; rules) start_daemon iotgate.conf ;;
+			numbered) start_daemon numbered.conf ;; esac
+			count_all "$c"
+			stop_daemon
+			;;
+		esac
+		[[ $c == none ]] || settle
+	done
+fi
+if ((COUNT_ONLY)); then
+	for key in "${!cnt[@]}"; do
+		read -r t _ <<<"${cnt[$key]}"
+		echo "cnt $key $t"
+	done
+	exit 0
+fi
 
 # report NAME UNIT KEY TARGET HIGHER_IS_BETTER OPUNIT: the ratios are the
 # medians of the rounds' ratios (the configurations of a round run within
@@ -366,7 +396,6 @@ report() {
 	function runs(c,   x) { split(c, x, " "); return x[2] }
 	# cratio(BASE, WITH): the companion ratio, oriented like the timing one
 	function cratio(b, w) {
-		if (mode == "bpf") { b += t0; w += t0 }
 		return hib == 1 ? b / w : w / b
 	}
 	BEGIN {
@@ -396,11 +425,6 @@ report() {
 			printf "bench %s-label-floor: %.3f %s ratio=%.3f target=info %s (programs that only label each socket and look the label up per packet)\n", n, vl, u, med(rl, k), spread(rl, k)
 		if (lab == 0)
 			printf "bench %s-by-number: %.3f %s ratio=%.3f target=info %s (the same rules with the device named by major:minor: no watch on its directory)\n", n, med(nb, k), u, med(rn, k), spread(rn, k)
-		# ns per operation without iotgate: the fastest of the timed rounds
-		# (a is sorted now; noise only ever adds time, and the companion
-		# must not move with it)
-		best = hib == 1 ? a[k] : a[1]
-		t0 = key == "tcp" ? 8e6 / best : key == "open" ? best * 1000 : 1e9 / best
 		if (mode == "perf") {
 			printf "# %s counted: instructions per %s, kernel+user (kernel): without iotgate %.0f (%.0f), do-nothing programs %.0f (%.0f), label only %.0f (%.0f), iotgate without rules %.0f (%.0f), with the rules %.0f (%.0f)%s\n", n, ou, tot(cA), kern(cA), tot(cF), kern(cF), tot(cL), kern(cL), tot(cP), kern(cP), tot(cR), kern(cR), cN == "" ? "" : sprintf(", by number %.0f (%.0f)", tot(cN), kern(cN))
 			printf "bench %s-instructions: %.0f instr/%s ratio=%.3f target=%s (kernel+user instructions per %s, perf stat, without iotgate %.0f)\n", n, tot(cR), ou, cratio(tot(cA), tot(cR)), t, ou, tot(cA)
@@ -408,12 +432,16 @@ report() {
 			if (cN != "")
 				printf "bench %s-by-number-instructions: %.0f instr/%s ratio=%.3f target=info\n", n, tot(cN), ou, cratio(tot(cA), tot(cN))
 		} else {
-			printf "# %s counted: BPF run time per %s (program runs per %s): do-nothing programs %.0f ns (%.2f), label only %.0f ns (%.2f), iotgate without rules %.0f ns (%.2f), with the rules %.0f ns (%.2f)%s; without iotgate one %s takes %.0f ns (fastest round)\n", n, ou, ou, tot(cF), runs(cF), tot(cL), runs(cL), tot(cP), runs(cP), tot(cR), runs(cR), cN == "" ? "" : sprintf(", by number %.0f ns (%.2f)", tot(cN), runs(cN)), ou, t0
-			printf "bench %s-bpf: %.0f ns/%s ratio=%.3f target=%s (%s: BPF run time of the programs per %s from bpf_stats, added to the %.0f ns one %s takes without iotgate (fastest round); costs outside the programs are not in it, the clock reads of bpf_stats are (see the do-nothing programs))\n", n, tot(cR), ou, cratio(0, tot(cR)), t, why, ou, t0, ou
-			printf "bench %s-rules-only-bpf: %.0f ns/%s ratio=%.3f target=%s (against iotgate without rules: %.0f ns/%s)\n", n, tot(cR), ou, cratio(tot(cP), tot(cR)), t, tot(cP), ou
+			printf "# %s counted: guest instructions per %s (%s): without iotgate %.0f, do-nothing programs %.0f, label only %.0f, iotgate without rules %.0f, with the rules %.0f%s\n", n, ou, why, tot(cA), tot(cF), tot(cL), tot(cP), tot(cR), cN == "" ? "" : sprintf(", by number %.0f", tot(cN))
+			printf "bench %s-instructions: %.0f instr/%s ratio=%.3f target=%s (instructions of the whole guest per %s while the load runs, qemu -icount, BPF LSM off as here; without iotgate %.0f)\n", n, tot(cR), ou, cratio(tot(cA), tot(cR)), t, ou, tot(cA)
+			printf "bench %s-rules-only-instructions: %.0f instr/%s ratio=%.3f target=%s (against iotgate without rules: %.0f)\n", n, tot(cR), ou, cratio(tot(cP), tot(cR)), t, tot(cP)
+			printf "bench %s-floor-instructions: %.0f instr/%s ratio=%.3f target=info (do-nothing programs on the same hooks)\n", n, tot(cF), ou, cratio(tot(cA), tot(cF))
 			if (cN != "")
-				printf "bench %s-by-number-bpf: %.0f ns/%s ratio=%.3f target=info\n", n, tot(cN), ou, cratio(0, tot(cN))
+				printf "bench %s-by-number-instructions: %.0f instr/%s ratio=%.3f target=info\n", n, tot(cN), ou, cratio(tot(cA), tot(cN))
 		}
+		# connections: iotgate'"'"'s own logic over the cheapest per-socket label
+		if (key == "crr")
+			printf "bench %s-over-label-instructions: %.0f instr/%s ratio=%.3f target=>=0.98 (with the rules against programs that only label each socket: %.0f)\n", n, tot(cR), ou, cratio(tot(cL), tot(cR)), tot(cL)
 	}'
 }
 report net-tcp-throughput Gbit/s tcp ">=0.97" 1 MB

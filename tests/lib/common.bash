@@ -105,7 +105,9 @@ ig_libs() {
 	{
 		ldd "$@" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'
 		if printf '%s\n' "$@" | grep -qE '/iotgate(d|ctl)$'; then
-			ldconfig -p | awk '$1 == "libcrypto.so.3" { print $NF; exit }'
+			# awk reads to the end: an early exit would SIGPIPE ldconfig,
+			# which fails pipefail callers (bench/*.sh) when it loses the race
+			ldconfig -p | awk '$1 == "libcrypto.so.3" && !n++ { print $NF }'
 		fi
 	} | xargs -r readlink -f | sort -u
 }
