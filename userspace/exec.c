@@ -69,13 +69,30 @@ static int attach_one(struct bpf_program *prog, const char *pin, struct bpf_link
 }
 
 static int fill(struct ig_kernel *k, const struct ig_kernel_config *cfg,
-		const struct ig_verified *v, size_t n)
+		const struct ig_verified *v, size_t n, bool defer)
 {
 	int ret = ig_kernel_set_manifest(k, v, n);
 
 	if (!ret)
 		ret = ig_kernel_set_memfd(k, cfg->memfd, cfg->memfd_mask, cfg->nmemfd);
-	return ret ? ret : ig_kernel_set_mode(k, cfg->mode, cfg->flags);
+	if (ret)
+		return ret;
+	k->mode_deferred = defer && cfg->mode != IG_MODE_AUDIT;
+	k->deferred_mode = cfg->mode;
+	k->deferred_flags = cfg->flags;
+	return ig_kernel_set_mode(k, k->mode_deferred ? IG_MODE_AUDIT : cfg->mode, cfg->flags);
+}
+
+int ig_kernel_release_mode(struct ig_kernel *k)
+{
+	int ret;
+
+	if (!k->skel || !k->mode_deferred)
+		return 0;
+	ret = ig_kernel_set_mode(k, k->deferred_mode, k->deferred_flags);
+	if (!ret)
+		k->mode_deferred = false;
+	return ret;
 }
 
 #define T_FULL (1u << IG_TIER_FULL)
@@ -196,6 +213,7 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 	struct ig_kernel_config cfg;
 	const struct ig_verified *v;
 	struct ig_exec *skel;
+	bool lazy = false;
 	size_t n;
 	int ret;
 
@@ -240,11 +258,14 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 	if (ret)
 		goto fail;
 	/* Lazy appraisal needs the LSM programs (kmeasure runs before them on their hooks). */
-	for (size_t i = 0; tier != IG_TIER_FULL && i < n; i++) {
-		if (v[i].val.flags & IG_FILE_F_UNAPPRAISED) {
+	for (size_t i = 0; i < n; i++) {
+		if (!(v[i].val.flags & IG_FILE_F_UNAPPRAISED))
+			continue;
+		if (tier != IG_TIER_FULL) {
 			ret = -EAGAIN;
 			goto fail;
 		}
+		lazy = true;
 	}
 	{
 		/* Pinned by an earlier daemon: which manifest slot is in force. */
@@ -253,10 +274,14 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 
 		k->slot = 0;
 		if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.ig_cfg), &zero, &cur) &&
-		    cur.abi_version == IG_ABI_VERSION)
+		    cur.abi_version == IG_ABI_VERSION) {
 			k->slot = cur.slot & 1;
+			/* an earlier daemon's appraising programs still run: nothing to defer */
+			if (cur.mode == IG_MODE_ENFORCE)
+				lazy = false;
+		}
 	}
-	ret = fill(k, &cfg, v, n);
+	ret = fill(k, &cfg, v, n, lazy);
 	if (ret)
 		goto fail;
 	k->readopted = false;

@@ -50,6 +50,13 @@ struct ig_kernel {
 	__u64 generation;
 	__u32 slot; /* the ig_manifest slot in force (ig_config.slot) */
 	bool restorable; /* the other slot holds the manifest before the last swap */
+	/*
+	 * A fresh start with entries left to lazy appraisal runs in audit mode
+	 * until the appraising programs are attached (ig_kernel_release_mode):
+	 * an allowed program run meanwhile would be refused as not appraised.
+	 */
+	bool mode_deferred;
+	unsigned int deferred_mode, deferred_flags;
 	struct ig_link_rec links[IG_MAX_LINKS]; /* listed by ig_kernel_protect_pins */
 	size_t nlinks;
 	struct ig_file_key pin_dir; /* IG_PIN_DIR when the links were listed */
@@ -69,6 +76,12 @@ struct ig_kernel_config {
  * refused by the kernel.
  */
 bool ig_test_refused(const char *prog);
+/*
+ * Puts the configured mode in force if the start deferred it (see
+ * mode_deferred); call once the lazy appraisal programs are attached or the
+ * set was hashed. 0 or negative errno.
+ */
+int ig_kernel_release_mode(struct ig_kernel *k);
 /* Is bpffs mounted at /sys/fs/bpf? 0, -ENOENT (not bpffs) or -errno. */
 /* Something the full tier enforces that a lesser tier does not: code and sentence. */
 struct ig_tier_gap {

@@ -625,6 +625,16 @@ int main(int argc, char **argv)
 		}
 		log_rejected(&d->set);
 	}
+	/* Appraised at first use (or hashed) from here: the configured mode holds. */
+	{
+		int r = ig_kernel_release_mode(&d->k);
+
+		if (r) {
+			ig_err("bpf", "cannot put mode %s in force: %s",
+			       ig_mode_name(d->set.policy.mode), strerror(-r));
+			return 1;
+		}
+	}
 	phase("measurement programs loaded and attached");
 	ig_measure_set_kernel_hashes(d->ms,
 				     d->km && ig_kmeasure_source_id(d->km) != IG_KMS_USERSPACE);

@@ -50,6 +50,29 @@ teardown() {
 	"$CTL" log verify --file "$T/state/measurements"
 }
 
+@test "enforce: an allowed program run while the daemon starts is never refused" {
+	# Lazy appraisal: the exec programs are attached before the appraising
+	# ones; a fresh start must not refuse a listed program in between.
+	ig_policy enforce
+	(
+		while [[ ! -e $T/stop ]]; do
+			"$T/allowed" || echo "allowed exited $?" >>"$T/fails"
+		done
+	) &
+	loop=$!
+	cat >"$T/s.sh" <<-EOS
+		"$CTL" status --json >"$T/status.json"
+		run_rc allowed "$T/allowed"
+	EOS
+	scenario "$T/s.sh"
+	touch "$T/stop"
+	wait "$loop"
+	[[ $output == *"allowed=0"* ]]
+	[ ! -e "$T/fails" ] || { cat "$T/fails"; false; }
+	jq -e '.mode == "enforce" and .counters.exec.denied == 0' "$T/status.json"
+	jq -e '[.violations[] | select(.verdict == "deny")] | length == 0' "$T/status.json"
+}
+
 @test "enforce: copies, changed files and interpreters do not inherit trust" {
 	ig_policy enforce
 	ln "$T/allowed" "$T/hardlink" # same inode, same content: still trusted
