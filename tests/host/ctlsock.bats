@@ -145,12 +145,14 @@ hold_report() {
 	run "$PY" "$CS" apply-close "$SOCK" "$T/iotgate.conf" 20
 	echo "$output"
 	[ "$status" -eq 0 ]
-	# each is applied, or refused as busy while another is verified (at most 30 s)
-	for _ in $(seq 300); do
+	# each is applied, or refused as busy while another is verified (a
+	# loaded CI machine verifies slowly: up to 120 s)
+	for _ in $(seq 1200); do
 		[ "$(grep -c 'policy-apply by' "$T/daemon.log")" -ge 20 ] && break
 		sleep 0.1
 	done
 	kill -0 "$DPID"
+	grep 'policy-apply by' "$T/daemon.log"
 	[ "$(grep -c 'policy-apply by uid 0' "$T/daemon.log")" -eq 20 ]
 	run "$CTL" status
 	[ "$status" -eq 0 ]
