@@ -36,9 +36,7 @@ setup() {
 	inB ip addr add 10.78.0.2/24 dev vB2
 	for l in lo vA vA2; do inA ip link set "$l" up; done
 	for l in lo vB vB2; do inB ip link set "$l" up; done
-	cp "$B/tests/ignet" "$T/allowed"
-	cp "$B/tests/ignet" "$T/denied"
-	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
+	ig_ignet_pair
 	ip netns exec "$NSB" "$B/tests/ignet" serve tcp 7000 >/dev/null 2>&1 &
 	SRV1=$!
 	ip netns exec "$NSB" "$B/tests/ignet" serve udp 7001 >/dev/null 2>&1 &

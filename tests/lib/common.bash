@@ -112,6 +112,27 @@ ig_libs() {
 	} | xargs -r readlink -f | sort -u
 }
 
+# ig_ignet_pair : two copies of tests/helpers/ignet, $T/allowed and
+# $T/denied (same content, two files: the rules tell them apart by file), and
+# a manifest of both
+ig_ignet_pair() {
+	cp "$B/tests/ignet" "$T/allowed"
+	cp "$B/tests/ignet" "$T/denied"
+	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
+}
+
+# ig_rt2_peer NS : a veth rt2 (10.99.0.1) here, its peer rt2p (10.99.0.2, up)
+# in the namespace NS with a UDP echo server on port 7001 (its pid in PIDS)
+ig_rt2_peer() {
+	ip link add rt2 type veth peer name rt2p netns "$1"
+	ip addr add 10.99.0.1/24 dev rt2
+	ip link set rt2 up
+	ip -n "$1" addr add 10.99.0.2/24 dev rt2p
+	ip -n "$1" link set rt2p up
+	ip netns exec "$1" "$B/tests/ignet" serve udp 7001 >/dev/null 2>&1 &
+	PIDS+=($!)
+}
+
 # ig_manifest FILE... : a manifest of the given files and the libraries they
 # load (mmap of code is checked too) in $T/manifest.sha256
 ig_manifest() {

@@ -13,9 +13,7 @@ setup() {
 	ig_cleanup
 	T=$(mktemp -d)
 	chmod 755 "$T"
-	cp "$B/tests/ignet" "$T/allowed"
-	cp "$B/tests/ignet" "$T/denied"
-	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
+	ig_ignet_pair
 	mknod -m 666 "$T/full" c 1 7
 	mkdir "$T/dev"
 }

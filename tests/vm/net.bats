@@ -21,9 +21,7 @@ setup() {
 	ig_cleanup
 	T=$(mktemp -d)
 	chmod 755 "$T"
-	cp "$B/tests/ignet" "$T/allowed"
-	cp "$B/tests/ignet" "$T/denied"
-	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
+	ig_ignet_pair
 	NSA=
 	PIDS=()
 }
@@ -370,14 +368,7 @@ gone() {
 	NSB=igvmb
 	ip netns add "$NSA"
 	ip netns add "$NSB"
-	# rt2 (10.99.0.1) here, its peer rt2p (10.99.0.2, a UDP echo server) in NSA.
-	ip link add rt2 type veth peer name rt2p netns "$NSA"
-	ip addr add 10.99.0.1/24 dev rt2
-	ip link set rt2 up
-	ip -n "$NSA" addr add 10.99.0.2/24 dev rt2p
-	ip -n "$NSA" link set rt2p up
-	ip netns exec "$NSA" "$B/tests/ignet" serve udp 7001 >/dev/null 2>&1 &
-	PIDS+=($!)
+	ig_rt2_peer "$NSA"
 	for _ in $(seq 50); do
 		"$T/allowed" udp 10.99.0.2 7001 >/dev/null && break
 		sleep 0.1

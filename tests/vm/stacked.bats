@@ -19,25 +19,17 @@ setup() {
 	ig_cleanup
 	T=$(mktemp -d)
 	chmod 755 "$T"
-	cp "$B/tests/ignet" "$T/allowed"
-	cp "$B/tests/ignet" "$T/denied"
-	sha256sum "$T/allowed" "$T/denied" >"$T/manifest.sha256"
+	ig_ignet_pair
 	PIDS=()
 	NSA=igsta
 	NSB=igstb
 	ip netns add "$NSA"
 	ip netns add "$NSB"
-	ip link add rt2 type veth peer name rt2p netns "$NSA"
-	ip addr add 10.99.0.1/24 dev rt2
-	ip link set rt2 up
-	ip -n "$NSA" addr add 10.99.0.2/24 dev rt2p
+	ig_rt2_peer "$NSA"
 	ip -n "$NSA" addr add 10.97.0.2/24 dev rt2p
-	ip -n "$NSA" link set rt2p up
 	ip -n "$NSA" link add link rt2p name rt2p.5 type vlan id 5
 	ip -n "$NSA" addr add 10.98.5.2/24 dev rt2p.5
 	ip -n "$NSA" link set rt2p.5 up
-	ip netns exec "$NSA" "$B/tests/ignet" serve udp 7001 >/dev/null 2>&1 &
-	PIDS+=($!)
 	ip netns exec "$NSA" "$B/tests/ignet" serve tcp 7000 >/dev/null 2>&1 &
 	PIDS+=($!)
 }
