@@ -120,6 +120,12 @@ int client_flush(struct daemon *d, int slot)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			c->hungup = true;
+			c->subscribed = false;
+			c->outlen = 0;
+			break;
+		}
 		if (n < 0)
 			return -errno;
 		memmove(c->out, c->out + n, c->outlen - n);
@@ -142,6 +148,8 @@ static int client_send(struct daemon *d, int slot, struct json_object *reply)
 
 	if (!c)
 		return -EPIPE;
+	if (c->hungup)
+		return 0;
 	/* A peer that does not read its replies is dropped, never waited for. */
 	if (c->outlen + len + 1 > MAX_PENDING_OUT)
 		return -ENOBUFS;
@@ -156,9 +164,11 @@ static int client_send(struct daemon *d, int slot, struct json_object *reply)
 }
 
 /*
- * Pushes an event to every subscriber; one that cannot keep up is dropped,
- * one that left is closed. Either may be the client whose request is being
- * handled: client_close() frees nothing under its feet.
+ * Pushes an event to every subscriber; one that cannot keep up is dropped.
+ * One that left is unsubscribed, not closed: the requests it sent before
+ * leaving are still to be read (client_flush). A dropped one may be the
+ * client whose request is being handled: client_close() frees nothing under
+ * its feet.
  */
 void publish(struct daemon *d, struct json_object *ev)
 {

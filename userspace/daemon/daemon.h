@@ -52,6 +52,12 @@ struct client {
 	size_t outlen;
 	bool subscribed; /* 'events': violations and state changes are pushed */
 	bool closed; /* fd closed; the slot is freed after the current events (reap) */
+	/*
+	 * The peer stopped reading (EPIPE): replies and events are dropped, but
+	 * the requests it sent before leaving are still read and carried out;
+	 * the connection is closed at the end of its input.
+	 */
+	bool hungup;
 	long long idle_deadline; /* monotonic ms: closed then unless subscribed */
 };
 
