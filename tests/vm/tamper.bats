@@ -15,7 +15,7 @@ setup() {
 	T=$(mktemp -d)
 	cp /usr/bin/true "$T/allowed"
 	ig_manifest "$T/allowed" "$CTL" "$IOTGATED" "$EXECTOOL" "$(command -v bpftool)" \
-		"$(command -v umount)" "$(command -v mount)"
+		"$(command -v umount)" "$(command -v mount)" "$(command -v unshare)"
 }
 
 teardown() {
@@ -100,13 +100,15 @@ logged() {
 	jq -e '[.violations[] | select(.type == "inject" and .verdict == "deny")] | length >= 1' "$T/after.json"
 }
 
-@test "bpffs: umount -l /sys/fs/bpf, umount -l /sys, mounting over it and moving it are refused" {
+@test "bpffs: umount -l /sys/fs/bpf, /sys or / (in a mount namespace), mounting over it and moving it are refused" {
 	tpolicy enforce
 	mkdir -p "$T/mnt"
 	cat >"$T/s.sh" <<-'EOS'
 		"$CTL" status --json >"$T/before.json"
 		run_rc umount_bpf umount -l /sys/fs/bpf
 		run_rc umount_sys umount -l /sys
+		# the pins' bpffs is a grandchild of /: / -> /sys -> /sys/fs/bpf
+		run_rc umount_root unshare -m --propagation private umount -l /
 		run_rc umount_pins umount /sys/fs/bpf
 		run_rc over_bpf mount -t tmpfs none /sys/fs/bpf
 		run_rc over_pins mount -t tmpfs none $PIN_DIR
@@ -114,12 +116,12 @@ logged() {
 		"$CTL" status --json >"$T/after.json"
 	EOS
 	scenario "$T/s.sh"
-	for n in umount_bpf umount_sys umount_pins over_bpf over_pins move_bpf; do
+	for n in umount_bpf umount_sys umount_root umount_pins over_bpf over_pins move_bpf; do
 		[[ $output == *"$n=32"* || $output == *"$n=1"* ]]
 	done
-	refused umount_bpf umount_sys umount_pins over_bpf over_pins move_bpf
+	refused umount_bpf umount_sys umount_root umount_pins over_bpf over_pins move_bpf
 	ok_around
-	logged bpffs_mount 6
+	logged bpffs_mount 7
 	# still mounted where it was, the pins in it
 	[ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ]
 }
