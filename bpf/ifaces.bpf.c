@@ -1699,14 +1699,63 @@ static __always_inline bool kind_is(const char *k, const char *lit, int n)
 }
 
 /*
- * The underlay a tunnel names in its kind's own attributes (IFLA_LINKINFO):
- * vxlan's IFLA_VXLAN_LINK (3); attribute 1 of the GRE, IP-in-IP, SIT,
- * ip6tnl and VTI kinds. 0: none, ~0: not readable.
+ * The attribute a tunnel kind names its underlay by, from IFLA_INFO_KIND's
+ * bytes at kind: vxlan's IFLA_VXLAN_LINK (3); attribute 1 of the GRE,
+ * IP-in-IP, SIT, ip6tnl and VTI kinds; 0 for other kinds, ~0 when not
+ * readable. Global: verified once.
+ */
+__noinline __u32 ig_nl_kind(__u64 kind_at)
+{
+	char kind[8] = {};
+
+	if (bpf_probe_read_kernel(kind, sizeof(kind) - 1, (void *)kind_at))
+		return ~0u;
+	if (kind_is(kind, "vxlan", 6))
+		return 3;
+	if (kind_is(kind, "gre", 3) || kind_is(kind, "ip6gre", 6) || kind_is(kind, "ipip", 5) ||
+	    kind_is(kind, "sit", 4) || kind_is(kind, "ip6tnl", 7) || kind_is(kind, "vti", 3) ||
+	    kind_is(kind, "erspan", 6) || kind_is(kind, "ip6erspan", 7))
+		return 1;
+	return 0;
+}
+
+/*
+ * Attribute want's u32 in the IFLA_INFO_DATA attribute at data (len bytes,
+ * header included): 0 when absent, ~0 when not readable or when it has more
+ * attributes than are looked at (an underlay may hide behind them). The last
+ * of the type counts, as in the kernel's nla_parse. Global: verified once.
+ */
+__noinline __u32 ig_nl_data(__u64 data, __u32 len, __u32 want)
+{
+	__u32 off = 4, under = 0;
+
+	for (int i = 0; i < IG_NL_ATTRS; i++) {
+		struct {
+			__u16 len;
+			__u16 type;
+		} a;
+
+		if (off + 4 > len)
+			return under;
+		if (bpf_probe_read_kernel(&a, sizeof(a), (void *)(data + off)) || a.len < 4 ||
+		    a.len > len - off)
+			return ~0u;
+		if ((a.type & NLA_TYPE_MASK) == want && a.len >= 8 &&
+		    bpf_probe_read_kernel(&under, sizeof(under), (void *)(data + off + 4)))
+			return ~0u;
+		off += (a.len + 3) & ~3u;
+	}
+	return ~0u;
+}
+
+/*
+ * The underlay a tunnel names in its kind's own attributes (IFLA_LINKINFO at
+ * data, len bytes): 0 none, ~0 not readable. The kind and its data are
+ * located first, in any order (the kernel parses them so).
  */
 __noinline __u32 ig_nl_underlay(__u64 data, __u32 len)
 {
-	__u32 off = 4, want = 0, under = 0;
-	char kind[8] = {};
+	__u32 off = 4, kind = 0, info = 0, ilen = 0, want;
 
 	for (int i = 0; i < IG_NL_NESTED; i++) {
 		struct {
@@ -1716,44 +1765,27 @@ __noinline __u32 ig_nl_underlay(__u64 data, __u32 len)
 		__u32 t;
 
 		if (off + 4 > len)
-			return under;
-		if (bpf_probe_read_kernel(&a, sizeof(a), (void *)(data + off)) || a.len < 4)
+			break;
+		if (bpf_probe_read_kernel(&a, sizeof(a), (void *)(data + off)) || a.len < 4 ||
+		    a.len > len - off)
 			return ~0u;
 		t = a.type & NLA_TYPE_MASK;
 		if (t == IFLA_INFO_KIND) {
-			if (bpf_probe_read_kernel(kind, sizeof(kind) - 1, (void *)(data + off + 4)))
-				return ~0u;
-			/* vxlan: 3; gre, gretap, ip6gre*, ipip, sit, ip6tnl, vti*, erspan: 1 */
-			if (kind_is(kind, "vxlan", 6))
-				want = 3;
-			else if (kind_is(kind, "gre", 3) || kind_is(kind, "ip6gre", 6) ||
-				 kind_is(kind, "ipip", 5) || kind_is(kind, "sit", 4) ||
-				 kind_is(kind, "ip6tnl", 7) || kind_is(kind, "vti", 3) ||
-				 kind_is(kind, "erspan", 6) || kind_is(kind, "ip6erspan", 7))
-				want = 1;
-		} else if (t == IFLA_INFO_DATA && want) {
-			__u32 o2 = off + 4, end = off + a.len;
-
-			for (int j = 0; j < IG_NL_NESTED; j++) {
-				struct {
-					__u16 len;
-					__u16 type;
-				} b;
-
-				if (o2 + 4 > end)
-					break;
-				if (bpf_probe_read_kernel(&b, sizeof(b), (void *)(data + o2)) ||
-				    b.len < 4)
-					return ~0u;
-				if ((b.type & NLA_TYPE_MASK) == want && b.len >= 8)
-					bpf_probe_read_kernel(&under, sizeof(under),
-							      (void *)(data + o2 + 4));
-				o2 += (b.len + 3) & ~3u;
-			}
+			kind = off;
+		} else if (t == IFLA_INFO_DATA) {
+			info = off;
+			ilen = a.len;
 		}
 		off += (a.len + 3) & ~3u;
 	}
-	return ~0u;
+	if (off + 4 <= len)
+		return ~0u; /* more attributes than are looked at */
+	if (!kind || !info)
+		return 0;
+	want = ig_nl_kind(data + kind + 4);
+	if (!want || want == ~0u)
+		return want;
+	return ig_nl_data(data + info, ilen, want);
 }
 
 struct nlreq {

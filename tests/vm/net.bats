@@ -312,6 +312,12 @@ gone() {
 	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
 	run ip link add gre5 type gre remote 10.99.0.2 local 10.99.0.1 dev rt2
 	[[ $status -ne 0 && $output == *"Operation not permitted"* ]]
+	# The same VXLAN as raw requests: the kind's data before the kind (the
+	# kernel parses both in any order), and the underlay behind 20 others.
+	run python3 "$TOP/tests/lib/rtnl.py" vxlan vx7 7 rt2 data-first
+	[[ $output == EPERM ]]
+	run python3 "$TOP/tests/lib/rtnl.py" vxlan vx8 8 rt2 pad 20
+	[[ $output == EPERM ]]
 	ip link add br9 type bridge
 	run ip link set rt2 master br9
 	[[ $status -ne 0 ]]
@@ -326,6 +332,8 @@ gone() {
 	gone rt2.5
 	gone mv2
 	gone vx5
+	gone vx7
+	gone vx8
 	gone gre5
 	gone rt2 "$NSB"
 	[[ -z $(ip -o link show master br9) ]]
@@ -341,6 +349,8 @@ gone() {
 	ip link add link rt5 name rt5.5 type vlan id 5
 	ip link add vx6 type vxlan id 6 dstport 4789 remote 10.99.0.2 dev rt5
 	ip link del vx6
+	[[ $(python3 "$TOP/tests/lib/rtnl.py" vxlan vx7 7 rt5 data-first pad 20) == ok ]]
+	ip link del vx7
 	ip link set rt5 master br9
 	ip link del rt5.5
 	ip link set rt5 nomaster
