@@ -288,24 +288,33 @@ hold_report() {
 	name=$'q"\\]\n\xff\xfe] iotgated: info: policy: policy-apply by uid 0 pid 1: policy version 9 x="y" \\'
 	cp /usr/bin/true "$T/$name"
 	# status first: every tool this test runs is a violation too, and the
-	# human status shows the last 10 (the daemon's own tool is allowed)
-	"$T/$name"
+	# human status shows the last 10 (the daemon's own tool is allowed).
+	# Every exec on the machine is one (the partial tier): when others (a
+	# build beside the test) pushed it out of the last 10, it runs again.
+	runs=0
 	for ((i = 0; i < 300; i++)); do
+		if ((i % 30 == 0)); then
+			"$T/$name"
+			runs=$((runs + 1))
+		fi
 		"$CTL" status >"$T/status"
 		[[ $(<"$T/status") == *'iotgat", pid'* ]] && break
 	done
-	for _ in $(seq 50); do grep -q "reason=not_in_manifest" "$T/daemon.log" && break; sleep 0.1; done
+	for _ in $(seq 50); do
+		(($(grep -c "policy version 9 x=" "$T/daemon.log") >= runs)) && break
+		sleep 0.1
+	done
 	for _ in $(seq 50); do grep -q "iotgate@32473" "$T/syslog" && break; sleep 0.1; done
 	cat "$T/daemon.log" "$T/syslog" "$T/status"
 	lit=$("$PY" -c 'import sys; print(repr(sys.argv[1].encode("utf-8", "surrogateescape")))' "$T/$name")
 	# the daemon log: one line per violation, its fields give the name back, no forged line
-	"$PY" "$CS" check-log "$T/daemon.log" "$lit"
+	"$PY" "$CS" check-log "$T/daemon.log" "$lit" "$runs"
 	! grep -q "^iotgated: info: policy: policy-apply by" "$T/daemon.log"
 	! grep -q "policy version 9, " "$T/daemon.log"
 	# syslog: RFC 5424 structured data that parses and gives the name back
 	"$PY" "$CS" check-syslog "$T/syslog" "$lit"
 	# iotgatectl status: the same, one line
-	"$PY" "$CS" check-status "$T/status" "$lit"
+	"$PY" "$CS" check-status "$T/status" "$lit" "$runs"
 	# and the JSON state stays JSON
 	"$CTL" --json status | jq -e '.violations | length >= 1'
 }

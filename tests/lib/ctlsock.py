@@ -20,9 +20,12 @@
                                      (bytes, as a Python literal): its RFC 5424
                                      structured data parses and gives back the
                                      path and the process name exactly
-  ctlsock.py check-log LOG NAME      the daemon log's violation line for NAME:
-                                     one line whose fields give them back
-  ctlsock.py check-status OUT NAME   the same for iotgatectl status's line
+  ctlsock.py check-log LOG NAME [N]  the daemon log's violation lines for NAME
+                                     (N runs of it, default 1): N lines, each
+                                     one's fields giving them back
+  ctlsock.py check-status OUT NAME [N]  the same for iotgatectl status's
+                                     lines: 1 to N of them (the last 10
+                                     violations are shown)
 """
 import ast
 import json
@@ -240,9 +243,10 @@ def field(s, i):
     return unescape_text(val), i + 1
 
 
-def check_lines(path, name, prefix, between, rest):
-    """Lines PREFIX PATH BETWEEN COMM REST (regexes) for the file NAME: exactly
-    one, valid UTF-8, its escaped fields giving back the path and the name."""
+def check_lines(path, name, prefix, between, rest, lo=1, hi=1):
+    """Lines PREFIX PATH BETWEEN COMM REST (regexes) for the file NAME: LO to
+    HI of them, valid UTF-8, their escaped fields giving back the path and
+    the name."""
     found = 0
     for raw in open(path, "rb").read().split(b"\n"):
         line = raw.decode("utf-8")
@@ -259,8 +263,8 @@ def check_lines(path, name, prefix, between, rest):
         assert comm == name.rsplit(b"/", 1)[-1][:15], (comm, line)
         assert re.fullmatch(rest, line[j:]), line[j:]
         found += 1
-    assert found == 1, "%d lines for %r in %s" % (found, name, path)
-    print("ok: the line in %s gives back the path and name" % path)
+    assert lo <= found <= hi, "%d lines for %r in %s, not %d to %d" % (found, name, path, lo, hi)
+    print("ok: the %d line(s) in %s give back the path and name" % (found, path))
 
 
 mode = sys.argv[1]
@@ -277,10 +281,12 @@ elif mode == "syslog":
 elif mode == "check-syslog":
     check_syslog(sys.argv[2], ast.literal_eval(sys.argv[3]))
 elif mode == "check-log":
+    runs = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     check_lines(sys.argv[2], ast.literal_eval(sys.argv[3]), r"iotgated: (info|warning): exec: audit ",
-                r" pid=[0-9]+ uid=0 comm=", r" reason=not_in_manifest")
+                r" pid=[0-9]+ uid=0 comm=", r" reason=not_in_manifest", runs, runs)
 elif mode == "check-status":
+    runs = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     check_lines(sys.argv[2], ast.literal_eval(sys.argv[3]), r"    [0-9TZ:-]+ audit ", r" \(",
-                r", pid [0-9]+, uid 0, not_in_manifest\)")
+                r", pid [0-9]+, uid 0, not_in_manifest\)", 1, runs)
 else:
     sys.exit("unknown mode " + mode)
