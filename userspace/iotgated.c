@@ -256,8 +256,20 @@ struct start {
 	bool prepared; /* start_prepare ran (its result in ret) */
 	bool sock_open; /* the control socket listens */
 	struct timespec verified_at; /* when the verify phase ended */
+	struct timespec measured_at; /* when the measurement log was open */
 	int ret; /* the verify phase's, then start_prepare's result */
 };
+
+/* libcrypto works (its checks run in children: isolate.h); 0 or -errno, logged. */
+static int crypto_ok(void)
+{
+	char why[256];
+	int ret = ig_crypto_probe(why, sizeof(why));
+
+	if (ret)
+		ig_err("crypto", "%s", why);
+	return ret;
+}
 
 /* The verify phase: the applied set, else the shipped one; 0 or -errno. */
 static int start_verify(struct start *st)
@@ -295,11 +307,44 @@ static int start_verify(struct start *st)
 	return ret;
 }
 
+/*
+ * The measurement log, opened (its chain checked) and told the set: it needs
+ * the set, not the programs, so it is part of the verify phase.
+ */
+static int start_measure(struct start *st)
+{
+	struct daemon *d = st->d;
+	int ret;
+
+	/* The log never blocks enforcement: a failure here is reported as degraded. */
+	ret = ig_measure_open(&d->ms, st->state_dir, st->log_max);
+	if (!d->ms)
+		return ret ? ret : -ENOMEM;
+	if (ret)
+		ig_err("measure", "cannot open the measurement log in %s: %s", st->state_dir,
+		       strerror(-ret));
+	ret = ig_measure_set_manifest(d->ms, &d->set.manifest, d->set.verified, d->set.nverified);
+	clock_gettime(CLOCK_MONOTONIC, &st->measured_at);
+	return ret;
+}
+
+/* The whole verify phase: libcrypto, the set, the measurement log. */
+static int start_verify_all(struct start *st)
+{
+	int ret = crypto_ok();
+
+	if (!ret)
+		ret = start_verify(st);
+	if (!ret)
+		ret = start_measure(st);
+	return ret;
+}
+
 static void *start_thread(void *arg)
 {
 	struct start *st = arg;
 
-	st->ret = start_verify(st);
+	st->ret = start_verify_all(st);
 	return NULL;
 }
 
@@ -328,17 +373,6 @@ static int start_prepare(struct start *st)
 	floor_update(d, false);
 	lock_keys(d);
 	d->set_loaded = time(NULL);
-	/* The log never blocks enforcement: a failure here is reported as degraded. */
-	ret = ig_measure_open(&d->ms, st->state_dir, st->log_max);
-	if (!d->ms)
-		return ret ? ret : -ENOMEM;
-	if (ret)
-		ig_err("measure", "cannot open the measurement log in %s: %s", st->state_dir,
-		       strerror(-ret));
-	ret = ig_measure_set_manifest(d->ms, &d->set.manifest, d->set.verified, d->set.nverified);
-	if (ret)
-		return ret;
-	phase("measurement log open");
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -378,6 +412,8 @@ static void start_join(struct start *st)
 	pthread_join(st->thread, NULL);
 	st->running = false;
 	phase_at("policy set verified and compiled", &st->verified_at);
+	if (!st->ret)
+		phase_at("measurement log open", &st->measured_at);
 }
 
 /* ig_kernel_src: the set, once verified and prepared; the same answer every call. */
@@ -499,16 +535,10 @@ int main(int argc, char **argv)
 	ig_diag_init(&diag);
 	/* OpenSSL's footprint stays in short-lived children (isolate.h). */
 	ig_isolate_set(true);
-	{
-		char why[256];
-
-		if (ig_crypto_probe(why, sizeof(why))) {
-			ig_err("crypto", "%s", why);
-			return 1;
-		}
-	}
 
 	if (check) {
+		if (crypto_ok())
+			return 1;
 		/* Verify and compile, as an apply would; nothing is loaded. */
 		ret = load_compiled(d, NULL, policy_path, &comp, &diag);
 		ig_net_compiled_free(&comp);
@@ -555,7 +585,7 @@ int main(int argc, char **argv)
 	st.log_max = log_max;
 	st.running = !pthread_create(&st.thread, NULL, start_thread, &st);
 	if (!st.running) /* no thread: one after the other */
-		st.ret = start_verify(&st);
+		st.ret = start_verify_all(&st);
 	{
 		struct ig_kernel_src src = { .get = start_get, .ctx = &st };
 
