@@ -291,7 +291,8 @@ static int try_source(struct ig_kmeasure *km, int source)
 			why(km,
 			    "ima: bpf_ima_file_hash does not hash with SHA-256 here (ima_hash=)");
 		else
-			why(km, "%s: self-test (an executable mapping) failed: %s", name, strerror(-ret));
+			why(km, "%s: self-test (an executable mapping) failed: %s", name,
+			    strerror(-ret));
 		goto fail;
 	}
 	if (ret > 0)
