@@ -55,12 +55,21 @@ check_syslog() {
 	cat >"$T/s.sh" <<-EOS
 		"$CTL" --json events >"$T/events.jsonl" &
 		EP=\$!
-		ig_sleep 1
+		# the refusals must come after the subscription, however slow the VM
+		for ((i = 0; i < 300; i++)); do
+			[[ \$("$CTL" --json status) =~ \"subscribers\":\ *[1-9] ]] && break
+			ig_sleep 0.1
+		done
+		echo "subscribed=\$i"
 		echo "dpid=\$DPID"
 		run_rc kill "$EXECTOOL" kill \$DPID 15
 		run_rc ptrace "$EXECTOOL" ptrace \$DPID
 		run_rc other "$T/other"
-		ig_sleep 1
+		for ((i = 0; i < 100; i++)); do
+			ev=\$(<"$T/events.jsonl")
+			[[ \$ev =~ \"type\":\ *\"exec\" && \$ev =~ \"type\":\ *\"self ]] && break
+			ig_sleep 0.1
+		done
 		kill \$EP
 	EOS
 	IG_DAEMON_ARGS="--syslog-socket $T/rs/log.sock" scenario "$T/s.sh"
