@@ -915,6 +915,16 @@ void ig_kernel_manifest_fds(struct ig_kernel *k, int *manifest_fd, int *cfg_fd)
 	*cfg_fd = bpf_map__fd(k->skel->maps.ig_cfg);
 }
 
+__u32 ig_kernel_manifest_id(struct ig_kernel *k)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (!k->skel || bpf_obj_get_info_by_fd(bpf_map__fd(k->skel->maps.ig_manifest), &info, &len))
+		return 0;
+	return info.id;
+}
+
 int ig_kernel_events_fd(struct ig_kernel *k)
 {
 	return ring_buffer__epoll_fd(k->rb);

@@ -154,6 +154,8 @@ int ig_kernel_counters(struct ig_kernel *k, __u64 out[IG_CNT_MAX]);
 int ig_kernel_events_fd(struct ig_kernel *k);
 /* The ig_manifest and ig_cfg maps, for kmeasure's lazy appraisal. */
 void ig_kernel_manifest_fds(struct ig_kernel *k, int *manifest_fd, int *cfg_fd);
+/* The kernel's id of that ig_manifest map (0: none): which load a handle is of. */
+__u32 ig_kernel_manifest_id(struct ig_kernel *k);
 int ig_kernel_poll_events(struct ig_kernel *k);
 /* Detaches everything and removes the pins: the only way enforcement ends. */
 int ig_kernel_stop_enforcing(struct ig_kernel *k);

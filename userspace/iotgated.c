@@ -258,6 +258,18 @@ struct start {
 	struct timespec verified_at; /* when the verify phase ended */
 	struct timespec measured_at; /* when the measurement log was open */
 	int ret; /* the verify phase's, then start_prepare's result */
+	/*
+	 * The measurement source's programs, loaded in a thread of their own
+	 * while the exec programs are attached and the interface programs
+	 * loaded (full tier): their verification was the last long part of a
+	 * start in series. Attached later, after the exec programs.
+	 */
+	pthread_t km_thread;
+	bool km_running;
+	struct ig_kmeasure_opts km_opts; /* km_opts' fds: dups, the thread's */
+	__u32 km_manifest_id; /* the ig_manifest map the programs share */
+	struct ig_kmeasure *km;
+	int km_ret;
 };
 
 /* libcrypto works (its checks run in children: isolate.h); 0 or -errno, logged. */
@@ -416,6 +428,71 @@ static void start_join(struct start *st)
 		phase_at("measurement log open", &st->measured_at);
 }
 
+static void *km_thread(void *arg)
+{
+	struct start *st = arg;
+
+	st->km_ret = ig_kmeasure_prepare(&st->km, &st->km_opts, on_kmeas, st->d);
+	if (st->km_opts.lazy) {
+		close(st->km_opts.manifest_fd);
+		close(st->km_opts.cfg_fd);
+	}
+	return NULL;
+}
+
+/* Full tier, exec programs loaded: the measurement source's load starts beside the rest. */
+static void km_start_load(struct start *st)
+{
+	struct daemon *d = st->d;
+	int mfd, cfd;
+
+	if (d->k.tier != IG_TIER_FULL || !d->k.skel)
+		return;
+	st->km_opts.only = -1;
+	st->km_opts.lazy = d->lazy;
+	if (d->lazy) {
+		ig_kernel_manifest_fds(&d->k, &mfd, &cfd);
+		st->km_manifest_id = ig_kernel_manifest_id(&d->k);
+		st->km_opts.manifest_fd = fcntl(mfd, F_DUPFD_CLOEXEC, 3);
+		st->km_opts.cfg_fd = fcntl(cfd, F_DUPFD_CLOEXEC, 3);
+		if (st->km_opts.manifest_fd < 0 || st->km_opts.cfg_fd < 0) {
+			if (st->km_opts.manifest_fd >= 0)
+				close(st->km_opts.manifest_fd);
+			if (st->km_opts.cfg_fd >= 0)
+				close(st->km_opts.cfg_fd);
+			return;
+		}
+	}
+	st->km_running = !pthread_create(&st->km_thread, NULL, km_thread, st);
+	if (!st->km_running && d->lazy) {
+		close(st->km_opts.manifest_fd);
+		close(st->km_opts.cfg_fd);
+	}
+}
+
+/*
+ * The measurement source: the one loaded beside the rest if it was loaded
+ * for what is in force now (the full tier's maps), else opened here.
+ */
+static int km_open(struct start *st, const struct ig_kmeasure_opts *ko)
+{
+	struct daemon *d = st->d;
+
+	if (st->km_running) {
+		pthread_join(st->km_thread, NULL);
+		st->km_running = false;
+		phase("measurement programs loaded (beside the rest)");
+		if (!st->km_ret && st->km && st->km_opts.lazy == ko->lazy &&
+		    (!ko->lazy || st->km_manifest_id == ig_kernel_manifest_id(&d->k))) {
+			d->km = st->km;
+			return ig_kmeasure_start(d->km);
+		}
+		ig_kmeasure_close(st->km);
+		st->km = NULL;
+	}
+	return ig_kmeasure_open_opts(&d->km, ko, on_kmeas, d);
+}
+
 /* ig_kernel_src: the set, once verified and prepared; the same answer every call. */
 static int start_get(void *ctx, struct ig_kernel_config *cfg, const struct ig_verified **v,
 		     size_t *n)
@@ -428,6 +505,8 @@ static int start_get(void *ctx, struct ig_kernel_config *cfg, const struct ig_ve
 		if (!st->ret)
 			st->ret = start_prepare(st);
 		st->prepared = true;
+		if (!st->ret)
+			km_start_load(st);
 	}
 	if (st->ret)
 		return st->ret;
@@ -639,7 +718,7 @@ int main(int argc, char **argv)
 		struct ig_kmeasure_opts ko = { .only = -1, .lazy = d->lazy && d->k.lsm_attached };
 
 		ig_kernel_manifest_fds(&d->k, &ko.manifest_fd, &ko.cfg_fd);
-		ret = ig_kmeasure_open_opts(&d->km, &ko, on_kmeas, d);
+		ret = km_open(&st, &ko);
 	}
 	ig_kmeasure_set_manifest(d->km, d->set.verified, d->set.nverified);
 	if (d->lazy && !ig_kmeasure_lazy(d->km)) {

@@ -37,6 +37,7 @@ struct ig_kmeasure {
 	ig_kmeas_fn cb;
 	void *ctx;
 	struct ig_kmeasure_opts opts;
+	int pending; /* loaded by ig_kmeasure_prepare(), not attached yet; -1: none */
 	char reason[512];
 };
 
@@ -239,7 +240,8 @@ static int pin_links(struct ig_kmeasure *km)
 }
 
 /* Loads and attaches the programs for one source. Returns 0 or negative errno, reason noted. */
-static int try_source(struct ig_kmeasure *km, int source)
+/* The first half of a source: the object opened and loaded, nothing attached. */
+static int load_source(struct ig_kmeasure *km, int source)
 {
 	const char *name = ig_kmeasure_source_name(source);
 	int ret;
@@ -273,6 +275,18 @@ static int try_source(struct ig_kmeasure *km, int source)
 		    strerror(-ret));
 		goto fail;
 	}
+	return 0;
+fail:
+	unload(km);
+	return ret;
+}
+
+/* The second half: attached after exec.bpf.c's programs, checked, pinned. */
+static int attach_source(struct ig_kmeasure *km, int source)
+{
+	const char *name = ig_kmeasure_source_name(source);
+	int ret;
+
 	ret = ig_kmeasure__attach(km->skel);
 	if (ret) {
 		ret = ret < 0 ? ret : -EINVAL;
@@ -311,12 +325,39 @@ fail:
 	return ret;
 }
 
-int ig_kmeasure_open_opts(struct ig_kmeasure **out, const struct ig_kmeasure_opts *opts,
-			  ig_kmeas_fn cb, void *ctx)
+/*
+ * The sources in order of preference from 'from' on: loads (attach: and
+ * attaches) the first that works. The source's IG_KMS_*, or -1: none.
+ */
+static int pick_source(struct ig_kmeasure *km, int from, bool attach)
+{
+	int only = km->opts.only;
+
+	if (from <= IG_KMS_MODULE && (only < 0 || only == IG_KMS_MODULE)) {
+		bool live = module_live();
+
+		if (!live && km->opts.module_path)
+			live = load_module(km, km->opts.module_path) == 0;
+		else if (!live)
+			why(km, "module: " MOD_NAME " is not loaded");
+		if (live && load_source(km, IG_KMS_MODULE) == 0) {
+			if (!attach || attach_source(km, IG_KMS_MODULE) == 0)
+				return IG_KMS_MODULE;
+		}
+	}
+	if (from <= IG_KMS_IMA && (only < 0 || only == IG_KMS_IMA) &&
+	    load_source(km, IG_KMS_IMA) == 0) {
+		if (!attach || attach_source(km, IG_KMS_IMA) == 0)
+			return IG_KMS_IMA;
+	}
+	return -1;
+}
+
+int ig_kmeasure_prepare(struct ig_kmeasure **out, const struct ig_kmeasure_opts *opts,
+			ig_kmeas_fn cb, void *ctx)
 {
 	int only = opts ? opts->only : -1;
 	struct ig_kmeasure *km;
-	bool want_mod, want_ima;
 
 	*out = NULL;
 	if (only > IG_KMS_IMA)
@@ -326,31 +367,47 @@ int ig_kmeasure_open_opts(struct ig_kmeasure **out, const struct ig_kmeasure_opt
 		return -ENOMEM;
 	km->cb = cb;
 	km->ctx = ctx;
+	km->opts.only = -1;
 	if (opts)
 		km->opts = *opts;
 	km->source = IG_KMS_USERSPACE;
+	km->pending = -1;
 	*out = km;
-	want_mod = only < 0 || only == IG_KMS_MODULE;
-	want_ima = only < 0 || only == IG_KMS_IMA;
-	if (!want_mod && !want_ima)
-		return km->source;
+	if (only >= 0 && only != IG_KMS_MODULE && only != IG_KMS_IMA)
+		return 0;
 	if (!ig_bpf_lsm_active()) {
 		why(km, "BPF LSM is not active ('bpf' missing from /sys/kernel/security/lsm)");
-		return km->source;
+		return 0;
 	}
-	if (want_mod) {
-		bool live = module_live();
+	km->pending = pick_source(km, IG_KMS_MODULE, false);
+	return 0;
+}
 
-		if (!live && opts && opts->module_path)
-			live = load_module(km, opts->module_path) == 0;
-		else if (!live)
-			why(km, "module: " MOD_NAME " is not loaded");
-		if (live && try_source(km, IG_KMS_MODULE) == 0)
-			return km->source;
-	}
-	if (want_ima && try_source(km, IG_KMS_IMA) == 0)
+int ig_kmeasure_start(struct ig_kmeasure *km)
+{
+	int src;
+
+	if (km->pending < 0)
 		return km->source;
+	src = km->pending;
+	km->pending = -1;
+	if (attach_source(km, src) == 0) {
+		km->source = src;
+		return src;
+	}
+	/* attach failed: the sources after it, loaded and attached here */
+	src = pick_source(km, src + 1, true);
+	if (src >= 0)
+		km->source = src;
 	return km->source;
+}
+
+int ig_kmeasure_open_opts(struct ig_kmeasure **out, const struct ig_kmeasure_opts *opts,
+			  ig_kmeas_fn cb, void *ctx)
+{
+	int ret = ig_kmeasure_prepare(out, opts, cb, ctx);
+
+	return ret ? ret : ig_kmeasure_start(*out);
 }
 
 int ig_kmeasure_can_hash(char *why, size_t len)

@@ -58,6 +58,18 @@ struct ig_kmeasure_opts {
 int ig_kmeasure_open(struct ig_kmeasure **out, ig_kmeas_fn cb, void *ctx);
 int ig_kmeasure_open_opts(struct ig_kmeasure **out, const struct ig_kmeasure_opts *opts,
 			  ig_kmeas_fn cb, void *ctx);
+
+/*
+ * ig_kmeasure_open_opts() in two halves, so that the verifier's part can run
+ * in another thread while exec.bpf.c's programs are attached: prepare loads
+ * the best source's programs (0, or a negative errno with *out NULL), start
+ * attaches them (after exec.bpf.c's) and returns what open_opts returns,
+ * trying the next source if the attach fails. opts' map fds must stay open
+ * until prepare returns.
+ */
+int ig_kmeasure_prepare(struct ig_kmeasure **out, const struct ig_kmeasure_opts *opts,
+			ig_kmeas_fn cb, void *ctx);
+int ig_kmeasure_start(struct ig_kmeasure *km);
 /*
  * 1 if the kernel can likely hash files for lazy appraisal (BPF LSM with the
  * module or bpf_ima_file_hash), else 0 with why. ig_kmeasure_lazy() after

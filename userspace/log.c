@@ -10,7 +10,7 @@
 static const char *log_ident = "iotgate";
 static enum ig_log_level log_level = IG_LOG_INFO;
 static bool log_syslog;
-static bool libbpf_quiet;
+static _Thread_local bool libbpf_quiet; /* per thread: loads may overlap */
 
 void ig_log_init(const char *ident, enum ig_log_level level, bool use_syslog)
 {

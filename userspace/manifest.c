@@ -215,11 +215,14 @@ void ig_manifest_free(struct ig_manifest *m)
  * over the manifest: reading /proc/self/mountinfo for each of 10,000 files
  * cost more than hashing them. A mount made since is looked up alone.
  */
+struct mnt_dev {
+	__u64 id, dev;
+	bool overlay; /* fstype overlay: see real_identity() */
+};
+
 struct mnt_devs {
 	size_t n;
-	struct {
-		__u64 id, dev;
-	} m[];
+	struct mnt_dev m[];
 };
 
 /*
@@ -231,6 +234,7 @@ static int mount_dev(__u64 mnt_id, __u64 *dev, struct mnt_devs **out)
 	unsigned long long id, parent;
 	unsigned int maj, min;
 	struct mnt_devs *t = NULL, *nt;
+	const char *sep;
 	size_t cap = 0;
 	char line[4096];
 	int ret = -ENOENT;
@@ -260,6 +264,9 @@ static int mount_dev(__u64 mnt_id, __u64 *dev, struct mnt_devs **out)
 				nt->n = 0;
 			t = nt;
 		}
+		/* "... - FSTYPE SOURCE OPTIONS": the separator ends the optional fields */
+		sep = strstr(line, " - ");
+		t->m[t->n].overlay = sep && !strncmp(sep + 3, "overlay ", 8);
 		t->m[t->n].id = id;
 		t->m[t->n++].dev = (__u64)maj << 20 | min;
 		ret = 0;
@@ -274,37 +281,54 @@ static int mount_dev(__u64 mnt_id, __u64 *dev, struct mnt_devs **out)
 	return ret;
 }
 
+/* The mount table's entry of a statx result's mount, or NULL. */
+static const struct mnt_dev *mnt_of(const struct mnt_devs *mnts, const struct statx *stx)
+{
+	/* qemu-user reports STATX_MNT_ID but leaves the id 0 */
+	if (!mnts || !(stx->stx_mask & STATX_MNT_ID) || !stx->stx_mnt_id)
+		return NULL;
+	for (size_t i = 0; i < mnts->n; i++)
+		if (mnts->m[i].id == stx->stx_mnt_id)
+			return &mnts->m[i];
+	return NULL;
+}
+
+static int identity_of(const struct statx *stx, struct ig_file_key *key, struct ig_file_val *val,
+		       bool any, const struct mnt_devs *mnts)
+{
+	const struct mnt_dev *mnt;
+	int ret;
+
+	if (!any && !S_ISREG(stx->stx_mode))
+		return -EINVAL;
+	key->ino = stx->stx_ino;
+	/* qemu-user reports STATX_MNT_ID but leaves the id 0: fall back then. */
+	if ((stx->stx_mask & STATX_MNT_ID) && stx->stx_mnt_id) {
+		mnt = mnt_of(mnts, stx);
+		if (mnt) {
+			key->dev = mnt->dev;
+		} else {
+			ret = mount_dev(stx->stx_mnt_id, &key->dev, NULL);
+			if (ret)
+				return ret;
+		}
+	} else {
+		/* Kernels before 5.8: st_dev is the superblock's on simple filesystems. */
+		key->dev = (__u64)stx->stx_dev_major << 20 | stx->stx_dev_minor;
+	}
+	val->ctime_sec = stx->stx_ctime.tv_sec;
+	val->ctime_nsec = stx->stx_ctime.tv_nsec;
+	return 0;
+}
+
 static int identity(int fd, struct ig_file_key *key, struct ig_file_val *val, bool any,
 		    const struct mnt_devs *mnts)
 {
 	struct statx stx;
-	int ret;
 
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
 		return -errno;
-	if (!any && !S_ISREG(stx.stx_mode))
-		return -EINVAL;
-	key->ino = stx.stx_ino;
-	/* qemu-user reports STATX_MNT_ID but leaves the id 0: fall back then. */
-	if ((stx.stx_mask & STATX_MNT_ID) && stx.stx_mnt_id) {
-		ret = -ENOENT;
-		for (size_t i = 0; mnts && i < mnts->n && ret; i++) {
-			if (mnts->m[i].id == stx.stx_mnt_id) {
-				key->dev = mnts->m[i].dev;
-				ret = 0;
-			}
-		}
-		if (ret)
-			ret = mount_dev(stx.stx_mnt_id, &key->dev, NULL);
-		if (ret)
-			return ret;
-	} else {
-		/* Kernels before 5.8: st_dev is the superblock's on simple filesystems. */
-		key->dev = (__u64)stx.stx_dev_major << 20 | stx.stx_dev_minor;
-	}
-	val->ctime_sec = stx.stx_ctime.tv_sec;
-	val->ctime_nsec = stx.stx_ctime.tv_nsec;
-	return 0;
+	return identity_of(&stx, key, val, any, mnts);
 }
 
 #ifndef OVERLAYFS_SUPER_MAGIC
@@ -395,6 +419,36 @@ struct vctx {
 };
 
 /*
+ * Lazy, where the start's mount table knows the file's mount and it is not
+ * overlayfs: one statx of the path, nothing opened. Nothing is read, so one
+ * resolution of the path is all there is to race with; the kernel hashes
+ * what it opens at first use. -EAGAIN: take the path with an open below.
+ */
+static int verify_lazy(struct vctx *c, struct vjob *j)
+{
+	const struct mnt_dev *mnt;
+	struct statx stx;
+	int ret;
+
+	if (statx(AT_FDCWD, j->path, 0, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	mnt = mnt_of(c->mnts, &stx);
+	if (!mnt || mnt->overlay)
+		return -EAGAIN;
+	j->mode = stx.stx_mode;
+	j->size = stx.stx_size;
+	if (!S_ISREG(stx.stx_mode))
+		return -EINVAL;
+	if (stx.stx_size > c->lim.max_file)
+		return -EFBIG;
+	j->v.size = stx.stx_size;
+	ret = identity_of(&stx, &j->v.key, &j->v.val, false, c->mnts);
+	if (!ret)
+		j->v.val.flags |= IG_FILE_F_UNAPPRAISED;
+	return ret;
+}
+
+/*
  * One open: the path is resolved once by the kernel, symlinks included, into
  * an O_PATH descriptor, which opens nothing (a FIFO cannot block, a device's
  * driver is not called). Only a regular file is then opened for reading, and
@@ -416,6 +470,13 @@ static void verify_one(void *ctx, size_t i)
 	if (now.tv_sec >= c->deadline.tv_sec) {
 		j->err = -ETIMEDOUT;
 		return;
+	}
+	if (c->lazy) {
+		ret = verify_lazy(c, j);
+		if (ret != -EAGAIN) {
+			j->err = ret;
+			return;
+		}
 	}
 	pfd = open(j->path, O_PATH | O_CLOEXEC);
 	if (pfd < 0) {
@@ -442,10 +503,9 @@ static void verify_one(void *ctx, size_t i)
 	}
 	j->v.size = st.st_size;
 	/*
-	 * Lazy: nothing is read, so the identity is the O_PATH descriptor's
-	 * (statx works on it); only overlayfs needs an open file (a mapping
-	 * shows the layer's identity). Two syscalls and a procfs walk less for
-	 * each entry of a start.
+	 * Lazy, on a mount the start's table did not know (verify_lazy()):
+	 * the identity is the O_PATH descriptor's (statx works on it); only
+	 * overlayfs needs an open file (a mapping shows the layer's identity).
 	 */
 	if (c->lazy) {
 		ret = identity(pfd, &j->v.key, &j->v.val, false, c->mnts);

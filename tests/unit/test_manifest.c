@@ -112,7 +112,7 @@ TEST(manifest_verify_accepts_matching_and_rejects_others)
 	ig_diag_free(&rej);
 }
 
-/* Lazy: the identity from the O_PATH descriptor is the full pass's; nothing hashed. */
+/* Lazy: the identity from one statx of the path is the full pass's; nothing hashed. */
 TEST(manifest_prepare_lazy_same_identity_as_full)
 {
 	char text[1024];
