@@ -62,9 +62,68 @@ struct {
 	__type(value, __u8);
 } ig_xmapped SEC(".maps");
 
-static __always_inline void mark_xmapped(struct inode *inode)
+/*
+ * The other inodes of a file mapped executable on overlayfs (or another
+ * stacking filesystem): the one its path names and the layer's holding the
+ * data. BPF can only reach those through the overlay's own structures, not
+ * as pointers inode storage takes, so they are keyed by identity (the
+ * generation makes a reused inode number another key); least recently
+ * marked first out.
+ */
+struct ig_xlayer_key {
+	__u64 dev;
+	__u64 ino;
+	__u32 gen;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct ig_xlayer_key);
+	__type(value, __u8);
+} ig_xlayer SEC(".maps");
+
+static __always_inline void xlayer_key(struct inode *inode, struct ig_xlayer_key *k)
 {
-	bpf_inode_storage_get(&ig_xmapped, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	k->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k->ino = BPF_CORE_READ(inode, i_ino);
+	k->gen = BPF_CORE_READ(inode, i_generation);
+	k->pad = 0;
+}
+
+static __always_inline bool xlayer_marked(struct inode *inode)
+{
+	struct ig_xlayer_key k;
+
+	xlayer_key(inode, &k);
+	return bpf_map_lookup_elem(&ig_xlayer, &k) != NULL;
+}
+
+/*
+ * A file mapped executable: its mapping's inode (f_inode) is marked in inode
+ * storage; on overlayfs the inode its path names and the layer's holding the
+ * data too, so that a write through any of them, the layer's file opened
+ * directly included, meets a mark (guard_write()).
+ */
+static __always_inline void mark_xmapped(struct inode *mapped, struct file *file)
+{
+	struct inode *named = file_inode_named(file), *data;
+	struct ig_xlayer_key k;
+	__u8 one = 1;
+
+	bpf_inode_storage_get(&ig_xmapped, mapped, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!named)
+		return;
+	data = data_inode(named);
+	if (named != mapped) {
+		xlayer_key(named, &k);
+		bpf_map_update_elem(&ig_xlayer, &k, &one, BPF_ANY);
+	}
+	if (data != mapped && data != named) {
+		xlayer_key(data, &k);
+		bpf_map_update_elem(&ig_xlayer, &k, &one, BPF_ANY);
+	}
 }
 
 /* Inodes of /sys/fs/bpf/iotgate and everything pinned in it (self-protection). */
@@ -393,7 +452,7 @@ int BPF_PROG(ig_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 	ret = decide(file, IG_EV_MMAP, IG_CNT_MMAP_ALLOWED,
 		     BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	if (!ret)
-		mark_xmapped(file->f_inode);
+		mark_xmapped(file->f_inode, file);
 	return ret;
 }
 
@@ -416,7 +475,7 @@ int BPF_PROG(ig_mprotect, struct vm_area_struct *vma, unsigned long reqprot, uns
 	ret = decide(file, IG_EV_MPROTECT, IG_CNT_MMAP_ALLOWED,
 		     BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	if (!ret)
-		mark_xmapped(vma->vm_file->f_inode);
+		mark_xmapped(vma->vm_file->f_inode, file);
 	return ret;
 }
 
@@ -429,6 +488,7 @@ static __always_inline int guard_write(struct inode *inode, struct dentry *dentr
 {
 	struct ig_file_key key;
 	struct ig_config *cfg;
+	struct inode *di;
 	void *files;
 
 	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG)
@@ -440,12 +500,17 @@ static __always_inline int guard_write(struct inode *inode, struct dentry *dentr
 	 * a write changes is the code of the processes that map it
 	 * (MAP_PRIVATE pages they never wrote included), whether or not the
 	 * file is still trusted. Dropping trust cannot undo that. On
-	 * overlayfs the mapping is the real inode's while the mark is on the
-	 * overlay inode, which the real file's open still names in f_path.
+	 * overlayfs the mapping is the layer inode's: a write through the
+	 * overlay (the overlay inode, whose own page cache nobody maps: a
+	 * truncate, a shared writable mapping) is judged by the layer inode
+	 * holding the data, a write to the layer's file directly by its own.
 	 */
+	di = data_inode(inode);
 	if ((bpf_inode_storage_get(&ig_xmapped, inode, 0, 0) ||
-	     (dentry && bpf_inode_storage_get(&ig_xmapped, dentry->d_inode, 0, 0))) &&
-	    BPF_CORE_READ(inode, i_mapping, i_mmap.rb_root.rb_node)) {
+	     (dentry && bpf_inode_storage_get(&ig_xmapped, dentry->d_inode, 0, 0)) ||
+	     xlayer_marked(inode) || (di != inode && xlayer_marked(di))) &&
+	    (BPF_CORE_READ(inode, i_mapping, i_mmap.rb_root.rb_node) ||
+	     (di != inode && BPF_CORE_READ(di, i_mapping, i_mmap.rb_root.rb_node)))) {
 		if (current_mode() == IG_MODE_ENFORCE) {
 			count(IG_CNT_WRITE_DENIED);
 			emit(IG_EV_WRITE, &key, IG_VERDICT_DENY, IG_REASON_MAPPED_EXEC,

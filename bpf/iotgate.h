@@ -211,7 +211,9 @@ struct ig_memfd_key {
  * the file has been mapped executable. The pages of a mapped file are the
  * page cache: a write would change code that is already running, which
  * dropping trust for future execs cannot undo. Refused whatever `protect`
- * says; once the last mapping is gone, `protect` decides again.
+ * says; once the last mapping is gone, `protect` decides again. On
+ * overlayfs a write to the overlay file or to the layer's file that holds
+ * the data (lower or upper, opened directly) is the same write.
  */
 #define IG_REASON_MAPPED_EXEC 27
 

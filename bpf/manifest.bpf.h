@@ -122,12 +122,10 @@ struct ovl_inode___ig {
 #define OVL_MAX_STACK 2 /* an overlay whose layer is an overlay (the VM's root) */
 
 /*
- * The change time of the inode that holds the file's data: on overlayfs the
- * upper or lower layer's, so a write to a layer behind the overlay's back
- * (cat evil > lower/good) moves it. Userspace's fstat of the overlay file
- * reports that same inode's ctime (ovl_getattr), which the manifest holds.
+ * The inode that holds the file's data: on overlayfs the upper or lower
+ * layer's (the inode itself elsewhere, or without the overlay module's BTF).
  */
-static __always_inline void data_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+static __always_inline struct inode *data_inode(struct inode *inode)
 {
 	for (int i = 0; i < OVL_MAX_STACK; i++) {
 		struct ovl_inode___ig *oi;
@@ -148,7 +146,18 @@ static __always_inline void data_ctime(struct inode *inode, __s64 *sec, __u32 *n
 			break;
 		inode = ri;
 	}
-	ig_inode_ctime(inode, sec, nsec);
+	return inode;
+}
+
+/*
+ * The change time of the inode that holds the file's data, so a write to a
+ * layer behind the overlay's back (cat evil > lower/good) moves it.
+ * Userspace's fstat of the overlay file reports that same inode's ctime
+ * (ovl_getattr), which the manifest holds.
+ */
+static __always_inline void data_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	ig_inode_ctime(data_inode(inode), sec, nsec);
 }
 
 static __always_inline void *manifest(void)

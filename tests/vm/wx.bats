@@ -22,6 +22,7 @@ setup() {
 
 teardown() {
 	ig_cleanup
+	umount "$T/ov" 2>/dev/null || true
 	umount "$T/fs" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -174,6 +175,104 @@ attacks() {
 	# The mapping gone, protect off decides again: the write lands, trust dropped.
 	[[ $output == *"after_dd=0"* ]]
 	jq -e '[.violations[] | select(.type == "write" and .reason == "trust_dropped")] | length >= 1' "$T/status2.json"
+}
+
+# The same on overlayfs (layers on tmpfs): the mapping holds the layer's
+# inode, not the overlay's. lo lives in the lower layer only, up was copied up.
+ovl_layers() {
+	mkdir -p "$T/fs" "$T/ov"
+	mount -t tmpfs tmpfs "$T/fs"
+	mkdir "$T/fs/lower" "$T/fs/upper" "$T/fs/work"
+	cp /usr/bin/true "$T/fs/lower/lo"
+	cp /usr/bin/true "$T/fs/lower/up"
+	chmod 666 "$T/fs/lower/lo" "$T/fs/lower/up"
+	mount -t overlay overlay -o "lowerdir=$T/fs/lower,upperdir=$T/fs/upper,workdir=$T/fs/work" "$T/ov"
+	chown 0:0 "$T/ov/up" # copy-up
+	[ -e "$T/fs/upper/up" ]
+}
+
+# ovl_writes: each write that would change the mapped code, as root, nobody
+# and from another mount namespace: the layer's file directly, and through
+# the overlay a truncate and a shared writable mapping (fd 6, opened before)
+ovl_writes() {
+	local nobody=(/usr/bin/setpriv --reuid 65534 --regid 65534 --clear-groups)
+	cat <<-EOS
+		run_rc lower_dd dd if=/dev/zero of="$T/fs/lower/lo" bs=1 count=1 seek=200 conv=notrunc status=none
+		run_rc nobody_lower_dd ${nobody[*]} dd if=/dev/zero of="$T/fs/lower/lo" bs=1 count=1 seek=200 conv=notrunc status=none
+		run_rc ns_lower_dd unshare -m dd if=/dev/zero of="$T/fs/lower/lo" bs=1 count=1 seek=200 conv=notrunc status=none
+		run_rc upper_dd dd if=/dev/zero of="$T/fs/upper/up" bs=1 count=1 seek=200 conv=notrunc status=none
+		run_rc nobody_upper_dd ${nobody[*]} dd if=/dev/zero of="$T/fs/upper/up" bs=1 count=1 seek=200 conv=notrunc status=none
+		run_rc merged_mmapw "$T/tool" mmapw 6
+		run_rc merged_truncate truncate -s 100 "$T/ov/up"
+	EOS
+}
+
+@test "without iotgate a layer's file mapped executable through an overlay is written under the mapping (the baseline)" {
+	ovl_layers
+	mkfifo "$T/hold"
+	exec 7<>"$T/hold"
+	"$T/tool" mapwait "$T/ov/lo" <&7 >"$T/map1.out" &
+	local m1=$!
+	"$T/tool" mapwait "$T/ov/up" <&7 >"$T/map2.out" &
+	local m2=$! i
+	for ((i = 0; i < 100; i++)); do [[ -s $T/map1.out && -s $T/map2.out ]] && break; sleep 0.1; done
+	exec 6<>"$T/ov/up"
+	{
+		echo "T=$T"
+		echo 'run_rc() { local n=$1; shift; "$@" >"$T/$n.out" 2>"$T/$n.err"; echo "$n=$?"; }'
+		ovl_writes
+	} >"$T/w.sh"
+	run bash "$T/w.sh"
+	exec 6>&- 7>&-
+	kill "$m1" "$m2" 2>/dev/null || true
+	echo "$output"
+	for w in lower_dd nobody_lower_dd ns_lower_dd upper_dd nobody_upper_dd merged_mmapw merged_truncate; do
+		[[ $output == *"$w=0"* ]]
+	done
+}
+
+@test "enforce: a layer's file mapped executable through an overlay is not written while mapped (lower and upper directly, truncate and shared mapping through the overlay; root, nobody, another namespace)" {
+	ovl_layers
+	mkfifo "$T/hold"
+	ig_manifest "$T/tool" "$T/ov/lo" "$T/ov/up" /usr/bin/setpriv /usr/bin/dd /usr/bin/unshare \
+		/usr/bin/truncate "$CTL" "$IOTGATED"
+	ig_policy enforce
+	exec 6<>"$T/ov/up"
+	{
+		cat <<-EOS
+			exec 7<>"$T/hold"
+			"$T/tool" mapwait "$T/ov/lo" <&7 >"$T/map1.out" 2>&1 &
+			M1=\$!
+			"$T/tool" mapwait "$T/ov/up" <&7 >"$T/map2.out" 2>&1 &
+			M2=\$!
+			for ((i = 0; i < 100; i++)); do [[ -s $T/map1.out && -s $T/map2.out ]] && break; ig_sleep 0.1; done
+			echo "mapped=\$(<"$T/map1.out") \$(<"$T/map2.out")"
+		EOS
+		ovl_writes
+		cat <<-EOS
+			read -r -n 4 m1 <"$T/fs/lower/lo"
+			read -r -n 4 m2 <"$T/fs/upper/up"
+			[[ \$m1 == \$'\\x7f'ELF && \$m2 == \$'\\x7f'ELF ]] && echo intact=yes
+			"\$CTL" status --json >"$T/status.json"
+			kill \$M1 \$M2
+			wait \$M1 \$M2
+			run_rc after_dd dd if=/dev/zero of="$T/fs/lower/lo" bs=1 count=1 seek=200 conv=notrunc status=none
+		EOS
+	} >"$T/s.sh"
+	scenario "$T/s.sh"
+	exec 6>&-
+	jq -c '.violations[]' "$T/status.json"
+	[[ $output == *"mapped=mapped mapped"* ]]
+	for w in lower_dd nobody_lower_dd ns_lower_dd upper_dd nobody_upper_dd merged_truncate; do
+		[[ $output == *"$w=1"* ]] || { echo "$w was not refused"; false; }
+		grep -q "Operation not permitted" "$T/$w.err"
+	done
+	[[ $output == *"merged_mmapw=1"* ]]
+	grep -q "errno=EPERM" "$T/merged_mmapw.out"
+	[[ $output == *"intact=yes"* ]]
+	jq -e '[.violations[] | select(.type == "write" and .reason == "mapped_executable" and .verdict == "deny")] | length >= 7' "$T/status.json"
+	# unmapped, the layer's file is writable again (protect off: trust dropped)
+	[[ $output == *"after_dd=0"* ]]
 }
 
 @test "audit: the attacks work and are reported" {
