@@ -10,9 +10,9 @@
 # it against a sysroot. What bitbake cannot do without fetching sources is in
 # tests/host/yocto.bats.
 #
-# Nothing here loads BPF programs or starts the daemon, so the file may run
-# beside the other host suites; scripts/run-tests runs it after them (it is
-# the longest host suite).
+# Nothing here loads BPF programs or starts the daemon, so scripts/run-tests
+# runs this file beside everything else from the start (it is the longest
+# host suite).
 #
 # Parsing OE-Core costs most of the time (about a minute per configuration on
 # two cores). Each release has one build directory for the whole file, so
