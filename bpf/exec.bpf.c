@@ -506,11 +506,12 @@ static __always_inline int guard_write(struct inode *inode, struct dentry *dentr
 	 * holding the data, a write to the layer's file directly by its own.
 	 */
 	di = data_inode(inode);
-	if ((bpf_inode_storage_get(&ig_xmapped, inode, 0, 0) ||
+	/* mapped first: two loads, where the marks are map lookups (every write(2) is here) */
+	if ((BPF_CORE_READ(inode, i_mapping, i_mmap.rb_root.rb_node) ||
+	     (di != inode && BPF_CORE_READ(di, i_mapping, i_mmap.rb_root.rb_node))) &&
+	    (bpf_inode_storage_get(&ig_xmapped, inode, 0, 0) ||
 	     (dentry && bpf_inode_storage_get(&ig_xmapped, dentry->d_inode, 0, 0)) ||
-	     xlayer_marked(inode) || (di != inode && xlayer_marked(di))) &&
-	    (BPF_CORE_READ(inode, i_mapping, i_mmap.rb_root.rb_node) ||
-	     (di != inode && BPF_CORE_READ(di, i_mapping, i_mmap.rb_root.rb_node)))) {
+	     xlayer_marked(inode) || (di != inode && xlayer_marked(di)))) {
 		if (current_mode() == IG_MODE_ENFORCE) {
 			count(IG_CNT_WRITE_DENIED);
 			emit(IG_EV_WRITE, &key, IG_VERDICT_DENY, IG_REASON_MAPPED_EXEC,
