@@ -725,6 +725,7 @@ static void note_link(struct ig_kernel *k, int links_fd, const char *name, const
 		snprintf(r->name, sizeof(r->name), "%s", name + 5);
 		r->id = info.id;
 		r->type = info.type;
+		r->prog_id = info.prog_id;
 		bpf_map_update_elem(links_fd, &info.id, &one, BPF_ANY);
 	}
 	close(fd);

@@ -36,6 +36,7 @@ struct ig_link_rec {
 	char name[48]; /* the program's name (pin link_NAME) */
 	__u32 id;
 	__u32 type; /* BPF_LINK_TYPE_* */
+	__u32 prog_id; /* the program it runs */
 };
 
 struct ig_kernel {

@@ -136,7 +136,7 @@ static int buf_job(void *arg)
 	return c->EVP_Digest(j->buf, j->len, j->out, NULL, c->EVP_sha256(), NULL) ? 0 : -EIO;
 }
 
-void ig_sha256_buf(const void *buf, size_t len, uint8_t out[IG_SHA256_LEN])
+int ig_sha256_mem(const void *buf, size_t len, uint8_t out[IG_SHA256_LEN])
 {
 	struct buf_job j = { .buf = buf, .len = len, .out = out };
 	int ret = -ENOMEM;
@@ -151,8 +151,13 @@ void ig_sha256_buf(const void *buf, size_t len, uint8_t out[IG_SHA256_LEN])
 	} else {
 		ret = buf_job(&j);
 	}
+	return ret;
+}
+
+void ig_sha256_buf(const void *buf, size_t len, uint8_t out[IG_SHA256_LEN])
+{
 	/* All zero on failure (no libcrypto, no child): it matches no digest. */
-	if (ret)
+	if (ig_sha256_mem(buf, len, out))
 		memset(out, 0, IG_SHA256_LEN);
 }
 

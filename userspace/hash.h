@@ -25,7 +25,9 @@ int ig_sha256_fd_bounded(int fd, uint64_t max, const struct timespec *deadline,
 			 uint8_t out[IG_SHA256_LEN]);
 /* The CLOCK_MONOTONIC time `seconds` from now. */
 void ig_deadline(unsigned int seconds, struct timespec *out);
-/* Hashes a buffer (never fails). */
+/* Hashes a buffer: 0, or -errno (-ENOPKG: no libcrypto). */
+int ig_sha256_mem(const void *buf, size_t len, uint8_t out[IG_SHA256_LEN]);
+/* The same that never fails: all zero on failure, a digest that matches nothing. */
 void ig_sha256_buf(const void *buf, size_t len, uint8_t out[IG_SHA256_LEN]);
 void ig_hex(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
 /* Parses exactly 2*len hex digits. Returns 0, or the 1-based index of the first bad char. */

@@ -134,12 +134,22 @@ static void entry(const char *name, unsigned int line, const char *s, size_t len
 int ig_manifest_parse(const char *name, const char *buf, size_t len, struct ig_manifest *m,
 		      struct ig_diag *d)
 {
+	return ig_manifest_parse_digested(name, buf, len, NULL, m, d);
+}
+
+int ig_manifest_parse_digested(const char *name, const char *buf, size_t len,
+			       const uint8_t sha256[IG_SHA256_LEN], struct ig_manifest *m,
+			       struct ig_diag *d)
+{
 	size_t before = d->n, pos = 0, cap = 0;
 	struct ig_manifest_entry **sorted;
 	unsigned int line = 0;
 
 	memset(m, 0, sizeof(*m));
-	ig_sha256_buf(buf, len, m->sha256);
+	if (sha256)
+		memcpy(m->sha256, sha256, IG_SHA256_LEN);
+	else
+		ig_sha256_buf(buf, len, m->sha256);
 	while (pos < len) {
 		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
 		size_t ll = nl ? (size_t)(nl - s) : len - pos;

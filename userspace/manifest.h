@@ -51,6 +51,10 @@ struct ig_verified {
 
 int ig_manifest_parse(const char *name, const char *buf, size_t len, struct ig_manifest *m,
 		      struct ig_diag *d);
+/* The same with buf's SHA-256 already known (the signature's child computed it). */
+int ig_manifest_parse_digested(const char *name, const char *buf, size_t len,
+			       const uint8_t sha256[IG_SHA256_LEN], struct ig_manifest *m,
+			       struct ig_diag *d);
 int ig_manifest_load(const char *path, struct ig_manifest *m, struct ig_diag *d);
 void ig_manifest_free(struct ig_manifest *m);
 

@@ -41,20 +41,28 @@ static char *with_suffix(const char *path, const char *suffix)
 	return asprintf(&out, "%s%s", path, suffix) < 0 ? NULL : out;
 }
 
-/* Verifies data against sig_path; records the signer. Returns 0, 1 (unsigned), -errno. */
+/*
+ * Verifies data against sig_path; records the signer. Returns 0, 1
+ * (unsigned), -errno. With sha256, data's digest comes from the same child
+ * as the verdict (*digested says whether it did).
+ */
 static int check_sig(const struct ig_keyring *kr, const struct ig_blob *data, const char *sig_path,
-		     struct ig_blob *sig, char signer[IG_KEYID_LEN + 1])
+		     struct ig_blob *sig, char signer[IG_KEYID_LEN + 1],
+		     uint8_t sha256[IG_SHA256_LEN], bool *digested)
 {
 	int ret;
 
 	signer[0] = '\0';
+	if (digested)
+		*digested = false;
 	ret = read_opt(sig_path, SIG_MAX, sig);
 	if (ret)
 		return ret;
 	if (!sig->data)
 		return 1;
 	/* the bytes read once: the signature stored is the one verified */
-	return ig_sig_verify_mem(kr, data->data, data->len, sig->data, sig->len, signer);
+	return ig_sig_verify_digest(kr, data->data, data->len, sig->data, sig->len, signer, sha256,
+				    digested);
 }
 
 int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_opts *o,
@@ -65,6 +73,8 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 	const struct ig_keyring *mk;
 	const char *mpath;
 	size_t before = d->n;
+	uint8_t msha[IG_SHA256_LEN];
+	bool digested, mdigested;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
@@ -75,7 +85,6 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 			    ret == -EFBIG ? "larger than 1 MiB" : strerror(-ret));
 		goto fail;
 	}
-	ig_sha256_buf(s->policy_raw.data, s->policy_raw.len, s->policy_sha256);
 	copy = strdup(policy_path);
 	if (!copy) {
 		ret = -ENOMEM;
@@ -99,7 +108,19 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = check_sig(o->keys, &s->policy_raw, psig, &s->policy_sig, s->policy_signer);
+	ret = check_sig(o->keys, &s->policy_raw, psig, &s->policy_sig, s->policy_signer,
+			s->policy_sha256, &digested);
+	/* the policy's digest, from the signature's child where there was one */
+	if (!digested && ret >= 0) {
+		int r = ig_sha256_mem(s->policy_raw.data, s->policy_raw.len, s->policy_sha256);
+
+		if (r) {
+			ig_diag_add(d, policy_path, 0, 0, "cannot hash the policy: %s",
+				    r == -ENOPKG ? "libcrypto is unavailable" : strerror(-r));
+			ret = r;
+			goto fail;
+		}
+	}
 	if (ret == 1) {
 		if (s->policy.mode == IG_MODE_ENFORCE && !o->allow_unsigned_policy) {
 			ig_diag_add(
@@ -134,7 +155,8 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = check_sig(mk, &s->manifest_raw, msig, &s->manifest_sig, s->manifest_signer);
+	ret = check_sig(mk, &s->manifest_raw, msig, &s->manifest_sig, s->manifest_signer, msha,
+			&mdigested);
 	if (ret == 1) {
 		if (!ig_policy_allows_unsigned_manifest(&s->policy)) {
 			ig_diag_add(
@@ -148,7 +170,8 @@ int ig_set_load(struct ig_set *s, const char *policy_path, const struct ig_set_o
 		ig_diag_add(d, msig, 0, 0, "manifest signature refused: %s", ig_sig_strerror(ret));
 		goto fail;
 	}
-	ret = ig_manifest_parse(mpath, s->manifest_raw.data, s->manifest_raw.len, &s->manifest, d);
+	ret = ig_manifest_parse_digested(mpath, s->manifest_raw.data, s->manifest_raw.len,
+					 mdigested ? msha : NULL, &s->manifest, d);
 	if (ret)
 		goto fail;
 	s->verified = calloc(s->manifest.n ? s->manifest.n : 1, sizeof(*s->verified));

@@ -214,6 +214,8 @@ struct verify_job {
 	const void *data, *sig;
 	size_t len;
 	int *signer; /* shared: index of the key that verifies, -1 if none */
+	uint8_t *sha256; /* shared, or NULL: data's digest */
+	bool *digested; /* shared: sha256 was filled */
 };
 
 static int verify_keys(void *arg)
@@ -223,6 +225,9 @@ static int verify_keys(void *arg)
 
 	if (!c)
 		return -ENOPKG;
+	if (j->sha256)
+		*j->digested =
+			c->EVP_Digest(j->data, j->len, j->sha256, NULL, c->EVP_sha256(), NULL) == 1;
 	for (size_t i = 0; i < j->kr->n && *j->signer < 0; i++) {
 		EVP_PKEY *pkey;
 		EVP_MD_CTX *ctx;
@@ -258,25 +263,50 @@ int ig_sig_verify(const struct ig_keyring *kr, const void *data, size_t len, con
 int ig_sig_verify_mem(const struct ig_keyring *kr, const void *data, size_t len, const void *sig,
 		      size_t siglen, char keyid[IG_KEYID_LEN + 1])
 {
+	return ig_sig_verify_digest(kr, data, len, sig, siglen, keyid, NULL, NULL);
+}
+
+/* What a verify child hands back: the signer's index and, if asked, the digest. */
+struct verify_out {
+	int signer;
+	bool digested;
+	uint8_t sha256[IG_SHA256_LEN];
+};
+
+int ig_sig_verify_digest(const struct ig_keyring *kr, const void *data, size_t len, const void *sig,
+			 size_t siglen, char keyid[IG_KEYID_LEN + 1], uint8_t sha256[IG_SHA256_LEN],
+			 bool *digested)
+{
 	struct verify_job j = { .kr = kr, .data = data, .len = len };
+	struct verify_out *out;
 	int ret;
 
+	if (digested)
+		*digested = false;
 	if (siglen != ED25519_SIG_LEN)
 		return -EBADMSG;
 	if (!ig_keyring_size(kr))
 		return -ENOKEY;
 	j.sig = sig;
-	j.signer = ig_shared_alloc(sizeof(*j.signer));
-	ret = j.signer ? 0 : -ENOMEM;
-	if (!ret) {
-		*j.signer = -1;
-		ret = ig_isolate(verify_keys, &j);
+	out = ig_shared_alloc(sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	out->signer = -1;
+	j.signer = &out->signer;
+	if (sha256) {
+		j.sha256 = out->sha256;
+		j.digested = &out->digested;
 	}
-	if (!ret && *j.signer < 0)
+	ret = ig_isolate(verify_keys, &j);
+	if (sha256 && out->digested) {
+		memcpy(sha256, out->sha256, IG_SHA256_LEN);
+		*digested = true;
+	}
+	if (!ret && out->signer < 0)
 		ret = -EKEYREJECTED;
 	if (!ret)
-		memcpy(keyid, kr->keys[*j.signer].id, IG_KEYID_LEN + 1);
-	ig_shared_free(j.signer, sizeof(*j.signer));
+		memcpy(keyid, kr->keys[out->signer].id, IG_KEYID_LEN + 1);
+	ig_shared_free(out, sizeof(*out));
 	return ret;
 }
 

@@ -11,8 +11,11 @@
 #ifndef IG_SIG_H
 #define IG_SIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "diag.h"
+#include "hash.h"
 
 #define IG_KEYS_DIR IG_SYSCONFDIR "/iotgate/keys"
 #define IG_KEYID_LEN 64
@@ -40,6 +43,15 @@ int ig_sig_verify(const struct ig_keyring *kr, const void *data, size_t len, con
 /* The same with the signature's bytes: what was verified is what is kept. */
 int ig_sig_verify_mem(const struct ig_keyring *kr, const void *data, size_t len, const void *sig,
 		      size_t siglen, char keyid[IG_KEYID_LEN + 1]);
+/*
+ * ig_sig_verify_mem that also hashes data (SHA-256) in the same libcrypto
+ * run: *digested says whether sha256 was filled (false where the signature
+ * was refused before any key was tried, or libcrypto failed), whatever the
+ * verdict. One isolated child instead of two (isolate.h).
+ */
+int ig_sig_verify_digest(const struct ig_keyring *kr, const void *data, size_t len, const void *sig,
+			 size_t siglen, char keyid[IG_KEYID_LEN + 1], uint8_t sha256[IG_SHA256_LEN],
+			 bool *digested);
 /* A one-line explanation of an ig_sig_verify() error. */
 const char *ig_sig_strerror(int err);
 

@@ -42,6 +42,35 @@ teardown() {
 	echo "$output" | jq -e --arg p "$T/other" '[.violations[] | select(.path == $p and .verdict == "audit" and .reason == "not_in_manifest")] | length == 1'
 }
 
+@test "status gives each link's program, with its run count and time when kernel.bpf_stats_enabled=1" {
+	local was
+	was=$(sysctl -n kernel.bpf_stats_enabled)
+	ig_manifest_exact "$T/allowed"
+	ig_policy audit
+	sysctl -qw kernel.bpf_stats_enabled=0
+	ig_start
+	# without the kernel's statistics: the program's id only
+	run "$CTL" status --json
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '(.hooks.links | length) > 0 and all(.hooks.links[]; .prog_id > 0 and .run_cnt == null)'
+	sysctl -qw kernel.bpf_stats_enabled=1
+	"$T/allowed"
+	"$T/allowed"
+	run "$CTL" status --json
+	sysctl -qw kernel.bpf_stats_enabled="$was"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -c '.hooks.links[]'
+	# every link says its program's type; the exec tracepoint ran for the two execs
+	echo "$output" | jq -e 'all(.hooks.links[]; (.prog_type | type) == "string" and .run_cnt >= 0 and .run_time_ns >= 0)'
+	echo "$output" | jq -e '[.hooks.links[] | select(.prog_type == "tracepoint" or .prog_type == "tracing") | .run_cnt] | add >= 2'
+	# the kernel's own ids and names (bpfls lists what the kernel has loaded)
+	echo "$output" | jq -r '.hooks.links[] | "prog \(.prog_id) \(.hook) \(.prog_type)"' >"$T/want"
+	"$B/tests/bpfls" progs >"$T/progs"
+	while read -r line; do
+		grep -qxF "$line" "$T/progs" || { echo "not loaded: $line"; false; }
+	done <"$T/want"
+}
+
 @test "human status names mode, tier, health and counters" {
 	ig_manifest_exact "$T/allowed"
 	ig_policy audit

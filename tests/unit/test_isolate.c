@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "hash.h"
 #include "isolate.h"
+#include "lex.h"
 #include "measlog.h"
 #include "sig.h"
 #include "test.h"
@@ -168,6 +169,27 @@ static void check_signatures(bool isolated)
 	CHECK(ig_keyring_load(&kr, dir, NULL, 0, &d) == 0 && ig_keyring_size(kr) == 1);
 	CHECK(ig_sig_verify(kr, msg, strlen(msg), sig, id1) == 0 && strlen(id1) == 64);
 	CHECK(ig_sig_verify(kr, "version 2\n", 10, sig, id2) == -EKEYREJECTED);
+	/* The digest from the signature's own run, with either verdict. */
+	{
+		uint8_t want[IG_SHA256_LEN], got[IG_SHA256_LEN] = { 0 };
+		char *sb = NULL;
+		size_t sl = 0;
+		bool dg = false;
+
+		CHECK(ig_read_file(sig, 4096, &sb, &sl) == 0);
+		CHECK(ig_sha256_mem(msg, strlen(msg), want) == 0);
+		CHECK(ig_sig_verify_digest(kr, msg, strlen(msg), sb, sl, id2, got, &dg) == 0 &&
+		      dg && !memcmp(got, want, sizeof(want)) && !strcmp(id1, id2));
+		CHECK(ig_sha256_mem("version 2\n", 10, want) == 0);
+		CHECK(ig_sig_verify_digest(kr, "version 2\n", 10, sb, sl, id2, got, &dg) ==
+			      -EKEYREJECTED &&
+		      dg && !memcmp(got, want, sizeof(want)));
+		/* refused before any key was tried: no digest */
+		CHECK(ig_sig_verify_digest(kr, msg, strlen(msg), sb, 10, id2, got, &dg) ==
+			      -EBADMSG &&
+		      !dg);
+		free(sb);
+	}
 	ig_keyring_free(kr);
 	/* A signature by another key: rejected. */
 	snprintf(ec, sizeof(ec), "%s/b.pem.off", dir);

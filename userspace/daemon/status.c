@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "hash.h"
 #include "deviceid.h"
 #include "crypto.h"
@@ -81,6 +83,43 @@ static void violations_json(struct daemon *d, struct json_object *o, struct json
 		if (strcmp(ig_viol_type_name(t), "unknown"))
 			jadd_u64(byt, ig_viol_type_name(t), d->viol_count[t]);
 	json_object_object_add(cnt, "violations", byt);
+}
+
+/* kernel.bpf_stats_enabled: the kernel counts the programs' runs and time. */
+static bool bpf_stats_on(void)
+{
+	char c = '0';
+	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &c, 1) != 1)
+			c = '0';
+		close(fd);
+	}
+	return c == '1';
+}
+
+/*
+ * A program's run count and time. Self-protection refuses everyone else an
+ * fd of iotgate's programs (bpftool prog show included), so the daemon says
+ * what they cost.
+ */
+static void prog_stats(struct json_object *l, __u32 id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		const char *type = libbpf_bpf_prog_type_str(info.type);
+
+		jadd_str(l, "prog_type", type ? type : "unknown");
+		jadd_u64(l, "run_cnt", info.run_cnt);
+		jadd_u64(l, "run_time_ns", info.run_time_ns);
+	}
+	close(fd);
 }
 
 struct json_object *status_json(struct daemon *d)
@@ -181,12 +220,16 @@ struct json_object *status_json(struct daemon *d)
 	{
 		/* the links the state check watches, as the kernel numbers them */
 		struct json_object *links = json_object_new_array();
+		bool stats = bpf_stats_on();
 
 		for (size_t i = 0; i < d->k.nlinks; i++) {
 			struct json_object *l = json_object_new_object();
 
 			jadd_str(l, "hook", d->k.links[i].name);
 			jadd_u64(l, "id", d->k.links[i].id);
+			jadd_u64(l, "prog_id", d->k.links[i].prog_id);
+			if (stats)
+				prog_stats(l, d->k.links[i].prog_id);
 			json_object_array_add(links, l);
 		}
 		json_object_object_add(hooks, "links", links);
