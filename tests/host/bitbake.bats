@@ -111,8 +111,12 @@ bb_prepare() {
 	for t in chrpath diffstat gawk; do
 		command -v $t >/dev/null || { echo "bitbake needs $t (scripts/install-deps)"; return 1; }
 	done
-	# bitbake wants an en_US.UTF-8 locale
-	locale -a 2>/dev/null | grep -qix 'en_US.utf8' || localedef -i en_US -f UTF-8 en_US.UTF-8 ||
+	# bitbake wants an en_US.UTF-8 locale (made once: run-tests runs the
+	# two releases side by side, and both would write the locale archive)
+	(
+		flock 9
+		locale -a 2>/dev/null | grep -qix 'en_US.utf8' || localedef -i en_US -f UTF-8 en_US.UTF-8
+	) 9>/run/lock/iotgate-bitbake-locale ||
 		{ echo "cannot make the en_US.UTF-8 locale (install locales)"; return 1; }
 	src_snapshot
 	mkdir -p "$R"

@@ -44,7 +44,7 @@ setup() {
 	# Both servers answer before any test runs.
 	for _ in $(seq 50); do
 		inA "$T/allowed" tcp 10.77.0.2 7000 >/dev/null && break
-		sleep 0.1
+		ig_nap 0.1
 	done
 }
 
@@ -214,10 +214,10 @@ rename_in_A() {
 	HOLD=$!
 	exec 7>"$T/fifo"
 	echo one >&7
-	for _ in $(seq 50); do [[ $(wc -l <"$T/hold.out") -ge 2 ]] && break; sleep 0.1; done
+	for _ in $(seq 50); do [[ $(wc -l <"$T/hold.out") -ge 2 ]] && break; ig_nap 0.1; done
 	net_start
 	echo two >&7
-	for _ in $(seq 100); do [[ $(wc -l <"$T/hold.out") -ge 3 ]] && break; sleep 0.1; done
+	for _ in $(seq 100); do [[ $(wc -l <"$T/hold.out") -ge 3 ]] && break; ig_nap 0.1; done
 	exec 7>&-
 	run cat "$T/hold.out"
 	[ "${lines[0]}" = connected ]
@@ -237,7 +237,7 @@ hold() {
 	HOLDS+=($!)
 	exec {fd}>"$T/$1.fifo"
 	eval "HOLD_FD_$1=$fd"
-	for _ in $(seq 50); do [[ -s $T/$1.out ]] && break; sleep 0.1; done
+	for _ in $(seq 50); do [[ -s $T/$1.out ]] && break; ig_nap 0.1; done
 	[ "$(head -1 "$T/$1.out")" = connected ]
 }
 
@@ -246,7 +246,7 @@ hold_round() {
 	eval "fd=\$HOLD_FD_$1"
 	n=$(wc -l <"$T/$1.out")
 	echo x >&"$fd"
-	for _ in $(seq 100); do [[ $(wc -l <"$T/$1.out") -gt $n ]] && break; sleep 0.1; done
+	for _ in $(seq 100); do [[ $(wc -l <"$T/$1.out") -gt $n ]] && break; ig_nap 0.1; done
 	tail -1 "$T/$1.out"
 }
 
@@ -288,7 +288,7 @@ hold_round() {
 	SRV1=$!
 	for _ in $(seq 50); do
 		inA "$T/allowed" tcp 10.77.0.2 7000 >/dev/null && break
-		sleep 0.1
+		ig_nap 0.1
 	done
 	# Unknown program, unknown user: vA's default decides, for both.
 	[ "$(hold_round dt)" = ETIMEDOUT ]
@@ -367,7 +367,7 @@ hold_round() {
 	inA ip link set vA2 down
 	inA ip link set vA2 name wan9
 	inA ip link set wan9 up
-	sleep 0.1
+	ig_nap 0.1
 	probe EPERM "$T/denied" udp 10.78.0.2 7001
 	probe ETIMEDOUT "$T/allowed" tcp 10.78.0.2 7000
 	jget '.net.interfaces[] | select(.name == "wan9") | .disabled' | grep -qx true
@@ -375,7 +375,7 @@ hold_round() {
 	inA ip link set vA down
 	inA ip link set vA name free0
 	inA ip link set free0 up
-	sleep 0.1
+	ig_nap 0.1
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
 	probe ok "$T/allowed" udp 10.77.0.2 7001
 	jget '.net.interfaces[] | select(.name == "free0") | .policy' | grep -qx vA
@@ -383,7 +383,7 @@ hold_round() {
 	inA ip link set wan9 down
 	inA ip link set wan9 name vA2
 	inA ip link set vA2 up
-	sleep 0.1
+	ig_nap 0.1
 	probe EPERM "$T/denied" udp 10.78.0.2 7001
 	jget '.net.interfaces[] | select(.name == "vA2") | .policy' | grep -qx wan9
 	grep -q "renamed to wan9" "$T/daemon.log"
@@ -405,14 +405,14 @@ hold_round() {
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
 	# The attack: rename the controlled device away from its name.
 	rename_in_A vA rt9
-	sleep 0.1
+	ig_nap 0.1
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
 	probe ok "$T/allowed" udp 10.77.0.2 7001
 	jget '.net.interfaces[] | select(.name == "rt9") | .policy' | grep -qx vA
 	# And to the allowed one's name (after moving that one out of the way).
 	rename_in_A vA2 spare
 	rename_in_A rt9 vA2
-	sleep 0.1
+	ig_nap 0.1
 	probe EPERM "$T/denied" udp 10.77.0.2 7001
 	probe ok "$T/allowed" udp 10.77.0.2 7001
 	jget '.net.interfaces[] | select(.name == "vA2") | .policy + "," + .also' | grep -qx vA,vA2
@@ -421,7 +421,7 @@ hold_round() {
 	probe EPERM setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" udp 10.77.0.2 7001
 	# A device that takes the controlled name later gets its rules too.
 	rename_in_A spare vA
-	sleep 0.1
+	ig_nap 0.1
 	probe EPERM "$T/denied" udp 10.78.0.2 7001
 	grep -q "kept from before a rename\|and of 'vA2'" "$T/daemon.log"
 }
@@ -438,12 +438,12 @@ hold_round() {
 	inB ip addr add 10.79.0.2/24 dev vNp
 	inA ip link set vN up
 	inB ip link set vNp up
-	sleep 0.1
+	ig_nap 0.1
 	probe EPERM "$T/allowed" udp 10.79.0.2 7001
 	jget '.net.absent | join(",")' | grep -qx usb0
 	grep -q "interface vN (index [0-9]*) appeared: disabled" "$T/daemon.log"
 	inA ip link del vN
-	sleep 0.1
+	ig_nap 0.1
 	jget '.net.absent | sort | join(",")' | grep -qx usb0,vN
 }
 
@@ -620,14 +620,14 @@ hold_round() {
 	# The allowed program connects a UDP socket and hands it over; the denied one sends on it.
 	nsenter --net="/run/netns/$NSA" "$T/allowed" scm-give "$T/udp.sock" udp 10.77.0.2 7001 >"$T/give.out" &
 	GIVE=$!
-	for _ in $(seq 50); do [[ -s $T/give.out ]] && break; sleep 0.1; done
+	for _ in $(seq 50); do [[ -s $T/give.out ]] && break; ig_nap 0.1; done
 	run inA "$T/denied" scm-take "$T/udp.sock"
 	wait "$GIVE"
 	[ "$(head -1 "$T/give.out")" = ready ]
 	# The same as nobody (the denied program's user does not matter).
 	nsenter --net="/run/netns/$NSA" "$T/allowed" scm-give "$T/udp2.sock" udp 10.77.0.2 7001 >"$T/give2.out" &
 	GIVE=$!
-	for _ in $(seq 50); do [[ -s $T/give2.out ]] && break; sleep 0.1; done
+	for _ in $(seq 50); do [[ -s $T/give2.out ]] && break; ig_nap 0.1; done
 	chmod 777 "$T/udp2.sock"
 	nobody=$(inA setpriv --reuid 65534 --regid 65534 --clear-groups "$T/denied" scm-take "$T/udp2.sock" || true)
 	wait "$GIVE"
@@ -670,7 +670,7 @@ hold_round() {
 	HOLDS+=($!)
 	for _ in $(seq 50); do
 		inA "$T/allowed" udp 10.79.0.2 7002 >/dev/null && break
-		sleep 0.1
+		ig_nap 0.1
 	done
 	# Before the rules: the macvlan carries anyone (the test can fail).
 	probe ok "$T/denied" udp 10.79.0.2 7002

@@ -9,6 +9,18 @@ CTL=$B/iotgatectl
 PIN_DIR=/sys/fs/bpf/iotgate
 SOCK=/run/iotgate/iotgate.sock
 
+# ig_nap SECS: sleeps without starting a process (read -t on a FIFO that
+# nobody writes, made once per bats run). Under TCG every exec of sleep(1)
+# costs the VM's one CPU ~40 ms, taken from the daemon a test waits for.
+ig_nap() {
+	local f=${BATS_RUN_TMPDIR:-${TMPDIR:-/tmp}}/ig_nap.fifo
+	if [[ -z ${IG_NAP_FD:-} || ! -e /proc/$BASHPID/fd/$IG_NAP_FD ]]; then
+		[[ -p $f ]] || mkfifo "$f" 2>/dev/null || [[ -p $f ]] || { sleep "$1"; return 0; }
+		exec {IG_NAP_FD}<>"$f"
+	fi
+	read -rt "$1" -u "$IG_NAP_FD" _ || true
+}
+
 # Suites that are not about the kill tier pin the partial tier where BPF LSM
 # is refused (this machine's kernel): enforcing in the kill tier kills every
 # exec outside the test's manifest on the whole machine, bats included
@@ -33,16 +45,16 @@ ig_daemon_pids() {
 # Stops the daemon under test (by pid, never any other iotgated on the
 # machine) and removes every pin, whatever state a test left.
 ig_cleanup() {
-	local pids
+	local pids i
 	if [[ -S $SOCK ]]; then
 		"$CTL" stop-enforcing >/dev/null 2>&1 || true
 	fi
 	pids=$(ig_daemon_pids)
 	if [[ -n $pids ]]; then
 		kill -KILL $pids 2>/dev/null || true
-		for _ in $(seq 50); do
+		for ((i = 0; i < 100; i++)); do
 			kill -0 $pids 2>/dev/null || break
-			sleep 0.1
+			ig_nap 0.05
 		done
 	fi
 	DPID=
@@ -74,7 +86,8 @@ ig_syslog_capture() {
 	fi
 	python3 "$TOP/tests/lib/ctlsock.py" syslog "$T/devlog" "$T/syslog" >"$T/logger.out" &
 	LOGGER=$!
-	for _ in $(seq 50); do grep -q ready "$T/logger.out" && break; sleep 0.1; done
+	local i
+	for ((i = 0; i < 50; i++)); do grep -q ready "$T/logger.out" && break; ig_nap 0.1; done
 	printf '#!/bin/sh\nexec unshare -m --propagation private sh -c '"'"'mount --bind "$0" /dev/log && exec "$@"'"'"' "%s" "%s" "$@"\n' \
 		"$T/devlog" "$IOTGATED" >"$T/iotgated-ns"
 	chmod 755 "$T/iotgated-ns"
@@ -86,22 +99,25 @@ ig_syslog_capture() {
 ig_events_start() {
 	"$CTL" --json events >"$T/events" &
 	EVENTS=$!
-	for _ in $(seq 100); do grep -q '"subscribed"' "$T/events" && return 0; sleep 0.1; done
+	local i
+	for ((i = 0; i < 100; i++)); do grep -q '"subscribed"' "$T/events" && return 0; ig_nap 0.1; done
 	echo "no subscription confirmed" >&2
 	return 1
 }
 
 # ig_wait_file FILE PATTERN: until grep -q PATTERN FILE (at most 10 s)
 ig_wait_file() {
-	for _ in $(seq 100); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	local i
+	for ((i = 0; i < 100; i++)); do grep -q -- "$2" "$1" 2>/dev/null && return 0; ig_nap 0.1; done
 	return 1
 }
 
 EXECTOOL=$B/tests/exectool
 
-# ig_libs FILE... : the shared libraries (and ld.so) the files load, resolved;
-# for iotgate's own programs also libcrypto, which they load with dlopen()
-ig_libs() {
+# ig_libs_of FILE... : the shared libraries (and ld.so) the files load,
+# resolved; for iotgate's own programs also libcrypto, which they load with
+# dlopen()
+ig_libs_of() {
 	{
 		ldd "$@" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'
 		if printf '%s\n' "$@" | grep -qE '/iotgate(d|ctl)$'; then
@@ -110,6 +126,37 @@ ig_libs() {
 			ldconfig -p | awk '$1 == "libcrypto.so.3" && !n++ { print $NF }'
 		fi
 	} | xargs -r readlink -f | sort -u
+}
+
+# ig_libs FILE... : ig_libs_of, remembered for the rest of a bats run by
+# each file's content (and whether it is one of iotgate's programs): ldd
+# runs the dynamic loader twice from a shell script, half a second a file
+# under TCG, and most tests ask about the same few programs.
+ig_libs() {
+	local dir=${BATS_RUN_TMPDIR:-} d f key l
+	if [[ -z $dir ]]; then
+		ig_libs_of "$@"
+		return
+	fi
+	dir+=/ig_libs
+	[[ -d $dir ]] || mkdir -p "$dir"
+	sha256sum -- "$@" 2>/dev/null | while read -r d f; do
+		key=$d
+		[[ $f =~ /iotgate(d|ctl)$ ]] && key+=.ig
+		if [[ ! -e $dir/$key ]]; then
+			ig_libs_of "$f" >"$dir/$key.$BASHPID" && mv -f "$dir/$key.$BASHPID" "$dir/$key"
+		fi
+		while read -r l; do echo "$l"; done <"$dir/$key"
+	done | sort -u
+}
+
+# ig_manifest FILE... : a manifest of the given files and the libraries they
+# load (mmap of code is checked too) in $T/manifest.sha256
+ig_manifest() {
+	{
+		readlink -f -- "$@"
+		ig_libs "$@"
+	} | sort -u | xargs -d '\n' sha256sum >"$T/manifest.sha256"
 }
 
 # ig_ignet_pair : two copies of tests/helpers/ignet, $T/allowed and
@@ -133,15 +180,6 @@ ig_rt2_peer() {
 	PIDS+=($!)
 }
 
-# ig_manifest FILE... : a manifest of the given files and the libraries they
-# load (mmap of code is checked too) in $T/manifest.sha256
-ig_manifest() {
-	{
-		for f in "$@"; do readlink -f "$f"; done
-		ig_libs "$@"
-	} | sort -u | xargs -d '\n' sha256sum >"$T/manifest.sha256"
-}
-
 # ig_manifest_exact FILE... : exactly these files, in this order
 ig_manifest_exact() {
 	sha256sum "$@" >"$T/manifest.sha256"
@@ -153,11 +191,24 @@ ig_policy() {
 }
 
 # ig_keys: a test signing key: private $T/key.pem, public $T/keys/test.pem
+# (one pair per bats run, copied without a process: two openssl runs cost
+# half a second under TCG)
 ig_keys() {
+	local k=${BATS_RUN_TMPDIR:-}/ig_key
 	[[ -e $T/key.pem ]] && return 0
 	mkdir -p "$T/keys"
-	openssl genpkey -algorithm ed25519 -out "$T/key.pem" 2>/dev/null
-	openssl pkey -in "$T/key.pem" -pubout -out "$T/keys/test.pem"
+	if [[ -z ${BATS_RUN_TMPDIR:-} ]]; then
+		openssl genpkey -algorithm ed25519 -out "$T/key.pem" 2>/dev/null
+		openssl pkey -in "$T/key.pem" -pubout -out "$T/keys/test.pem"
+		return
+	fi
+	if [[ ! -s $k.pub ]]; then
+		openssl genpkey -algorithm ed25519 -out "$k.$BASHPID" 2>/dev/null &&
+			openssl pkey -in "$k.$BASHPID" -pubout -out "$k.pub.$BASHPID" &&
+			mv -f "$k.$BASHPID" "$k.pem" && mv -f "$k.pub.$BASHPID" "$k.pub" || return 1
+	fi
+	(umask 077 && printf '%s\n' "$(<"$k.pem")" >"$T/key.pem")
+	printf '%s\n' "$(<"$k.pub")" >"$T/keys/test.pem"
 }
 
 # ig_sign FILE [KEY]: detached Ed25519 signature FILE.sig, the way operators make it
@@ -182,13 +233,17 @@ ig_start() {
 	"${ns[@]}" "$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
 		"$@" >"$T/daemon.log" 2>&1 &
 	DPID=$!
-	for _ in $(seq 300); do
-		"$CTL" status >/dev/null 2>&1 && return 0
+	# The socket listens early and a status request waits for the start to
+	# end: one iotgatectl run once it exists, not ten a second (under TCG
+	# they took the CPU from the start they waited for).
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[[ -S $SOCK ]] && "$CTL" status >/dev/null 2>&1 && return 0
 		if ! kill -0 "$DPID" 2>/dev/null; then
 			cat "$T/daemon.log" >&2
 			return 1
 		fi
-		sleep 0.1
+		ig_nap 0.05
 	done
 	echo "daemon did not answer within 30 s" >&2
 	cat "$T/daemon.log" >&2

@@ -109,7 +109,7 @@ print("ok" if r == 0 else os.strerror(ctypes.get_errno()))' "$1"
 	dev_start
 	probe ok "$T/denied" open /dev/full r
 	mknod -m 666 "$T/dev/ttyHOT" c 1 7
-	sleep 0.1
+	ig_nap 0.1
 	probe EPERM "$T/denied" open /dev/full r
 	probe ok "$T/allowed" open "$T/dev/ttyHOT" rw
 }

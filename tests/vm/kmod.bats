@@ -54,7 +54,7 @@ mod_unload() {
 	[[ -d $MODDIR ]] || return 0
 	for _ in $(seq 100); do
 		rmmod iotgate_measure 2>/dev/null && return 0
-		sleep 0.1
+		ig_nap 0.1
 	done
 	rmmod iotgate_measure
 }
@@ -73,7 +73,7 @@ km_start() {
 	for _ in $(seq 300); do
 		grep -q '^ready$' "$T/km.out" && return 0
 		kill -0 "$KMPID" 2>/dev/null || break
-		sleep 0.1
+		ig_nap 0.1
 	done
 	cat "$T/km.out" "$T/km.err" >&2
 	return 1
@@ -139,7 +139,7 @@ no_oops() {
 	insmod "$KO"
 	newprog prog
 	old=$(digest_of "$T/prog")
-	sleep 0.1 # timestamps a tick older than the first measurement: cacheable
+	ig_nap 0.1 # timestamps a tick older than the first measurement: cacheable
 	km_start
 	"$T/prog"
 	m1=$(param measured)
@@ -150,7 +150,7 @@ no_oops() {
 	echo changed >>"$T/prog"
 	# Written in the tick of the next exec, the new digest is not cacheable,
 	# and the exec's own mapping of the file would measure it a second time.
-	sleep 0.1
+	ig_nap 0.1
 	"$T/prog"
 	# Measured again (a stale cached digest would leave m1). On a filesystem
 	# without i_version (tmpfs before 6.6: the VM's /tmp) the module may not
@@ -174,7 +174,7 @@ no_oops() {
 	# The work tree is 9p without a cache: each exec of a file there gets a new
 	# inode, which the module measures anew. A copy on the VM's tmpfs does not.
 	cp "$KX" "$T/kx"
-	sleep 0.1
+	ig_nap 0.1
 	km_start
 	"$T/kx" mmapx /dev/null >/dev/null || true # kmod-exec itself measured now, not during the burst
 	m0=$(param measured)
@@ -304,7 +304,7 @@ no_oops() {
 @test "module: entries of freed inodes are reclaimed; the cache stays within cache_entries" {
 	insmod "$KO" cache_entries=16
 	for i in $(seq 40); do newprog "p$i"; done
-	sleep 0.1
+	ig_nap 0.1
 	km_start --source module --status
 	for i in $(seq 40); do "$T/p$i"; done
 	[ "$(param cached)" -le 16 ]
@@ -331,7 +331,7 @@ no_oops() {
 	ig_policy audit
 	ig_start
 	"$T/bin/prog"
-	for _ in $(seq 50); do grep -q " $T/bin/prog\$" "$T/state/measurements" 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 50); do grep -q " $T/bin/prog\$" "$T/state/measurements" 2>/dev/null && break; ig_nap 0.1; done
 	jget . | jq -e '.measure_source == "module" and .measurement_log.kernel_measured >= 1'
 	jget . | jq -e '.measurement_log.kernel_mismatch == 0'
 	digest=$(sha256sum "$T/bin/prog" | cut -d' ' -f1)
@@ -368,7 +368,7 @@ no_oops() {
 	mount -t overlay overlay -o "lowerdir=$T/l/lower,upperdir=$T/l/upper,workdir=$T/l/work" "$T/m"
 	ig_manifest "$T/m/good" "$T/m/mine" /usr/bin/setpriv "$CTL" "$IOTGATED"
 	ig_policy enforce
-	sleep 0.1 # timestamps a tick older than the first measurement: cacheable
+	ig_nap 0.1 # timestamps a tick older than the first measurement: cacheable
 	# first use: appraised by the module, which caches the digest
 	cat >"$T/s.sh" <<-EOS
 		run_rc good_before "$T/m/good"

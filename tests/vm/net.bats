@@ -84,7 +84,7 @@ make_netns() {
 	PIDS+=($!)
 	for _ in $(seq 50); do
 		inA "$T/allowed" udp 10.77.0.2 7001 >/dev/null && break
-		sleep 0.1
+		ig_nap 0.1
 	done
 }
 
@@ -134,7 +134,7 @@ make_vcan() {
 	# Receiving on vcan0: a frame sent there reaches the allowed program.
 	"$T/allowed" can vcan0 recv >"$T/recv.out" &
 	RECV=$!
-	sleep 0.5
+	ig_nap 0.5
 	probe ok "$T/allowed" can vcan0 send
 	wait "$RECV"
 	[ "$(cat "$T/recv.out")" = ok ]
@@ -168,7 +168,7 @@ make_vcan() {
 	net_start
 	"$T/allowed" can any recv >"$T/recv.out" &
 	RECV=$!
-	sleep 0.5
+	ig_nap 0.5
 	probe ok "$T/allowed" can vcan1 send
 	wait "$RECV"
 	[ "$(cat "$T/recv.out")" = ok ]
@@ -187,7 +187,7 @@ make_vcan() {
 	# emulated arm64 guest takes longer than 0.1 s)
 	for _ in $(seq 100); do
 		"$CTL" status --json | jq -e '.net.interfaces | map(select(.name == "vcan9" and .ifindex > 0)) | length == 1' >/dev/null && break
-		sleep 0.1
+		ig_nap 0.1
 	done
 	probe EPERM "$T/allowed" can any recv
 	probe EPERM "$T/allowed" can vcan9 send
@@ -203,14 +203,14 @@ make_vcan() {
 	# CAN: the giver binds and sends; the taker may not send on the same socket.
 	"$T/allowed" scm-give "$T/can.sock" can vcan0 >"$T/give.out" &
 	GIVE=$!
-	for _ in $(seq 50); do [[ -s $T/give.out ]] && break; sleep 0.1; done
+	for _ in $(seq 50); do [[ -s $T/give.out ]] && break; ig_nap 0.1; done
 	probe EPERM "$T/denied" scm-take "$T/can.sock"
 	wait "$GIVE"
 	[ "$(head -1 "$T/give.out")" = ready ]
 	# Handing it to a program with the rights works.
 	"$T/allowed" scm-give "$T/can2.sock" can vcan0 >"$T/give2.out" &
 	GIVE=$!
-	for _ in $(seq 50); do [[ -s $T/give2.out ]] && break; sleep 0.1; done
+	for _ in $(seq 50); do [[ -s $T/give2.out ]] && break; ig_nap 0.1; done
 	probe ok "$T/allowed" scm-take "$T/can2.sock"
 	wait "$GIVE"
 	net_stop
@@ -220,7 +220,7 @@ make_vcan() {
 	net_start "$NSA"
 	nsenter --net="/run/netns/$NSA" "$T/allowed" scm-give "$T/udp.sock" udp 10.77.0.2 7001 >"$T/give3.out" &
 	GIVE=$!
-	for _ in $(seq 50); do [[ -s $T/give3.out ]] && break; sleep 0.1; done
+	for _ in $(seq 50); do [[ -s $T/give3.out ]] && break; ig_nap 0.1; done
 	probe EPERM inA "$T/denied" scm-take "$T/udp.sock"
 	wait "$GIVE"
 	[ "$(head -1 "$T/give3.out")" = ready ]
@@ -344,7 +344,7 @@ gone() {
 	ip link set rt3 down
 	ip link set rt3 name rt4
 	# The ioctl names the device: wait until the daemon knows the new name.
-	for _ in $(seq 50); do jget '.net.interfaces[].name' | grep -qx rt4 && break; sleep 0.1; done
+	for _ in $(seq 50); do jget '.net.interfaces[].name' | grep -qx rt4 && break; ig_nap 0.1; done
 	probe ok sifname rt4 rt5
 	ip link add link rt5 name rt5.5 type vlan id 5
 	ip link add vx6 type vxlan id 6 dstport 4789 remote 10.99.0.2 dev rt5
@@ -367,7 +367,7 @@ gone() {
 	net_start
 	jget '.net.features.interfaces_locked' | grep -qx false
 	ip link set rt2 name rt9
-	sleep 0.1
+	ig_nap 0.1
 	jget '.net.interfaces[] | select(.name == "rt9") | .policy' | grep -qx rt2
 	ip link del rt9
 }
@@ -381,7 +381,7 @@ gone() {
 	ig_rt2_peer "$NSA"
 	for _ in $(seq 50); do
 		"$T/allowed" udp 10.99.0.2 7001 >/dev/null && break
-		sleep 0.1
+		ig_nap 0.1
 	done
 	# The VM's own namespace by name, so that NSB can give it an id.
 	touch /run/netns/igroot

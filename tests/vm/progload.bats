@@ -38,7 +38,7 @@ teardown() {
 mod_unload() {
 	for _ in $(seq 100); do
 		[[ -d /sys/module/iotgate_measure ]] || return 0
-		rmmod iotgate_measure 2>/dev/null || sleep 0.1
+		rmmod iotgate_measure 2>/dev/null || ig_nap 0.1
 	done
 	rmmod iotgate_measure
 }

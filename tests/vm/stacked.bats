@@ -67,7 +67,7 @@ macvlan() {
 reachable() {
 	for _ in $(seq 50); do
 		"$T/allowed" udp "$1" 7001 >/dev/null && return 0
-		sleep 0.1
+		ig_nap 0.1
 	done
 	return 1
 }

@@ -40,12 +40,12 @@ check_syslog() {
 	ig_start --syslog-socket "$T/rs/log.sock"
 	"$CTL" --json events >"$T/events.jsonl" &
 	EP=$!
-	for _ in $(seq 50); do [ "$(jget .subscribers)" -ge 1 ] && break; sleep 0.1; done
+	for _ in $(seq 50); do [ "$(jget .subscribers)" -ge 1 ] && break; ig_nap 0.1; done
 	"$T/other"
 	"$EXECTOOL" mmap "$T/other"
 	"$EXECTOOL" mprotect "$T/other"
 	echo >>"$T/allowed" # an allowlisted file written: trust dropped
-	for _ in $(seq 100); do grep -q '"type": *"write"' "$T/events.jsonl" && break; sleep 0.1; done
+	for _ in $(seq 100); do grep -q '"type": *"write"' "$T/events.jsonl" && break; ig_nap 0.1; done
 	kill "$EP"
 	check_syslog "$DPID" exec mmap mprotect write
 }

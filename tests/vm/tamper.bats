@@ -269,14 +269,14 @@ logged() {
 	[[ $id =~ ^[0-9]+$ ]]
 	"$CTL" --json events >"$T/events.out" 2>&1 &
 	epid=$!
-	sleep 0.5
+	ig_nap 0.5
 	start=$(date +%s%N)
 	bpftool link detach id "$id"
 	health=
 	for i in $(seq 50); do
 		health=$(jget .health)
 		[[ $health == compromised ]] && break
-		sleep 0.1
+		ig_nap 0.1
 	done
 	echo "compromised after $(((($(date +%s%N) - start) / 1000000))) ms, $i polls"
 	[[ $health == compromised ]]

@@ -104,7 +104,7 @@ quiet() {
 	"$CTL" stop-enforcing >/dev/null
 	for _ in $(seq 100); do
 		[ -z "$(ig_daemon_pids)" ] && return 0
-		sleep 0.1
+		ig_nap 0.1
 	done
 	return 1
 }
@@ -125,7 +125,7 @@ run_bins() {
 			[ "$(jget .measurement_log.unextended)" = 0 ]; then
 			return 0
 		fi
-		sleep 0.1
+		ig_nap 0.1
 	done
 	jget .measurement_log >&2
 	return 1
@@ -212,7 +212,7 @@ run_bins() {
 	"$T/bin/p3"
 	for _ in $(seq 300); do
 		[ "$(jget .measurement_log.extend_errors)" -gt 0 ] && break
-		sleep 0.1
+		ig_nap 0.1
 	done
 	run "$CTL" status --json
 	echo "$output" | jq -e '.health == "degraded" and (.reasons | map(.code) | index("tpm_extend_failure"))'

@@ -130,7 +130,7 @@ attacks() {
 	"$T/tool" mapwait "$L" <"$T/hold" >"$T/map0.out" &
 	local mp=$! i
 	exec 8>"$T/hold"
-	for ((i = 0; i < 100; i++)); do [[ -s $T/map0.out ]] && break; sleep 0.1; done
+	for ((i = 0; i < 100; i++)); do [[ -s $T/map0.out ]] && break; ig_nap 0.1; done
 	dd if=/dev/zero of="$L" bs=1 count=1 seek=100 conv=notrunc status=none
 	exec 8>&-
 	wait "$mp"
@@ -215,7 +215,7 @@ ovl_writes() {
 	local m1=$!
 	"$T/tool" mapwait "$T/ov/up" <&7 >"$T/map2.out" &
 	local m2=$! i
-	for ((i = 0; i < 100; i++)); do [[ -s $T/map1.out && -s $T/map2.out ]] && break; sleep 0.1; done
+	for ((i = 0; i < 100; i++)); do [[ -s $T/map1.out && -s $T/map2.out ]] && break; ig_nap 0.1; done
 	exec 6<>"$T/ov/up"
 	{
 		echo "T=$T"

@@ -33,10 +33,12 @@ start_daemon() {
 	"$IOTGATED" --policy "$T/iotgate.conf" --keys-dir "$T/keys" --state-dir "$T/state" \
 		${IG_DAEMON_ARGS:-} >>"$T/daemon.log" 2>&1 &
 	DPID=$!
-	for ((i = 0; i < 600; i++)); do
-		"$CTL" status >/dev/null 2>&1 && return 0
+	# one iotgatectl run once the socket exists: a status request waits
+	# for the start to end (common.bash, ig_start)
+	for ((i = 0; i < 1200; i++)); do
+		[[ -S $SOCK ]] && "$CTL" status >/dev/null 2>&1 && return 0
 		kill -0 "$DPID" 2>/dev/null || return 1
-		ig_sleep 0.1
+		ig_sleep 0.05
 	done
 	return 1
 }
