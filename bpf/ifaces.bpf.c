@@ -1339,17 +1339,27 @@ static __always_inline void kill_check(__u32 family, __u32 op, __u32 ifindex, __
 		     ac.proto, 0, 0, NULL, true);
 }
 
-/* The CAN or packet socket behind a descriptor of the current task, or NULL. */
+/*
+ * The CAN or packet socket behind a descriptor of the current task, or NULL.
+ * Runs at every connect, bind and addressed send of the machine: the task's
+ * table is reached by direct loads through the BTF pointer (no helper call),
+ * and only the entry, which the verifier sees as a plain number, and what
+ * hangs off it are read with probes.
+ */
 static __always_inline struct socket *gated_fd(__u64 fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
-	struct socket *sock;
+	struct files_struct *files = t->files;
+	struct socket *sock = NULL;
 	struct file *f = NULL;
+	struct fdtable *fdt;
 	__u32 family;
 
-	if (fd >= BPF_CORE_READ(t, files, fdt, max_fds) ||
-	    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f ||
+	if (!files)
+		return NULL;
+	fdt = files->fdt;
+	if (!fdt || fd >= fdt->max_fds ||
+	    bpf_probe_read_kernel(&f, sizeof(f), (void *)fdt->fd + fd * sizeof(f)) || !f ||
 	    (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
 	sock = BPF_CORE_READ(f, private_data);
@@ -1359,15 +1369,19 @@ static __always_inline struct socket *gated_fd(__u64 fd)
 
 /*
  * A call on descriptor fd naming the address at uptr (none: the socket's
- * binding decides, checked when it was made).
+ * binding decides, checked when it was made; that case, every send on a
+ * connected socket, returns before the descriptor is looked at).
  */
 static __always_inline void kill_check_addr(__u64 fd, __u64 uptr, __u64 len, __u32 op, __u32 flows)
 {
-	struct socket *sock = gated_fd(fd);
+	struct socket *sock;
 	struct uaddr a = {};
 	__u32 family;
 
-	if (!sock || !uptr)
+	if (!uptr)
+		return;
+	sock = gated_fd(fd);
+	if (!sock)
 		return;
 	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
 	/* Unreadable here (a page not present yet): judged as every interface. */
@@ -1426,9 +1440,11 @@ int ig_ksock_smsg(struct sys_enter_ctx *ctx)
 {
 	struct umsg_head h = {};
 
-	if (!gated_fd(ctx->args[0]))
-		return 0;
-	/* An unreadable header: judged as naming every interface. */
+	/*
+	 * The header first: a message without an address (a connected
+	 * socket's) needs no look at the descriptor. An unreadable header:
+	 * judged as naming every interface.
+	 */
 	if (bpf_probe_read_user(&h, sizeof(h), (void *)ctx->args[1])) {
 		h.name = 1;
 		h.namelen = 0;

@@ -20,6 +20,9 @@
  *                                    a socket of that CAN protocol on IFNAME
  *                                    (bcm: connect, the others: bind)
  *   ignet packet IFNAME|any send     AF_PACKET socket bound to IFNAME, send one frame
+ *   ignet packet-to IFNAME sendto|sendmsg
+ *                                    AF_PACKET socket bound to nothing, one frame
+ *                                    sent with a sockaddr_ll naming IFNAME
  *   ignet spkt IFNAME                obsolete SOCK_PACKET socket, unbound: sendto
  *                                    with a sockaddr_pkt naming IFNAME
  *   ignet scm-give PATH can IFNAME   bind a CAN socket, send a frame on it and
@@ -426,6 +429,37 @@ static int cmd_packet(int argc, char **argv)
 	return ok();
 }
 
+static int cmd_packet_to(int argc, char **argv)
+{
+	struct sockaddr_ll sa = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(0x88b5),
+				  .sll_halen = 6 };
+	unsigned char frame[64] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5
+	};
+	struct iovec iov = { .iov_base = frame, .iov_len = sizeof(frame) };
+	struct msghdr m = {
+		.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1
+	};
+	ssize_t r;
+	int fd;
+
+	if (argc < 4)
+		return fail(EINVAL);
+	sa.sll_ifindex = if_nametoindex(argv[2]);
+	if (!sa.sll_ifindex)
+		return fail(ENODEV);
+	memset(sa.sll_addr, 0xff, 6);
+	fd = socket(AF_PACKET, SOCK_RAW, 0); /* protocol 0: bound to nothing */
+	if (fd < 0)
+		return fail(errno);
+	if (!strcmp(argv[3], "sendmsg"))
+		r = sendmsg(fd, &m, 0);
+	else
+		r = sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sa, sizeof(sa));
+	return r < 0 ? fail(errno) : ok();
+}
+
 static int cmd_spkt(int argc, char **argv)
 {
 	struct sockaddr_pkt sp = { .spkt_family = AF_PACKET, .spkt_protocol = htons(0x88b5) };
@@ -759,6 +793,7 @@ int main(int argc, char **argv)
 		{ "can", cmd_can },
 		{ "can-proto", cmd_can_proto },
 		{ "packet", cmd_packet },
+		{ "packet-to", cmd_packet_to },
 		{ "spkt", cmd_spkt },
 		{ "scm-give", cmd_scm_give },
 		{ "scm-take", cmd_scm_take },

@@ -291,7 +291,7 @@ make_veth() {
 # A veth pair igk0/igk1 and, where the kernel has CAN (the VM; not this
 # machine's kernel), vcan igkc0/igkc1: netok may use igk0 (packet) and
 # igkc0 (CAN) only, netno no interface of either kind.
-@test "enforce: CAN and packet sockets on an interface the program may not use are killed (socket, bind, sendto); allowed ones work" {
+@test "enforce: CAN and packet sockets on an interface the program may not use are killed (socket, bind, sendto, sendmsg); allowed ones work" {
 	make_veth
 	local can=
 	# can_raw now: under enforcement the kernel's own modprobe would be killed
@@ -316,6 +316,10 @@ make_veth() {
 		run_rc pk_other "$T/netok" packet igk1 send
 		run_rc pk_any "$T/netok" packet any send
 		run_rc pk_spkt "$T/netok" spkt igk0
+		run_rc pk_to_ok "$T/netok" packet-to igk0 sendto
+		run_rc pk_msg_ok "$T/netok" packet-to igk0 sendmsg
+		run_rc pk_to "$T/netok" packet-to igk1 sendto
+		run_rc pk_msg "$T/netok" packet-to igk1 sendmsg
 		run_rc pk_none "$T/netno" packet igk0 send
 		if [[ -n "$can" ]]; then
 			run_rc can_ok "$T/netok" can igkc0 send
@@ -326,15 +330,16 @@ make_veth() {
 		"\$CTL" status --json >"$T/status.json"
 	EOS
 	scenario "$T/s.sh"
-	[[ $output == *"pk_ok=0"* ]]
-	for a in pk_other pk_any pk_spkt pk_none; do
+	[[ $output == *"pk_ok=0"* && $output == *"pk_to_ok=0"* && $output == *"pk_msg_ok=0"* ]]
+	for a in pk_other pk_any pk_spkt pk_none pk_to pk_msg; do
 		[[ $output == *"$a=137"* ]]
 	done
 	jq -e '.net.features.can_packet_kill and (.reasons | map(.code) | index("can_packet_kill") != null)' "$T/status.json"
 	jq -e '[.net.violations[] | select(.family == "packet" and .verdict == "kill" and .op == "bind" and .interface == "igk1" and .comm == "netok")] | length >= 1' "$T/status.json"
 	jq -e '[.net.violations[] | select(.family == "packet" and .verdict == "kill" and .op == "create" and .comm == "netno")] | length >= 1' "$T/status.json"
 	jq -e '[.net.violations[] | select(.family == "packet" and .verdict == "kill" and .op == "send")] | length >= 1' "$T/status.json"
-	jq -e '.net.counters.packet.denied >= 4' "$T/status.json"
+	jq -e '[.net.violations[] | select(.family == "packet" and .verdict == "kill" and .op == "send" and .interface == "igk1")] | length >= 2' "$T/status.json"
+	jq -e '.net.counters.packet.denied >= 6' "$T/status.json"
 	if [[ -n $can ]]; then
 		[[ $output == *"can_ok=0"* ]]
 		for a in can_other can_any can_none; do
