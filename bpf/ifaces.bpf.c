@@ -144,12 +144,25 @@ struct {
 	__type(value, struct ig_dec_cnt);
 } ig_if_cnt SEC(".maps");
 
+/*
+ * Decisions per device number: ig_dev_slot gives each device its slot in
+ * ig_dev_cnts at its first decision (iotgate.h). The device cache keeps the
+ * slot with its answer, so an open it answers is counted by an array index,
+ * not a hash lookup.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, IG_DEV_CNT_MAX);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IG_DEV_CNT_MAX + 1);
 	__type(key, struct ig_dev_key);
+	__type(value, __u64);
+} ig_dev_slot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IG_DEV_CNT_MAX);
+	__type(key, __u32);
 	__type(value, struct ig_dec_cnt);
-} ig_dev_cnt SEC(".maps");
+} ig_dev_cnts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -172,9 +185,16 @@ struct {
  * digest: a different question hits with probability about 2^-63, and
  * to aim at one a task would have to choose its own start time to the
  * nanosecond.
+ *
+ * The entry also keeps the device's counter slot, written before the word
+ * and part of the digest: a slot that does not belong to the word (another
+ * task's, written in between) makes the question miss, never count on
+ * another device.
  */
 struct devcache {
 	__u64 word; /* dc_digest() | gated, 0: empty */
+	__u32 slot; /* the device's slot in ig_dev_cnts, IG_DEV_SLOT_NONE */
+	__u32 pad;
 };
 
 struct {
@@ -247,13 +267,47 @@ static __always_inline void count_if(__u32 fam, __u32 what, __u64 netns, __u32 i
 	count_in(&ig_if_cnt, &k, what);
 }
 
-/* A decision on a gated device: overall and per device number. */
-static __always_inline void count_dev(__u32 what, __u32 type, __u32 major, __u32 minor)
+/*
+ * The device's slot in ig_dev_cnts, given at its first decision; the slots
+ * run out after IG_DEV_CNT_MAX devices (then IG_DEV_SLOT_NONE: not counted
+ * per device, the status says so). Two CPUs giving the same new device a
+ * slot at once: one insert wins, the other slot stays unused.
+ */
+static __noinline __u32 dev_slot(__u32 type, __u32 major, __u32 minor)
 {
 	struct ig_dev_key k = { .type = type, .major = major, .minor = minor };
+	struct ig_dev_key nk = { .gen = IG_DEV_SLOT_NEXT_GEN };
+	__u64 *v = bpf_map_lookup_elem(&ig_dev_slot, &k), *next, slot = 0;
+
+	if (v)
+		return *v < IG_DEV_CNT_MAX ? *v : IG_DEV_SLOT_NONE;
+	next = bpf_map_lookup_elem(&ig_dev_slot, &nk);
+	if (!next) {
+		bpf_map_update_elem(&ig_dev_slot, &nk, &slot, BPF_NOEXIST);
+		next = bpf_map_lookup_elem(&ig_dev_slot, &nk);
+		if (!next)
+			return IG_DEV_SLOT_NONE;
+	}
+	slot = __sync_fetch_and_add(next, 1);
+	if (slot >= IG_DEV_CNT_MAX)
+		return IG_DEV_SLOT_NONE;
+	if (!bpf_map_update_elem(&ig_dev_slot, &k, &slot, BPF_NOEXIST))
+		return slot;
+	v = bpf_map_lookup_elem(&ig_dev_slot, &k);
+	return v && *v < IG_DEV_CNT_MAX ? *v : IG_DEV_SLOT_NONE;
+}
+
+/* A decision on a gated device: overall and in the device's slot. */
+static __always_inline void count_dev(__u32 what, __u32 slot)
+{
+	struct ig_dec_cnt *c;
 
 	count(IG_NCNT(IG_FAM_DEV, what));
-	count_in(&ig_dev_cnt, &k, what);
+	if (slot >= IG_DEV_CNT_MAX)
+		return;
+	c = bpf_map_lookup_elem(&ig_dev_cnts, &slot);
+	if (c)
+		c->n[what & 3] += 1;
 }
 
 /*
@@ -1457,7 +1511,7 @@ int ig_ksock_smsg(struct sys_enter_ctx *ctx)
 /* --- Devices --- */
 
 /*
- * The question's digest with bit 0 clear, never 0. Who asks is the thread
+ * The question's digest, before its end (dc_final). Who asks is the thread
  * (pid and start time: never reused together), the program it runs (the
  * exec count: an exec changes it) and the effective ids the rules see; all
  * are plain loads, no helper calls, on a path taken at every open.
@@ -1470,12 +1524,24 @@ static __always_inline __u64 dc_digest(struct task_struct *t, __u64 epoch, __u32
 
 	h = dc_mix(h, (__u64)t->pid << 32 | cred->euid.val);
 	h = dc_mix(h, t->start_time);
-	h = dc_mix(h, t->self_exec_id);
+	h = dc_mix(h, (__u64)t->self_exec_id << 32 | gen);
 	h = dc_mix(h, (__u64)cred->egid.val << 32 | type << 8 | acc);
 	h = dc_mix(h, (__u64)major << 32 | minor);
-	h = dc_mix(h, epoch);
-	h = dc_mix(h, gen);
-	return mix_end(h);
+	return dc_mix(h, epoch);
+}
+
+/* The digest with the counter slot the answer is kept with: bit 0 clear, never 0. */
+static __always_inline __u64 dc_final(__u64 h, __u32 slot)
+{
+	return mix_end(dc_mix(h, slot));
+}
+
+/* Keeps an answer: the slot first, then the word that vouches for it. */
+static __always_inline void dc_keep(struct devcache *dc, __u64 word, __u32 slot)
+{
+	*(volatile __u32 *)&dc->slot = slot;
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&dc->word = word;
 }
 
 /* Returns true if the access is refused. */
@@ -1487,21 +1553,22 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	struct ig_net_event *e;
 	struct devcache *dc;
 	struct ig_dev_val *dv;
-	__u64 digest, word, e1;
-	__u32 zero = 0;
+	__u64 h, word, e1;
+	__u32 zero = 0, slot;
 	struct query q;
 	struct subj s;
 	bool denied = false;
 
 	if (!acc || !cfg_snapshot(cfg))
 		return false;
-	digest = dc_digest(t, cfg->epoch, cfg->gen, type, major, minor, acc);
+	h = dc_digest(t, cfg->epoch, cfg->gen, type, major, minor, acc);
 	dc = bpf_map_lookup_elem(&ig_dev_cache, &zero);
 	if (dc) {
+		slot = *(volatile const __u32 *)&dc->slot;
 		word = *(volatile const __u64 *)&dc->word;
-		if ((word & ~1ULL) == digest) {
+		if ((word & ~1ULL) == dc_final(h, slot)) {
 			if (word & 1)
-				count_dev(IG_NC_ALLOWED, type, major, minor);
+				count_dev(IG_NC_ALLOWED, slot);
 			return false;
 		}
 	}
@@ -1521,7 +1588,7 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	if (!dv) {
 		/* not gated */
 		if (dc && epoch_fenced() == e1)
-			*(volatile __u64 *)&dc->word = digest;
+			dc_keep(dc, dc_final(h, IG_DEV_SLOT_NONE), IG_DEV_SLOT_NONE);
 		return false;
 	}
 	task_subject(t, &s);
@@ -1535,15 +1602,16 @@ static __always_inline bool dev_check(__u32 type, __u32 major, __u32 minor, __u3
 	q.dir = IG_ACC_WRITE;
 	if ((acc & IG_ACC_WRITE) && ig_eval(&q, &s) != IG_RV_ALLOW)
 		denied = true;
+	slot = dev_slot(type, major, minor);
 	if (!denied) {
-		count_dev(IG_NC_ALLOWED, type, major, minor);
+		count_dev(IG_NC_ALLOWED, slot);
 		if (dc && epoch_fenced() == e1)
-			*(volatile __u64 *)&dc->word = digest | 1;
+			dc_keep(dc, dc_final(h, slot) | 1, slot);
 		return false;
 	}
 	if (dc)
 		*(volatile __u64 *)&dc->word = 0;
-	count_dev(cfg->mode == IG_MODE_ENFORCE ? IG_NC_DENIED : IG_NC_AUDITED, type, major, minor);
+	count_dev(cfg->mode == IG_MODE_ENFORCE ? IG_NC_DENIED : IG_NC_AUDITED, slot);
 	e = bpf_ringbuf_reserve(&ig_net_ev, sizeof(*e), 0);
 	if (e) {
 		fill_event(e, &s, IG_EV_DEV,

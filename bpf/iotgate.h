@@ -513,12 +513,12 @@ struct ig_net_config {
 
 /*
  * Decisions per interface and per device, for the metrics (IG_NC_* index
- * n[]). Per-CPU hash maps "ig_if_cnt", keyed by struct ig_if_key with gen 0
- * (ifindex 0: a CAN or packet socket used on every interface of its kind),
- * and "ig_dev_cnt", keyed by struct ig_dev_key with gen 0 and the number
- * opened (gated devices only). The daemon removes the entries of interfaces
- * that are gone. When a map is full, a new interface or device is counted
- * in ig_net_cnt only (the status says so: net.counters.untracked).
+ * n[]). The per-CPU hash map "ig_if_cnt", keyed by struct ig_if_key with
+ * gen 0 (ifindex 0: a CAN or packet socket used on every interface of its
+ * kind), and for devices "ig_dev_slot" and "ig_dev_cnts" below (gated
+ * devices only, by the number opened). The daemon removes the entries of
+ * interfaces that are gone. When a map is full, a new interface or device
+ * is counted in ig_net_cnt only (the status says so: net.counters.untracked).
  */
 struct ig_dec_cnt {
 	__u64 n[4];
@@ -526,6 +526,17 @@ struct ig_dec_cnt {
 
 #define IG_IF_CNT_MAX 1024
 #define IG_DEV_CNT_MAX 1024
+
+/*
+ * Hash map "ig_dev_slot": struct ig_dev_key (gen 0) -> __u64, the device's
+ * slot in the per-CPU array "ig_dev_cnts" (struct ig_dec_cnt per slot),
+ * given by the programs at the device's first decision and kept for the
+ * life of the pins. The key with gen IG_DEV_SLOT_NEXT_GEN (the rest 0)
+ * holds the next slot to give; from IG_DEV_CNT_MAX on, new devices are not
+ * counted one by one (the status says "devices_untracked").
+ */
+#define IG_DEV_SLOT_NEXT_GEN 0xffffffffu
+#define IG_DEV_SLOT_NONE 0xffffffffu
 
 /* ig_net_event.type */
 #define IG_EV_NET 2

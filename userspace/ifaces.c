@@ -122,9 +122,11 @@ struct ig_net {
 	struct ig_net_compiled *pending; /* set_policy: to be put in force by activate */
 };
 
-static const char *const map_names[] = { "ig_sk_label", "ig_rules",   "ig_ifaces",
-					 "ig_devs",	"ig_net_cfg", "ig_net_cnt",
-					 "ig_net_ev",	"ig_if_cnt",  "ig_dev_cnt" };
+static const char *const map_names[] = { "ig_sk_label", "ig_rules",   "ig_ifaces", "ig_devs",
+					 "ig_net_cfg",	"ig_net_cnt", "ig_net_ev", "ig_if_cnt",
+					 "ig_dev_slot", "ig_dev_cnts" };
+/* Pins of earlier versions, removed with the others. */
+static const char *const old_map_names[] = { "ig_dev_cnt" };
 #define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 
 static const char *verdict_str(unsigned int v)
@@ -1588,6 +1590,10 @@ static void remove_pins(void)
 		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, map_names[i]);
 		unlink(path);
 	}
+	for (size_t i = 0; i < sizeof(old_map_names) / sizeof(old_map_names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", IG_PIN_DIR, old_map_names[i]);
+		unlink(path);
+	}
 	tc_detach_all();
 }
 
@@ -2158,12 +2164,14 @@ static void dev_name(const struct ig_dev_key *k, char *buf, size_t len)
 /* net.counters.devices: decisions per gated device opened. */
 static void per_dev_json(struct ig_net *n, struct json_object *c, int ncpu)
 {
-	int fd = bpf_map__fd(n->skel->maps.ig_dev_cnt);
+	int fd = bpf_map__fd(n->skel->maps.ig_dev_slot);
+	int cfd = bpf_map__fd(n->skel->maps.ig_dev_cnts);
 	struct ig_dec_cnt *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
 	struct json_object *arr = json_object_new_array();
 	struct ig_dev_key k, next;
 	bool first = true;
-	size_t count = 0;
+	__u64 slot, given = 0;
+	__u32 idx;
 	char name[PATH_MAX];
 
 	while (vals && !bpf_map_get_next_key(fd, first ? NULL : &k, &next)) {
@@ -2171,8 +2179,14 @@ static void per_dev_json(struct ig_net *n, struct json_object *c, int ncpu)
 
 		first = false;
 		k = next;
-		count++;
-		if (bpf_map_lookup_elem(fd, &k, vals))
+		if (bpf_map_lookup_elem(fd, &k, &slot))
+			continue;
+		if (k.gen == IG_DEV_SLOT_NEXT_GEN) {
+			given = slot;
+			continue;
+		}
+		idx = slot;
+		if (slot >= IG_DEV_CNT_MAX || bpf_map_lookup_elem(cfd, &idx, vals))
 			continue;
 		e = json_object_new_object();
 		dev_name(&k, name, sizeof(name));
@@ -2185,7 +2199,7 @@ static void per_dev_json(struct ig_net *n, struct json_object *c, int ncpu)
 	}
 	free(vals);
 	json_object_object_add(c, "devices", arr);
-	add_bool(c, "devices_untracked", count >= IG_DEV_CNT_MAX);
+	add_bool(c, "devices_untracked", given >= IG_DEV_CNT_MAX);
 }
 
 static void counters_json(struct ig_net *n, struct json_object *o)

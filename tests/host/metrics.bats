@@ -125,6 +125,9 @@ value() {
 	[ "$(inA "$T/allowed" open "$T/full" r)" = ok ]
 	[ "$(inA "$T/denied" open "$T/full" r)" = EPERM ]
 	[ "$(inA "$T/denied" open /dev/full w)" = EPERM ]
+	# opens answered by the device cache count in the device's slot too
+	[ "$(inA "$T/allowed" open-count "$T/full" 5)" = "opened 5 refused 0" ]
+	[ "$(inA "$T/denied" open-count "$T/full" 3)" = "opened 0 refused 3" ]
 
 	before=$(date +%s)
 	run "$CTL" metrics --textfile "$T/tf/iotgate.prom"
@@ -148,12 +151,12 @@ value() {
 	# node_exporter's parser and escaped again by its exposition.
 	[ "$(value 'iotgate_interface_decisions_total{interface="q\"\\\\1",verdict="allowed"}')" -ge 2 ]
 	[ "$(value 'iotgate_interface_decisions_total{interface="q\"\\\\1",verdict="dropped"}')" = 0 ]
-	[ "$(value 'iotgate_device_decisions_total{device="/dev/full",verdict="allowed"}')" = 1 ]
-	[ "$(value 'iotgate_device_decisions_total{device="/dev/full",verdict="denied"}')" = 2 ]
+	[ "$(value 'iotgate_device_decisions_total{device="/dev/full",verdict="allowed"}')" = 6 ]
+	[ "$(value 'iotgate_device_decisions_total{device="/dev/full",verdict="denied"}')" = 5 ]
 	[ "$(value 'iotgate_decisions_untracked')" = 0 ]
 	# the same numbers as the state
 	run "$CTL" status --json
-	echo "$output" | jq -e '.net.counters.devices[] | select(.device == "/dev/full") | .denied == 2 and .major == 1 and .minor == 7'
+	echo "$output" | jq -e '.net.counters.devices[] | select(.device == "/dev/full") | .allowed == 6 and .denied == 5 and .major == 1 and .minor == 7'
 	echo "$output" | jq -e '[.net.counters.interfaces[].interface] | index("vA") != null and index("q\"\\1") != null'
 	# the file passes promtool's checks where promtool is installed
 	if command -v promtool >/dev/null; then promtool check metrics <"$T/tf/iotgate.prom"; fi
