@@ -95,6 +95,22 @@ bpf_sum() {
 		| "\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
 }
 
+# bpf_sum_pid PID: "run_time_ns run_cnt" summed over the programs whose
+# descriptors process PID holds (their fdinfo: a loader outside the daemon,
+# whose programs are not in the daemon's status).
+bpf_sum_pid() {
+	local f t=0 c=0 k v
+	for f in /proc/"$1"/fdinfo/*; do
+		while read -r k v; do
+			case $k in
+			run_time_ns:) t=$((t + v)) ;;
+			run_cnt:) c=$((c + v)) ;;
+			esac
+		done <"$f" 2>/dev/null || true
+	done
+	echo "$t $c"
+}
+
 # icount_vm CMD...: CMD in scripts/vm-run with instruction counting. One
 # vCPU: qemu counts instructions with single-threaded TCG only, and a second
 # vCPU does not come up under -icount. sleep=off: an idle guest's clock jumps

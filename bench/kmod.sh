@@ -124,7 +124,10 @@ count_kx() { # OUT: CN execs of the program
 	if [[ $CMODE == perf ]]; then
 		perf_count "$1" "$T/kx" loop "$CN" "$T/prog" >/dev/null
 	else
-		{ bpf_sum lsm tracing; "$T/kx" loop "$CN" "$T/prog" >/dev/null; bpf_sum lsm tracing; } >"$1"
+		# the daemon's programs (its status) and the module loader's (its fds)
+		kx_sum() { echo "$(bpf_sum lsm tracing) $(bpf_sum_pid "$KMPID")" |
+			awk '{ print $1 + $3, $2 + $4 }'; }
+		{ kx_sum; "$T/kx" loop "$CN" "$T/prog" >/dev/null; kx_sum; } >"$1"
 	fi
 }
 [[ $CMODE == bpf ]] && bpf_stats_on
