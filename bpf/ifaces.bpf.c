@@ -297,17 +297,20 @@ static __noinline __u32 dev_slot(__u32 type, __u32 major, __u32 minor)
 	return v && *v < IG_DEV_CNT_MAX ? *v : IG_DEV_SLOT_NONE;
 }
 
-/* A decision on a gated device: overall and in the device's slot. */
+/*
+ * A decision on a gated device: in the device's slot, else (no slot left)
+ * in ig_net_cnt; the daemon adds the two for the family's totals.
+ */
 static __always_inline void count_dev(__u32 what, __u32 slot)
 {
-	struct ig_dec_cnt *c;
+	struct ig_dec_cnt *c = NULL;
 
-	count(IG_NCNT(IG_FAM_DEV, what));
-	if (slot >= IG_DEV_CNT_MAX)
-		return;
-	c = bpf_map_lookup_elem(&ig_dev_cnts, &slot);
+	if (slot < IG_DEV_CNT_MAX)
+		c = bpf_map_lookup_elem(&ig_dev_cnts, &slot);
 	if (c)
 		c->n[what & 3] += 1;
+	else
+		count(IG_NCNT(IG_FAM_DEV, what));
 }
 
 /*

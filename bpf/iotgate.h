@@ -533,7 +533,10 @@ struct ig_dec_cnt {
  * given by the programs at the device's first decision and kept for the
  * life of the pins. The key with gen IG_DEV_SLOT_NEXT_GEN (the rest 0)
  * holds the next slot to give; from IG_DEV_CNT_MAX on, new devices are not
- * counted one by one (the status says "devices_untracked").
+ * counted one by one (the status says "devices_untracked"). A decision on
+ * a device with a slot is counted there only: the device family's entries
+ * of ig_net_cnt hold the decisions on devices without one, and the family's
+ * totals are those plus every slot's.
  */
 #define IG_DEV_SLOT_NEXT_GEN 0xffffffffu
 #define IG_DEV_SLOT_NONE 0xffffffffu

@@ -2161,8 +2161,11 @@ static void dev_name(const struct ig_dev_key *k, char *buf, size_t len)
 	fclose(f);
 }
 
-/* net.counters.devices: decisions per gated device opened. */
-static void per_dev_json(struct ig_net *n, struct json_object *c, int ncpu)
+/*
+ * net.counters.devices: decisions per gated device opened; their sums are
+ * added to tot (the device family's totals: iotgate.h, ig_dev_slot).
+ */
+static void per_dev_json(struct ig_net *n, struct json_object *c, int ncpu, __u64 tot[4])
 {
 	int fd = bpf_map__fd(n->skel->maps.ig_dev_slot);
 	int cfd = bpf_map__fd(n->skel->maps.ig_dev_cnts);
@@ -2195,6 +2198,9 @@ static void per_dev_json(struct ig_net *n, struct json_object *c, int ncpu)
 		add_u64(e, "major", k.major);
 		add_u64(e, "minor", k.minor);
 		dec_json(e, vals, ncpu);
+		for (int w = 0; w < 4; w++)
+			for (int cpu = 0; cpu < ncpu; cpu++)
+				tot[w] += vals[cpu].n[w];
 		json_object_array_add(arr, e);
 	}
 	free(vals);
@@ -2217,6 +2223,7 @@ static void counters_json(struct ig_net *n, struct json_object *o)
 			sum[i] += vals[k];
 	}
 	free(vals);
+	per_dev_json(n, c, ncpu, &sum[IG_NCNT(IG_FAM_DEV, 0)]);
 	for (int f = 0; f < IG_FAM_MAX; f++) {
 		struct json_object *fo = json_object_new_object();
 
@@ -2226,7 +2233,6 @@ static void counters_json(struct ig_net *n, struct json_object *o)
 	}
 	add_u64(c, "events_lost", sum[IG_NCNT_EVENTS_LOST]);
 	per_if_json(n, c, ncpu);
-	per_dev_json(n, c, ncpu);
 	json_object_object_add(o, "counters", c);
 }
 
