@@ -144,6 +144,13 @@ struct {
 	__type(value, struct ig_dec_cnt);
 } ig_if_cnt SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IG_IF_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ig_if_slot);
+} ig_if_cnts SEC(".maps");
+
 /*
  * Decisions per device number: ig_dev_slot gives each device its slot in
  * ig_dev_cnts at its first decision (iotgate.h). The device cache keeps the
@@ -258,12 +265,22 @@ static __always_inline void count_in(void *map, const void *key, __u32 what)
 	c->n[what & 3] += 1;
 }
 
-/* A decision of the interface rules: per family and per interface. */
+/*
+ * A decision of the interface rules: per family and per interface, in the
+ * interface's slot where the daemon keyed one (iotgate.h, ig_if_cnts).
+ */
 static __always_inline void count_if(__u32 fam, __u32 what, __u64 netns, __u32 ifindex)
 {
 	struct ig_if_key k = { .netns = netns, .ifindex = ifindex };
+	struct ig_if_slot *sl = NULL;
 
 	count(IG_NCNT(fam, what));
+	if (ifindex < IG_IF_SLOTS)
+		sl = bpf_map_lookup_elem(&ig_if_cnts, &ifindex);
+	if (sl && sl->netns == netns && sl->ifindex == ifindex) {
+		sl->c.n[what & 3] += 1;
+		return;
+	}
 	count_in(&ig_if_cnt, &k, what);
 }
 

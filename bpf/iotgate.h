@@ -528,6 +528,25 @@ struct ig_dec_cnt {
 #define IG_DEV_CNT_MAX 1024
 
 /*
+ * Per-CPU array "ig_if_cnts": decisions per interface by index (the slot
+ * is the ifindex, below IG_IF_SLOTS), an array index per packet where the
+ * hash map costs a lookup. A slot counts only for the interface whose
+ * namespace cookie and index it holds: the daemon writes them when it
+ * learns of the interface (slot 0: ifindex 0 of its namespace) and clears
+ * them when the interface is gone. What no slot takes (an index of
+ * IG_IF_SLOTS or more, an interface the daemon has not seen yet) goes to
+ * ig_if_cnt; an interface's counts are the sum of both.
+ */
+struct ig_if_slot {
+	__u64 netns; /* 0: not in use */
+	__u32 ifindex;
+	__u32 pad;
+	struct ig_dec_cnt c;
+};
+
+#define IG_IF_SLOTS 1024
+
+/*
  * Hash map "ig_dev_slot": struct ig_dev_key (gen 0) -> __u64, the device's
  * slot in the per-CPU array "ig_dev_cnts" (struct ig_dec_cnt per slot),
  * given by the programs at the device's first decision and kept for the
@@ -609,6 +628,7 @@ IG_ASSERT_SIZE(struct ig_dev_val, 8);
 IG_ASSERT_SIZE(struct ig_net_config, 32);
 IG_ASSERT_SIZE(struct ig_net_event, 96);
 IG_ASSERT_SIZE(struct ig_dec_cnt, 32);
+IG_ASSERT_SIZE(struct ig_if_slot, 48);
 
 /* --- in-kernel measurement (kmod) --- */
 /*

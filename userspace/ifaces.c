@@ -122,9 +122,9 @@ struct ig_net {
 	struct ig_net_compiled *pending; /* set_policy: to be put in force by activate */
 };
 
-static const char *const map_names[] = { "ig_sk_label", "ig_rules",   "ig_ifaces", "ig_devs",
-					 "ig_net_cfg",	"ig_net_cnt", "ig_net_ev", "ig_if_cnt",
-					 "ig_dev_slot", "ig_dev_cnts" };
+static const char *const map_names[] = { "ig_sk_label", "ig_rules",    "ig_ifaces",  "ig_devs",
+					 "ig_net_cfg",	"ig_net_cnt",  "ig_net_ev",  "ig_if_cnt",
+					 "ig_if_cnts",	"ig_dev_slot", "ig_dev_cnts" };
 /* Pins of earlier versions, removed with the others. */
 static const char *const old_map_names[] = { "ig_dev_cnt" };
 #define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
@@ -357,6 +357,7 @@ static unsigned int decl_dflt(const struct ig_net *n, const struct ig_np_iface *
 }
 
 static struct nif *find_nif(struct ig_net *n, int ifindex);
+static int key_if_slot(struct ig_net *n, __u32 ifindex, bool clear);
 
 /* A declaration's forward verdict: its own, deny when disabled, else none (allow). */
 static unsigned int decl_fwd(const struct ig_np_iface *pi)
@@ -997,6 +998,7 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 
 			/* Its index may be reused: a new interface starts from zero. */
 			bpf_map_delete_elem(bpf_map__fd(n->skel->maps.ig_if_cnt), &ck);
+			key_if_slot(n, nf.ifindex, true);
 			if (bpf_map_delete_elem(bpf_map__fd(n->skel->maps.ig_ifaces), &k) &&
 			    errno != ENOENT)
 				return -errno;
@@ -1034,6 +1036,9 @@ static int link_msg(struct ig_net *n, struct nlmsghdr *h, bool log)
 		n->ifs = ni;
 		f = &n->ifs[n->nifs++];
 		*f = nf;
+		/* Counted by an array index from its first packet (not in a dump: synced after it). */
+		if (!n->dumping)
+			key_if_slot(n, f->ifindex, false);
 		inherit_binding(n, f);
 		bind_nif(n, f);
 		if (log && n->np) {
@@ -1081,6 +1086,64 @@ static int nl_read(struct ig_net *n, bool log, bool *done)
 		}
 	}
 	return ret;
+}
+
+/*
+ * The interface's slot in ig_if_cnts (iotgate.h) keyed to it, from zero,
+ * unless it is already (a daemon re-adopting the pins keeps the counts);
+ * clear: the slot freed. Slots are per CPU: every CPU's copy is written.
+ */
+static int key_if_slot(struct ig_net *n, __u32 ifindex, bool clear)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, ret = 0;
+	struct ig_if_slot *v;
+
+	if (!n->skel || ifindex >= IG_IF_SLOTS || ncpu <= 0)
+		return 0;
+	fd = bpf_map__fd(n->skel->maps.ig_if_cnts);
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &ifindex, v)) {
+		ret = -errno;
+	} else if (clear ? v[0].netns != 0 : v[0].netns != n->netns || v[0].ifindex != ifindex) {
+		memset(v, 0, ncpu * sizeof(*v));
+		for (int i = 0; i < ncpu && !clear; i++) {
+			v[i].netns = n->netns;
+			v[i].ifindex = ifindex;
+		}
+		if (bpf_map_update_elem(fd, &ifindex, v, BPF_ANY))
+			ret = -errno;
+	}
+	free(v);
+	return ret;
+}
+
+/*
+ * Slots of interfaces that are gone or of another namespace freed, and
+ * every known interface's keyed: after a full dump.
+ */
+static void sync_if_slots(struct ig_net *n)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(n->skel->maps.ig_if_cnts);
+	__u32 batch, cnt = IG_IF_SLOTS, *keys = calloc(IG_IF_SLOTS, sizeof(*keys));
+	struct ig_if_slot *v = ncpu > 0 ? calloc((size_t)IG_IF_SLOTS * ncpu, sizeof(*v)) : NULL;
+
+	if (keys && v &&
+	    (!bpf_map_lookup_batch(fd, NULL, &batch, keys, v, &cnt, NULL) || errno == ENOENT)) {
+		for (__u32 i = 0; i < cnt; i++) {
+			const struct ig_if_slot *sl = &v[(size_t)i * ncpu];
+
+			if (sl->netns &&
+			    (sl->netns != n->netns || (keys[i] && !find_nif(n, keys[i]))))
+				key_if_slot(n, keys[i], true);
+		}
+	}
+	free(keys);
+	free(v);
+	key_if_slot(n, 0, false);
+	for (size_t i = 0; i < n->nifs; i++)
+		key_if_slot(n, n->ifs[i].ifindex, false);
 }
 
 /*
@@ -1148,8 +1211,10 @@ static int nl_dump(struct ig_net *n, bool log)
 			goto out;
 		}
 	}
-	if (n->skel)
+	if (n->skel) {
 		prune_if_cnt(n);
+		sync_if_slots(n);
+	}
 	/* Interfaces that were known and are not any more. */
 	for (size_t i = 0; i < nold && n->active; i++) {
 		struct ig_if_key k = { .netns = n->netns,
@@ -2109,33 +2174,82 @@ static void dec_json(struct json_object *o, const struct ig_dec_cnt *vals, int n
 	}
 }
 
+/* One interface's decisions, from its slot and the hash map. */
+struct if_sum {
+	__u32 ifindex;
+	bool seen; /* in the hash map, or a decision in its slot */
+	__u64 n[4];
+};
+
+static struct if_sum *if_sum_of(struct if_sum *l, size_t *nl, __u32 ifindex)
+{
+	for (size_t i = 0; i < *nl; i++)
+		if (l[i].ifindex == ifindex)
+			return &l[i];
+	l[*nl] = (struct if_sum){ .ifindex = ifindex };
+	return &l[(*nl)++];
+}
+
 /* net.counters.interfaces: decisions per interface of the governed namespace. */
 static void per_if_json(struct ig_net *n, struct json_object *c, int ncpu)
 {
-	int fd = bpf_map__fd(n->skel->maps.ig_if_cnt);
-	struct ig_dec_cnt *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
+	int fd = bpf_map__fd(n->skel->maps.ig_if_cnt), sfd = bpf_map__fd(n->skel->maps.ig_if_cnts);
+	size_t ncpus = ncpu > 0 ? ncpu : 1, nl = 0, cap = n->nifs + 1 + IG_IF_CNT_MAX;
+	struct ig_dec_cnt *vals = calloc(ncpus, sizeof(*vals));
+	struct ig_if_slot *sv = calloc(ncpus, sizeof(*sv));
+	struct if_sum *l = calloc(cap, sizeof(*l));
 	struct json_object *arr = json_object_new_array();
 	struct ig_if_key k, next;
 	bool first = true;
 	size_t count = 0;
 
-	while (vals && !bpf_map_get_next_key(fd, first ? NULL : &k, &next)) {
-		const struct nif *f = find_nif(n, next.ifindex);
-		struct json_object *e;
+	for (size_t i = 0; l && sv && i <= n->nifs; i++) {
+		__u32 idx = i < n->nifs ? (__u32)n->ifs[i].ifindex : 0;
+		struct if_sum *e;
+
+		if (idx >= IG_IF_SLOTS || bpf_map_lookup_elem(sfd, &idx, sv) ||
+		    sv[0].netns != n->netns || sv[0].ifindex != idx)
+			continue;
+		e = if_sum_of(l, &nl, idx);
+		for (size_t cpu = 0; cpu < ncpus; cpu++)
+			for (int w = 0; w < 4; w++) {
+				e->n[w] += sv[cpu].c.n[w];
+				e->seen |= sv[cpu].c.n[w] != 0;
+			}
+	}
+	while (l && vals && !bpf_map_get_next_key(fd, first ? NULL : &k, &next)) {
+		struct if_sum *e;
 
 		first = false;
 		k = next;
 		count++;
-		if (k.netns != n->netns || (k.ifindex && !f) || bpf_map_lookup_elem(fd, &k, vals))
+		if (k.netns != n->netns || (k.ifindex && !find_nif(n, k.ifindex)) ||
+		    bpf_map_lookup_elem(fd, &k, vals) || nl >= cap)
+			continue;
+		e = if_sum_of(l, &nl, k.ifindex);
+		e->seen = true;
+		for (size_t cpu = 0; cpu < ncpus; cpu++)
+			for (int w = 0; w < 4; w++)
+				e->n[w] += vals[cpu].n[w];
+	}
+	for (size_t i = 0; i < nl; i++) {
+		static const char *const what[] = { "allowed", "denied", "dropped", "audited" };
+		const struct nif *f = l[i].ifindex ? find_nif(n, l[i].ifindex) : NULL;
+		struct json_object *e;
+
+		if (!l[i].seen)
 			continue;
 		e = json_object_new_object();
 		/* ifindex 0: a CAN or packet socket used on every interface of its kind */
 		add_str(e, "interface", f ? f->name : "*");
-		add_u64(e, "ifindex", k.ifindex);
-		dec_json(e, vals, ncpu);
+		add_u64(e, "ifindex", l[i].ifindex);
+		for (int w = 0; w < 4; w++)
+			add_u64(e, what[w], l[i].n[w]);
 		json_object_array_add(arr, e);
 	}
 	free(vals);
+	free(sv);
+	free(l);
 	json_object_object_add(c, "interfaces", arr);
 	add_bool(c, "interfaces_untracked", count >= IG_IF_CNT_MAX);
 }

@@ -160,6 +160,32 @@ value() {
 	echo "$output" | jq -e '[.net.counters.interfaces[].interface] | index("vA") != null and index("q\"\\1") != null'
 	# the file passes promtool's checks where promtool is installed
 	if command -v promtool >/dev/null; then promtool check metrics <"$T/tf/iotgate.prom"; fi
+
+	# An interface that appears while the daemon runs is counted from its
+	# first packet; one that takes the index of a deleted one starts from zero.
+	for name in vR vS; do
+		ip link add "$name" netns "$NSA" index 900 type veth peer name "${name}2" netns "$NSB"
+		inA ip addr add 10.81.0.1/24 dev "$name"
+		inB ip addr add 10.81.0.2/24 dev "${name}2"
+		inA ip link set "$name" up
+		inB ip link set "${name}2" up
+		ip netns exec "$NSB" "$B/tests/ignet" serve udp 7002 >/dev/null 2>&1 &
+		local srv=$!
+		ok=0
+		for _ in $(seq 50); do
+			[ "$(inA "$T/denied" udp 10.81.0.2 7002)" = ok ] && { ok=1; break; }
+			sleep 0.1
+		done
+		kill "$srv"
+		[ "$ok" = 1 ]
+		run "$CTL" status --json
+		echo "$output" | jq -e --arg n "$name" '.net.counters.interfaces[] | select(.interface == $n) | .ifindex == 900 and .allowed >= 2 and .dropped == 0'
+		[ "$name" = vS ] || first=$(echo "$output" | jq --arg n "$name" '.net.counters.interfaces[] | select(.interface == $n) | .allowed')
+		inA ip link del "$name"
+	done
+	# vS's count is its own: vR's did not carry over to the index
+	second=$(echo "$output" | jq '.net.counters.interfaces[] | select(.interface == "vS") | .allowed')
+	[ "$second" -le "$first" ]
 }
 
 @test "the daemon down or frozen: iotgate_up 0, no stale values, the collection time moves on" {
