@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -116,4 +118,15 @@ bool ig_bpf_lsm_active(void)
 		return false;
 	buf[n] = '\0';
 	return ig_lsm_list_has_bpf(buf);
+}
+
+void ig_bpf_release_image(const void *p, size_t sz)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t e = ((uintptr_t)p + sz) & ~(pg - 1);
+
+	/* Whole pages inside the object only: what shares its edges stays. */
+	if (p && e > a)
+		madvise((void *)a, e - a, MADV_DONTNEED);
 }

@@ -38,6 +38,13 @@ int ig_bpf_pin_maps(struct ig_bpf_pins *p, struct bpf_object *obj, const char *c
 		    size_t nnames);
 /* After a failed load or attach: removes the pins this load made. */
 void ig_bpf_unpin_new(const struct ig_bpf_pins *p);
+
+/*
+ * After a load: the pages of the embedded object (a skeleton's elf_bytes)
+ * leave the resident set. They are read-only file pages, clean: a later
+ * open reads them again.
+ */
+void ig_bpf_release_image(const void *p, size_t sz);
 /* Pins a link just attached; on failure the link is destroyed (detached). */
 int ig_bpf_pin_link(struct bpf_link *link, const char *pin);
 /*
