@@ -539,16 +539,16 @@ static __always_inline int guard_write(struct inode *inode, struct dentry *dentr
 	return 0;
 }
 
-SEC("lsm/file_open")
-int BPF_PROG(ig_file_open, struct file *file)
+/* file_open, first check (ig_file_open below): writes to allowlisted files. */
+static __always_inline int open_guard(struct file *file)
 {
 	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
 		return 0;
 	return guard_write(file->f_inode, file->f_path.dentry);
 }
 
-SEC("lsm/file_permission")
-int BPF_PROG(ig_file_perm, struct file *file, int mask)
+/* file_permission, first check (ig_file_perm below). */
+static __always_inline int perm_guard(struct file *file, int mask)
 {
 	/* Writes through descriptors opened before the policy was loaded. */
 	if (!(mask & MAY_WRITE))
@@ -643,8 +643,8 @@ static __always_inline int refuse_self(__u32 reason, struct ig_file_key *key, co
 	return -EPERM;
 }
 
-SEC("lsm/inode_permission")
-int BPF_PROG(ig_inode_perm, struct inode *inode, int mask)
+/* inode_permission, first check (ig_inode_perm below): the pins. */
+static __always_inline int inode_pins(struct inode *inode, int mask)
 {
 	struct ig_file_key key;
 
@@ -967,9 +967,9 @@ static __always_inline bool names_bpffs(const char *dev_name)
 	return true;
 }
 
-SEC("lsm/sb_mount")
-int BPF_PROG(ig_mount, const char *dev_name, const struct path *path, const char *type,
-	     unsigned long flags, void *data)
+/* sb_mount, first check (ig_mount below): the bpffs with the pins. */
+static __always_inline int mount_pins(const char *dev_name, const struct path *path,
+				      unsigned long flags)
 {
 	if (!self_protect())
 		return 0;
@@ -1231,11 +1231,9 @@ static __always_inline int proc_mem_write(struct file *file)
 
 /*
  * Writes to cgroupfs and procfs files: at write time, so a descriptor opened
- * before enforcement started is checked too. A separate program from the
- * guard of allowlisted files on the same hook.
+ * before enforcement started is checked too (file_permission, second check).
  */
-SEC("lsm/file_permission")
-int BPF_PROG(ig_self_write, struct file *file, int mask)
+static __always_inline int self_write(struct file *file, int mask)
 {
 	struct task_struct *cur;
 	char n[NAME_MAX_CMP] = {};
@@ -1349,8 +1347,7 @@ static __always_inline int refuse_prot(struct dentry *de)
 }
 
 /* Creating, removing or renaming entries in a listed directory (or below: its MAY_WRITE). */
-SEC("lsm/inode_permission")
-int BPF_PROG(ig_prot_perm, struct inode *inode, int mask)
+static __always_inline int prot_perm(struct inode *inode, int mask)
 {
 	struct ig_file_key key = {};
 	__u32 *f;
@@ -1365,8 +1362,7 @@ int BPF_PROG(ig_prot_perm, struct inode *inode, int mask)
 	return refuse_self(IG_REASON_PROTECTED_PATH, &key, "(directory)");
 }
 
-SEC("lsm/file_open")
-int BPF_PROG(ig_prot_open, struct file *file)
+static __always_inline int prot_open(struct file *file)
 {
 	struct dentry *de;
 
@@ -1420,9 +1416,7 @@ int BPF_PROG(ig_prot_rename, struct inode *old_dir, struct dentry *old_dentry,
 }
 
 /* a mount over a listed path or one below a listed directory */
-SEC("lsm/sb_mount")
-int BPF_PROG(ig_prot_mount, const char *dev_name, const struct path *path, const char *type,
-	     unsigned long flags, void *data)
+static __always_inline int prot_mount(const struct path *path)
 {
 	struct dentry *de = BPF_CORE_READ(path, dentry);
 
@@ -1855,4 +1849,43 @@ int ig_creat_tp(struct sys_exit_ctx *ctx)
 {
 	check_mem_open(ctx);
 	return 0;
+}
+
+/*
+ * One program per hook where two checks share it: a second program costs a
+ * trampoline update when it is attached and a program entry at every call of
+ * the hook (inode_permission: at every component of every path walk). The
+ * checks run in the order the two programs did; the first refusal wins.
+ */
+SEC("lsm/file_open")
+int BPF_PROG(ig_file_open, struct file *file)
+{
+	int ret = open_guard(file);
+
+	return ret ? ret : prot_open(file);
+}
+
+SEC("lsm/file_permission")
+int BPF_PROG(ig_file_perm, struct file *file, int mask)
+{
+	int ret = perm_guard(file, mask);
+
+	return ret ? ret : self_write(file, mask);
+}
+
+SEC("lsm/inode_permission")
+int BPF_PROG(ig_inode_perm, struct inode *inode, int mask)
+{
+	int ret = inode_pins(inode, mask);
+
+	return ret ? ret : prot_perm(inode, mask);
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(ig_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data)
+{
+	int ret = mount_pins(dev_name, path, flags);
+
+	return ret ? ret : prot_mount(path);
 }

@@ -107,7 +107,7 @@ struct prog_slot {
 	char pin[128];
 };
 
-#define N_PROGS 43
+#define N_PROGS 39
 
 /* Does tracefs know the syscall tracepoint SEC names ("tracepoint/syscalls/X")? */
 static bool syscall_tp_exists(const char *sec)
@@ -160,15 +160,11 @@ static void prog_slots(struct ig_exec *skel, struct prog_slot s[N_PROGS])
 		skel->progs.ig_mount,
 		skel->progs.ig_move_mount,
 		skel->progs.ig_prctl,
-		skel->progs.ig_self_write,
-		skel->progs.ig_prot_perm,
-		skel->progs.ig_prot_open,
 		skel->progs.ig_prot_attr,
 		skel->progs.ig_prot_unlink,
 		skel->progs.ig_prot_rmdir,
 		skel->progs.ig_prot_rename,
 		skel->progs.ig_prot_link,
-		skel->progs.ig_prot_mount,
 		skel->progs.ig_kread,
 		skel->progs.ig_kload,
 	};
