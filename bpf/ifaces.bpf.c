@@ -271,7 +271,6 @@ static __always_inline void count_in(void *map, const void *key, __u32 what)
  */
 static __always_inline void count_if(__u32 fam, __u32 what, __u64 netns, __u32 ifindex)
 {
-	struct ig_if_key k = { .netns = netns, .ifindex = ifindex };
 	struct ig_if_slot *sl = NULL;
 
 	count(IG_NCNT(fam, what));
@@ -279,9 +278,11 @@ static __always_inline void count_if(__u32 fam, __u32 what, __u64 netns, __u32 i
 		sl = bpf_map_lookup_elem(&ig_if_cnts, &ifindex);
 	if (sl && sl->netns == netns && sl->ifindex == ifindex) {
 		sl->c.n[what & 3] += 1;
-		return;
+	} else {
+		struct ig_if_key k = { .netns = netns, .ifindex = ifindex };
+
+		count_in(&ig_if_cnt, &k, what);
 	}
-	count_in(&ig_if_cnt, &k, what);
 }
 
 /*

@@ -45,6 +45,13 @@ void ig_bpf_unpin_new(const struct ig_bpf_pins *p);
  * open reads them again.
  */
 void ig_bpf_release_image(const void *p, size_t sz);
+/* The same for skeleton NAME (ig_exec...), in the file that includes its header. */
+#define ig_bpf_release_skel(NAME)                           \
+	do {                                                \
+		size_t sz_;                                 \
+		const void *img_ = NAME##__elf_bytes(&sz_); \
+		ig_bpf_release_image(img_, sz_);            \
+	} while (0)
 /* Pins a link just attached; on failure the link is destroyed (detached). */
 int ig_bpf_pin_link(struct bpf_link *link, const char *pin);
 /*

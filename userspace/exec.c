@@ -240,12 +240,7 @@ static int try_tier(struct ig_kernel *k, enum ig_tier tier, const struct ig_kern
 	ig_log_libbpf_quiet(tier != IG_TIER_PARTIAL);
 	ret = ig_exec__load(skel);
 	ig_log_libbpf_quiet(false);
-	{
-		size_t sz;
-		const void *img = ig_exec__elf_bytes(&sz);
-
-		ig_bpf_release_image(img, sz);
-	}
+	ig_bpf_release_skel(ig_exec);
 	if (ret) {
 		*refused = tier != IG_TIER_PARTIAL;
 		goto fail;

@@ -1550,12 +1550,7 @@ static int try_load(struct ig_net *n, bool with_lsm, bool with_iter, struct ig_b
 	ig_log_libbpf_quiet(with_lsm || with_iter);
 	ret = ig_ifaces__load(n->skel);
 	ig_log_libbpf_quiet(false);
-	{
-		size_t sz;
-		const void *img = ig_ifaces__elf_bytes(&sz);
-
-		ig_bpf_release_image(img, sz);
-	}
+	ig_bpf_release_skel(ig_ifaces);
 	return ret;
 }
 

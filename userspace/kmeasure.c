@@ -269,12 +269,7 @@ static int load_source(struct ig_kmeasure *km, int source)
 	ig_log_libbpf_quiet(true);
 	ret = ig_kmeasure__load(km->skel);
 	ig_log_libbpf_quiet(false);
-	{
-		size_t sz;
-		const void *img = ig_kmeasure__elf_bytes(&sz);
-
-		ig_bpf_release_image(img, sz);
-	}
+	ig_bpf_release_skel(ig_kmeasure);
 	if (ret) {
 		ret = ret < 0 ? ret : -EINVAL;
 		why(km, "%s: the kernel refused the sleepable LSM programs: %s", name,
